@@ -1,0 +1,1 @@
+//! Backup jobs per kind (restic, borg, path, command): commands, parsers, status.

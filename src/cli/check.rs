@@ -1,0 +1,5 @@
+//! opsdeck check.
+use super::*;
+pub fn run(_home: &Home, _a: &CheckArgs) -> CmdResult {
+    todo!()
+}

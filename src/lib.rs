@@ -1,0 +1,16 @@
+//! opsdeck: a terminal console for the one person who is the IT department.
+//! See docs/architecture.md for the map of the modules.
+
+pub mod backups;
+pub mod checks;
+pub mod cli;
+pub mod error;
+pub mod lifecycle;
+pub mod logging;
+pub mod model;
+pub mod patches;
+pub mod report;
+pub mod ssh;
+pub mod store;
+pub mod ui;
+pub mod util;

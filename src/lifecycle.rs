@@ -1,0 +1,1 @@
+//! Dates: hardware refresh, warranty, contract end, OS end of life.

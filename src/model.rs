@@ -1,0 +1,647 @@
+//! Plain data shared by every module: what the TOML files hold, and what the
+//! checks produce. No I/O here.
+
+use serde::{Deserialize, Serialize};
+
+pub use jiff::civil::Date;
+
+/// Serde helpers for TOML dates (`purchased = 2023-04-01`). Accepts a TOML
+/// local date or a `"YYYY-MM-DD"` string; serialises as the string (JSON).
+pub mod toml_date {
+    use super::Date;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn parse(s: &str) -> Result<Date, String> {
+        s.trim()
+            .parse::<Date>()
+            .map_err(|_| format!("`{s}` is not a date: write it as YYYY-MM-DD, e.g. 2024-03-31"))
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Toml(toml::value::Datetime),
+        Text(String),
+    }
+
+    fn from_raw<E: serde::de::Error>(raw: Raw) -> Result<Date, E> {
+        match raw {
+            Raw::Text(s) => parse(&s).map_err(E::custom),
+            Raw::Toml(dt) => match (dt.date, dt.time) {
+                (Some(d), None) => Date::new(d.year as i16, d.month as i8, d.day as i8)
+                    .map_err(|e| E::custom(format!("invalid date: {e}"))),
+                _ => Err(E::custom("expected a date without time, e.g. 2024-03-31")),
+            },
+        }
+    }
+
+    pub fn serialize<S: Serializer>(d: &Option<Date>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_str(&d.to_string()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Date>, D::Error> {
+        Option::<Raw>::deserialize(d)?.map(from_raw).transpose()
+    }
+}
+
+// ---------------------------------------------------------------- settings
+
+/// `opsdeck.toml`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    pub ssh: SshSettings,
+    pub thresholds: Thresholds,
+    pub ui: UiSettings,
+    pub run: RunSettings,
+    pub patches: PatchSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SshSettings {
+    /// OpenSSH client config to resolve hosts through; default `~/.ssh/config`.
+    pub config_file: Option<String>,
+    /// known_hosts file used when the SSH config names none; default `~/.ssh/known_hosts`.
+    pub known_hosts: Option<String>,
+    /// Login user when neither hosts.toml nor the SSH config names one.
+    pub user: Option<String>,
+    /// Key files tried after the agent (in addition to the SSH config's IdentityFile).
+    pub identity_files: Vec<String>,
+    pub connect_timeout_s: u64,
+    pub command_timeout_s: u64,
+    /// How many hosts are worked on at once.
+    pub concurrency: usize,
+}
+
+impl Default for SshSettings {
+    fn default() -> Self {
+        SshSettings {
+            config_file: None,
+            known_hosts: None,
+            user: None,
+            identity_files: Vec::new(),
+            connect_timeout_s: 10,
+            command_timeout_s: 60,
+            concurrency: 32,
+        }
+    }
+}
+
+/// Levels a finding can raise.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Ok,
+    Warn,
+    Crit,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Thresholds {
+    pub disk_warn_pct: f64,
+    pub disk_crit_pct: f64,
+    /// 1-minute load divided by the CPU count.
+    pub load_warn_per_cpu: f64,
+    pub load_crit_per_cpu: f64,
+    pub mem_warn_pct: f64,
+    pub mem_crit_pct: f64,
+    pub failed_units: Level,
+    pub reboot_required: Level,
+    pub security_updates: Level,
+    pub updates: Level,
+    /// Package metadata older than this is reported as stale (e.g. "7d").
+    pub metadata_max_age: String,
+    pub hardware_refresh_years: u32,
+    pub expiry_warn_days: u32,
+    pub ticket_stale_days: u32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            disk_warn_pct: 80.0,
+            disk_crit_pct: 90.0,
+            load_warn_per_cpu: 1.5,
+            load_crit_per_cpu: 3.0,
+            mem_warn_pct: 90.0,
+            mem_crit_pct: 97.0,
+            failed_units: Level::Warn,
+            reboot_required: Level::Warn,
+            security_updates: Level::Crit,
+            updates: Level::Warn,
+            metadata_max_age: "7d".into(),
+            hardware_refresh_years: 3,
+            expiry_warn_days: 60,
+            ticket_stale_days: 7,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct UiSettings {
+    /// "auto" (16 colours unless NO_COLOR), "mono".
+    pub theme: String,
+    /// Seconds between slow ticks (age labels); nothing redraws faster without a reason.
+    pub tick_s: u64,
+}
+
+impl Default for UiSettings {
+    fn default() -> Self {
+        UiSettings {
+            theme: "auto".into(),
+            tick_s: 5,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunSettings {
+    /// Commands matching one of these substrings ask for confirmation in the TUI.
+    pub dangerous_patterns: Vec<String>,
+}
+
+impl Default for RunSettings {
+    fn default() -> Self {
+        RunSettings {
+            dangerous_patterns: [
+                "rm -rf",
+                "rm -fr",
+                "reboot",
+                "shutdown",
+                "poweroff",
+                "halt",
+                "mkfs",
+                "dd ",
+                "wipefs",
+                "fdisk",
+                "parted",
+                "systemctl stop",
+                "init 0",
+                "init 6",
+                ":(){",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PatchSettings {
+    /// Hosts patched at once by `patch apply` unless `--parallel` says otherwise.
+    pub parallel: usize,
+    /// Seconds to wait for a host to come back after `patch reboot`.
+    pub reboot_wait_s: u64,
+}
+
+impl Default for PatchSettings {
+    fn default() -> Self {
+        PatchSettings {
+            parallel: 1,
+            reboot_wait_s: 600,
+        }
+    }
+}
+
+// ---------------------------------------------------------------- inventory
+
+/// One `[[host]]` of `hosts.toml`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Host {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// ProxyJump spec: `host`, `user@host:port`, or a comma-separated chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jump: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<String>,
+    #[serde(default, with = "toml_date", skip_serializing_if = "Option::is_none")]
+    pub purchased: Option<Date>,
+    #[serde(default, with = "toml_date", skip_serializing_if = "Option::is_none")]
+    pub warranty_until: Option<Date>,
+    /// Package patterns (globs) never upgraded on this host.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hold: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Contact {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum TicketStatus {
+    #[default]
+    Open,
+    Closed,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Ticket {
+    /// The vendor's reference (case number); unique per vendor.
+    #[serde(rename = "ref")]
+    pub reference: String,
+    pub subject: String,
+    #[serde(default)]
+    pub status: TicketStatus,
+    #[serde(default, with = "toml_date", skip_serializing_if = "Option::is_none")]
+    pub opened: Option<Date>,
+    #[serde(default, with = "toml_date", skip_serializing_if = "Option::is_none")]
+    pub closed: Option<Date>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+}
+
+/// One `[[vendor]]` of `vendors.toml`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Vendor {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub portal: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub support_hours: Option<String>,
+    #[serde(default, with = "toml_date", skip_serializing_if = "Option::is_none")]
+    pub contract_end: Option<Date>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    #[serde(default, rename = "contact", skip_serializing_if = "Vec::is_empty")]
+    pub contacts: Vec<Contact>,
+    #[serde(default, rename = "ticket", skip_serializing_if = "Vec::is_empty")]
+    pub tickets: Vec<Ticket>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum BackupKind {
+    Restic,
+    Borg,
+    Path,
+    Command,
+}
+
+/// One `[[backup]]` of `backups.toml`. Kind-specific fields are optional here
+/// and validated by the backups module.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BackupJob {
+    pub name: String,
+    /// A host name from hosts.toml, or "local" for the jump box itself.
+    pub host: String,
+    pub kind: BackupKind,
+    /// restic / borg repository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    /// restic: command whose stdout is the password (run on the backup's host).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_command: Option<String>,
+    /// restic: file (on the backup's host) holding the password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_file: Option<String>,
+    /// restic: file of KEY=VALUE backend variables (on the backup's host).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env_file: Option<String>,
+    /// borg: BORG_PASSCOMMAND.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passcommand: Option<String>,
+    /// restic: only snapshots with this tag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// restic: only snapshots of this path. path: the directory or glob to watch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// path: the newest file must be at least this many bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_size: Option<u64>,
+    /// command: prints the time of the latest good backup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// e.g. "26h": older than this is critical.
+    pub max_age: String,
+    /// Older than this is a warning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warn_age: Option<String>,
+    #[serde(default, with = "toml_date", skip_serializing_if = "Option::is_none")]
+    pub last_restore_test: Option<Date>,
+    /// e.g. "90d".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_test_every: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+}
+
+// ---------------------------------------------------------------- results
+
+/// Nagios-style status of a host, backup or item.
+#[derive(
+    Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash, Default,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    #[default]
+    Ok,
+    Warn,
+    Crit,
+    Unknown,
+}
+
+impl Status {
+    /// Nagios plugin exit code.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Status::Ok => 0,
+            Status::Warn => 1,
+            Status::Crit => 2,
+            Status::Unknown => 3,
+        }
+    }
+    /// Severity order for "worst of": ok < unknown < warn < crit.
+    pub fn severity(self) -> u8 {
+        match self {
+            Status::Ok => 0,
+            Status::Unknown => 1,
+            Status::Warn => 2,
+            Status::Crit => 3,
+        }
+    }
+    pub fn worst(self, other: Status) -> Status {
+        if other.severity() > self.severity() {
+            other
+        } else {
+            self
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Ok => "OK",
+            Status::Warn => "WARN",
+            Status::Crit => "CRIT",
+            Status::Unknown => "UNKNOWN",
+        }
+    }
+}
+
+impl From<Level> for Status {
+    fn from(l: Level) -> Status {
+        match l {
+            Level::Ok => Status::Ok,
+            Level::Warn => Status::Warn,
+            Level::Crit => Status::Crit,
+        }
+    }
+}
+
+/// Exit code of a whole run per the Nagios convention, over many statuses.
+pub fn nagios_exit(statuses: impl IntoIterator<Item = Status>) -> i32 {
+    let mut worst = 0;
+    for s in statuses {
+        let code = match s {
+            Status::Ok => 0,
+            Status::Warn => 1,
+            Status::Crit => 2,
+            Status::Unknown => 3,
+        };
+        // crit (2) beats unknown (3) beats warn (1) beats ok (0)
+        let rank = |c: i32| match c {
+            0 => 0,
+            1 => 1,
+            3 => 2,
+            _ => 3,
+        };
+        if rank(code) > rank(worst) {
+            worst = code;
+        }
+    }
+    worst
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Disk {
+    pub mount: String,
+    pub used_pct: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fstype: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_kb: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct UpdateCounts {
+    pub pending: Option<u32>,
+    /// None where the package manager has no security metadata.
+    pub security: Option<u32>,
+}
+
+/// Facts gathered by the probe. Every fact the probe could not learn is None.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct Facts {
+    pub os: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os_version_id: Option<String>,
+    pub kernel: Option<String>,
+    pub uptime_s: Option<u64>,
+    pub cpus: Option<u32>,
+    pub load: Option<[f64; 3]>,
+    pub mem_used_pct: Option<f64>,
+    pub disks: Vec<Disk>,
+    /// None where systemd is absent or could not be asked.
+    pub failed_units: Option<Vec<String>>,
+    pub reboot_required: Option<bool>,
+    pub package_manager: Option<String>,
+    pub updates: Option<UpdateCounts>,
+    /// Seconds since the package metadata was last refreshed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata_age_s: Option<u64>,
+}
+
+/// One host's check result: the `check --json` object, also kept in state/.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CheckResult {
+    pub host: String,
+    pub status: Status,
+    pub error: Option<String>,
+    /// Why the status is what it is ("/var 93% >= 90%").
+    #[serde(default)]
+    pub reasons: Vec<String>,
+    pub elapsed_ms: u64,
+    /// RFC 3339, UTC.
+    pub checked_at: String,
+    pub facts: Option<Facts>,
+}
+
+/// One pending package update.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct Update {
+    pub package: String,
+    pub installed: Option<String>,
+    pub candidate: String,
+    pub origin: Option<String>,
+    /// None where the manager has no security metadata.
+    pub security: Option<bool>,
+}
+
+/// `patches --json` element, also kept in state/.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct PatchReport {
+    pub host: String,
+    pub package_manager: Option<String>,
+    pub reboot_required: Option<bool>,
+    pub metadata_age_s: Option<u64>,
+    pub error: Option<String>,
+    pub updates: Vec<Update>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_at: Option<String>,
+}
+
+/// `backups --json` element, also kept in state/.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BackupResult {
+    pub name: String,
+    pub host: String,
+    pub kind: BackupKind,
+    pub status: Status,
+    /// RFC 3339 time of the latest good backup.
+    pub latest: Option<String>,
+    pub age_s: Option<u64>,
+    pub max_age_s: u64,
+    pub error: Option<String>,
+    #[serde(default)]
+    pub reasons: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshots: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_at: Option<String>,
+}
+
+/// Pick hosts by `TARGET` words: a host name, `@tag`, or `all` (also when
+/// empty). Keeps the order of `hosts`; an unknown name or tag is an error.
+pub fn select_hosts<'a>(hosts: &'a [Host], targets: &[String]) -> Result<Vec<&'a Host>, String> {
+    if targets.is_empty() || targets.iter().any(|t| t == "all") {
+        return Ok(hosts.iter().collect());
+    }
+    let mut chosen = vec![false; hosts.len()];
+    for t in targets {
+        let mut found = false;
+        if let Some(tag) = t.strip_prefix('@') {
+            for (i, h) in hosts.iter().enumerate() {
+                if h.tags.iter().any(|x| x == tag) {
+                    chosen[i] = true;
+                    found = true;
+                }
+            }
+            if !found {
+                return Err(format!(
+                    "no host has the tag `{tag}` (see `opsdeck host list`)"
+                ));
+            }
+        } else {
+            for (i, h) in hosts.iter().enumerate() {
+                if &h.name == t {
+                    chosen[i] = true;
+                    found = true;
+                }
+            }
+            if !found {
+                return Err(format!(
+                    "no host named `{t}` in hosts.toml (see `opsdeck host list`)"
+                ));
+            }
+        }
+    }
+    Ok(hosts
+        .iter()
+        .zip(chosen)
+        .filter_map(|(h, c)| c.then_some(h))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(name: &str, tags: &[&str]) -> Host {
+        Host {
+            name: name.into(),
+            tags: tags.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn selecting() {
+        let hosts = vec![host("a", &["web"]), host("b", &["db"]), host("c", &["web"])];
+        let names = |v: Vec<&Host>| v.iter().map(|h| h.name.clone()).collect::<Vec<_>>();
+        assert_eq!(names(select_hosts(&hosts, &[]).unwrap()), ["a", "b", "c"]);
+        assert_eq!(
+            names(select_hosts(&hosts, &["@web".into()]).unwrap()),
+            ["a", "c"]
+        );
+        assert_eq!(
+            names(select_hosts(&hosts, &["c".into(), "b".into()]).unwrap()),
+            ["b", "c"]
+        );
+        assert!(select_hosts(&hosts, &["zz".into()]).is_err());
+        assert!(select_hosts(&hosts, &["@nope".into()]).is_err());
+    }
+
+    #[test]
+    fn nagios_order() {
+        assert_eq!(nagios_exit([Status::Ok, Status::Warn]), 1);
+        assert_eq!(nagios_exit([Status::Unknown, Status::Warn]), 3);
+        assert_eq!(nagios_exit([Status::Unknown, Status::Crit]), 2);
+        assert_eq!(nagios_exit([]), 0);
+    }
+
+    #[test]
+    fn toml_dates() {
+        let h: Host =
+            toml::from_str("name = \"a\"\npurchased = 2023-04-01\nwarranty_until = \"2026-01-31\"")
+                .unwrap();
+        assert_eq!(h.purchased.unwrap().to_string(), "2023-04-01");
+        assert_eq!(h.warranty_until.unwrap().to_string(), "2026-01-31");
+        assert!(toml::from_str::<Host>("name = \"a\"\npurchased = 2023-04-01T10:00:00Z").is_err());
+        assert!(toml::from_str::<Host>("name = \"a\"\npurchased = \"soon\"").is_err());
+    }
+}

@@ -1,0 +1,1 @@
+//! Applying updates per package manager: commands, output parsers, holds, reboot.

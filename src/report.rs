@@ -1,0 +1,1 @@
+//! `opsdeck report`: Markdown and JSON.

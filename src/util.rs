@@ -1,0 +1,224 @@
+//! Small helpers every module needs: durations, quoting for remote command
+//! lines, cleaning remote output for display, timestamps.
+
+use std::time::Duration;
+
+/// Parse a duration such as `"26h"`, `"90d"`, `"1w2d"`, `"45m"`, `"30s"`.
+/// A bare number is seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err("empty duration: write e.g. \"26h\" or \"90d\"".into());
+    }
+    if let Ok(n) = t.parse::<u64>() {
+        return Ok(Duration::from_secs(n));
+    }
+    let mut total: u64 = 0;
+    let mut num = String::new();
+    for c in t.chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        if c.is_whitespace() {
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            'w' => 7 * 86_400,
+            'y' => 365 * 86_400,
+            _ => {
+                return Err(format!(
+                    "`{s}` is not a duration: use a number with s, m, h, d, w or y, e.g. \"26h\""
+                ))
+            }
+        };
+        let n: u64 = num
+            .parse()
+            .map_err(|_| format!("`{s}` is not a duration: a unit needs a number before it"))?;
+        total = total.saturating_add(n.saturating_mul(unit));
+        num.clear();
+    }
+    if !num.is_empty() {
+        return Err(format!(
+            "`{s}` is not a duration: the last number has no unit"
+        ));
+    }
+    Ok(Duration::from_secs(total))
+}
+
+/// Short human form of a number of seconds: `45s`, `12m`, `5h`, `3d`, `7w`.
+pub fn format_age(secs: u64) -> String {
+    match secs {
+        0..=119 => format!("{secs}s"),
+        120..=7199 => format!("{}m", secs / 60),
+        7200..=172_799 => format!("{}h", secs / 3600),
+        172_800..=1_209_599 => format!("{}d", secs / 86_400),
+        _ => format!("{}w", secs / 604_800),
+    }
+}
+
+/// Quote one word for a POSIX shell command line (remote `sh`).
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b))
+    {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('\'');
+    for c in s.chars() {
+        if c == '\'' {
+            out.push_str("'\\''");
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// Quote and join words into one shell command line.
+pub fn shell_join<S: AsRef<str>>(words: &[S]) -> String {
+    words
+        .iter()
+        .map(|w| shell_quote(w.as_ref()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Make remote text safe to show: drop ANSI escape sequences and control
+/// characters (keeping newline and tab), replace invalid UTF-8.
+pub fn sanitize(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => match chars.peek() {
+                Some('[') => {
+                    chars.next();
+                    // CSI: parameters then one final byte in @..~
+                    for c in chars.by_ref() {
+                        if ('@'..='~').contains(&c) {
+                            break;
+                        }
+                    }
+                }
+                Some(']') | Some('P') | Some('_') | Some('^') | Some('X') => {
+                    chars.next();
+                    // OSC/DCS/...: up to BEL or ST (ESC \)
+                    while let Some(c) = chars.next() {
+                        if c == '\u{7}' {
+                            break;
+                        }
+                        if c == '\u{1b}' && chars.peek() == Some(&'\\') {
+                            chars.next();
+                            break;
+                        }
+                    }
+                }
+                Some(_) => {
+                    chars.next();
+                }
+                None => {}
+            },
+            '\n' | '\t' => out.push(c),
+            '\r' => {
+                if chars.peek() != Some(&'\n') {
+                    out.push('\n');
+                }
+            }
+            c if c.is_control() => {}
+            // C1 controls and bidi overrides that could disguise text
+            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Now, as RFC 3339 UTC with seconds (`2026-11-22T10:00:00Z`).
+pub fn now_rfc3339() -> String {
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+/// Seconds since a timestamp given in RFC 3339; None when it does not parse.
+pub fn age_of(rfc3339: &str, now: jiff::Timestamp) -> Option<u64> {
+    let t: jiff::Timestamp = rfc3339.parse().ok()?;
+    let d = now.as_second() - t.as_second();
+    Some(d.max(0) as u64)
+}
+
+/// The local user name, for the journal's "who".
+pub fn local_user() -> String {
+    for var in ["USER", "LOGNAME"] {
+        if let Ok(u) = std::env::var(var) {
+            if !u.is_empty() {
+                return u;
+            }
+        }
+    }
+    // SAFETY: getuid never fails.
+    let uid = unsafe { libc::getuid() };
+    format!("uid{uid}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(
+            parse_duration("26h").unwrap(),
+            Duration::from_secs(26 * 3600)
+        );
+        assert_eq!(
+            parse_duration("90d").unwrap(),
+            Duration::from_secs(90 * 86400)
+        );
+        assert_eq!(
+            parse_duration("1w2d").unwrap(),
+            Duration::from_secs(9 * 86400)
+        );
+        assert_eq!(parse_duration("300").unwrap(), Duration::from_secs(300));
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("12").is_ok());
+        assert!(parse_duration("h").is_err());
+        assert!(parse_duration("3x").is_err());
+        assert!(parse_duration("3d4").is_err());
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(shell_quote("abc"), "abc");
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(shell_quote("$(rm -rf /)"), "'$(rm -rf /)'");
+        assert_eq!(shell_join(&["ls", "-l", "a;b"]), "ls -l 'a;b'");
+    }
+
+    #[test]
+    fn sanitizing() {
+        assert_eq!(sanitize(b"ok\x1b[31mred\x1b[0m\n"), "okred\n");
+        assert_eq!(sanitize(b"a\x1b]52;c;aGk=\x07b"), "ab");
+        assert_eq!(sanitize(b"x\r\ny\rz\x08"), "x\ny\nz");
+        assert_eq!(sanitize(&[0xff, b'a']), "\u{fffd}a");
+    }
+
+    #[test]
+    fn ages() {
+        assert_eq!(format_age(5), "5s");
+        assert_eq!(format_age(600), "10m");
+        assert_eq!(format_age(3 * 3600), "3h");
+        assert_eq!(format_age(3 * 86400), "3d");
+    }
+}
