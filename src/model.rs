@@ -201,6 +201,8 @@ pub struct PatchSettings {
     pub parallel: usize,
     /// Seconds to wait for a host to come back after `patch reboot`.
     pub reboot_wait_s: u64,
+    /// Seconds one host's apply may take before opsdeck stops waiting for it.
+    pub apply_timeout_s: u64,
 }
 
 impl Default for PatchSettings {
@@ -208,6 +210,7 @@ impl Default for PatchSettings {
         PatchSettings {
             parallel: 1,
             reboot_wait_s: 600,
+            apply_timeout_s: 3600,
         }
     }
 }

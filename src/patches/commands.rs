@@ -69,8 +69,8 @@ pub struct Privilege {
 }
 
 /// One exec that tells the user id, the package manager and the boot id.
-/// Output lines: `uid=N`, `pm=NAME` (empty when none), `boot=ID`.
-pub const DETECT: &str = "echo \"uid=$(id -u)\"; pm=; \
+/// Output lines: `uid=N`, `user=NAME`, `pm=NAME` (empty when none), `boot=ID`.
+pub const DETECT: &str = "echo \"uid=$(id -u)\"; echo \"user=$(id -un)\"; pm=; \
 for c in apt-get dnf yum zypper apk pacman; do \
 if command -v \"$c\" >/dev/null 2>&1; then pm=$c; break; fi; done; \
 echo \"pm=$pm\"; \
@@ -80,6 +80,7 @@ echo \"boot=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null)\"";
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Detected {
     pub uid: Option<u32>,
+    pub user: Option<String>,
     pub manager: Option<Manager>,
     pub boot_id: Option<String>,
 }
@@ -89,6 +90,11 @@ pub fn parse_detect(out: &str) -> Detected {
     for line in out.lines() {
         if let Some(v) = line.strip_prefix("uid=") {
             d.uid = v.trim().parse().ok();
+        } else if let Some(v) = line.strip_prefix("user=") {
+            let v = v.trim();
+            if !v.is_empty() {
+                d.user = Some(v.to_string());
+            }
         } else if let Some(v) = line.strip_prefix("pm=") {
             d.manager = Manager::from_name(v);
         } else if let Some(v) = line.strip_prefix("boot=") {
@@ -214,7 +220,14 @@ pub fn upgrade_command(m: Manager, p: Privilege, mode: Mode, ask: &Ask) -> Resul
         Manager::Dnf | Manager::Yum => {
             argv.push(m.name().into());
             argv.push(if sim { "--assumeno" } else { "-y" }.into());
-            argv.push(if m == Manager::Dnf { "upgrade" } else { "update" }.into());
+            argv.push(
+                if m == Manager::Dnf {
+                    "upgrade"
+                } else {
+                    "update"
+                }
+                .into(),
+            );
             if ask.security_only {
                 argv.push("--security".into());
             }
@@ -548,7 +561,10 @@ mod tests {
             upgrade_command(Manager::Pacman, USER, Mode::Simulate, &ask).unwrap(),
             "LC_ALL=C checkupdates"
         );
-        assert_eq!(refresh_command(Manager::Pacman, USER), "LC_ALL=C checkupdates");
+        assert_eq!(
+            refresh_command(Manager::Pacman, USER),
+            "LC_ALL=C checkupdates"
+        );
         assert_eq!(
             refresh_command(Manager::Apt, USER),
             "LC_ALL=C sudo -n LC_ALL=C DEBIAN_FRONTEND=noninteractive apt-get -q update"
@@ -557,11 +573,12 @@ mod tests {
 
     #[test]
     fn detect_and_boot() {
-        let d = parse_detect("uid=1000\npm=apt-get\nboot=abc-123\n");
+        let d = parse_detect("uid=1000\nuser=deploy\npm=apt-get\nboot=abc-123\n");
+        assert_eq!(d.user.as_deref(), Some("deploy"));
         assert_eq!(d.uid, Some(1000));
         assert_eq!(d.manager, Some(Manager::Apt));
         assert_eq!(d.boot_id.as_deref(), Some("abc-123"));
-        let d = parse_detect("uid=\npm=\nboot=\n");
+        let d = parse_detect("uid=\nuser=\npm=\nboot=\n");
         assert_eq!(d, Detected::default());
         assert_eq!(
             parse_boot("boot=x-y up=12\n"),

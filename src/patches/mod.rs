@@ -8,3 +8,9 @@ pub mod parse;
 
 pub use commands::{Ask, Manager, Mode, Privilege};
 pub use parse::{Change, ChangeKind, Simulation};
+pub mod run;
+
+pub use run::{
+    apply_all, apply_host, plan_host, reboot_host, refresh_host, ApplyOptions, Event, HostOutcome,
+    HostPlan, RebootOptions, RebootStep, Recheck,
+};

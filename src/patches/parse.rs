@@ -356,12 +356,14 @@ fn dnf_section(header: &str) -> Option<Option<ChangeKind>> {
         "Upgrading" | "Updating" | "Upgrading dependencies" | "Updating dependencies" => {
             ChangeKind::Upgrade
         }
-        "Installing" | "Installing dependencies" | "Installing weak dependencies"
-        | "Installing for dependencies" | "Installing group/module packages" => {
-            ChangeKind::Install
+        "Installing"
+        | "Installing dependencies"
+        | "Installing weak dependencies"
+        | "Installing for dependencies"
+        | "Installing group/module packages" => ChangeKind::Install,
+        "Removing" | "Removing dependent packages" | "Removing unused dependencies" | "Erasing" => {
+            ChangeKind::Remove
         }
-        "Removing" | "Removing dependent packages" | "Removing unused dependencies"
-        | "Erasing" => ChangeKind::Remove,
         "Downgrading" => ChangeKind::Downgrade,
         // Sections we know and skip (Reinstalling, Obsoleting, Skipping...).
         _ => return Some(None),
@@ -506,19 +508,21 @@ pub fn parse_zypper(text: &str) -> Simulation {
         let l = raw.trim_end();
         let t = l.trim();
         if t.starts_with("The following") && t.ends_with(':') {
-            block = Some(if t.contains("will NOT be installed") || t.contains("not going to be") {
-                Block::KeptBack
-            } else if t.contains("going to be upgraded") {
-                Block::Changes(ChangeKind::Upgrade)
-            } else if t.contains("going to be downgraded") {
-                Block::Changes(ChangeKind::Downgrade)
-            } else if t.contains("going to be REMOVED") {
-                Block::Changes(ChangeKind::Remove)
-            } else if t.contains("NEW package") && t.contains("going to be installed") {
-                Block::Changes(ChangeKind::Install)
-            } else {
-                Block::Ignore
-            });
+            block = Some(
+                if t.contains("will NOT be installed") || t.contains("not going to be") {
+                    Block::KeptBack
+                } else if t.contains("going to be upgraded") {
+                    Block::Changes(ChangeKind::Upgrade)
+                } else if t.contains("going to be downgraded") {
+                    Block::Changes(ChangeKind::Downgrade)
+                } else if t.contains("going to be REMOVED") {
+                    Block::Changes(ChangeKind::Remove)
+                } else if t.contains("NEW package") && t.contains("going to be installed") {
+                    Block::Changes(ChangeKind::Install)
+                } else {
+                    Block::Ignore
+                },
+            );
             continue;
         }
         if t.is_empty() || !l.starts_with(' ') {
@@ -530,7 +534,10 @@ pub fn parse_zypper(text: &str) -> Simulation {
             None | Some(Block::Ignore) => continue,
             Some(Block::KeptBack) => {
                 // details rows start with the name; plain rows are names only
-                if words.get(1).is_some_and(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit())) {
+                if words
+                    .get(1)
+                    .is_some_and(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()))
+                {
                     sim.kept_back.push(words[0].to_string());
                 } else {
                     sim.kept_back.extend(words.iter().map(|s| s.to_string()));
@@ -812,8 +819,9 @@ pub fn sudo_problem(stderr: &str) -> Option<SudoProblem> {
         {
             return Some(SudoProblem::PasswordRequired);
         }
-        if l.starts_with("sudo: sorry, you are not allowed to set the following environment variables")
-        {
+        if l.starts_with(
+            "sudo: sorry, you are not allowed to set the following environment variables",
+        ) {
             return Some(SudoProblem::EnvNotAllowed);
         }
         if l.starts_with("Sorry, user") && l.contains("is not allowed to execute") {
@@ -874,7 +882,11 @@ mod tests {
         let inst = text.lines().filter(|l| l.starts_with("Inst ")).count();
         assert_eq!(sim.changes.len(), inst);
         assert_eq!(sim.changes.len(), 131);
-        let sec = sim.changes.iter().filter(|c| c.security == Some(true)).count();
+        let sec = sim
+            .changes
+            .iter()
+            .filter(|c| c.security == Some(true))
+            .count();
         let sec_lines = text
             .lines()
             .filter(|l| l.starts_with("Inst ") && l.contains("Debian-Security:"))
@@ -905,7 +917,10 @@ mod tests {
     fn apt_ubuntu_kept_back_phasing_epoch_multiarch() {
         let sim = parse_apt_simulation(fixture!("apt-sim-ubuntu-keptback-phased.txt"));
         assert_eq!(sim.kept_back, ["linux-generic", "linux-headers-generic"]);
-        assert_eq!(sim.deferred, ["python3-distupgrade", "ubuntu-release-upgrader-core"]);
+        assert_eq!(
+            sim.deferred,
+            ["python3-distupgrade", "ubuntu-release-upgrader-core"]
+        );
         assert_eq!(
             names(&sim.changes),
             ["bind9-dnsutils", "libc6:i386", "libc6", "openssl", "snapd"]
@@ -931,7 +946,10 @@ mod tests {
     #[test]
     fn apt_real_only_upgrade_pulls_dependency() {
         let sim = parse_apt_simulation(fixture!("apt-sim-only-upgrade-debian12.txt"));
-        assert_eq!(names(&sim.changes), ["bash", "libgcrypt20-dev", "libgcrypt20"]);
+        assert_eq!(
+            names(&sim.changes),
+            ["bash", "libgcrypt20-dev", "libgcrypt20"]
+        );
     }
 
     #[test]
@@ -962,7 +980,12 @@ mod tests {
         let sim = parse_dnf(fixture!("dnf4-assumeno.txt"));
         assert_eq!(
             names(&sim.changes),
-            ["kernel", "kernel-core", "bash", "python3-libdnf5-very-long-package-name"]
+            [
+                "kernel",
+                "kernel-core",
+                "bash",
+                "python3-libdnf5-very-long-package-name"
+            ]
         );
         assert_eq!(sim.changes[2].to.as_deref(), Some("5.2.26-3.fc40"));
         assert_eq!(sim.changes[2].origin.as_deref(), Some("updates"));
@@ -974,7 +997,11 @@ mod tests {
             Outcome::Ok
         );
         let applied = parse_dnf(fixture!("dnf4-apply.txt"));
-        let bash = applied.changes.iter().find(|c| c.package == "bash").unwrap();
+        let bash = applied
+            .changes
+            .iter()
+            .find(|c| c.package == "bash")
+            .unwrap();
         assert_eq!(bash.from.as_deref(), Some("5.2.26-1.fc40"));
         assert_eq!(bash.to.as_deref(), Some("5.2.26-3.fc40"));
         assert_eq!(
@@ -1015,9 +1042,18 @@ mod tests {
         let sec = parse_zypper(fixture!("zypper-patch-security.txt"));
         assert_eq!(names(&sec.changes), ["libopenssl3", "openssl-3"]);
         assert!(sec.kept_back.is_empty());
-        assert_eq!(outcome(Manager::Zypper, false, Some(102), ""), Outcome::OkRebootNeeded);
-        assert_eq!(outcome(Manager::Zypper, false, Some(103), ""), Outcome::OkRunAgain);
-        assert!(matches!(outcome(Manager::Zypper, false, Some(4), ""), Outcome::Failed(_)));
+        assert_eq!(
+            outcome(Manager::Zypper, false, Some(102), ""),
+            Outcome::OkRebootNeeded
+        );
+        assert_eq!(
+            outcome(Manager::Zypper, false, Some(103), ""),
+            Outcome::OkRunAgain
+        );
+        assert!(matches!(
+            outcome(Manager::Zypper, false, Some(4), ""),
+            Outcome::Failed(_)
+        ));
     }
 
     #[test]
@@ -1049,7 +1085,9 @@ mod tests {
             ]
         );
         assert_eq!(outcome(Manager::Pacman, true, Some(2), ""), Outcome::Ok);
-        assert!(matches!(outcome(Manager::Pacman, false, Some(1), "error: failed to commit transaction"), Outcome::Failed(m) if m.contains("failed to commit")));
+        assert!(
+            matches!(outcome(Manager::Pacman, false, Some(1), "error: failed to commit transaction"), Outcome::Failed(m) if m.contains("failed to commit"))
+        );
     }
 
     #[test]
@@ -1062,7 +1100,10 @@ mod tests {
             sudo_problem("sudo: sorry, you are not allowed to set the following environment variables: DEBIAN_FRONTEND\n"),
             Some(SudoProblem::EnvNotAllowed)
         );
-        assert_eq!(sudo_problem("sh: 1: sudo: not found\n"), Some(SudoProblem::Missing));
+        assert_eq!(
+            sudo_problem("sh: 1: sudo: not found\n"),
+            Some(SudoProblem::Missing)
+        );
         assert_eq!(sudo_problem("E: Could not get lock\n"), None);
         assert_eq!(
             SudoProblem::PasswordRequired.message("web1", "deploy"),
