@@ -533,6 +533,14 @@ pub struct PatchReport {
     pub updates: Vec<Update>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checked_at: Option<String>,
+    /// Upgradable packages the manager will not upgrade as asked (apt kept
+    /// back or deferred by phasing, pacman IgnorePkg); not counted as pending.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept_back: Vec<String>,
+    /// The probe's package stamp when `updates` was listed (checks' cache key:
+    /// the listing is re-run only when the host's stamp differs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pkg_stamp: Option<String>,
 }
 
 /// `backups --json` element, also kept in state/.
