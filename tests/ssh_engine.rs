@@ -7,15 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::sshd::{Fleet, FleetOptions, HostOptions};
-use opsdeck::ssh::{Engine, EngineOptions, ExecOptions, SshError};
+use opsdeck::ssh::{AgentChoice, Engine, EngineOptions, ExecOptions, SshError};
 
 fn engine(fleet: &Fleet) -> Engine {
-    Engine::new(
+    Engine::with_agent(
         &fleet.ssh_settings(),
-        EngineOptions {
-            no_agent: true,
-            ..Default::default()
-        },
+        EngineOptions::default(),
+        AgentChoice::Off,
     )
 }
 

@@ -73,11 +73,14 @@ pub fn public_blob(file: &Path) -> Option<Vec<u8>> {
     body.get(pos + 4..pos + 4 + len).map(|b| b.to_vec())
 }
 
-/// Where the agent is: an explicit socket, the environment, or none.
-#[derive(Debug, Clone)]
+/// Where the agent is.
+#[derive(Debug, Clone, PartialEq)]
 pub enum AgentChoice {
+    /// `SSH_AUTH_SOCK` of the environment (none when unset).
     Env,
+    /// This socket.
     Socket(PathBuf),
+    /// No agent: key files only.
     Off,
 }
 

@@ -165,11 +165,9 @@ pub struct ExecOutput {
 pub struct EngineOptions {
     /// Headless `--accept-new`: record unknown keys as OpenSSH's accept-new.
     pub accept_new: bool,
-    /// The ssh-agent socket; None: `SSH_AUTH_SOCK` of the environment.
-    pub agent_socket: Option<PathBuf>,
-    /// Do not use any agent (key files only).
-    pub no_agent: bool,
 }
+
+pub use auth::AgentChoice;
 
 /// Cancels a sweep: checked between hosts and between steps of one host.
 pub type CancelFlag = Arc<AtomicBool>;
@@ -239,6 +237,7 @@ pub struct HostDone<T> {
 struct Inner {
     settings: SshSettings,
     opts: EngineOptions,
+    agent: AgentChoice,
     /// ssh -G results by name.
     lookups: Mutex<HashMap<String, config::SshG>>,
     /// Full resolutions by host fields.
@@ -252,11 +251,19 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// An engine using the agent at `SSH_AUTH_SOCK` (if any).
     pub fn new(settings: &SshSettings, opts: EngineOptions) -> Engine {
+        Engine::with_agent(settings, opts, AgentChoice::Env)
+    }
+
+    /// An engine with an explicit agent choice (a socket of its own, or none):
+    /// tests use this instead of changing the process environment.
+    pub fn with_agent(settings: &SshSettings, opts: EngineOptions, agent: AgentChoice) -> Engine {
         Engine {
             inner: Arc::new(Inner {
                 settings: settings.clone(),
                 opts,
+                agent,
                 lookups: Mutex::new(HashMap::new()),
                 resolved: Mutex::new(HashMap::new()),
                 kh_lock: Mutex::new(()),
@@ -349,16 +356,9 @@ impl Engine {
         cancel: Option<&CancelFlag>,
     ) -> Result<Conn, SshError> {
         let cancelled = || cancel.is_some_and(|c| c.load(Ordering::Relaxed));
-        let agent = if self.inner.opts.no_agent {
-            auth::AgentChoice::Off
-        } else if let Some(p) = &self.inner.opts.agent_socket {
-            auth::AgentChoice::Socket(p.clone())
-        } else {
-            auth::AgentChoice::Env
-        };
         let ctx = session::ConnectCtx {
             accept_new: self.inner.opts.accept_new,
-            agent: &agent,
+            agent: &self.inner.agent,
             kh_lock: &self.inner.kh_lock,
         };
         let mut tunnels = Vec::new();
