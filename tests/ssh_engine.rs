@@ -192,7 +192,10 @@ fn unknown_host_key_is_refused_headless_and_recorded_with_accept_new() {
             let line = String::from_utf8_lossy(&out.stdout).to_string();
             assert!(line.contains(&k.fingerprint), "{line} vs {}", k.fingerprint);
             let msg = SshError::HostKeyUnknown(k.clone()).to_string();
-            assert!(msg.contains("--accept-new") && msg.contains("SHA256:"), "{msg}");
+            assert!(
+                msg.contains("--accept-new") && msg.contains("SHA256:"),
+                "{msg}"
+            );
         }
         other => panic!("expected HostKeyUnknown, got {:?}", other.map(|_| ())),
     }
@@ -216,7 +219,10 @@ fn unknown_host_key_is_refused_headless_and_recorded_with_accept_new() {
     // now known: a headless engine connects, and nothing more is appended
     run(&engine(&fleet), &fleet, "h1", "true").unwrap();
     run(&e, &fleet, "h1", "true").unwrap();
-    assert_eq!(std::fs::read_to_string(fleet.known_hosts()).unwrap(), expected);
+    assert_eq!(
+        std::fs::read_to_string(fleet.known_hosts()).unwrap(),
+        expected
+    );
 }
 
 #[test]
@@ -279,7 +285,10 @@ fn hashed_entries_and_other_key_types_match() {
     assert!(!text.contains(&fleet.get("hashed").known_hosts_name()));
     let e = engine(&fleet);
     // hashed entry matches
-    assert_eq!(run(&e, &fleet, "hashed", "echo ok").unwrap().stdout, b"ok\n");
+    assert_eq!(
+        run(&e, &fleet, "hashed", "echo ok").unwrap().stdout,
+        b"ok\n"
+    );
     // only an RSA key recorded: the engine asks for RSA, not a false "changed"
     assert_eq!(run(&e, &fleet, "rsa", "echo ok").unwrap().stdout, b"ok\n");
     assert_eq!(std::fs::read_to_string(fleet.known_hosts()).unwrap(), text);
@@ -321,7 +330,10 @@ fn wrong_key_and_encrypted_key_give_clear_auth_errors() {
         EngineOptions::default(),
         AgentChoice::Socket(agent.socket.clone()),
     );
-    assert_eq!(run(&ea, &fleet, "h1", "echo agent").unwrap().stdout, b"agent\n");
+    assert_eq!(
+        run(&ea, &fleet, "h1", "echo agent").unwrap().stdout,
+        b"agent\n"
+    );
     // a host that does not accept the key: refused, and said so
     match ea.connect(&fleet.host("stranger")) {
         Err(SshError::Auth(m)) => assert!(m.contains("refused"), "{m}"),
