@@ -11,8 +11,11 @@ use opsdeck::backups::{check_job, Exec};
 use opsdeck::model::Status;
 use opsdeck::ssh::{ExecOptions, ExecOutput, SshError};
 
-/// Runs `sh -c` locally (stand-in until Conn::local lands).
-struct LocalSh;
+/// Runs `sh -c` locally with extra environment (to run the host side in
+/// another time zone).
+struct LocalSh {
+    env: Vec<(&'static str, &'static str)>,
+}
 
 impl Exec for LocalSh {
     fn exec(&mut self, command: &str, opts: &ExecOptions) -> Result<ExecOutput, SshError> {
@@ -22,6 +25,7 @@ impl Exec for LocalSh {
         let mut child = Command::new("sh")
             .arg("-c")
             .arg(command)
+            .envs(self.env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -57,7 +61,7 @@ fn real_tools_on_the_jump_box() {
     let fx = Fixture::new();
     let lines = Arc::new(Mutex::new(Vec::new()));
     let mut exec = Recording {
-        inner: LocalSh,
+        inner: LocalSh { env: Vec::new() },
         lines: lines.clone(),
     };
     let mut failures = Vec::new();
@@ -83,5 +87,26 @@ fn real_tools_on_the_jump_box() {
         for l in lines.lock().unwrap().iter() {
             assert!(!l.contains(pw), "a password is in a command line: {l}");
         }
+    }
+}
+
+/// borg prints local times without a zone: a host in New York (UTC-5 in
+/// November) must still give the archive's true age (2 h), not 2 h ± 5 h.
+#[test]
+fn borg_local_time_in_another_zone() {
+    let fx = Fixture::new_borg_only();
+    let job = opsdeck::model::BackupJob {
+        repository: Some(fx.p("borg")),
+        passcommand: Some(format!("cat {}", fx.p("borg.pw"))),
+        ..fx.job("borg-ny", "local", opsdeck::model::BackupKind::Borg)
+    };
+    for tz in ["America/New_York", "Asia/Kolkata", "UTC"] {
+        let mut exec = LocalSh {
+            env: vec![("TZ", tz)],
+        };
+        let r = check_job(&mut exec, &job, None);
+        assert_eq!(r.status, Status::Ok, "{tz}: {r:?}");
+        let age = r.age_s.unwrap();
+        assert!((7000..7600).contains(&age), "{tz}: age {age}");
     }
 }

@@ -123,14 +123,7 @@ pub fn journal_entry(names: &[String], results: &[BackupResult]) -> JournalEntry
     let mut e = JournalEntry::now("backups.check", &target, &result);
     e.details = results
         .iter()
-        .map(|r| {
-            format!(
-                "{}: {} {}",
-                r.name,
-                r.status.label(),
-                r.reasons.join("; ")
-            )
-        })
+        .map(|r| format!("{}: {} {}", r.name, r.status.label(), r.reasons.join("; ")))
         .collect();
     e
 }
