@@ -45,16 +45,33 @@ fn cli_json_state_journal_and_no_secrets() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "crit jobs → exit 2\n{stderr}");
     for pw in [RESTIC_PW, BORG_PW, WRONG_PW] {
-        assert!(!stdout.contains(pw) && !stderr.contains(pw), "a password on screen");
+        assert!(
+            !stdout.contains(pw) && !stderr.contains(pw),
+            "a password on screen"
+        );
     }
     let v: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
     let arr = v.as_array().unwrap();
     assert_eq!(arr.len(), jobs.len());
     for (obj, (job, want, _)) in arr.iter().zip(&matrix) {
-        let keys: Vec<&str> = obj.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        let keys: Vec<&str> = obj
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
         assert_eq!(
             &keys[..8],
-            ["name", "host", "kind", "status", "latest", "age_s", "max_age_s", "error"],
+            [
+                "name",
+                "host",
+                "kind",
+                "status",
+                "latest",
+                "age_s",
+                "max_age_s",
+                "error"
+            ],
             "the brief's fields first, in order"
         );
         assert_eq!(obj["name"], job.name.as_str());
@@ -62,8 +79,16 @@ fn cli_json_state_journal_and_no_secrets() {
     }
 
     // Only the ok jobs: exit 0; one named job: only it.
-    let out = opsdeck(&home, &["backups", "restic-fresh", "borg-fresh", "path-fresh"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = opsdeck(
+        &home,
+        &["backups", "restic-fresh", "borg-fresh", "path-fresh"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.lines().next().unwrap().starts_with("NAME"));
     assert_eq!(table.lines().count(), 4, "{table}");
@@ -78,16 +103,30 @@ fn cli_json_state_journal_and_no_secrets() {
     assert_eq!(journal.matches("backups.check").count(), 2, "{journal}");
 
     // A restore test recorded by the store's CLI clears "never restore-tested".
-    let mut tested = jobs.iter().find(|j| j.name == "restic-fresh").unwrap().clone();
+    let mut tested = jobs
+        .iter()
+        .find(|j| j.name == "restic-fresh")
+        .unwrap()
+        .clone();
     tested.restore_test_every = Some("90d".into());
     write_jobs(&home, std::slice::from_ref(&tested));
     let out = opsdeck(&home, &["backups", "--json"]);
     assert_eq!(out.status.code(), Some(1), "never tested → warn");
     assert!(String::from_utf8_lossy(&out.stdout).contains("never restore-tested"));
     let out = opsdeck(&home, &["backup", "restored", "restic-fresh"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = opsdeck(&home, &["backups", "--json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 
     // No password anywhere opsdeck wrote (state, journal, log, config edits).
     let files = read_tree(&home);

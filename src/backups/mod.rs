@@ -15,6 +15,7 @@ mod command;
 mod path;
 mod restic;
 pub mod run;
+pub mod view;
 
 use std::time::Duration;
 

@@ -4,11 +4,11 @@
 use std::io::IsTerminal;
 
 use super::*;
+use crate::backups::view::{age_label, restore_label};
 use crate::backups::{self, run::check_all_blocking};
 use crate::model::{nagios_exit, BackupJob, BackupResult, Status};
 use crate::ssh::{Engine, EngineOptions};
 use crate::store::{JournalEntry, StateKind, Store};
-use crate::util::format_age;
 
 pub fn run(home: &Home, a: &BackupsArgs) -> CmdResult {
     let store = Store::load(home.clone())?;
@@ -126,27 +126,6 @@ pub fn journal_entry(names: &[String], results: &[BackupResult]) -> JournalEntry
         .map(|r| format!("{}: {} {}", r.name, r.status.label(), r.reasons.join("; ")))
         .collect();
     e
-}
-
-/// Last restore test column: the date, "never" when tests are expected, "-".
-pub fn restore_label(job: Option<&BackupJob>) -> String {
-    match job {
-        Some(j) => match (j.last_restore_test, &j.restore_test_every) {
-            (Some(d), _) => d.to_string(),
-            (None, Some(_)) => "never".into(),
-            (None, None) => "-".into(),
-        },
-        None => "-".into(),
-    }
-}
-
-/// "2h / 26h", "- / 26h".
-pub fn age_label(r: &BackupResult) -> String {
-    let age = r.age_s.map(format_age).unwrap_or_else(|| "-".into());
-    if r.max_age_s == 0 {
-        return age;
-    }
-    format!("{age} / {}", format_age(r.max_age_s))
 }
 
 fn table(jobs: &[BackupJob], results: &[BackupResult]) -> String {
