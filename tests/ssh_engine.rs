@@ -540,3 +540,73 @@ fn a_cancelled_sweep_starts_nothing() {
     }
     assert_eq!(n, 3);
 }
+
+#[test]
+fn sha1_only_server_gets_a_clear_error() {
+    let mut fleet = Fleet::new(FleetOptions::default());
+    fleet.add_host(
+        "old",
+        HostOptions {
+            extra_sshd_config: vec!["KexAlgorithms diffie-hellman-group14-sha1".into()],
+            ..Default::default()
+        },
+    );
+    match engine(&fleet).connect(&fleet.host("old")) {
+        Err(SshError::Handshake(m)) => assert!(m.contains("only SHA-1 algorithms"), "{m}"),
+        other => panic!("expected Handshake, got {:?}", other.map(|_| ())),
+    }
+}
+
+#[test]
+fn resolution_follows_match_and_include_like_ssh() {
+    let mut fleet = Fleet::start(1);
+    let h = fleet.get("h1");
+    let (addr, port) = (h.addr, h.port);
+    let included = fleet.dir().join("included.conf");
+    std::fs::write(
+        &included,
+        format!(
+            "Host viainclude\n  HostName {addr}\n  Port {port}\n  IdentityFile {}\n  IdentitiesOnly yes\n  UserKnownHostsFile {}\n",
+            fleet.user_key().display(),
+            fleet.known_hosts().display()
+        ),
+    )
+    .unwrap();
+    fleet.extra_ssh_config = vec![
+        "Match all".into(),
+        format!("Include {}", included.display()),
+        "Match originalhost viamatch".into(),
+        format!("  HostName {addr}"),
+        format!("  Port {port}"),
+        format!("  IdentityFile {}", fleet.user_key().display()),
+        "  IdentitiesOnly yes".into(),
+        format!("  UserKnownHostsFile {}", fleet.known_hosts().display()),
+    ];
+    fleet.write_files();
+    let e = engine(&fleet);
+    for name in ["viamatch", "viainclude"] {
+        let host = opsdeck::model::Host {
+            name: name.into(),
+            ..Default::default()
+        };
+        let r = e.resolve(&host).unwrap();
+        assert_eq!(
+            (r.hostname.as_str(), r.port),
+            (addr.to_string().as_str(), port)
+        );
+        let o = e
+            .connect(&host)
+            .unwrap()
+            .exec("echo $USER", &ExecOptions::default())
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), fleet.user);
+    }
+    // hosts.toml overrides the config
+    let over = opsdeck::model::Host {
+        name: "viamatch".into(),
+        port: Some(1),
+        ..Default::default()
+    };
+    assert_eq!(e.resolve(&over).unwrap().port, 1);
+    assert!(matches!(e.connect(&over), Err(SshError::Connect(_))));
+}

@@ -292,6 +292,9 @@ pub struct Fleet {
     dir: tempfile::TempDir,
     /// `ssh-ed25519 ...` line of a key sshd does not accept (for "bad key" hosts).
     stranger_pub: String,
+    /// Lines appended to `ssh_config` after the hosts' blocks (Match, Include...);
+    /// call [`Fleet::write_files`] after changing them.
+    pub extra_ssh_config: Vec<String>,
 }
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -389,6 +392,7 @@ impl Fleet {
             user,
             dir,
             stranger_pub,
+            extra_ssh_config: Vec::new(),
         };
         fleet.write_files();
         fleet
@@ -651,6 +655,10 @@ impl Fleet {
             if let Some(j) = &h.opts.proxy_jump {
                 cfg.push_str(&format!("  ProxyJump {j}\n"));
             }
+        }
+        for line in &self.extra_ssh_config {
+            cfg.push_str(line);
+            cfg.push('\n');
         }
         fs::write(d.join("ssh_config"), cfg).expect("write ssh_config");
 
