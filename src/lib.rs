@@ -8,6 +8,7 @@ pub mod error;
 pub mod lifecycle;
 pub mod logging;
 pub mod model;
+pub mod overview;
 pub mod patches;
 pub mod report;
 pub mod ssh;
