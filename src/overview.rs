@@ -420,7 +420,12 @@ fn host_items(snap: &Snapshot, now: Timestamp, today: Date, out: &mut Vec<Item>)
                         Ok(t) => {
                             let d = today_of(t);
                             let days = lifecycle::days_between(d, today).max(0);
-                            (format!("pending since {d} ({days} d)"), days)
+                            let ago = match days {
+                                0 => "first seen today".to_string(),
+                                1 => "1 day".to_string(),
+                                n => format!("{n} days"),
+                            };
+                            (format!("pending since {d} ({ago})"), days)
                         }
                         Err(_) => ("pending since an unknown date".into(), 0),
                     };
