@@ -35,11 +35,7 @@ pub struct EolEntry {
     #[serde(default, with = "toml_date")]
     pub eol: Option<Date>,
     /// End of a paid or opt-in extension (ESM, ELS, LTSS): a hint only.
-    #[serde(
-        default,
-        with = "toml_date",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "toml_date", skip_serializing_if = "Option::is_none")]
     pub extended_until: Option<Date>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -186,7 +182,10 @@ impl EolTable {
 
 /// os-release values may arrive quoted.
 fn clean_os_value(s: &str) -> String {
-    s.trim().trim_matches(|c| c == '"' || c == '\'').trim().to_string()
+    s.trim()
+        .trim_matches(|c| c == '"' || c == '\'')
+        .trim()
+        .to_string()
 }
 
 /// Byte offset of the i-th `[[os]]` header (for error positions).
@@ -268,12 +267,7 @@ pub fn relative_days(days: i64) -> String {
 
 /// An end date (warranty, contract, EOL): `ended` when today is past it
 /// (the date itself is still covered), `ending` within `warn_days`.
-fn end_rule(
-    end: Date,
-    today: Date,
-    warn_days: u32,
-    ended_level: Level,
-) -> Option<(Level, i64)> {
+fn end_rule(end: Date, today: Date, warn_days: u32, ended_level: Level) -> Option<(Level, i64)> {
     let days = days_between(today, end);
     if days < 0 {
         Some((ended_level, days))
@@ -480,7 +474,10 @@ mod tests {
         let t = EolTable::embedded();
         assert_eq!(t.lookup("alpine", "3.19.4").unwrap().version, "3.19");
         assert_eq!(t.lookup("rhel", "9.4").unwrap().version, "9");
-        assert_eq!(t.lookup("\"ubuntu\"", "\"22.04\"").unwrap().version, "22.04");
+        assert_eq!(
+            t.lookup("\"ubuntu\"", "\"22.04\"").unwrap().version,
+            "22.04"
+        );
         assert_eq!(t.lookup("Debian", "12").unwrap().version, "12");
         assert!(t.lookup("debian", "1").is_none());
         assert!(t.lookup("plan9", "4").is_none());
@@ -496,7 +493,9 @@ mod tests {
         let s = e.to_string();
         assert!(s.starts_with("/x/os-eol.toml:4:"), "{s}");
         let text = "[[os]]\nid = \"debian\"\nversion = \"12\"\neol = 2028-06-30\n[[os]]\nid = \"x\"\nversion = \"1\"\n";
-        let e = EolTable::parse(text, Path::new("f")).unwrap_err().to_string();
+        let e = EolTable::parse(text, Path::new("f"))
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("f:5:1: missing `eol`"), "{e}");
     }
 

@@ -167,7 +167,12 @@ impl Snapshot {
     /// Update the security first-seen records from the current results.
     /// Returns whether they changed.
     pub fn track_security(&mut self) -> bool {
-        let next = track_security(&self.security_since, &self.hosts, &self.checks, &self.patches);
+        let next = track_security(
+            &self.security_since,
+            &self.hosts,
+            &self.checks,
+            &self.patches,
+        );
         let changed = next != self.security_since;
         self.security_since = next;
         changed
@@ -197,7 +202,12 @@ pub fn load_security_since(home: &Home) -> Result<Vec<SecuritySince>, StoreError
         StoreError::Parse {
             path: path.clone(),
             line: before.matches('\n').count() + 1,
-            column: before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1,
+            column: before
+                .rsplit('\n')
+                .next()
+                .map(|l| l.chars().count())
+                .unwrap_or(0)
+                + 1,
             message: e.message().trim().to_string(),
         }
     })?;
@@ -286,10 +296,16 @@ pub fn security_pending(
         .iter()
         .find(|p| p.host == host && p.error.is_none())
         .and_then(|p| {
-            if p.updates.iter().any(|u| u.security.is_none()) && p.updates.iter().all(|u| u.security != Some(true)) {
+            if p.updates.iter().any(|u| u.security.is_none())
+                && p.updates.iter().all(|u| u.security != Some(true))
+            {
                 return None;
             }
-            let n = p.updates.iter().filter(|u| u.security == Some(true)).count() as u32;
+            let n = p
+                .updates
+                .iter()
+                .filter(|u| u.security == Some(true))
+                .count() as u32;
             Some((n, p.checked_at.clone()?))
         });
     match (from_check, from_patch) {
@@ -309,9 +325,10 @@ fn newer(a: &str, b: &str) -> bool {
 
 /// Reboot flag from the newer of check and patch report.
 fn reboot_required(host: &str, checks: &[CheckResult], patches: &[PatchReport]) -> Option<bool> {
-    let c = checks.iter().find(|c| c.host == host).and_then(|c| {
-        Some((c.facts.as_ref()?.reboot_required?, c.checked_at.clone()))
-    });
+    let c = checks
+        .iter()
+        .find(|c| c.host == host)
+        .and_then(|c| Some((c.facts.as_ref()?.reboot_required?, c.checked_at.clone())));
     let p = patches
         .iter()
         .find(|p| p.host == host)
@@ -381,7 +398,9 @@ fn host_items(snap: &Snapshot, now: Timestamp, today: Date, out: &mut Vec<Item>)
                     what: format!("{} unreachable", h.name),
                     why: format!("{} (checked {})", clean(err), age_text(&c.checked_at, now)),
                     target: target(Pane::Hosts),
-                    urgency: util::age_of(&c.checked_at, now).map(|s| -(s as i64)).unwrap_or(0),
+                    urgency: util::age_of(&c.checked_at, now)
+                        .map(|s| -(s as i64))
+                        .unwrap_or(0),
                 });
             }
             if let Some(f) = &c.facts {
@@ -460,9 +479,7 @@ fn host_items(snap: &Snapshot, now: Timestamp, today: Date, out: &mut Vec<Item>)
                 what: format!("{}: reboot required", h.name),
                 why: format!("updates need a reboot to take effect ({uptime})"),
                 target: target(Pane::Patches),
-                urgency: check
-                    .and_then(|c| c.facts.as_ref()?.uptime_s)
-                    .unwrap_or(0) as i64,
+                urgency: check.and_then(|c| c.facts.as_ref()?.uptime_s).unwrap_or(0) as i64,
             });
         }
     }
@@ -581,7 +598,11 @@ fn backup_problem(r: &BackupResult, now: Timestamp) -> Option<(Level, String, i6
         return None;
     }
     match (r.latest.as_deref(), r.age_s) {
-        (None, _) => Some((Level::Crit, format!("no backup found{checked}"), i64::MAX / 4)),
+        (None, _) => Some((
+            Level::Crit,
+            format!("no backup found{checked}"),
+            i64::MAX / 4,
+        )),
         (Some(_), Some(age)) if r.max_age_s > 0 && age > r.max_age_s => Some((
             Level::Crit,
             format!(
@@ -796,7 +817,10 @@ pub fn counts(snap: &Snapshot, today: Date, items: &[Item]) -> Counts {
         let check = snap.checks.iter().find(|x| x.host == h.name);
         c.hosts.add(check.map(|x| x.status));
         let facts_updates = check.and_then(|x| x.facts.as_ref()?.updates.clone());
-        let patch = snap.patches.iter().find(|p| p.host == h.name && p.error.is_none());
+        let patch = snap
+            .patches
+            .iter()
+            .find(|p| p.host == h.name && p.error.is_none());
         let pending = facts_updates
             .as_ref()
             .and_then(|u| u.pending)
@@ -820,16 +844,19 @@ pub fn counts(snap: &Snapshot, today: Date, items: &[Item]) -> Counts {
         }
     }
     for j in &snap.jobs {
-        c.backups
-            .add(snap.backups.iter().find(|r| r.name == j.name).map(|r| r.status));
+        c.backups.add(
+            snap.backups
+                .iter()
+                .find(|r| r.name == j.name)
+                .map(|r| r.status),
+        );
     }
     let th = &snap.thresholds;
     for v in &snap.vendors {
         c.vendors.total += 1;
         for t in v.tickets.iter().filter(|t| t.status == TicketStatus::Open) {
             c.vendors.open_tickets += 1;
-            if t
-                .opened
+            if t.opened
                 .is_some_and(|o| lifecycle::days_between(o, today) >= th.ticket_stale_days as i64)
             {
                 c.vendors.stale_tickets += 1;
@@ -850,7 +877,7 @@ pub fn counts(snap: &Snapshot, today: Date, items: &[Item]) -> Counts {
 /// Rank items: crit before warn; within a level by category (host down,
 /// disks, backups, security, EOL, contracts, reboots, failed units, restore
 /// tests, tickets, warranties, hardware), then urgency, then key and text.
-pub fn rank(items: &mut Vec<Item>) {
+pub fn rank(items: &mut [Item]) {
     items.sort_by(|a, b| {
         b.level
             .cmp(&a.level)

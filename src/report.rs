@@ -190,7 +190,9 @@ pub fn build(snap: &Snapshot, journal: &[JournalEntry], now: Timestamp, today: D
                         .map(|x| x.since.clone())
                         .unwrap_or(s.1)
                 }),
-                reboot_required: facts.and_then(|f| f.reboot_required).or(patch.and_then(|p| p.reboot_required)),
+                reboot_required: facts
+                    .and_then(|f| f.reboot_required)
+                    .or(patch.and_then(|p| p.reboot_required)),
                 vendor: h.vendor.clone(),
                 purchased: h.purchased,
                 warranty_until: h.warranty_until,
@@ -429,7 +431,15 @@ pub fn to_markdown(r: &Report) -> String {
     };
     table(
         &mut o,
-        &["", "total", "ok", "warn", "crit", "unknown", "never checked"],
+        &[
+            "",
+            "total",
+            "ok",
+            "warn",
+            "crit",
+            "unknown",
+            "never checked",
+        ],
         &[srow("Hosts", &c.hosts), srow("Backups", &c.backups)],
     );
     let p = &c.patches;
@@ -542,7 +552,14 @@ pub fn to_markdown(r: &Report) -> String {
         table(
             &mut o,
             &[
-                "host", "status", "OS", "uptime", "fullest disk", "updates", "security", "reboot",
+                "host",
+                "status",
+                "OS",
+                "uptime",
+                "fullest disk",
+                "updates",
+                "security",
+                "reboot",
                 "checked",
             ],
             &rows,
@@ -710,7 +727,11 @@ pub fn to_markdown(r: &Report) -> String {
                 ]
             })
             .collect();
-        table(&mut o, &["when", "who", "action", "target", "result"], &rows);
+        table(
+            &mut o,
+            &["when", "who", "action", "target", "result"],
+            &rows,
+        );
         // one trailing newline only
         o.pop();
     }

@@ -248,7 +248,9 @@ fn ranked_crit_first_in_a_stable_order() {
     // every item has a category that matches its pane
     for i in &items {
         match i.category {
-            Category::SecurityUpdates | Category::Reboot => assert_eq!(i.target.pane, Pane::Patches),
+            Category::SecurityUpdates | Category::Reboot => {
+                assert_eq!(i.target.pane, Pane::Patches)
+            }
             Category::Backup | Category::RestoreTest => assert_eq!(i.target.pane, Pane::Backups),
             Category::Ticket | Category::Contract => assert_eq!(i.target.pane, Pane::Vendors),
             _ => assert_eq!(i.target.pane, Pane::Hosts),
@@ -280,7 +282,13 @@ fn counts_and_freshness() {
     let c = &ov.counts;
     assert_eq!((c.overview.crit, c.overview.warn), (9, 9));
     assert_eq!(
-        (c.hosts.total, c.hosts.ok, c.hosts.crit, c.hosts.unknown, c.hosts.unchecked),
+        (
+            c.hosts.total,
+            c.hosts.ok,
+            c.hosts.crit,
+            c.hosts.unknown,
+            c.hosts.unchecked
+        ),
         (5, 3, 1, 1, 1)
     );
     assert_eq!(c.patches.hosts_with_security, 2);
@@ -328,7 +336,12 @@ fn counts_and_freshness() {
 #[test]
 fn security_first_seen_is_tracked() {
     let snap = snapshot();
-    let next = overview::track_security(&snap.security_since, &snap.hosts, &snap.checks, &snap.patches);
+    let next = overview::track_security(
+        &snap.security_since,
+        &snap.hosts,
+        &snap.checks,
+        &snap.patches,
+    );
     // web2 keeps its old date, db1 starts at its check time; old (unknown) and
     // hosts without security updates have none
     assert_eq!(

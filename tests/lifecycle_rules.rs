@@ -63,7 +63,10 @@ fn expiry_warn_days_boundary() {
         contract_end: Some(d(end)),
         ..Default::default()
     };
-    assert_eq!(contract_item(&v("2027-01-21"), &th(), today).unwrap().days, 60);
+    assert_eq!(
+        contract_item(&v("2027-01-21"), &th(), today).unwrap().days,
+        60
+    );
     assert!(contract_item(&v("2027-01-22"), &th(), today).is_none());
 
     // a zero window warns only on the day itself
@@ -192,11 +195,19 @@ fn os_eol_built_in_table_with_version_prefixes() {
     // Alpine 3.19.4 -> 3.19 (EOL 2025-11-01): past, crit
     let it = eol_item("edge", &facts("alpine", "3.19.4"), &table, &th(), today).unwrap();
     assert_eq!(it.level, Level::Crit);
-    assert!(it.why.starts_with("Alpine 3.19: support ended 2025-11-01"), "{}", it.why);
+    assert!(
+        it.why.starts_with("Alpine 3.19: support ended 2025-11-01"),
+        "{}",
+        it.why
+    );
     // Ubuntu 20.04: standard support ended, ESM named as a paid extension
     let it = eol_item("u", &facts("ubuntu", "20.04"), &table, &th(), today).unwrap();
     assert_eq!(it.level, Level::Crit);
-    assert!(it.why.contains("paid extension until 2030-04-30"), "{}", it.why);
+    assert!(
+        it.why.contains("paid extension until 2030-04-30"),
+        "{}",
+        it.why
+    );
     // RHEL 9.4 -> 9: far away, nothing
     assert!(eol_item("r", &facts("rhel", "9.4"), &table, &th(), today).is_none());
     // unknown OS, missing facts: nothing
