@@ -439,3 +439,40 @@ fn proxy_jump_through_one_and_two_hops() {
         other => panic!("expected Jump, got {:?}", other.map(|_| ())),
     }
 }
+
+/// Measurement, not a test: `cargo test --test ssh_engine -- --ignored --nocapture sweep_timing`
+/// prints the wall time of sweeps of 20 and 50 loopback hosts (figures in docs/performance.md).
+#[test]
+#[ignore = "measurement; run by hand"]
+fn sweep_timing() {
+    for n in [20usize, 50] {
+        let mut fleet = Fleet::new(FleetOptions {
+            concurrency: 32,
+            ..Default::default()
+        });
+        fleet.add_hosts("h", n, HostOptions::default());
+        let e = engine(&fleet);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        for round in ["first", "second"] {
+            let start = std::time::Instant::now();
+            let mut rx = e.sweep(
+                fleet.model_hosts(),
+                Arc::new(AtomicBool::new(false)),
+                |conn, _| conn.exec("uname -r", &ExecOptions::default()),
+            );
+            let mut ok = 0;
+            rt.block_on(async {
+                while let Some(d) = rx.recv().await {
+                    ok += usize::from(d.result.is_ok());
+                }
+            });
+            eprintln!(
+                "sweep of {n} hosts ({round} engine run, concurrency 32): {ok} ok in {} ms",
+                start.elapsed().as_millis()
+            );
+        }
+    }
+}

@@ -476,8 +476,8 @@ impl Fleet {
 
     /// Start one sshd host and wait until it answers.
     pub fn add_host(&mut self, name: &str, opts: HostOptions) -> &FleetHost {
-        let h = self.spawn_sshd(name, opts);
-        wait_ready(&h);
+        let mut h = self.spawn_sshd(name, opts);
+        wait_ready(&mut h);
         self.hosts.push(h);
         self.write_files();
         self.hosts.last().expect("just pushed")
@@ -485,10 +485,10 @@ impl Fleet {
 
     /// Start `n` sshd hosts `PREFIX1`..`PREFIXn` (all spawned, then waited for).
     pub fn add_hosts(&mut self, prefix: &str, n: usize, opts: HostOptions) {
-        let new: Vec<FleetHost> = (1..=n)
+        let mut new: Vec<FleetHost> = (1..=n)
             .map(|i| self.spawn_sshd(&format!("{prefix}{i}"), opts.clone()))
             .collect();
-        for h in &new {
+        for h in &mut new {
             wait_ready(h);
         }
         self.hosts.extend(new);
@@ -702,12 +702,21 @@ impl Fleet {
 
 /// Wait until an sshd prints its banner (panics with its log after 15 s or
 /// when it exits).
-fn wait_ready(h: &FleetHost) {
-    let HostKind::Sshd(p) = &h.kind else { return };
+fn wait_ready(h: &mut FleetHost) {
+    let addr = h.socket_addr();
+    let name = h.name.clone();
+    let HostKind::Sshd(p) = &mut h.kind else {
+        return;
+    };
     let start = Instant::now();
     loop {
-        if let Ok(mut s) = TcpStream::connect_timeout(&h.socket_addr(), Duration::from_millis(500))
-        {
+        if let Ok(Some(status)) = p.child.try_wait() {
+            panic!(
+                "sshd for {name} exited ({status}): {}",
+                fs::read_to_string(&p.log).unwrap_or_default()
+            );
+        }
+        if let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_millis(500)) {
             let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
             let mut buf = [0u8; 8];
             if s.read(&mut buf)
@@ -720,9 +729,7 @@ fn wait_ready(h: &FleetHost) {
         }
         if start.elapsed() > Duration::from_secs(15) {
             panic!(
-                "sshd for {} did not answer on {}: {}",
-                h.name,
-                h.socket_addr(),
+                "sshd for {name} did not answer on {addr}: {}",
                 fs::read_to_string(&p.log).unwrap_or_default()
             );
         }
