@@ -267,7 +267,9 @@ pub fn expand_range(pattern: &str) -> Result<Vec<String>, String> {
     let inner = &pattern[open + 1..close];
     let parts: Vec<&str> = inner.split(':').collect();
     if parts.len() < 2 || parts.len() > 3 {
-        return Err(format!("`{pattern}`: a range is [start:end] or [start:end:step]"));
+        return Err(format!(
+            "`{pattern}`: a range is [start:end] or [start:end:step]"
+        ));
     }
     let step: usize = match parts.get(2) {
         Some(s) => s
@@ -617,7 +619,11 @@ fn yaml_group(b: &mut Builder, name: &str, node: &Yaml, depth: usize) -> Result<
                             }
                         }
                         Yaml::Null => {}
-                        _ => return Err(format!("host `{pattern}` of `{name}`: vars are not a mapping")),
+                        _ => {
+                            return Err(format!(
+                                "host `{pattern}` of `{name}`: vars are not a mapping"
+                            ))
+                        }
                     }
                     for h in expand_range(&pattern)? {
                         b.host(name, &h, vars.clone());
@@ -701,8 +707,7 @@ pub fn parse_ansible(path: &Path, text: &str) -> Result<Imported, String> {
 /// are valid YAML).
 pub fn yaml_quote(s: &str) -> String {
     let plain_chars = !s.is_empty()
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_./@".contains(c))
         && !s.starts_with(['-', '.', '@']);
     let reserved = matches!(
@@ -712,7 +717,8 @@ pub fn yaml_quote(s: &str) -> String {
     let numeric = s.parse::<f64>().is_ok()
         || s.starts_with("0x")
         || s.starts_with("0o")
-        || s.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '_');
+        || s.chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == '_');
     if plain_chars && !reserved && !numeric {
         s.to_string()
     } else {
@@ -763,7 +769,11 @@ pub fn export_ansible(hosts: &[Host]) -> String {
         sorted.len(),
         if sorted.len() == 1 { "" } else { "s" }
     );
-    let untagged: Vec<&Host> = sorted.iter().copied().filter(|h| h.tags.is_empty()).collect();
+    let untagged: Vec<&Host> = sorted
+        .iter()
+        .copied()
+        .filter(|h| h.tags.is_empty())
+        .collect();
     let mut groups: BTreeMap<&str, Vec<&Host>> = BTreeMap::new();
     for h in &sorted {
         for t in &h.tags {
@@ -804,8 +814,14 @@ mod tests {
 
     #[test]
     fn ranges() {
-        assert_eq!(expand_range("web[01:03]").unwrap(), ["web01", "web02", "web03"]);
-        assert_eq!(expand_range("db-[a:c].x").unwrap(), ["db-a.x", "db-b.x", "db-c.x"]);
+        assert_eq!(
+            expand_range("web[01:03]").unwrap(),
+            ["web01", "web02", "web03"]
+        );
+        assert_eq!(
+            expand_range("db-[a:c].x").unwrap(),
+            ["db-a.x", "db-b.x", "db-c.x"]
+        );
         assert_eq!(expand_range("n[0:10:5]").unwrap(), ["n0", "n5", "n10"]);
         assert_eq!(
             expand_range("r[1:2]c[1:2]").unwrap(),
@@ -818,7 +834,10 @@ mod tests {
     #[test]
     fn globbing() {
         let m = |p: &str, n: &str| {
-            glob_match(&p.chars().collect::<Vec<_>>(), &n.chars().collect::<Vec<_>>())
+            glob_match(
+                &p.chars().collect::<Vec<_>>(),
+                &n.chars().collect::<Vec<_>>(),
+            )
         };
         assert!(m("*.conf", "a.conf"));
         assert!(!m("*.conf", "a.conf~"));
@@ -829,7 +848,10 @@ mod tests {
 
     #[test]
     fn jumps() {
-        assert_eq!(jump_from_common_args("-o ProxyJump=bastion").as_deref(), Some("bastion"));
+        assert_eq!(
+            jump_from_common_args("-o ProxyJump=bastion").as_deref(),
+            Some("bastion")
+        );
         assert_eq!(
             jump_from_common_args("-o 'ProxyJump=admin@b:2222'").as_deref(),
             Some("admin@b:2222")

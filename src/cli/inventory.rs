@@ -117,7 +117,10 @@ pub fn init(home: &Home, a: &InitArgs) -> CmdResult {
                 f.write_all(text.as_bytes())
                     .and_then(|_| f.sync_all())
                     .map_err(|e| {
-                        Failure::new(exit::IOERR, format!("{}: cannot write: {e}", path.display()))
+                        Failure::new(
+                            exit::IOERR,
+                            format!("{}: cannot write: {e}", path.display()),
+                        )
                     })?;
                 say!("wrote   {}", path.display());
             }
@@ -167,7 +170,11 @@ fn host_add(home: &Home, a: HostAddArgs) -> CmdResult {
         port: a.port,
         user: nonempty(a.user),
         jump: nonempty(a.jump),
-        tags: a.tags.into_iter().filter(|t| !t.trim().is_empty()).collect(),
+        tags: a
+            .tags
+            .into_iter()
+            .filter(|t| !t.trim().is_empty())
+            .collect(),
         role: nonempty(a.role),
         location: nonempty(a.location),
         vendor: nonempty(a.vendor),
@@ -177,12 +184,15 @@ fn host_add(home: &Home, a: HostAddArgs) -> CmdResult {
     let mut store = load(home)?;
     if let Some(v) = &host.vendor {
         if store.vendor(v).is_none() {
-            esay!("note: vendor `{v}` is not in vendors.toml (yet)");
+            eprintln!("note: vendor `{v}` is not in vendors.toml (yet)");
         }
     }
     let name = host.name.clone();
     store.add_host(host)?;
-    say!("added host {name} to {}", relative(home, &home.hosts_path()));
+    say!(
+        "added host {name} to {}",
+        relative(home, &home.hosts_path())
+    );
     Ok(exit::OK)
 }
 
@@ -192,7 +202,7 @@ fn host_list(home: &Home, a: &ListArgs) -> CmdResult {
         return print_json(&store.hosts);
     }
     if store.hosts.is_empty() {
-        esay!(
+        eprintln!(
             "no hosts yet: `opsdeck host add NAME` or `opsdeck host import --ssh-config ~/.ssh/config`"
         );
         return Ok(exit::OK);
@@ -245,7 +255,7 @@ fn host_import(home: &Home, a: &ImportArgs) -> CmdResult {
     };
     let mut store = load(home)?;
     for n in &found.notes {
-        esay!("note: {n}");
+        eprintln!("note: {n}");
     }
     let mut new = Vec::new();
     let mut present = Vec::new();
@@ -260,7 +270,7 @@ fn host_import(home: &Home, a: &ImportArgs) -> CmdResult {
         }
     }
     for e in &invalid {
-        esay!("skipped: {e}");
+        eprintln!("skipped: {e}");
     }
     if !present.is_empty() {
         say!(
@@ -327,7 +337,7 @@ pub fn vendor(home: &Home, c: VendorCmd) -> CmdResult {
                 relative(home, &home.vendors_path())
             );
             if !users.is_empty() {
-                esay!(
+                eprintln!(
                     "note: hosts still name it as their vendor: {}",
                     users.join(", ")
                 );
@@ -366,7 +376,7 @@ fn vendor_list(home: &Home, a: &ListArgs) -> CmdResult {
         return print_json(&store.vendors);
     }
     if store.vendors.is_empty() {
-        esay!("no vendors yet: `opsdeck vendor add NAME --phone ... --email ...`");
+        eprintln!("no vendors yet: `opsdeck vendor add NAME --phone ... --email ...`");
         return Ok(exit::OK);
     }
     let rows: Vec<Vec<String>> = store
@@ -431,7 +441,7 @@ pub fn export(home: &Home, c: ExportCmd) -> CmdResult {
             match output {
                 Some(p) if p.as_os_str() != "-" => {
                     crate::store::write::write_atomic(&p, text.as_bytes())?;
-                    esay!(
+                    eprintln!(
                         "wrote {} host{} to {}",
                         store.hosts.len(),
                         if store.hosts.len() == 1 { "" } else { "s" },
@@ -456,7 +466,10 @@ mod tests {
 
     #[test]
     fn tables_fit() {
-        let rows = vec![vec!["a-very-long-host-name-indeed-yes".to_string(), "x".into()]];
+        let rows = vec![vec![
+            "a-very-long-host-name-indeed-yes".to_string(),
+            "x".into(),
+        ]];
         let t = table(&["NAME", "ADDRESS"], &rows, &[10, 80]);
         assert_eq!(t, "NAME        ADDRESS\na-very-lo…  x\n");
     }
