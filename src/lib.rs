@@ -5,6 +5,7 @@ pub mod backups;
 pub mod checks;
 pub mod cli;
 pub mod error;
+pub mod fleet;
 pub mod lifecycle;
 pub mod logging;
 pub mod model;

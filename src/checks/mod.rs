@@ -242,8 +242,25 @@ pub fn sweep(
     hosts: Vec<Host>,
     cancel: CancelFlag,
 ) -> mpsc::UnboundedReceiver<HostCheck> {
-    let previous = Arc::new(load_previous(store));
-    let thresholds = store.settings.thresholds.clone();
+    sweep_with(
+        engine,
+        hosts,
+        load_previous(store),
+        store.settings.thresholds.clone(),
+        cancel,
+    )
+}
+
+/// [`sweep`] with the previous results and thresholds given (what `sweep`
+/// reads from the store): for callers that hold them already, and tests.
+pub fn sweep_with(
+    engine: &Engine,
+    hosts: Vec<Host>,
+    previous: HashMap<String, Previous>,
+    thresholds: Thresholds,
+    cancel: CancelFlag,
+) -> mpsc::UnboundedReceiver<HostCheck> {
+    let previous = Arc::new(previous);
     let stamps: Arc<HashMap<String, String>> = Arc::new(
         previous
             .iter()
@@ -283,6 +300,23 @@ pub fn sweep(
         }
     });
     out
+}
+
+/// The cache entries a sweep's results leave (what [`load_previous`] would
+/// read back after [`save`]).
+pub fn previous_of(results: &[HostCheck]) -> HashMap<String, Previous> {
+    results
+        .iter()
+        .map(|r| {
+            (
+                r.check.host.clone(),
+                Previous {
+                    patches: Some(r.patches.clone()),
+                    counts: r.check.facts.as_ref().and_then(|f| f.updates.clone()),
+                },
+            )
+        })
+        .collect()
 }
 
 /// Summary line of a sweep: "20 hosts: 17 ok, 2 warn, 1 crit".
