@@ -472,7 +472,10 @@ pub enum PaneEvent {
         result: Result<(), String>,
     },
     /// A message of a job this pane started.
-    JobMsg { job: JobId, msg: Box<dyn Any + Send> },
+    JobMsg {
+        job: JobId,
+        msg: Box<dyn Any + Send>,
+    },
     /// A job this pane started ended.
     JobDone(JobId),
     /// Select the row with this key (Overview's jump).
@@ -482,7 +485,9 @@ pub enum PaneEvent {
 /// A tab.
 pub trait Pane {
     fn id(&self) -> PaneId;
-    /// The count shown in the tab title ("Hosts 12", "Patches 3!").
+    /// The count shown in the tab title: a number, then optionally more
+    /// ("12 (2!)", "3 (1 open)"); on a narrow terminal only the first word
+    /// is shown, or nothing.
     fn count(&self, ctx: &Ctx) -> String;
     /// The data changed: re-derive rows, keep the selection by key.
     fn refresh(&mut self, ctx: &Ctx);

@@ -297,10 +297,7 @@ impl Form {
             .map(|f| 1 + usize::from(f.error.is_some()))
             .sum();
         let scroll = focus_line.saturating_sub(inner_h.saturating_sub(2)) as u16;
-        frame.render_widget(
-            Paragraph::new(lines).block(block).scroll((scroll, 0)),
-            rect,
-        );
+        frame.render_widget(Paragraph::new(lines).block(block).scroll((scroll, 0)), rect);
     }
 }
 
@@ -362,7 +359,9 @@ pub fn line(s: &str) -> Result<(), String> {
 pub fn words(s: &str) -> Result<(), String> {
     for w in s.split(',').map(str::trim).filter(|w| !w.is_empty()) {
         if w.contains(char::is_whitespace) {
-            return Err(format!("`{w}`: separate items with commas, no spaces inside"));
+            return Err(format!(
+                "`{w}`: separate items with commas, no spaces inside"
+            ));
         }
     }
     Ok(())
@@ -386,7 +385,10 @@ mod tests {
                 Field::new("date", "Date", "").check(date),
             ],
         );
-        assert!(matches!(f.handle_key(k(KeyCode::Enter)), FormOutcome::Editing));
+        assert!(matches!(
+            f.handle_key(k(KeyCode::Enter)),
+            FormOutcome::Editing
+        ));
         assert_eq!(f.fields[0].error.as_deref(), Some("Name is required"));
         for c in "ab c".chars() {
             f.handle_key(k(KeyCode::Char(c)));
@@ -396,7 +398,10 @@ mod tests {
         for c in "2024-13-01".chars() {
             f.handle_key(k(KeyCode::Char(c)));
         }
-        assert!(matches!(f.handle_key(k(KeyCode::Enter)), FormOutcome::Editing));
+        assert!(matches!(
+            f.handle_key(k(KeyCode::Enter)),
+            FormOutcome::Editing
+        ));
         assert_eq!(f.focus, 0);
         f.handle_key(k(KeyCode::Left));
         f.handle_key(k(KeyCode::Left));
@@ -416,7 +421,10 @@ mod tests {
             }
             _ => panic!("not submitted"),
         }
-        assert!(matches!(f.handle_key(k(KeyCode::Esc)), FormOutcome::Cancelled));
+        assert!(matches!(
+            f.handle_key(k(KeyCode::Esc)),
+            FormOutcome::Cancelled
+        ));
     }
 
     #[test]
@@ -432,8 +440,15 @@ mod tests {
 
     #[test]
     fn pane_errors_land_on_fields() {
-        let mut f = Form::new("t", "T", vec![Field::new("a", "A", ""), Field::new("b", "B", "")]);
-        f.set_errors(vec![("b".into(), "taken".into()), ("zz".into(), "other".into())]);
+        let mut f = Form::new(
+            "t",
+            "T",
+            vec![Field::new("a", "A", ""), Field::new("b", "B", "")],
+        );
+        f.set_errors(vec![
+            ("b".into(), "taken".into()),
+            ("zz".into(), "other".into()),
+        ]);
         assert_eq!(f.focus, 1);
         assert_eq!(f.fields[1].error.as_deref(), Some("taken"));
         assert_eq!(f.error.as_deref(), Some("other"));

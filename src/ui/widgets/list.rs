@@ -119,7 +119,9 @@ impl ListView {
                 .cloned()
                 .collect();
         }
-        self.selected_key().map(|k| vec![k.to_string()]).unwrap_or_default()
+        self.selected_key()
+            .map(|k| vec![k.to_string()])
+            .unwrap_or_default()
     }
 
     pub fn move_by(&mut self, delta: isize) {
@@ -184,7 +186,10 @@ mod tests {
     }
 
     fn rows(names: &[&str]) -> Vec<(String, String)> {
-        names.iter().map(|n| (n.to_string(), format!("{n} tag"))).collect()
+        names
+            .iter()
+            .map(|n| (n.to_string(), format!("{n} tag")))
+            .collect()
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
 }
 
 /// A bordered popup with wrapped lines, scrolled by `scroll` lines.
+#[allow(clippy::too_many_arguments)]
 pub fn draw_box(
     frame: &mut Frame,
     area: Rect,
@@ -37,10 +38,7 @@ pub fn draw_box(
     }
     let w = width.min(area.width.saturating_sub(2)).max(10);
     let inner_w = w.saturating_sub(2).max(1) as usize;
-    let wrapped: usize = all
-        .iter()
-        .map(|l| l.width().max(1).div_ceil(inner_w))
-        .sum();
+    let wrapped: usize = all.iter().map(|l| l.width().max(1).div_ceil(inner_w)).sum();
     let h = (wrapped as u16 + 2).min(area.height);
     let rect = centered(area, w, h);
     frame.render_widget(Clear, rect);

@@ -31,7 +31,7 @@ pub fn draw<'a>(
     let mut title = format!(" {} ", spec.title);
     if !list.filter().is_empty() {
         title = format!(" {} {shown}/{} /{} ", spec.title, list.len(), list.filter());
-    } else if list.len() > 0 {
+    } else if !list.is_empty() {
         title = format!(" {} {} ", spec.title, list.len());
     }
     if !list.marks().is_empty() {
