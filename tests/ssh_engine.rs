@@ -610,3 +610,33 @@ fn resolution_follows_match_and_include_like_ssh() {
     assert_eq!(e.resolve(&over).unwrap().port, 1);
     assert!(matches!(e.connect(&over), Err(SshError::Connect(_))));
 }
+
+#[test]
+fn strict_host_key_checking_from_the_ssh_config() {
+    // accept-new in the config: recorded without --accept-new
+    let mut fleet = one_host(KnownHostsMode::Missing);
+    fleet.extra_ssh_config = vec![
+        "Match all".into(),
+        "  StrictHostKeyChecking accept-new".into(),
+    ];
+    fleet.write_files();
+    run(&engine(&fleet), &fleet, "h1", "true").unwrap();
+    let text = std::fs::read_to_string(fleet.known_hosts()).unwrap();
+    assert!(text.contains(&fleet.get("h1").ed25519_pub), "{text}");
+
+    // yes in the config: refused even with --accept-new, nothing written
+    let mut fleet = one_host(KnownHostsMode::Missing);
+    fleet.extra_ssh_config = vec!["Match all".into(), "  StrictHostKeyChecking yes".into()];
+    fleet.write_files();
+    let before = std::fs::read(fleet.known_hosts()).unwrap();
+    let e = Engine::with_agent(
+        &fleet.ssh_settings(),
+        EngineOptions { accept_new: true },
+        AgentChoice::Off,
+    );
+    assert!(matches!(
+        e.connect(&fleet.host("h1")),
+        Err(SshError::HostKeyUnknown(_))
+    ));
+    assert_eq!(std::fs::read(fleet.known_hosts()).unwrap(), before);
+}
