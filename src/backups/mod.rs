@@ -15,6 +15,7 @@ mod command;
 mod path;
 mod restic;
 pub mod run;
+pub mod view;
 
 use std::time::Duration;
 
@@ -251,11 +252,28 @@ pub fn remote_command(job: &BackupJob) -> String {
         BackupKind::Path => path::script(job),
         BackupKind::Command => command::script(job),
     };
+    let script = format!("echo {BEGIN} >&2; {script}");
     format!("sh -c {}", util::shell_quote(&script))
+}
+
+/// Printed on stderr when our script starts: what a login shell or sshd
+/// printed before it (banners, debug lines) is not the tool's message.
+const BEGIN: &str = "opsdeck-begin";
+
+/// The output with stderr cut to what came after our start marker.
+fn after_begin(out: &ExecOutput) -> ExecOutput {
+    let mut o = out.clone();
+    let marker = format!("{BEGIN}\n");
+    let m = marker.as_bytes();
+    if let Some(i) = o.stderr.windows(m.len()).rposition(|w| w == m) {
+        o.stderr.drain(..i + m.len());
+    }
+    o
 }
 
 /// Read what the host answered.
 pub fn parse_output(job: &BackupJob, out: &ExecOutput) -> Result<Found, CheckError> {
+    let out = &after_begin(out);
     match job.kind {
         BackupKind::Restic => restic::parse(job, out),
         BackupKind::Borg => borg::parse(job, out),

@@ -11,9 +11,26 @@ use std::time::Duration;
 use jiff::Timestamp;
 use tokio::sync::mpsc;
 
-use super::{check_job, failed, today, validate, CheckError};
+use super::{check_job, failed, today, validate, CheckError, Exec};
 use crate::model::{BackupJob, BackupResult, Host, Status};
-use crate::ssh::{CancelFlag, Conn, Engine};
+use crate::ssh::{CancelFlag, Conn, Engine, ExecOptions, ExecOutput, SshError};
+
+/// Notes a command timeout: the engine cuts the connection then, so the
+/// next job on that host needs a new one.
+struct Watch<'a> {
+    conn: &'a mut Conn,
+    cut: bool,
+}
+
+impl Exec for Watch<'_> {
+    fn exec(&mut self, command: &str, opts: &ExecOptions) -> Result<ExecOutput, SshError> {
+        let r = self.conn.exec(command, opts);
+        if matches!(r, Err(SshError::CommandTimeout(_))) {
+            self.cut = true;
+        }
+        r
+    }
+}
 
 /// The host name that means the jump box itself.
 pub const LOCAL: &str = "local";
@@ -72,8 +89,8 @@ pub fn check_jobs(
     if !local.is_empty() {
         let tx = tx.clone();
         let cancel = cancel.clone();
+        let mut conn = engine.local();
         tokio::task::spawn_blocking(move || {
-            let mut conn = Conn::local();
             for job in local {
                 if cancel.load(Ordering::Relaxed) {
                     let _ = tx.send(cancelled(&job));
@@ -89,17 +106,36 @@ pub fn check_jobs(
         let jobs_of = per_host.clone();
         let job_tx = tx.clone();
         let job_cancel = cancel.clone();
+        let job_engine = engine.clone();
         let mut done = engine.sweep(order, cancel, move |conn, host| {
-            for job in jobs_of
+            let jobs = jobs_of
                 .get(&host.name)
                 .map(Vec::as_slice)
-                .unwrap_or_default()
-            {
+                .unwrap_or_default();
+            let mut broken: Option<SshError> = None;
+            for job in jobs {
                 if job_cancel.load(Ordering::Relaxed) {
                     let _ = job_tx.send(cancelled(job));
                     continue;
                 }
-                let _ = job_tx.send(check_job(conn, job, timeout));
+                if let Some(e) = &broken {
+                    let msg = format!("{}: {e}", host.name);
+                    let _ = job_tx.send(failed(
+                        job,
+                        CheckError::crit(msg),
+                        Timestamp::now(),
+                        today(),
+                    ));
+                    continue;
+                }
+                let mut w = Watch { conn, cut: false };
+                let _ = job_tx.send(check_job(&mut w, job, timeout));
+                if w.cut {
+                    match job_engine.connect(host) {
+                        Ok(c) => *conn = c,
+                        Err(e) => broken = Some(e),
+                    }
+                }
             }
             Ok(())
         });

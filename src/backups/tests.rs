@@ -334,6 +334,9 @@ fn command_times() {
     };
     let e = parse_output(&j, &out(3, "", "no dump today\n")).unwrap_err();
     assert_eq!(e.message, "the command failed (exit 3): no dump today");
+    let noisy = "Welcome to nas!\ndebug1: motd\nopsdeck-begin\nno dump today\n";
+    let e = parse_output(&j, &out(3, "", noisy)).unwrap_err();
+    assert_eq!(e.message, "the command failed (exit 3): no dump today");
     let e = parse_output(&j, &out(0, "\n\n", "")).unwrap_err();
     assert!(e.message.contains("printed nothing"));
     let f = parse_output(&j, &out(0, "checking...\n1700000000\n\n", "")).unwrap();

@@ -48,6 +48,15 @@ fn run(cmd: &mut Command) {
 
 impl Fixture {
     pub fn new() -> Fixture {
+        Self::build(true)
+    }
+
+    /// Only the borg repositories and the password files.
+    pub fn new_borg_only() -> Fixture {
+        Self::build(false)
+    }
+
+    fn build(everything: bool) -> Fixture {
         let dir = tempfile::Builder::new()
             .prefix("opsdeck-backups-")
             .tempdir()
@@ -95,7 +104,9 @@ impl Fixture {
             run(&mut c);
         };
         borg(&["init", "-e", "repokey", "borg"]);
-        borg(&["init", "-e", "repokey", "borg-empty"]);
+        if everything {
+            borg(&["init", "-e", "repokey", "borg-empty"]);
+        }
         let utc = two_h_ago.strftime("%Y-%m-%dT%H:%M:%S").to_string();
         borg(&["create", "--timestamp", &utc, "borg::nightly-1", "data"]);
         // path jobs
