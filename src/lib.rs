@@ -9,6 +9,7 @@ pub mod fleet;
 pub mod lifecycle;
 pub mod logging;
 pub mod model;
+pub mod overview;
 pub mod patches;
 pub mod report;
 pub mod ssh;
