@@ -417,7 +417,12 @@ fn host_items(snap: &Snapshot, now: Timestamp, today: Date, out: &mut Vec<Item>)
                             rank: 0,
                             level: th.failed_units,
                             category: Category::FailedUnits,
-                            what: format!("{}: {} failed service(s)", h.name, units.len()),
+                            what: format!(
+                                "{}: {} failed service{}",
+                                h.name,
+                                units.len(),
+                                if units.len() == 1 { "" } else { "s" }
+                            ),
                             why: format!("{}{more}", list.join(", ")),
                             target: target(Pane::Hosts),
                             urgency: units.len() as i64,
