@@ -13,7 +13,7 @@ use std::time::Duration;
 use common::sshd::{Fleet, FleetOptions};
 use opsdeck::model::Host;
 use opsdeck::patches::run::{self, ApplyOptions, Event, HostPlan, RebootOptions};
-use opsdeck::ssh::{Engine, StreamKind};
+use opsdeck::ssh::{AgentChoice, Engine, StreamKind};
 use stub_pm::{pkg, Stub, DEBIAN, DEBIAN_SECURITY};
 
 const SIM: &str =
@@ -38,7 +38,7 @@ fn fleet(names: &[&str]) -> Fleet {
 }
 
 fn engine(f: &Fleet) -> Engine {
-    Engine::new(&f.ssh_settings(), Default::default())
+    Engine::with_agent(&f.ssh_settings(), Default::default(), AgentChoice::Off)
 }
 
 fn four_packages(stub: &Stub) {

@@ -95,7 +95,6 @@ fn library_run_groups_and_classifies() {
 }
 
 #[test]
-#[ignore = "needs Store::load and Store::journal (store helper); un-ignored when they land"]
 fn succeeds_everywhere() {
     let f = fleet();
     let out = f
@@ -123,7 +122,6 @@ fn succeeds_everywhere() {
 }
 
 #[test]
-#[ignore = "needs Store::load and Store::journal (store helper); un-ignored when they land"]
 fn failures_timeouts_and_unreachable_hosts() {
     let f = fleet();
     let out = f
@@ -176,7 +174,6 @@ fn failures_timeouts_and_unreachable_hosts() {
 }
 
 #[test]
-#[ignore = "needs Store::load and Store::journal (store helper); un-ignored when they land"]
 fn usage_errors() {
     let f = fleet();
     let out = f
@@ -186,4 +183,9 @@ fn usage_errors() {
     assert_eq!(out.status.code(), Some(64));
     let out = f.opsdeck(&["run", "all"]).output().unwrap();
     assert_eq!(out.status.code(), Some(64));
+    // a hosts.toml that does not parse: 78, the file named
+    std::fs::write(f.home().join("hosts.toml"), "[[host]]\nname = \n").unwrap();
+    let out = f.opsdeck(&["run", "all", "--", "true"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(78));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("hosts.toml:"));
 }

@@ -168,3 +168,61 @@ fn pump(
         }
     }
 }
+
+/// Handshakes in flight to one jump host, at most [`Gate::CAPACITY`]: a
+/// default sshd (`MaxStartups 10:30:100`) starts dropping unauthenticated
+/// connections beyond 10, and a sweep behind one bastion opens one hop
+/// session per host.
+pub(crate) struct Gate {
+    free: std::sync::Mutex<usize>,
+    cv: std::sync::Condvar,
+}
+
+/// A held slot of a [`Gate`]; released on drop.
+pub(crate) struct Permit<'a>(&'a Gate);
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        let mut f = self.0.free.lock().unwrap_or_else(|p| p.into_inner());
+        *f += 1;
+        self.0.cv.notify_one();
+    }
+}
+
+impl Gate {
+    pub(crate) const CAPACITY: usize = 8;
+
+    pub(crate) fn new() -> Gate {
+        Gate {
+            free: std::sync::Mutex::new(Self::CAPACITY),
+            cv: std::sync::Condvar::new(),
+        }
+    }
+
+    /// Wait for a slot until `deadline`, giving up when `cancelled()` says so.
+    pub(crate) fn acquire(
+        &self,
+        deadline: std::time::Instant,
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<Permit<'_>, SshError> {
+        let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
+        while *free == 0 {
+            if cancelled() {
+                return Err(SshError::Cancelled);
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Err(SshError::Timeout(
+                    "waited too long for a free handshake slot on the jump host".into(),
+                ));
+            }
+            free = self
+                .cv
+                .wait_timeout(free, left.min(Duration::from_millis(100)))
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        *free -= 1;
+        Ok(Permit(self))
+    }
+}

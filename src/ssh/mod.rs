@@ -243,6 +243,8 @@ struct Inner {
     /// Full resolutions by host fields.
     resolved: Mutex<HashMap<String, Resolved>>,
     kh_lock: Mutex<()>,
+    /// Handshake slots per jump host (`host:port`).
+    hop_gates: Mutex<HashMap<String, Arc<jump::Gate>>>,
 }
 
 #[derive(Clone)]
@@ -267,6 +269,7 @@ impl Engine {
                 lookups: Mutex::new(HashMap::new()),
                 resolved: Mutex::new(HashMap::new()),
                 kh_lock: Mutex::new(()),
+                hop_gates: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -381,11 +384,16 @@ impl Engine {
                     }
                 }
             };
-            let sock = match transport.take() {
-                Some(u) => session::Sock::Unix(u),
-                None => session::Sock::Tcp(session::tcp_connect(hop).map_err(wrap)?),
+            let (sess, keep) = if is_target {
+                let sock = match transport.take() {
+                    Some(u) => session::Sock::Unix(u),
+                    None => session::Sock::Tcp(session::tcp_connect(hop).map_err(wrap)?),
+                };
+                session::establish(sock, hop, &ctx)?
+            } else {
+                self.connect_hop(hop, transport.take(), &ctx, &cancelled)
+                    .map_err(wrap)?
             };
-            let (sess, keep) = session::establish(sock, hop, &ctx).map_err(wrap)?;
             tracing::debug!("connected to {}@{}:{}", hop.user, hop.hostname, hop.port);
             if is_target {
                 return Ok(Conn {
@@ -407,6 +415,53 @@ impl Engine {
             transport = Some(stream);
         }
         Err(SshError::Other("empty connection chain".into()))
+    }
+
+    /// One jump hop: at most `Gate::CAPACITY` handshakes in flight to it,
+    /// and a first hop (direct TCP) dropped before its banner is retried
+    /// twice (sshd's MaxStartups drops excess connections that way).
+    fn connect_hop(
+        &self,
+        hop: &Resolved,
+        transport: Option<std::os::unix::net::UnixStream>,
+        ctx: &session::ConnectCtx,
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<(ssh2::Session, session::Sock), SshError> {
+        let key = format!("{}:{}", hop.hostname, hop.port);
+        let gate = self
+            .inner
+            .hop_gates
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(key)
+            .or_insert_with(|| Arc::new(jump::Gate::new()))
+            .clone();
+        let wait_until = std::time::Instant::now() + hop.connect_timeout * 6;
+        let _permit = gate.acquire(wait_until, cancelled)?;
+        if let Some(u) = transport {
+            return session::establish(session::Sock::Unix(u), hop, ctx);
+        }
+        let mut attempt = 0;
+        loop {
+            let sock = session::Sock::Tcp(session::tcp_connect(hop)?);
+            match session::establish(sock, hop, ctx) {
+                Err(e) if attempt < 2 && session::is_dropped_at_start(&e) && !cancelled() => {
+                    attempt += 1;
+                    let jitter = u64::from(
+                        std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map(|d| d.subsec_nanos() % 150)
+                            .unwrap_or(0),
+                    ) + 50 * attempt;
+                    tracing::debug!(
+                        "jump host {} dropped us at the start ({e}); retrying",
+                        hop.alias
+                    );
+                    std::thread::sleep(Duration::from_millis(100 + jitter));
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Append an unknown key to its known_hosts file (the TUI's "accept").

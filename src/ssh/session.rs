@@ -88,6 +88,16 @@ pub fn translate(e: &ssh2::Error, during: &str) -> SshError {
     }
 }
 
+/// Did the server drop the connection before or during the key exchange
+/// (sshd's MaxStartups does that to excess connections)?
+pub(crate) fn is_dropped_at_start(e: &SshError) -> bool {
+    match e {
+        SshError::Handshake(m) => m.starts_with("no SSH banner"),
+        SshError::Connect(m) => m.contains("while in the SSH handshake"),
+        _ => false,
+    }
+}
+
 fn ms(d: Duration) -> u32 {
     d.as_millis().clamp(1, u32::MAX as u128) as u32
 }

@@ -100,7 +100,10 @@ pub enum KnownHostsMode {
 pub struct HostOptions {
     /// A directory put first in the sessions' PATH (stub `apt-get`, `restic`...).
     pub stub_path: Option<PathBuf>,
-    /// Extra lines appended to this host's `sshd_config` (`LogLevel DEBUG1`, ...).
+    /// Extra lines for this host's `sshd_config` (`LogLevel DEBUG1`,
+    /// `MaxStartups 10:100:10`, ...). They are written before the harness's
+    /// own settings, so they win (sshd keeps a keyword's first value); from a
+    /// `Match` line on they are written last.
     pub extra_sshd_config: Vec<String>,
     pub known_hosts: KnownHostsMode,
     /// false: `authorized_keys` holds another key, so the user's key is refused.
@@ -289,6 +292,9 @@ pub struct Fleet {
     dir: tempfile::TempDir,
     /// `ssh-ed25519 ...` line of a key sshd does not accept (for "bad key" hosts).
     stranger_pub: String,
+    /// Lines appended to `ssh_config` after the hosts' blocks (Match, Include...);
+    /// call [`Fleet::write_files`] after changing them.
+    pub extra_ssh_config: Vec<String>,
 }
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -386,6 +392,7 @@ impl Fleet {
             user,
             dir,
             stranger_pub,
+            extra_ssh_config: Vec::new(),
         };
         fleet.write_files();
         fleet
@@ -565,7 +572,21 @@ impl Fleet {
             path.push(':');
         }
         path.push_str("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-        let mut cfg = format!(
+        // sshd keeps the first value of a keyword: extra lines go first so
+        // they win over the defaults below; a `Match` block (and what follows
+        // it) goes last.
+        let split = opts
+            .extra_sshd_config
+            .iter()
+            .position(|l| l.trim_start().to_ascii_lowercase().starts_with("match "))
+            .unwrap_or(opts.extra_sshd_config.len());
+        let (first, last) = opts.extra_sshd_config.split_at(split);
+        let mut cfg = String::new();
+        for line in first {
+            cfg.push_str(line);
+            cfg.push('\n');
+        }
+        cfg.push_str(&format!(
             "ListenAddress {addr}:{port}\n\
              HostKey {d}/ssh_host_ed25519_key\n\
              HostKey {d}/ssh_host_rsa_key\n\
@@ -581,21 +602,14 @@ impl Fleet {
              PrintMotd no\n\
              PrintLastLog no\n\
              UseDNS no\n\
+             LogLevel VERBOSE\n\
              SetEnv PATH={path} HOME={home}\n",
             d = dir.display(),
             home = session_home.display(),
-        );
-        let mut has_loglevel = false;
-        for line in &opts.extra_sshd_config {
-            has_loglevel |= line
-                .trim_start()
-                .to_ascii_lowercase()
-                .starts_with("loglevel");
+        ));
+        for line in last {
             cfg.push_str(line);
             cfg.push('\n');
-        }
-        if !has_loglevel {
-            cfg.push_str("LogLevel VERBOSE\n");
         }
         let cfg_path = dir.join("sshd_config");
         fs::write(&cfg_path, cfg).expect("write sshd_config");
@@ -641,6 +655,10 @@ impl Fleet {
             if let Some(j) = &h.opts.proxy_jump {
                 cfg.push_str(&format!("  ProxyJump {j}\n"));
             }
+        }
+        for line in &self.extra_ssh_config {
+            cfg.push_str(line);
+            cfg.push('\n');
         }
         fs::write(d.join("ssh_config"), cfg).expect("write ssh_config");
 
