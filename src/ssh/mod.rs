@@ -497,3 +497,18 @@ impl Engine {
         sweep::sweep(self, hosts, cancel, job)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_move_between_threads() {
+        fn send<T: Send>() {}
+        fn sync<T: Sync>() {}
+        send::<Conn>();
+        send::<Engine>();
+        sync::<Engine>();
+        send::<SshError>();
+    }
+}

@@ -167,10 +167,24 @@ pub(crate) fn establish(
     let name = known_hosts::host_name(&r.hostname, r.port);
     let entries = known_hosts::load(&r.known_hosts_files);
     let known = known_hosts::known_types(&entries, &name);
-    if !known.is_empty() {
+    // Nothing known: OpenSSH's own order, so the key recorded is the one
+    // `ssh` would record.
+    let default_order = [
+        "ssh-ed25519",
+        "ecdsa-sha2-nistp256",
+        "ecdsa-sha2-nistp384",
+        "ecdsa-sha2-nistp521",
+        "ssh-rsa",
+    ];
+    let wanted: Vec<String> = if known.is_empty() {
+        default_order.iter().map(|s| s.to_string()).collect()
+    } else {
+        known.clone()
+    };
+    {
         if let Ok(supported) = sess.supported_algs(MethodType::HostKey) {
             let mut prefs: Vec<&str> = Vec::new();
-            for t in &known {
+            for t in &wanted {
                 for m in known_hosts::methods_for_type(t) {
                     if supported.contains(m) && !prefs.contains(m) {
                         prefs.push(m);
