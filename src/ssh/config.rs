@@ -78,10 +78,18 @@ pub fn parse_ssh_g(text: &str) -> Result<SshG, String> {
             "identityfile" => g.identity_files.push(value.to_string()),
             "identitiesonly" => g.identities_only = value.eq_ignore_ascii_case("yes"),
             "userknownhostsfile" => {
-                g.user_known_hosts = value.split_whitespace().map(str::to_string).collect()
+                g.user_known_hosts = value
+                    .split_whitespace()
+                    .filter(|f| !f.eq_ignore_ascii_case("none"))
+                    .map(str::to_string)
+                    .collect()
             }
             "globalknownhostsfile" => {
-                g.global_known_hosts = value.split_whitespace().map(str::to_string).collect()
+                g.global_known_hosts = value
+                    .split_whitespace()
+                    .filter(|f| !f.eq_ignore_ascii_case("none"))
+                    .map(str::to_string)
+                    .collect()
             }
             "proxyjump" if !value.eq_ignore_ascii_case("none") && !value.is_empty() => {
                 g.proxy_jump = Some(value.to_string());
@@ -280,7 +288,13 @@ pub fn from_ssh_g(alias: &str, g: &SshG, settings: &SshSettings, local_user: &st
         g.user_known_hosts.iter().map(|f| expand_tilde(f)).collect()
     };
     if known_hosts_files.is_empty() {
-        known_hosts_files.push(expand_tilde("~/.ssh/known_hosts"));
+        // `UserKnownHostsFile none`: opsdeck still needs a file to verify against
+        known_hosts_files.push(expand_tilde(
+            settings
+                .known_hosts
+                .as_deref()
+                .unwrap_or("~/.ssh/known_hosts"),
+        ));
     }
     for f in &g.global_known_hosts {
         let p = expand_tilde(f);
@@ -399,6 +413,11 @@ mod tests {
         assert_eq!(g.connect_timeout, Some(7));
         assert_eq!(g.proxy_command, None);
         assert!(parse_ssh_g("user x\n").is_err());
+        let none = parse_ssh_g(
+            "hostname h\nport 22\nuserknownhostsfile none\nglobalknownhostsfile none\n",
+        )
+        .unwrap();
+        assert!(none.user_known_hosts.is_empty() && none.global_known_hosts.is_empty());
         assert!(parse_ssh_g("hostname h\nport http\n").is_err());
     }
 
