@@ -279,6 +279,21 @@ pub fn load_and_track(store: &Store) -> Result<Snapshot, StoreError> {
     Ok(snap)
 }
 
+/// After new check or patch results were merged into state/: bring the
+/// security first-seen records up to date. For `check`, `patches` and the
+/// TUI, so "pending since" is as precise as the checks are frequent. The
+/// file is derived data: concurrent writers lose nothing but precision.
+pub fn record_security_seen(store: &Store) -> Result<(), StoreError> {
+    let checks: Vec<CheckResult> = store.load_state(StateKind::Checks)?;
+    let patches: Vec<PatchReport> = store.load_state(StateKind::Patches)?;
+    let prev = load_security_since(&store.home)?;
+    let next = track_security(&prev, &store.hosts, &checks, &patches);
+    if next != prev {
+        save_security_since(&store.home, &next)?;
+    }
+    Ok(())
+}
+
 // ---------------------------------------------------------------- pure parts
 
 /// The newest per-host view of security updates: (count, checked_at) from the
@@ -417,7 +432,12 @@ fn host_items(snap: &Snapshot, now: Timestamp, today: Date, out: &mut Vec<Item>)
                             rank: 0,
                             level: th.failed_units,
                             category: Category::FailedUnits,
-                            what: format!("{}: {} failed service(s)", h.name, units.len()),
+                            what: format!(
+                                "{}: {} failed service{}",
+                                h.name,
+                                units.len(),
+                                if units.len() == 1 { "" } else { "s" }
+                            ),
                             why: format!("{}{more}", list.join(", ")),
                             target: target(Pane::Hosts),
                             urgency: units.len() as i64,

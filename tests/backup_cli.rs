@@ -32,7 +32,6 @@ fn write_jobs(home: &Path, jobs: &[BackupJob]) {
 }
 
 #[test]
-#[ignore = "waits for the store (Store::load is a stub on main)"]
 fn cli_json_state_journal_and_no_secrets() {
     let fx = Fixture::new();
     let home = fx.path().join("home");
@@ -41,7 +40,7 @@ fn cli_json_state_journal_and_no_secrets() {
     let jobs: Vec<BackupJob> = matrix.iter().map(|m| m.0.clone()).collect();
     write_jobs(&home, &jobs);
 
-    let out = opsdeck(&home, &["backups", "--json", "-v"]);
+    let out = opsdeck(&home, &["backups", "--json", "-vv"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "crit jobs → exit 2\n{stderr}");
@@ -54,27 +53,40 @@ fn cli_json_state_journal_and_no_secrets() {
     let v: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
     let arr = v.as_array().unwrap();
     assert_eq!(arr.len(), jobs.len());
+    // The brief's fields first, in order (serde_json's Value sorts keys: read the text).
+    let first = &stdout[..stdout.find('}').unwrap()];
+    let pos: Vec<usize> = [
+        "name",
+        "host",
+        "kind",
+        "status",
+        "latest",
+        "age_s",
+        "max_age_s",
+        "error",
+        "reasons",
+    ]
+    .iter()
+    .map(|k| {
+        first
+            .find(&format!("\"{k}\":"))
+            .unwrap_or_else(|| panic!("no {k} in {first}"))
+    })
+    .collect();
+    assert!(pos.windows(2).all(|w| w[0] < w[1]), "field order: {first}");
     for (obj, (job, want, _)) in arr.iter().zip(&matrix) {
-        let keys: Vec<&str> = obj
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(|k| k.as_str())
-            .collect();
-        assert_eq!(
-            &keys[..8],
-            [
-                "name",
-                "host",
-                "kind",
-                "status",
-                "latest",
-                "age_s",
-                "max_age_s",
-                "error"
-            ],
-            "the brief's fields first, in order"
-        );
+        for k in [
+            "name",
+            "host",
+            "kind",
+            "status",
+            "latest",
+            "age_s",
+            "max_age_s",
+            "error",
+        ] {
+            assert!(obj.get(k).is_some(), "{k} missing in {obj}");
+        }
         assert_eq!(obj["name"], job.name.as_str());
         assert_eq!(obj["status"], *want, "{obj}");
     }
@@ -103,38 +115,87 @@ fn cli_json_state_journal_and_no_secrets() {
     let journal = std::fs::read_to_string(home.join("state/journal.toml")).unwrap();
     assert_eq!(journal.matches("backups.check").count(), 2, "{journal}");
 
-    // A restore test recorded by the store's CLI clears "never restore-tested".
-    let mut tested = jobs
+    // No password anywhere opsdeck wrote (state, journal, log, config edits).
+    let files = read_tree(&home);
+    assert!(files.iter().any(|(p, _)| p.ends_with("journal.toml")));
+    // -vv logs every remote command line: they are in the log, the passwords not.
+    let log = files
         .iter()
-        .find(|j| j.name == "restic-fresh")
-        .unwrap()
-        .clone();
-    tested.restore_test_every = Some("90d".into());
-    write_jobs(&home, std::slice::from_ref(&tested));
-    let out = opsdeck(&home, &["backups", "--json"]);
+        .find(|(p, _)| p.ends_with("opsdeck.log"))
+        .map(|(_, t)| t.as_str())
+        .unwrap_or_default();
+    assert!(
+        log.contains("RESTIC_PASSWORD_FILE"),
+        "the log shows the commands"
+    );
+    for (p, text) in &files {
+        for pw in [RESTIC_PW, BORG_PW, WRONG_PW] {
+            assert!(!text.contains(pw), "a password is in {}", p.display());
+        }
+    }
+}
+
+fn restore_home(home: &Path) {
+    let d = home.join("dumps");
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(d.join("db.sql"), "x").unwrap();
+    let text = format!(
+        "# nightly dump\n[[backup]]\nname = \"db\"\nhost = \"local\"\nkind = \"path\"\npath = \"{}\" # the dump dir\nmax_age = \"26h\"\nrestore_test_every = \"90d\"\n",
+        d.display()
+    );
+    std::fs::write(home.join("backups.toml"), &text).unwrap();
+    let out = opsdeck(home, &["backups", "--json"]);
     assert_eq!(out.status.code(), Some(1), "never tested → warn");
     assert!(String::from_utf8_lossy(&out.stdout).contains("never restore-tested"));
-    let out = opsdeck(&home, &["backup", "restored", "restic-fresh"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+}
+
+fn after_restore(home: &Path) {
+    let after = std::fs::read_to_string(home.join("backups.toml")).unwrap();
+    assert!(
+        after.contains("# nightly dump") && after.contains("# the dump dir"),
+        "{after}"
     );
-    let out = opsdeck(&home, &["backups", "--json"]);
+    assert!(after.contains("last_restore_test"), "{after}");
+    let out = opsdeck(home, &["backups", "--json"]);
     assert_eq!(
         out.status.code(),
         Some(0),
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+    let journal = std::fs::read_to_string(home.join("state/journal.toml")).unwrap();
+    assert!(journal.contains("backup.restored"), "{journal}");
+}
 
-    // No password anywhere opsdeck wrote (state, journal, log, config edits).
-    let files = read_tree(&home);
-    assert!(files.iter().any(|(p, _)| p.ends_with("journal.toml")));
-    for (p, text) in &files {
-        for pw in [RESTIC_PW, BORG_PW, WRONG_PW] {
-            assert!(!text.contains(pw), "a password is in {}", p.display());
-        }
-    }
+/// Store::record_restore_test (what the pane's `t` key calls) on a job of
+/// ours clears "never restore-tested"; the edit keeps the file's comments.
+#[test]
+fn restore_test_recorded_through_the_store() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    restore_home(home);
+    let mut store = opsdeck::store::Store::load(opsdeck::store::Home::under(home)).unwrap();
+    store
+        .record_restore_test("db", opsdeck::backups::today())
+        .unwrap();
+    after_restore(home);
+}
+
+/// The same through `opsdeck backup restored` (the store's CLI).
+#[test]
+#[ignore = "waits for `opsdeck backup restored` (store CLI, src/cli/inventory.rs)"]
+fn restore_test_recorded_by_the_cli() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    restore_home(home);
+    let out = opsdeck(home, &["backup", "restored", "db"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    after_restore(home);
+    let out = opsdeck(home, &["backup", "restored", "nope"]);
+    assert_eq!(out.status.code(), Some(66));
 }

@@ -456,8 +456,16 @@ fn sweep_timing() {
             .enable_all()
             .build()
             .unwrap();
+        let cpu = || {
+            // SAFETY: getrusage fills the struct we own.
+            let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+            unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+            let tv = |t: libc::timeval| t.tv_sec as f64 * 1000.0 + t.tv_usec as f64 / 1000.0;
+            tv(u.ru_utime) + tv(u.ru_stime)
+        };
         for round in ["first", "second"] {
             let start = std::time::Instant::now();
+            let cpu0 = cpu();
             let mut rx = e.sweep(
                 fleet.model_hosts(),
                 Arc::new(AtomicBool::new(false)),
@@ -470,8 +478,9 @@ fn sweep_timing() {
                 }
             });
             eprintln!(
-                "sweep of {n} hosts ({round} engine run, concurrency 32): {ok} ok in {} ms",
-                start.elapsed().as_millis()
+                "sweep of {n} hosts ({round} engine run, concurrency 32): {ok} ok in {} ms, client CPU {:.0} ms",
+                start.elapsed().as_millis(),
+                cpu() - cpu0
             );
         }
     }
@@ -609,4 +618,63 @@ fn resolution_follows_match_and_include_like_ssh() {
     };
     assert_eq!(e.resolve(&over).unwrap().port, 1);
     assert!(matches!(e.connect(&over), Err(SshError::Connect(_))));
+}
+
+#[test]
+fn strict_host_key_checking_from_the_ssh_config() {
+    // accept-new in the config: recorded without --accept-new
+    let mut fleet = one_host(KnownHostsMode::Missing);
+    fleet.extra_ssh_config = vec![
+        "Match all".into(),
+        "  StrictHostKeyChecking accept-new".into(),
+    ];
+    fleet.write_files();
+    run(&engine(&fleet), &fleet, "h1", "true").unwrap();
+    let text = std::fs::read_to_string(fleet.known_hosts()).unwrap();
+    assert!(text.contains(&fleet.get("h1").ed25519_pub), "{text}");
+
+    // yes in the config: refused even with --accept-new, nothing written
+    let mut fleet = one_host(KnownHostsMode::Missing);
+    fleet.extra_ssh_config = vec!["Match all".into(), "  StrictHostKeyChecking yes".into()];
+    fleet.write_files();
+    let before = std::fs::read(fleet.known_hosts()).unwrap();
+    let e = Engine::with_agent(
+        &fleet.ssh_settings(),
+        EngineOptions { accept_new: true },
+        AgentChoice::Off,
+    );
+    assert!(matches!(
+        e.connect(&fleet.host("h1")),
+        Err(SshError::HostKeyUnknown(_))
+    ));
+    assert_eq!(std::fs::read(fleet.known_hosts()).unwrap(), before);
+}
+
+#[test]
+fn identity_agent_from_the_ssh_config() {
+    let mut fleet = Fleet::start(1);
+    let agent = Agent::start(fleet.dir());
+    agent.add(&fleet.user_key(), None);
+    std::fs::remove_file(fleet.user_key()).unwrap();
+    fleet.extra_ssh_config = vec![
+        "Match all".into(),
+        format!("  IdentityAgent {}", agent.socket.display()),
+    ];
+    fleet.write_files();
+    // the engine defers to the config's IdentityAgent (not SSH_AUTH_SOCK)
+    let e = Engine::new(&fleet.ssh_settings(), EngineOptions::default());
+    assert_eq!(run(&e, &fleet, "h1", "echo ia").unwrap().stdout, b"ia\n");
+    // an explicit engine choice wins over the config
+    assert!(matches!(
+        run(&engine(&fleet), &fleet, "h1", "true"),
+        Err(SshError::Auth(_))
+    ));
+    // IdentityAgent none: no agent
+    fleet.extra_ssh_config = vec!["Match all".into(), "  IdentityAgent none".into()];
+    fleet.write_files();
+    let e = Engine::new(&fleet.ssh_settings(), EngineOptions::default());
+    assert!(matches!(
+        run(&e, &fleet, "h1", "true"),
+        Err(SshError::Auth(_))
+    ));
 }

@@ -536,4 +536,21 @@ mod tests {
             format!("# mine\nold ssh-ed25519 X\nnew ssh-ed25519 {ED}\n")
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_on_any_text(text in "(\\PC|\n|\\||@|\\[|\\]|,|!|\\*){0,400}", name in "\\PC{0,40}") {
+            let (entries, _) = parse(&text, Path::new("x"));
+            let _ = verify(&entries, &name, name.as_bytes());
+            let _ = known_types(&entries, &name);
+            let _ = key_type_of_blob(text.as_bytes());
+        }
+
+        #[test]
+        fn never_panics_on_config_text(text in "(\\PC|\n){0,400}") {
+            let _ = crate::ssh::config::parse_ssh_g(&text);
+            let _ = crate::ssh::config::parse_jump_chain(&text);
+            let _ = crate::ssh::auth::is_encrypted(&text);
+        }
+    }
 }

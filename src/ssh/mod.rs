@@ -60,6 +60,9 @@ pub struct Resolved {
     pub connect_timeout: Duration,
     /// ProxyJump chain, outermost first, each resolved the same way.
     pub jumps: Vec<Resolved>,
+    /// IdentityAgent from the SSH config (None: not set). Used when the
+    /// engine's own choice is the environment (`AgentChoice::Env`).
+    pub agent: Option<AgentChoice>,
 }
 
 /// A host key the known_hosts files do not know.
@@ -495,5 +498,20 @@ impl Engine {
         F: Fn(&mut Conn, &Host) -> Result<T, SshError> + Send + Sync + 'static,
     {
         sweep::sweep(self, hosts, cancel, job)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_move_between_threads() {
+        fn send<T: Send>() {}
+        fn sync<T: Sync>() {}
+        send::<Conn>();
+        send::<Engine>();
+        sync::<Engine>();
+        send::<SshError>();
     }
 }

@@ -167,10 +167,24 @@ pub(crate) fn establish(
     let name = known_hosts::host_name(&r.hostname, r.port);
     let entries = known_hosts::load(&r.known_hosts_files);
     let known = known_hosts::known_types(&entries, &name);
-    if !known.is_empty() {
+    // Nothing known: OpenSSH's own order, so the key recorded is the one
+    // `ssh` would record.
+    let default_order = [
+        "ssh-ed25519",
+        "ecdsa-sha2-nistp256",
+        "ecdsa-sha2-nistp384",
+        "ecdsa-sha2-nistp521",
+        "ssh-rsa",
+    ];
+    let wanted: Vec<String> = if known.is_empty() {
+        default_order.iter().map(|s| s.to_string()).collect()
+    } else {
+        known.clone()
+    };
+    {
         if let Ok(supported) = sess.supported_algs(MethodType::HostKey) {
             let mut prefs: Vec<&str> = Vec::new();
-            for t in &known {
+            for t in &wanted {
                 for m in known_hosts::methods_for_type(t) {
                     if supported.contains(m) && !prefs.contains(m) {
                         prefs.push(m);
@@ -204,20 +218,19 @@ pub(crate) fn establish(
     verify_host_key(&sess, r, &name, &entries, ctx)?;
 
     sess.set_timeout(ms(left()));
-    auth::authenticate(
-        &sess,
-        &r.user,
-        &r.identity_files,
-        r.identities_only,
-        ctx.agent,
-    )
-    .map_err(|e| match e {
-        SshError::Timeout(_) => SshError::Timeout(format!(
-            "authentication took longer than {}s",
-            r.connect_timeout.as_secs()
-        )),
-        other => other,
-    })?;
+    let agent = match (ctx.agent, &r.agent) {
+        (AgentChoice::Env, Some(from_config)) => from_config,
+        (engine_choice, _) => engine_choice,
+    };
+    auth::authenticate(&sess, &r.user, &r.identity_files, r.identities_only, agent).map_err(
+        |e| match e {
+            SshError::Timeout(_) => SshError::Timeout(format!(
+                "authentication took longer than {}s",
+                r.connect_timeout.as_secs()
+            )),
+            other => other,
+        },
+    )?;
     Ok((sess, keep))
 }
 
