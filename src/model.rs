@@ -201,6 +201,8 @@ pub struct PatchSettings {
     pub parallel: usize,
     /// Seconds to wait for a host to come back after `patch reboot`.
     pub reboot_wait_s: u64,
+    /// Seconds one host's apply may take before opsdeck stops waiting for it.
+    pub apply_timeout_s: u64,
 }
 
 impl Default for PatchSettings {
@@ -208,6 +210,7 @@ impl Default for PatchSettings {
         PatchSettings {
             parallel: 1,
             reboot_wait_s: 600,
+            apply_timeout_s: 3600,
         }
     }
 }
@@ -533,6 +536,14 @@ pub struct PatchReport {
     pub updates: Vec<Update>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checked_at: Option<String>,
+    /// Upgradable packages the manager will not upgrade as asked (apt kept
+    /// back or deferred by phasing, pacman IgnorePkg); not counted as pending.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept_back: Vec<String>,
+    /// The probe's package stamp when `updates` was listed (checks' cache key:
+    /// the listing is re-run only when the host's stamp differs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pkg_stamp: Option<String>,
 }
 
 /// `backups --json` element, also kept in state/.
@@ -553,6 +564,27 @@ pub struct BackupResult {
     pub snapshots: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checked_at: Option<String>,
+    /// The newest snapshots/archives/files found (newest first, a few), for details.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recent: Vec<BackupSnapshot>,
+}
+
+/// One snapshot (restic), archive (borg) or file (path) a backup check found.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct BackupSnapshot {
+    /// Snapshot id, archive name, or file path.
+    pub id: String,
+    /// RFC 3339, UTC.
+    pub time: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paths: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// Bytes (file size, or restic's total_bytes_processed when known).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
 }
 
 /// Pick hosts by `TARGET` words: a host name, `@tag`, or `all` (also when

@@ -1,3 +1,407 @@
 //! Host health: the probe script (embedded), pure parsers per section, the
 //! rules that turn facts into a status, and the sweep shared by `check`,
 //! `patches` and the TUI.
+//!
+//! One connection and one round trip per host: the probe ([`PROBE`]) is sent
+//! on stdin of `env LC_ALL=C sh -s -- STAMP` (nothing of it in `ps`, no
+//! length limit), STAMP being the package stamp kept in state/patches.toml
+//! from the previous check. When the host's stamp is unchanged the probe
+//! skips the expensive update listing and the previous list is reused.
+//!
+//! Calling it (from `check`, `patches` or a TUI task):
+//! ```no_run
+//! # async fn demo(store: opsdeck::store::Store, engine: opsdeck::ssh::Engine) {
+//! use std::sync::{atomic::AtomicBool, Arc};
+//! let cancel = Arc::new(AtomicBool::new(false));
+//! let mut rx = opsdeck::checks::sweep(&store, &engine, store.hosts.clone(), cancel);
+//! let mut done = Vec::new();
+//! while let Some(hc) = rx.recv().await {
+//!     // hc.check: the `check --json` object; hc.patches: the `patches --json` object
+//!     done.push(hc);
+//! }
+//! opsdeck::checks::save(&store, &done, "all").ok();
+//! # }
+//! ```
+
+pub mod listing;
+pub mod parse;
+pub mod rules;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::model::{CheckResult, Facts, Host, PatchReport, Status, Thresholds, UpdateCounts};
+use crate::ssh::{CancelFlag, Engine, ExecOptions, ExecOutput, SshError};
+use crate::store::{JournalEntry, StateKind, Store, StoreError};
+use crate::util::{now_rfc3339, sanitize, shell_quote};
+
+use parse::{ParseError, UpdatesState};
+
+/// The probe: one POSIX sh script (dash, bash, busybox ash).
+pub const PROBE: &str = include_str!("probe.sh");
+
+/// The remote command line that runs the probe read from stdin.
+pub fn probe_command(stamp: Option<&str>) -> String {
+    format!("env LC_ALL=C sh -s -- {}", shell_quote(stamp.unwrap_or("")))
+}
+
+/// One host's outcome: the check result and the update list, as the
+/// `check --json` and `patches --json` objects.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostCheck {
+    pub check: CheckResult,
+    pub patches: PatchReport,
+    /// CPU the probe used on the host (shell and its children), ms; None
+    /// when it did not run or did not say.
+    pub remote_cpu_ms: Option<u64>,
+    /// The update listing ran on the host this time (false: cache reused or failed early).
+    pub listing_ran: bool,
+}
+
+/// What the previous check left for a host: the cache the probe's stamp keys.
+#[derive(Debug, Clone, Default)]
+pub struct Previous {
+    pub patches: Option<PatchReport>,
+    pub counts: Option<UpdateCounts>,
+}
+
+impl Previous {
+    /// The stamp to pass: only when the previous listing succeeded and its counts were kept.
+    pub fn stamp(&self) -> Option<&str> {
+        let p = self.patches.as_ref()?;
+        if p.error.is_some() || self.counts.as_ref()?.pending.is_none() {
+            return None;
+        }
+        p.pkg_stamp.as_deref()
+    }
+}
+
+/// Load the previous results of every host (missing or unreadable state: empty).
+pub fn load_previous(store: &Store) -> HashMap<String, Previous> {
+    let mut map: HashMap<String, Previous> = HashMap::new();
+    match store.load_state::<PatchReport>(StateKind::Patches) {
+        Ok(v) => {
+            for p in v {
+                let h = p.host.clone();
+                map.entry(h).or_default().patches = Some(p);
+            }
+        }
+        Err(e) => tracing::warn!("previous patch state unreadable, listing every host: {e}"),
+    }
+    match store.load_state::<CheckResult>(StateKind::Checks) {
+        Ok(v) => {
+            for c in v {
+                let h = c.host.clone();
+                let counts = c.facts.and_then(|f| f.updates);
+                map.entry(h).or_default().counts = counts;
+            }
+        }
+        Err(e) => tracing::warn!("previous check state unreadable: {e}"),
+    }
+    map
+}
+
+fn error_result(host: &str, status: Status, error: String, elapsed: Duration) -> HostCheck {
+    let at = now_rfc3339();
+    HostCheck {
+        check: CheckResult {
+            host: host.to_string(),
+            status,
+            error: Some(error.clone()),
+            reasons: vec![if status == Status::Crit {
+                "unreachable".to_string()
+            } else {
+                "check failed".to_string()
+            }],
+            elapsed_ms: elapsed.as_millis() as u64,
+            checked_at: at.clone(),
+            facts: None,
+        },
+        patches: PatchReport {
+            host: host.to_string(),
+            error: Some(error),
+            checked_at: Some(at),
+            ..Default::default()
+        },
+        remote_cpu_ms: None,
+        listing_ran: false,
+    }
+}
+
+/// Turn one host's SSH outcome into its result (pure apart from the clock).
+pub fn assemble(
+    host: &str,
+    outcome: Result<ExecOutput, SshError>,
+    elapsed: Duration,
+    prev: Option<&Previous>,
+    thresholds: &Thresholds,
+) -> HostCheck {
+    let out = match outcome {
+        Ok(o) => o,
+        Err(SshError::Cancelled) => {
+            return error_result(host, Status::Unknown, "cancelled".into(), elapsed)
+        }
+        Err(e) => return error_result(host, Status::Crit, e.to_string(), elapsed),
+    };
+    let text = sanitize(&out.stdout);
+    let report = match parse::parse_probe(&text) {
+        Ok(r) => r,
+        Err(pe) => {
+            let mut msg = pe.to_string();
+            let err = sanitize(&out.stderr);
+            let err = err.trim();
+            if !err.is_empty() {
+                let tail: String = err.chars().take(300).collect();
+                msg.push_str(&format!(" (stderr: {tail})"));
+            }
+            if let Some(s) = out.exit_signal.as_deref() {
+                msg.push_str(&format!(" (killed by signal {s})"));
+            }
+            return error_result(host, Status::Unknown, msg, elapsed);
+        }
+    };
+    let at = now_rfc3339();
+    let mut facts: Facts = report.facts.clone();
+    let mut patches = PatchReport {
+        host: host.to_string(),
+        package_manager: facts.package_manager.clone(),
+        metadata_age_s: facts.metadata_age_s,
+        checked_at: Some(at.clone()),
+        ..Default::default()
+    };
+    let mut listing_error: Option<String> = None;
+    let mut listing_ran = false;
+    match report.updates {
+        UpdatesState::NoManager => {}
+        UpdatesState::Unchanged => {
+            match prev.and_then(|p| p.patches.as_ref().zip(p.counts.as_ref())) {
+                Some((p, counts)) => {
+                    patches.updates = p.updates.clone();
+                    patches.kept_back = p.kept_back.clone();
+                    patches.pkg_stamp = report.stamp.clone();
+                    facts.updates = Some(counts.clone());
+                    if report.reboot_deferred {
+                        facts.reboot_required = p.reboot_required;
+                    }
+                }
+                None => {
+                    let e = "the probe reused a listing opsdeck does not have".to_string();
+                    listing_error = Some(e.clone());
+                    patches.error = Some(e);
+                    facts.updates = Some(UpdateCounts::default());
+                }
+            }
+        }
+        UpdatesState::Fresh(Ok(l)) => {
+            listing_ran = true;
+            facts.updates = Some(UpdateCounts {
+                pending: Some(l.pending()),
+                security: l.security(),
+            });
+            patches.updates = l.updates;
+            patches.kept_back = l.kept_back;
+            patches.pkg_stamp = report.stamp.clone();
+        }
+        UpdatesState::Fresh(Err(e)) => {
+            listing_ran = true;
+            listing_error = Some(e.clone());
+            patches.error = Some(e);
+            facts.updates = Some(UpdateCounts::default());
+        }
+    }
+    patches.reboot_required = facts.reboot_required;
+    let verdict = rules::evaluate(&facts, thresholds, listing_error.as_deref());
+    HostCheck {
+        check: CheckResult {
+            host: host.to_string(),
+            status: verdict.status,
+            error: None,
+            reasons: verdict.reasons,
+            elapsed_ms: elapsed.as_millis() as u64,
+            checked_at: at,
+            facts: Some(facts),
+        },
+        patches,
+        remote_cpu_ms: report.remote_cpu_ms,
+        listing_ran,
+    }
+}
+
+/// Check `hosts`: each result is sent as soon as its host is done (order of
+/// completion). At most `[ssh] concurrency` hosts at once; the blocking SSH
+/// work runs on the engine's blocking threads. Set `cancel` to stop: hosts not
+/// yet done report "cancelled". Must be called inside a tokio runtime; the
+/// receiver closes when every host has reported. Results are not saved: call
+/// [`save`] with what you collected.
+pub fn sweep(
+    store: &Store,
+    engine: &Engine,
+    hosts: Vec<Host>,
+    cancel: CancelFlag,
+) -> mpsc::UnboundedReceiver<HostCheck> {
+    sweep_with(
+        engine,
+        hosts,
+        load_previous(store),
+        store.settings.thresholds.clone(),
+        cancel,
+    )
+}
+
+/// [`sweep`] with the previous results and thresholds given (what `sweep`
+/// reads from the store): for callers that hold them already, and tests.
+pub fn sweep_with(
+    engine: &Engine,
+    hosts: Vec<Host>,
+    previous: HashMap<String, Previous>,
+    thresholds: Thresholds,
+    cancel: CancelFlag,
+) -> mpsc::UnboundedReceiver<HostCheck> {
+    let previous = Arc::new(previous);
+    let stamps: Arc<HashMap<String, String>> = Arc::new(
+        previous
+            .iter()
+            .filter_map(|(h, p)| p.stamp().map(|s| (h.clone(), s.to_string())))
+            .collect(),
+    );
+    let mut rx = engine.sweep(hosts, cancel, move |conn, host| {
+        let stamp = stamps.get(&host.name).map(String::as_str);
+        conn.exec(
+            &probe_command(stamp),
+            &ExecOptions {
+                stdin: Some(PROBE.as_bytes().to_vec()),
+                timeout: None,
+            },
+        )
+    });
+    let (tx, out) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(done) = rx.recv().await {
+            let hc = assemble(
+                &done.host,
+                done.result,
+                done.elapsed,
+                previous.get(&done.host),
+                &thresholds,
+            );
+            tracing::debug!(
+                host = %done.host,
+                status = ?hc.check.status,
+                remote_cpu_ms = ?hc.remote_cpu_ms,
+                listing_ran = hc.listing_ran,
+                "checked"
+            );
+            if tx.send(hc).is_err() {
+                break;
+            }
+        }
+    });
+    out
+}
+
+/// The cache entries a sweep's results leave (what [`load_previous`] would
+/// read back after [`save`]).
+pub fn previous_of(results: &[HostCheck]) -> HashMap<String, Previous> {
+    results
+        .iter()
+        .map(|r| {
+            (
+                r.check.host.clone(),
+                Previous {
+                    patches: Some(r.patches.clone()),
+                    counts: r.check.facts.as_ref().and_then(|f| f.updates.clone()),
+                },
+            )
+        })
+        .collect()
+}
+
+/// Summary line of a sweep: "20 hosts: 17 ok, 2 warn, 1 crit".
+pub fn summary(results: &[HostCheck]) -> String {
+    let mut counts = [0usize; 4];
+    for r in results {
+        counts[match r.check.status {
+            Status::Ok => 0,
+            Status::Warn => 1,
+            Status::Crit => 2,
+            Status::Unknown => 3,
+        }] += 1;
+    }
+    let mut parts = Vec::new();
+    for (n, label) in counts.iter().zip(["ok", "warn", "crit", "unknown"]) {
+        if *n > 0 {
+            parts.push(format!("{n} {label}"));
+        }
+    }
+    let noun = if results.len() == 1 { "host" } else { "hosts" };
+    format!("{} {noun}: {}", results.len(), parts.join(", "))
+}
+
+/// Keep a sweep's results: state/checks.toml and state/patches.toml (merged
+/// by host, the package stamp included) and ONE journal entry for the sweep
+/// (`action = "check"`, `target` as given, e.g. "all" or "web1 @db").
+pub fn save(store: &Store, results: &[HostCheck], target: &str) -> Result<(), StoreError> {
+    if results.is_empty() {
+        return Ok(());
+    }
+    store.merge_state(
+        StateKind::Checks,
+        results.iter().map(|r| r.check.clone()).collect(),
+        |c: &CheckResult| c.host.as_str(),
+    )?;
+    store.merge_state(
+        StateKind::Patches,
+        results.iter().map(|r| r.patches.clone()).collect(),
+        |p: &PatchReport| p.host.as_str(),
+    )?;
+    let worst = results
+        .iter()
+        .fold(Status::Ok, |w, r| w.worst(r.check.status));
+    let mut entry = JournalEntry::now(
+        "check",
+        target,
+        if worst == Status::Ok {
+            "ok"
+        } else {
+            worst_label(worst)
+        },
+    );
+    entry.details.push(summary(results));
+    for r in results.iter().filter(|r| r.check.status != Status::Ok) {
+        let why = r
+            .check
+            .error
+            .clone()
+            .unwrap_or_else(|| r.check.reasons.join("; "));
+        entry.details.push(format!(
+            "{}: {}: {}",
+            r.check.host,
+            r.check.status.label().to_lowercase(),
+            why
+        ));
+    }
+    let cpu: Vec<u64> = results.iter().filter_map(|r| r.remote_cpu_ms).collect();
+    let listed = results.iter().filter(|r| r.listing_ran).count();
+    entry.details.push(format!(
+        "remote probe CPU: {} ms in all over {} hosts; update listing ran on {}",
+        cpu.iter().sum::<u64>(),
+        cpu.len(),
+        listed
+    ));
+    store.journal(&entry)
+}
+
+fn worst_label(s: Status) -> &'static str {
+    match s {
+        Status::Ok => "ok",
+        Status::Warn => "warn",
+        Status::Crit => "crit",
+        Status::Unknown => "unknown",
+    }
+}
+
+/// Re-exported for callers that show a parse error.
+pub type ProbeParseError = ParseError;

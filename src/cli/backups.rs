@@ -1,5 +1,180 @@
-//! opsdeck backups.
+//! opsdeck backups [NAME...] [--json]: check every backup job (or the named
+//! ones), print a table or JSON, save the results in state/backups.toml,
+//! journal the run, and exit with the Nagios code of the worst job.
+use std::io::IsTerminal;
+
 use super::*;
-pub fn run(_home: &Home, _a: &BackupsArgs) -> CmdResult {
-    todo!()
+use crate::backups::view::{age_label, restore_label};
+use crate::backups::{self, run::check_all_blocking};
+use crate::model::{nagios_exit, BackupJob, BackupResult, Status};
+use crate::ssh::{Engine, EngineOptions};
+use crate::store::{JournalEntry, StateKind, Store};
+
+pub fn run(home: &Home, a: &BackupsArgs) -> CmdResult {
+    let store = Store::load(home.clone())?;
+    let jobs = select(&store.backups, &a.names)?;
+    if jobs.is_empty() {
+        if a.json {
+            println!("[]");
+        }
+        eprintln!(
+            "opsdeck: no backup jobs in {}; add [[backup]] tables (see `opsdeck init`)",
+            home.backups_path().display()
+        );
+        return Ok(exit::OK);
+    }
+    let engine = Engine::new(
+        &store.settings.ssh,
+        EngineOptions {
+            accept_new: a.accept_new,
+        },
+    );
+    let tty = std::io::stderr().is_terminal();
+    let results = check_all_blocking(
+        &engine,
+        &store.hosts,
+        jobs.clone(),
+        None,
+        |r, done, total| {
+            tracing::info!(job = %r.name, status = ?r.status, "backup checked");
+            if tty {
+                eprint!("\r\x1b[Kchecked {done}/{total}: {}", r.name);
+                if done == total {
+                    eprint!("\r\x1b[K");
+                }
+            }
+        },
+    )
+    .map_err(|e| Failure::new(exit::SOFTWARE, e))?;
+
+    if let Err(e) = store.merge_state(StateKind::Backups, results.clone(), |r: &BackupResult| {
+        r.name.as_str()
+    }) {
+        tracing::warn!("could not save the results: {e}");
+        eprintln!("opsdeck: could not save the results: {e}");
+    }
+    if let Err(e) = store.journal(&journal_entry(&a.names, &results)) {
+        tracing::warn!("could not write the journal: {e}");
+        eprintln!("opsdeck: could not write the journal: {e}");
+    }
+
+    if a.json {
+        let text = serde_json::to_string_pretty(&results)
+            .map_err(|e| Failure::new(exit::SOFTWARE, format!("cannot write JSON: {e}")))?;
+        println!("{text}");
+    } else {
+        print!("{}", table(&jobs, &results));
+    }
+    Ok(nagios_exit(results.iter().map(|r| r.status)))
+}
+
+/// The named jobs (all when none is named), in the order of backups.toml.
+fn select(all: &[BackupJob], names: &[String]) -> Result<Vec<BackupJob>, Failure> {
+    if names.is_empty() {
+        return Ok(all.to_vec());
+    }
+    for n in names {
+        if !all.iter().any(|j| &j.name == n) {
+            let known: Vec<&str> = all.iter().map(|j| j.name.as_str()).collect();
+            return Err(Failure::new(
+                exit::NOINPUT,
+                format!(
+                    "no backup job named `{n}` in backups.toml (jobs: {})",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            ));
+        }
+    }
+    Ok(all
+        .iter()
+        .filter(|j| names.contains(&j.name))
+        .cloned()
+        .collect())
+}
+
+/// One journal entry per run: counts, then a line per job.
+pub fn journal_entry(names: &[String], results: &[BackupResult]) -> JournalEntry {
+    let count = |s: Status| results.iter().filter(|r| r.status == s).count();
+    let mut parts = Vec::new();
+    for (s, label) in [
+        (Status::Crit, "crit"),
+        (Status::Warn, "warn"),
+        (Status::Unknown, "unknown"),
+    ] {
+        let n = count(s);
+        if n > 0 {
+            parts.push(format!("{n} {label}"));
+        }
+    }
+    let result = if parts.is_empty() {
+        "ok".to_string()
+    } else {
+        parts.join(", ")
+    };
+    let target = if names.is_empty() {
+        "all".to_string()
+    } else {
+        names.join(",")
+    };
+    let mut e = JournalEntry::now("backups.check", &target, &result);
+    e.details = results
+        .iter()
+        .map(|r| format!("{}: {} {}", r.name, r.status.label(), r.reasons.join("; ")))
+        .collect();
+    e
+}
+
+fn table(jobs: &[BackupJob], results: &[BackupResult]) -> String {
+    let header = [
+        "NAME",
+        "HOST",
+        "KIND",
+        "STATUS",
+        "AGE / MAX",
+        "RESTORE TEST",
+        "REASON",
+    ];
+    let rows: Vec<[String; 7]> = results
+        .iter()
+        .map(|r| {
+            let job = jobs.iter().find(|j| j.name == r.name);
+            [
+                r.name.clone(),
+                r.host.clone(),
+                backups::kind_name(r.kind).to_string(),
+                r.status.label().to_string(),
+                age_label(r),
+                restore_label(job),
+                r.reasons.join("; "),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(|h| h.chars().count());
+    for row in &rows {
+        for (w, c) in widths.iter_mut().zip(row.iter()) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let line = |cells: &[String], out: &mut String| {
+        for (i, c) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                out.push_str(c);
+            } else {
+                out.push_str(c);
+                let pad = widths[i] - c.chars().count() + 2;
+                out.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        out.push('\n');
+    };
+    line(&header.map(String::from), &mut out);
+    for row in &rows {
+        line(row, &mut out);
+    }
+    out
 }

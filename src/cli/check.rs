@@ -1,5 +1,206 @@
-//! opsdeck check.
+//! opsdeck check [TARGET...] [--json] [--accept-new]
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use super::*;
-pub fn run(_home: &Home, _a: &CheckArgs) -> CmdResult {
-    todo!()
+use crate::checks::{self, HostCheck};
+use crate::model::{nagios_exit, select_hosts, CheckResult, Host};
+use crate::ssh::{Engine, EngineOptions};
+use crate::store::Store;
+use crate::util::format_age;
+
+pub fn run(home: &Home, a: &CheckArgs) -> CmdResult {
+    let store = Store::load(home.clone()).map_err(Failure::from)?;
+    let hosts: Vec<Host> = select_hosts(&store.hosts, &a.targets)
+        .map_err(Failure::usage)?
+        .into_iter()
+        .cloned()
+        .collect();
+    let order: Vec<String> = hosts.iter().map(|h| h.name.clone()).collect();
+    let engine = Engine::new(
+        &store.settings.ssh,
+        EngineOptions {
+            accept_new: a.accept_new,
+        },
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(exit::SOFTWARE, format!("cannot start the runtime: {e}")))?;
+    let total = hosts.len();
+    let mut results: Vec<HostCheck> = rt.block_on(async {
+        let cancel = Arc::new(AtomicBool::new(false));
+        let c2 = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                c2.store(true, Ordering::SeqCst);
+            }
+        });
+        let mut rx = checks::sweep(&store, &engine, hosts, cancel);
+        let mut bar = Progress::new(total);
+        let mut done = Vec::with_capacity(total);
+        while let Some(hc) = rx.recv().await {
+            done.push(hc);
+            bar.update(done.len());
+        }
+        bar.finish();
+        done
+    });
+    results.sort_by_key(|r| order.iter().position(|n| *n == r.check.host));
+
+    let target = if a.targets.is_empty() {
+        "all".to_string()
+    } else {
+        a.targets.join(" ")
+    };
+    if let Err(e) = checks::save(&store, &results, &target) {
+        tracing::error!("cannot save the check results: {e}");
+        eprintln!("opsdeck: cannot save the check results: {e}");
+    }
+
+    let checks: Vec<&CheckResult> = results.iter().map(|r| &r.check).collect();
+    let mut out = std::io::stdout().lock();
+    if a.json {
+        let text = serde_json::to_string_pretty(&checks)
+            .map_err(|e| Failure::new(exit::SOFTWARE, e.to_string()))?;
+        let _ = writeln!(out, "{text}");
+    } else {
+        let _ = out.write_all(table(&checks).as_bytes());
+    }
+    let _ = out.flush();
+    Ok(nagios_exit(checks.iter().map(|c| c.status)))
+}
+
+/// A progress bar on stderr, only when stderr is a terminal.
+struct Progress {
+    total: usize,
+    on: bool,
+}
+
+impl Progress {
+    fn new(total: usize) -> Progress {
+        let on = std::io::stderr().is_terminal() && total > 0;
+        let p = Progress { total, on };
+        p.draw(0);
+        p
+    }
+    fn draw(&self, n: usize) {
+        if !self.on {
+            return;
+        }
+        let width = 30;
+        let filled = n * width / self.total.max(1);
+        let mut err = std::io::stderr().lock();
+        let _ = write!(
+            err,
+            "\r[{}{}] {n}/{} hosts checked",
+            "#".repeat(filled),
+            " ".repeat(width - filled),
+            self.total
+        );
+        let _ = err.flush();
+    }
+    fn update(&mut self, n: usize) {
+        self.draw(n);
+    }
+    fn finish(&self) {
+        if self.on {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r\x1b[2K");
+            let _ = err.flush();
+        }
+    }
+}
+
+fn cell_updates(c: &CheckResult) -> String {
+    let Some(f) = &c.facts else {
+        return String::new();
+    };
+    match &f.updates {
+        Some(u) => match (u.pending, u.security) {
+            (Some(p), Some(s)) => format!("{p} ({s} sec)"),
+            (Some(p), None) => format!("{p} (sec ?)"),
+            (None, _) => "?".into(),
+        },
+        None => "?".into(),
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// The aligned table of `opsdeck check` (no --json).
+pub fn table(checks: &[&CheckResult]) -> String {
+    let mut rows: Vec<[String; 8]> = vec![[
+        "HOST".into(),
+        "STATUS".into(),
+        "REASON".into(),
+        "OS".into(),
+        "UPTIME".into(),
+        "LOAD".into(),
+        "DISK".into(),
+        "UPDATES".into(),
+    ]];
+    for c in checks {
+        let f = c.facts.as_ref();
+        let reason = match (&c.error, c.reasons.first()) {
+            (Some(e), _) => e.clone(),
+            (None, Some(r)) if c.reasons.len() > 1 => format!("{r} (+{})", c.reasons.len() - 1),
+            (None, Some(r)) => r.clone(),
+            (None, None) => String::new(),
+        };
+        let disk = f
+            .and_then(|f| {
+                f.disks
+                    .iter()
+                    .max_by(|a, b| a.used_pct.total_cmp(&b.used_pct))
+                    .map(|d| format!("{} {:.0}%", d.mount, d.used_pct))
+            })
+            .unwrap_or_default();
+        rows.push([
+            c.host.clone(),
+            c.status.label().to_string(),
+            truncate(&reason, 48),
+            truncate(f.and_then(|f| f.os.as_deref()).unwrap_or(""), 28),
+            f.and_then(|f| f.uptime_s)
+                .map(format_age)
+                .unwrap_or_default(),
+            f.and_then(|f| f.load)
+                .map(|l| format!("{:.2}", l[0]))
+                .unwrap_or_default(),
+            truncate(&disk, 24),
+            cell_updates(c),
+        ]);
+    }
+    let mut widths = [0usize; 8];
+    for r in &rows {
+        for (w, cell) in widths.iter_mut().zip(r.iter()) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for r in &rows {
+        let mut line = String::new();
+        for (i, cell) in r.iter().enumerate() {
+            if i > 0 {
+                line.push_str("  ");
+            }
+            line.push_str(cell);
+            if i + 1 < r.len() {
+                line.push_str(&" ".repeat(widths[i] - cell.chars().count()));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
 }

@@ -1,8 +1,845 @@
 //! opsdeck patches, patch apply|refresh|reboot.
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
 use super::*;
-pub fn list(_home: &Home, _a: &PatchesArgs) -> CmdResult {
-    todo!()
+use crate::checks::{self, HostCheck};
+use crate::model::{nagios_exit, select_hosts, Host, PatchReport, Status, Thresholds, Update};
+use crate::patches::run::{self as prun, reboot_entry, refresh_entry};
+use crate::patches::{ApplyOptions, Event, HostOutcome, HostPlan, RebootOptions, RebootStep};
+use crate::ssh::{CancelFlag, Engine, EngineOptions, StreamKind};
+use crate::store::Store;
+use crate::util::format_age;
+
+// ------------------------------------------------------------------ shared
+
+fn load(home: &Home, targets: &[String]) -> Result<(Store, Vec<Host>), Failure> {
+    let store = Store::load(home.clone()).map_err(Failure::from)?;
+    let hosts: Vec<Host> = select_hosts(&store.hosts, targets)
+        .map_err(Failure::usage)?
+        .into_iter()
+        .cloned()
+        .collect();
+    Ok((store, hosts))
 }
-pub fn run(_home: &Home, _c: PatchCmd) -> CmdResult {
-    todo!()
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(exit::SOFTWARE, format!("cannot start the runtime: {e}")))
+}
+
+/// First Ctrl-C: stop between hosts. Second: leave now.
+fn cancel_on_ctrl_c(cancel: CancelFlag) {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            cancel.store(true, Ordering::SeqCst);
+            eprintln!(
+                "opsdeck: cancelling: hosts in progress finish, no new host starts \
+                 (Ctrl-C again to leave now)"
+            );
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
+}
+
+fn target_label(targets: &[String]) -> String {
+    if targets.is_empty() {
+        "all".into()
+    } else {
+        targets.join(" ")
+    }
+}
+
+/// Ask on the terminal; without one, refuse (64) unless --yes was given.
+fn confirm(question: &str, yes: bool) -> Result<bool, Failure> {
+    if yes {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure::usage(
+            "refusing to change hosts without confirmation: stdin is not a terminal; \
+             add --yes to confirm (look first with --dry-run)",
+        ));
+    }
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "{question} [y/N] ");
+    let _ = err.flush();
+    let mut line = String::new();
+    if std::io::stdin().lock().read_line(&mut line).is_err() {
+        return Ok(false);
+    }
+    Ok(matches!(
+        line.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
+}
+
+/// Refuse early (before any connection) when a confirmation will be needed
+/// and cannot be asked.
+fn need_terminal(yes: bool) -> Result<(), Failure> {
+    if !yes && !std::io::stdin().is_terminal() {
+        return Err(Failure::usage(
+            "refusing to change hosts without confirmation: stdin is not a terminal; \
+             add --yes to confirm (look first with --dry-run)",
+        ));
+    }
+    Ok(())
+}
+
+fn prefixed(host: &str, kind: StreamKind, line: &str) {
+    let mark = match kind {
+        StreamKind::Stdout => "|",
+        StreamKind::Stderr => "!",
+    };
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{host} {mark} {line}");
+}
+
+/// Re-check hosts after a change: the checks sweep of those hosts, saved.
+fn recheck_hook(store: &Store, engine: &Engine) -> prun::Recheck {
+    let store = store.clone();
+    let engine = engine.clone();
+    Arc::new(move |host: &Host| -> Result<(), String> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let done: Vec<HostCheck> = rt.block_on(async {
+            let mut rx = checks::sweep(
+                &store,
+                &engine,
+                vec![host.clone()],
+                Arc::new(AtomicBool::new(false)),
+            );
+            let mut v = Vec::new();
+            while let Some(hc) = rx.recv().await {
+                v.push(hc);
+            }
+            v
+        });
+        checks::save(&store, &done, &host.name).map_err(|e| e.to_string())?;
+        match done.first().and_then(|hc| hc.check.error.clone()) {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    })
+}
+
+// ------------------------------------------------------------------ patches
+
+/// One element of `patches --json`: exactly the fields of the brief.
+#[derive(Debug, Serialize)]
+pub struct PatchJson<'a> {
+    pub host: &'a str,
+    pub package_manager: &'a Option<String>,
+    pub reboot_required: Option<bool>,
+    pub metadata_age_s: Option<u64>,
+    pub error: &'a Option<String>,
+    pub updates: Vec<UpdateJson<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UpdateJson<'a> {
+    pub package: &'a str,
+    pub installed: &'a Option<String>,
+    pub candidate: &'a str,
+    pub origin: &'a Option<String>,
+    pub security: Option<bool>,
+}
+
+/// Security updates first, then by name.
+fn ordered(updates: &[Update]) -> Vec<&Update> {
+    let mut v: Vec<&Update> = updates.iter().collect();
+    v.sort_by(|a, b| {
+        (a.security != Some(true), &a.package).cmp(&(b.security != Some(true), &b.package))
+    });
+    v
+}
+
+pub fn to_json(r: &PatchReport) -> PatchJson<'_> {
+    PatchJson {
+        host: &r.host,
+        package_manager: &r.package_manager,
+        reboot_required: r.reboot_required,
+        metadata_age_s: r.metadata_age_s,
+        error: &r.error,
+        updates: ordered(&r.updates)
+            .into_iter()
+            .map(|u| UpdateJson {
+                package: &u.package,
+                installed: &u.installed,
+                candidate: &u.candidate,
+                origin: &u.origin,
+                security: u.security,
+            })
+            .collect(),
+    }
+}
+
+/// Nagios status of one host's updates: security pending → [thresholds]
+/// security_updates (crit), others → updates (warn); an unreachable host is
+/// crit, a listing that failed on a reachable host unknown.
+pub fn patch_status(r: &PatchReport, reachable: bool, t: &Thresholds) -> Status {
+    if r.error.is_some() {
+        return if reachable {
+            Status::Unknown
+        } else {
+            Status::Crit
+        };
+    }
+    let security = r
+        .updates
+        .iter()
+        .filter(|u| u.security == Some(true))
+        .count();
+    if security > 0 {
+        Status::from(t.security_updates)
+    } else if !r.updates.is_empty() {
+        Status::from(t.updates)
+    } else {
+        Status::Ok
+    }
+}
+
+/// The text of `opsdeck patches` (no --json).
+pub fn render(reports: &[(PatchReport, Status)]) -> String {
+    let mut out = String::new();
+    for (r, status) in reports {
+        let pm = r.package_manager.as_deref().unwrap_or("?");
+        if let Some(e) = &r.error {
+            out.push_str(&format!(
+                "{}  {}  {}: {}\n",
+                r.host,
+                status.label(),
+                pm,
+                e.lines().next().unwrap_or("")
+            ));
+            continue;
+        }
+        let sec = r
+            .updates
+            .iter()
+            .filter(|u| u.security == Some(true))
+            .count();
+        let sec_known = r.updates.iter().all(|u| u.security.is_some());
+        let sec_txt = if sec_known {
+            format!("{sec} security")
+        } else if sec > 0 {
+            format!("{sec}+ security")
+        } else {
+            "security unknown".into()
+        };
+        let reboot = match r.reboot_required {
+            Some(true) => "yes",
+            Some(false) => "no",
+            None => "unknown",
+        };
+        let age = r
+            .metadata_age_s
+            .map(format_age)
+            .unwrap_or_else(|| "unknown".into());
+        out.push_str(&format!(
+            "{}  {}  {}: {} pending ({}), reboot required: {}, metadata age: {}\n",
+            r.host,
+            status.label(),
+            pm,
+            r.updates.len(),
+            sec_txt,
+            reboot,
+            age
+        ));
+        let rows: Vec<[String; 3]> = ordered(&r.updates)
+            .into_iter()
+            .map(|u| {
+                let name = match u.security {
+                    Some(true) => format!("{} [security]", u.package),
+                    _ => u.package.clone(),
+                };
+                let vers = format!(
+                    "{} -> {}",
+                    u.installed.as_deref().unwrap_or("?"),
+                    u.candidate
+                );
+                [name, vers, u.origin.clone().unwrap_or_default()]
+            })
+            .collect();
+        let w0 = rows.iter().map(|r| r[0].chars().count()).max().unwrap_or(0);
+        let w1 = rows.iter().map(|r| r[1].chars().count()).max().unwrap_or(0);
+        for row in rows {
+            let line = format!("  {:w0$}  {:w1$}  {}", row[0], row[1], row[2]);
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        if !r.kept_back.is_empty() {
+            out.push_str(&format!("  kept back: {}\n", r.kept_back.join(" ")));
+        }
+    }
+    out
+}
+
+pub fn list(home: &Home, a: &PatchesArgs) -> CmdResult {
+    let (store, hosts) = load(home, &a.targets)?;
+    let order: Vec<String> = hosts.iter().map(|h| h.name.clone()).collect();
+    let engine = Engine::new(
+        &store.settings.ssh,
+        EngineOptions {
+            accept_new: a.accept_new,
+        },
+    );
+    let rt = runtime()?;
+    let mut results: Vec<HostCheck> = rt.block_on(async {
+        let cancel = Arc::new(AtomicBool::new(false));
+        let c2 = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                c2.store(true, Ordering::SeqCst);
+            }
+        });
+        let mut rx = checks::sweep(&store, &engine, hosts, cancel);
+        let mut done = Vec::new();
+        while let Some(hc) = rx.recv().await {
+            done.push(hc);
+        }
+        done
+    });
+    results.sort_by_key(|r| order.iter().position(|n| *n == r.patches.host));
+    if let Err(e) = checks::save(&store, &results, &target_label(&a.targets)) {
+        tracing::error!("cannot save the results: {e}");
+        eprintln!("opsdeck: cannot save the results: {e}");
+    }
+    let t = &store.settings.thresholds;
+    let reports: Vec<(PatchReport, Status)> = results
+        .into_iter()
+        .map(|hc| {
+            let reachable = hc.check.facts.is_some();
+            let s = patch_status(&hc.patches, reachable, t);
+            (hc.patches, s)
+        })
+        .collect();
+    let mut out = std::io::stdout().lock();
+    if a.json {
+        let v: Vec<PatchJson> = reports.iter().map(|(r, _)| to_json(r)).collect();
+        let text = serde_json::to_string_pretty(&v)
+            .map_err(|e| Failure::new(exit::SOFTWARE, e.to_string()))?;
+        let _ = writeln!(out, "{text}");
+    } else {
+        let _ = out.write_all(render(&reports).as_bytes());
+    }
+    let _ = out.flush();
+    Ok(nagios_exit(reports.iter().map(|(_, s)| *s)))
+}
+
+// ------------------------------------------------------------------ patch ...
+
+pub fn run(home: &Home, c: PatchCmd) -> CmdResult {
+    match c {
+        PatchCmd::Apply(a) => apply(home, &a),
+        PatchCmd::Refresh(a) => refresh(home, &a),
+        PatchCmd::Reboot(a) => reboot(home, &a),
+    }
+}
+
+/// Plan every host (native simulation), in the order of hosts.toml.
+fn plan_all(
+    rt: &tokio::runtime::Runtime,
+    engine: &Engine,
+    hosts: &[Host],
+    security_only: bool,
+    timeout: Duration,
+    cancel: CancelFlag,
+) -> Vec<(Host, Result<HostPlan, String>)> {
+    let mut got: Vec<(String, Result<HostPlan, String>)> = rt.block_on(async {
+        let mut rx = engine.sweep(hosts.to_vec(), cancel, move |conn, host| {
+            Ok(prun::plan_host(conn, host, security_only, Some(timeout)))
+        });
+        let mut v = Vec::new();
+        while let Some(done) = rx.recv().await {
+            let r = match done.result {
+                Ok(r) => r,
+                Err(e) => Err(format!("{}: {e}", done.host)),
+            };
+            v.push((done.host, r));
+        }
+        v
+    });
+    hosts
+        .iter()
+        .map(|h| {
+            let r = match got.iter().position(|(n, _)| *n == h.name) {
+                Some(i) => got.swap_remove(i).1,
+                None => Err(format!("{}: no result (cancelled)", h.name)),
+            };
+            (h.clone(), r)
+        })
+        .collect()
+}
+
+fn apply(home: &Home, a: &PatchApplyArgs) -> CmdResult {
+    if !a.dry_run {
+        need_terminal(a.yes)?;
+    }
+    let (store, hosts) = load(home, &a.targets)?;
+    let engine = Engine::new(
+        &store.settings.ssh,
+        EngineOptions {
+            accept_new: a.accept_new,
+        },
+    );
+    let rt = runtime()?;
+    let cancel: CancelFlag = Arc::new(AtomicBool::new(false));
+    {
+        let _g = rt.enter();
+        cancel_on_ctrl_c(cancel.clone());
+    }
+    let sim_timeout = Duration::from_secs(store.settings.ssh.command_timeout_s.max(60));
+    eprintln!(
+        "opsdeck: working out what would change on {} host(s) (native simulation)...",
+        hosts.len()
+    );
+    let plans = plan_all(
+        &rt,
+        &engine,
+        &hosts,
+        a.security_only,
+        sim_timeout,
+        cancel.clone(),
+    );
+
+    // What will change, on which hosts.
+    let mut text = String::new();
+    let mut failed_plans = 0;
+    for (_, p) in &plans {
+        match p {
+            Ok(plan) => {
+                for l in plan.describe() {
+                    text.push_str(&l);
+                    text.push('\n');
+                }
+            }
+            Err(e) => {
+                failed_plans += 1;
+                text.push_str(&format!("{e}\n"));
+            }
+        }
+    }
+    let work: Vec<(Host, HostPlan)> = plans
+        .iter()
+        .filter_map(|(h, p)| match p {
+            Ok(plan) if plan.apply_command.is_some() => Some((h.clone(), plan.clone())),
+            _ => None,
+        })
+        .collect();
+    let packages: usize = work.iter().map(|(_, p)| p.changes.len()).sum();
+
+    if a.dry_run {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes());
+        let _ = writeln!(
+            out,
+            "dry run: nothing changed; {} package change(s) on {} host(s) would be applied{}",
+            packages,
+            work.len(),
+            if failed_plans > 0 {
+                format!(", {failed_plans} host(s) failed")
+            } else {
+                String::new()
+            }
+        );
+        return Ok(if failed_plans > 0 {
+            exit::FAILURE
+        } else {
+            exit::OK
+        });
+    }
+
+    eprint!("{text}");
+    if failed_plans > 0 && !a.keep_going {
+        return Err(Failure::new(
+            exit::FAILURE,
+            format!(
+                "{failed_plans} host(s) could not be planned (above); nothing applied \
+                 (--keep-going patches the others)"
+            ),
+        ));
+    }
+    if work.is_empty() {
+        println!("nothing to do");
+        return Ok(if failed_plans > 0 {
+            exit::FAILURE
+        } else {
+            exit::OK
+        });
+    }
+    let question = format!(
+        "Apply these {} package change(s) on {} host(s){}?",
+        packages,
+        work.len(),
+        if a.security_only {
+            " (security only)"
+        } else {
+            ""
+        }
+    );
+    if !confirm(&question, a.yes)? {
+        eprintln!("opsdeck: nothing applied");
+        return Ok(exit::FAILURE);
+    }
+
+    let opts = ApplyOptions {
+        parallel: a.parallel.unwrap_or(store.settings.patches.parallel).max(1),
+        keep_going: a.keep_going,
+        timeout: Some(Duration::from_secs(store.settings.patches.apply_timeout_s)),
+        store: Some(store.clone()),
+        recheck: Some(recheck_hook(&store, &engine)),
+    };
+    let outcomes: Vec<HostOutcome>;
+    let mut skipped: Vec<(String, String)> = Vec::new();
+    {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let engine2 = engine.clone();
+        let cancel2 = cancel.clone();
+        let handle = rt.spawn_blocking(move || prun::apply_all(&engine2, work, &opts, cancel2, tx));
+        rt.block_on(async {
+            while let Some(ev) = rx.recv().await {
+                match ev {
+                    Event::Started { host } => eprintln!("{host}: applying..."),
+                    Event::Line { host, kind, line } => prefixed(&host, kind, &line),
+                    Event::Note { host, message } => eprintln!("{host}: {message}"),
+                    Event::Finished(o) => eprintln!("{}", outcome_line(&o)),
+                    Event::Skipped { host, reason } => {
+                        eprintln!("{host}: skipped: {reason}");
+                        skipped.push((host, reason));
+                    }
+                }
+            }
+        });
+        outcomes = rt.block_on(handle).unwrap_or_default();
+    }
+    let mut out = std::io::stdout().lock();
+    for o in &outcomes {
+        let _ = writeln!(out, "{}", outcome_line(o));
+    }
+    for (h, why) in &skipped {
+        let _ = writeln!(out, "{h}: skipped: {why}");
+    }
+    let failed = outcomes.iter().filter(|o| !o.ok).count() + failed_plans;
+    Ok(if failed > 0 || !skipped.is_empty() {
+        exit::FAILURE
+    } else {
+        exit::OK
+    })
+}
+
+fn outcome_line(o: &HostOutcome) -> String {
+    let reboot = match o.reboot_required {
+        Some(true) => ", reboot required",
+        Some(false) => "",
+        None => ", reboot required: unknown",
+    };
+    if o.ok {
+        format!(
+            "{}: ok, {} package(s) changed in {:.0}s{}{}",
+            o.host,
+            o.changed.len(),
+            o.duration.as_secs_f64(),
+            reboot,
+            if o.run_again {
+                " (zypper updated itself: apply again)"
+            } else {
+                ""
+            }
+        )
+    } else {
+        format!(
+            "{}: FAILED: {}",
+            o.host,
+            o.error.as_deref().unwrap_or("unknown error")
+        )
+    }
+}
+
+fn refresh(home: &Home, a: &PatchTargetsArgs) -> CmdResult {
+    need_terminal(a.yes)?;
+    let (store, hosts) = load(home, &a.targets)?;
+    let names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
+    if !confirm(
+        &format!(
+            "Refresh the package metadata (as root) on {} host(s): {}?",
+            hosts.len(),
+            names.join(", ")
+        ),
+        a.yes,
+    )? {
+        eprintln!("opsdeck: nothing done");
+        return Ok(exit::FAILURE);
+    }
+    let engine = Engine::new(
+        &store.settings.ssh,
+        EngineOptions {
+            accept_new: a.accept_new,
+        },
+    );
+    let rt = runtime()?;
+    let cancel: CancelFlag = Arc::new(AtomicBool::new(false));
+    {
+        let _g = rt.enter();
+        cancel_on_ctrl_c(cancel.clone());
+    }
+    let timeout = Duration::from_secs(store.settings.patches.apply_timeout_s.min(1800));
+    let results: Vec<(String, Result<String, String>, Duration)> = rt.block_on(async {
+        let mut rx = engine.sweep(hosts.clone(), cancel, move |conn, host| {
+            let started = Instant::now();
+            let name = host.name.clone();
+            let r = prun::refresh_host(conn, host, Some(timeout), &mut |k, l| {
+                prefixed(&name, k, &l)
+            });
+            Ok((r, started.elapsed()))
+        });
+        let mut v = Vec::new();
+        while let Some(done) = rx.recv().await {
+            let (r, took) = match done.result {
+                Ok(x) => x,
+                Err(e) => (Err(format!("{}: {e}", done.host)), done.elapsed),
+            };
+            v.push((done.host, r, took));
+        }
+        v
+    });
+    let mut failed = 0;
+    let mut out = std::io::stdout().lock();
+    for h in &hosts {
+        let Some((_, r, took)) = results.iter().find(|(n, _, _)| *n == h.name) else {
+            continue;
+        };
+        if let Err(e) = store.journal(&refresh_entry(&h.name, r, *took)) {
+            eprintln!("opsdeck: could not write the journal: {e}");
+        }
+        match r {
+            Ok(_) => {
+                let _ = writeln!(out, "{}: metadata refreshed", h.name);
+            }
+            Err(e) => {
+                failed += 1;
+                let _ = writeln!(out, "{}: FAILED: {e}", h.name);
+            }
+        }
+    }
+    drop(out);
+    // Re-check what was refreshed: the pending list may have changed.
+    let ok_hosts: Vec<Host> = hosts
+        .iter()
+        .filter(|h| results.iter().any(|(n, r, _)| *n == h.name && r.is_ok()))
+        .cloned()
+        .collect();
+    if !ok_hosts.is_empty() {
+        let done: Vec<HostCheck> = rt.block_on(async {
+            let mut rx = checks::sweep(&store, &engine, ok_hosts, Arc::new(AtomicBool::new(false)));
+            let mut v = Vec::new();
+            while let Some(hc) = rx.recv().await {
+                v.push(hc);
+            }
+            v
+        });
+        if let Err(e) = checks::save(&store, &done, &target_label(&a.targets)) {
+            eprintln!("opsdeck: cannot save the re-check: {e}");
+        }
+    }
+    Ok(if failed > 0 { exit::FAILURE } else { exit::OK })
+}
+
+fn reboot(home: &Home, a: &PatchTargetsArgs) -> CmdResult {
+    need_terminal(a.yes)?;
+    let (store, hosts) = load(home, &a.targets)?;
+    let names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
+    if !confirm(
+        &format!(
+            "REBOOT {} host(s), one at a time: {}?",
+            hosts.len(),
+            names.join(", ")
+        ),
+        a.yes,
+    )? {
+        eprintln!("opsdeck: nothing done");
+        return Ok(exit::FAILURE);
+    }
+    let engine = Engine::new(
+        &store.settings.ssh,
+        EngineOptions {
+            accept_new: a.accept_new,
+        },
+    );
+    let rt = runtime()?;
+    let cancel: CancelFlag = Arc::new(AtomicBool::new(false));
+    {
+        let _g = rt.enter();
+        cancel_on_ctrl_c(cancel.clone());
+    }
+    let opts = RebootOptions {
+        wait: Duration::from_secs(store.settings.patches.reboot_wait_s),
+        ..RebootOptions::default()
+    };
+    let recheck = recheck_hook(&store, &engine);
+    let mut failed = 0;
+    for (i, host) in hosts.iter().enumerate() {
+        if cancel.load(Ordering::SeqCst) {
+            for h in &hosts[i..] {
+                println!("{}: skipped: cancelled", h.name);
+            }
+            failed += 1;
+            break;
+        }
+        let engine2 = engine.clone();
+        let host2 = host.clone();
+        let opts2 = opts.clone();
+        let cancel2 = cancel.clone();
+        let r: Result<Duration, String> = rt
+            .block_on(rt.spawn_blocking(move || {
+                let name = host2.name.clone();
+                prun::reboot_host(&engine2, &host2, &opts2, &cancel2, &mut |step| match step {
+                    RebootStep::Issued => {
+                        eprintln!("{name}: reboot issued, waiting for it to come back")
+                    }
+                    RebootStep::Waiting => {}
+                    RebootStep::Back { after } => {
+                        eprintln!("{name}: back after {}s", after.as_secs())
+                    }
+                })
+            }))
+            .unwrap_or_else(|e| Err(format!("internal error: {e}")));
+        if let Err(e) = store.journal(&reboot_entry(&host.name, &r)) {
+            eprintln!("opsdeck: could not write the journal: {e}");
+        }
+        match &r {
+            Ok(d) => {
+                let h2 = host.clone();
+                let rc = recheck.clone();
+                let check = rt
+                    .block_on(rt.spawn_blocking(move || rc(&h2)))
+                    .unwrap_or_else(|e| Err(e.to_string()));
+                match check {
+                    Ok(()) => println!(
+                        "{}: rebooted, back after {}s, re-checked",
+                        host.name,
+                        d.as_secs()
+                    ),
+                    Err(e) => println!(
+                        "{}: rebooted, back after {}s; re-check failed: {e}",
+                        host.name,
+                        d.as_secs()
+                    ),
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                println!("{}: FAILED: {e}", host.name);
+                if !cancel.load(Ordering::SeqCst) && i + 1 < hosts.len() {
+                    for h in &hosts[i + 1..] {
+                        println!("{}: skipped: an earlier reboot failed", h.name);
+                    }
+                    break;
+                }
+            }
+        }
+    }
+    Ok(if failed > 0 { exit::FAILURE } else { exit::OK })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn upd(p: &str, sec: Option<bool>) -> Update {
+        Update {
+            package: p.into(),
+            installed: Some("1".into()),
+            candidate: "2".into(),
+            origin: Some("o".into()),
+            security: sec,
+        }
+    }
+
+    #[test]
+    fn status_by_thresholds() {
+        let t = Thresholds::default();
+        let mut r = PatchReport {
+            host: "a".into(),
+            ..Default::default()
+        };
+        assert_eq!(patch_status(&r, true, &t), Status::Ok);
+        r.updates.push(upd("x", Some(false)));
+        assert_eq!(patch_status(&r, true, &t), Status::Warn);
+        r.updates.push(upd("y", None));
+        assert_eq!(patch_status(&r, true, &t), Status::Warn);
+        r.updates.push(upd("z", Some(true)));
+        assert_eq!(patch_status(&r, true, &t), Status::Crit);
+        let t2 = Thresholds {
+            security_updates: crate::model::Level::Warn,
+            ..Thresholds::default()
+        };
+        assert_eq!(patch_status(&r, true, &t2), Status::Warn);
+        r.error = Some("boom".into());
+        assert_eq!(patch_status(&r, true, &t), Status::Unknown);
+        assert_eq!(patch_status(&r, false, &t), Status::Crit);
+    }
+
+    #[test]
+    fn json_has_exactly_the_fields_of_the_brief() {
+        let r = PatchReport {
+            host: "web1".into(),
+            package_manager: Some("apt".into()),
+            reboot_required: Some(false),
+            metadata_age_s: Some(60),
+            error: None,
+            updates: vec![upd("b", Some(false)), upd("a", Some(true))],
+            checked_at: Some("2026-11-23T10:00:00Z".into()),
+            pkg_stamp: Some("123".into()),
+            kept_back: vec!["linux-generic".into()],
+        };
+        let v = serde_json::to_value(to_json(&r)).unwrap();
+        let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            [
+                "error",
+                "host",
+                "metadata_age_s",
+                "package_manager",
+                "reboot_required",
+                "updates"
+            ]
+        );
+        // security first
+        assert_eq!(v["updates"][0]["package"], "a");
+        let ukeys: Vec<&String> = v["updates"][0].as_object().unwrap().keys().collect();
+        assert_eq!(
+            ukeys,
+            ["candidate", "installed", "origin", "package", "security"]
+        );
+    }
+
+    #[test]
+    fn rendering() {
+        let r = PatchReport {
+            host: "web1".into(),
+            package_manager: Some("apk".into()),
+            reboot_required: None,
+            metadata_age_s: Some(7200),
+            updates: vec![upd("musl", None)],
+            ..Default::default()
+        };
+        let s = render(&[(r, Status::Warn)]);
+        assert_eq!(
+            s,
+            "web1  WARN  apk: 1 pending (security unknown), reboot required: unknown, metadata age: 2h\n  musl  1 -> 2  o\n"
+        );
+    }
 }

@@ -1,5 +1,157 @@
-//! opsdeck run.
+//! opsdeck run TARGET... -- COMMAND [ARG...]
+//!
+//! The words after `--` are quoted one by one (util::shell_join): the remote
+//! shell sees exactly those words. For shell syntax, say so:
+//! `opsdeck run all -- sh -c 'df -h / | tail -1'`.
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use super::*;
-pub fn run(_home: &Home, _a: &RunArgs) -> CmdResult {
-    todo!()
+use crate::fleet::{self, Group, HostRun, Summary};
+use crate::model::{select_hosts, Host};
+use crate::ssh::{Engine, EngineOptions};
+use crate::store::Store;
+
+pub fn run(home: &Home, a: &RunArgs) -> CmdResult {
+    if a.command.is_empty() || a.command.iter().all(|w| w.trim().is_empty()) {
+        return Err(Failure::usage(
+            "no command: write `opsdeck run TARGET... -- COMMAND [ARG...]`",
+        ));
+    }
+    if a.timeout == Some(0) {
+        return Err(Failure::usage("--timeout must be at least 1 second"));
+    }
+    let store = Store::load(home.clone()).map_err(Failure::from)?;
+    let hosts: Vec<Host> = select_hosts(&store.hosts, &a.targets)
+        .map_err(Failure::usage)?
+        .into_iter()
+        .cloned()
+        .collect();
+    if hosts.is_empty() {
+        return Err(Failure::usage(
+            "no hosts to run on (add some with `opsdeck host add`)",
+        ));
+    }
+    let order: Vec<String> = hosts.iter().map(|h| h.name.clone()).collect();
+    let command = crate::util::shell_join(&a.command);
+    let engine = Engine::new(
+        &store.settings.ssh,
+        EngineOptions {
+            accept_new: a.accept_new,
+        },
+    );
+    let started = Instant::now();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let mut rx = fleet::start(
+        &engine,
+        hosts,
+        command.clone(),
+        a.timeout.map(Duration::from_secs),
+        cancel,
+    );
+    let total = order.len();
+    let progress = std::io::stderr().is_terminal();
+    let mut results: Vec<HostRun> = Vec::with_capacity(total);
+    while let Some(r) = rx.blocking_recv() {
+        results.push(r);
+        if progress {
+            eprint!("\r{}/{} hosts done", results.len(), total);
+        }
+    }
+    if progress {
+        eprint!("\r\x1b[K");
+    }
+    results.sort_by_key(|r| order.iter().position(|n| *n == r.host));
+
+    let target = a.targets.join(" ");
+    if let Err(e) = store.journal(&fleet::journal_entry(&command, &target, &results)) {
+        tracing::error!("cannot write the journal: {e}");
+        eprintln!("opsdeck: cannot write the journal: {e}");
+    }
+
+    let summary = Summary::of(&results);
+    let mut out = std::io::stdout().lock();
+    if a.json {
+        let text = serde_json::to_string_pretty(&results)
+            .map_err(|e| Failure::new(exit::SOFTWARE, e.to_string()))?;
+        let _ = writeln!(out, "{text}");
+    } else {
+        let text = render(&fleet::group(&results), &summary, started.elapsed());
+        let _ = out.write_all(text.as_bytes());
+    }
+    let _ = out.flush();
+    Ok(if summary.all_ok() {
+        exit::OK
+    } else {
+        exit::FAILURE
+    })
+}
+
+/// The text report: one block per group of identical results (remote text
+/// sanitised), then the summary line.
+pub fn render(groups: &[Group], summary: &Summary, elapsed: Duration) -> String {
+    let mut s = String::new();
+    for g in groups {
+        s.push_str(&format!("=== {} ({})\n", g.title(), g.status_text()));
+        let out = g.display_stdout();
+        s.push_str(&out);
+        if !out.is_empty() && !out.ends_with('\n') {
+            s.push('\n');
+        }
+        let err = g.display_stderr();
+        if !err.is_empty() {
+            s.push_str("--- stderr\n");
+            s.push_str(&err);
+            if !err.ends_with('\n') {
+                s.push('\n');
+            }
+        }
+        s.push('\n');
+    }
+    s.push_str(&format!(
+        "{} in {:.1}s\n",
+        summary.line(),
+        elapsed.as_secs_f64()
+    ));
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::Outcome;
+
+    #[test]
+    fn rendering() {
+        let mk = |h: &str, out: &str, err: &str, code: i32| HostRun {
+            host: h.into(),
+            exit_status: Some(code),
+            exit_signal: None,
+            stdout: out.into(),
+            stderr: err.into(),
+            elapsed_ms: 1,
+            outcome: if code == 0 {
+                Outcome::Ok
+            } else {
+                Outcome::Failed
+            },
+            error: None,
+        };
+        let rs = vec![
+            mk("a", "same\n", "", 0),
+            mk("b", "diff\x1b]0;title\x07", "oops", 2),
+            mk("c", "same\n", "", 0),
+        ];
+        let text = render(
+            &fleet::group(&rs),
+            &Summary::of(&rs),
+            Duration::from_millis(1500),
+        );
+        assert_eq!(
+            text,
+            "=== 2 hosts: a, c (exit 0)\nsame\n\n=== b (exit 2)\ndiff\n--- stderr\noops\n\n3 hosts: 2 ok, 1 failed, 0 timed out, 0 unreachable in 1.5s\n"
+        );
+    }
 }

@@ -3,13 +3,25 @@
 //! known_hosts, run commands with timeouts, and sweep many hosts with a bound.
 //! Knows nothing of the UI.
 //!
-//! (Interface stub: the engine work fills in the bodies; the signatures are
-//! the contract that checks, patches, backups, run and the UI build on.)
+//! Files: `config` (ssh -G and overrides), `known_hosts` (parser, verdicts,
+//! appends), `auth` (agent, key files, encrypted-key detection), `session`
+//! (connect, handshake, exec with deadlines), `jump` (ProxyJump tunnels),
+//! `sweep` (bounded fan-out on std threads), `local` (`host = "local"`).
+//! Decisions: docs/decisions/ssh.md.
 
+pub mod auth;
+pub mod config;
+mod jump;
+pub mod known_hosts;
+mod local;
+pub mod session;
+mod sweep;
+
+use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -26,7 +38,8 @@ pub enum StrictHostKeyChecking {
     /// OpenSSH's default: ask (headless: refuse unless --accept-new).
     #[default]
     Ask,
-    /// Accept unknown keys without recording; changed keys are still refused by opsdeck.
+    /// Accept and record unknown keys (as OpenSSH does with `no`); changed
+    /// keys are still refused by opsdeck.
     No,
 }
 
@@ -47,6 +60,9 @@ pub struct Resolved {
     pub connect_timeout: Duration,
     /// ProxyJump chain, outermost first, each resolved the same way.
     pub jumps: Vec<Resolved>,
+    /// IdentityAgent from the SSH config (None: not set). Used when the
+    /// engine's own choice is the environment (`AgentChoice::Env`).
+    pub agent: Option<AgentChoice>,
 }
 
 /// A host key the known_hosts files do not know.
@@ -154,33 +170,62 @@ pub struct EngineOptions {
     pub accept_new: bool,
 }
 
+pub use auth::AgentChoice;
+
 /// Cancels a sweep: checked between hosts and between steps of one host.
 pub type CancelFlag = Arc<AtomicBool>;
 
-/// A live connection to one host (or the local machine, for `host = "local"`).
-pub struct Conn {
-    _private: (),
+enum ConnKind {
+    Remote(Box<session::Remote>),
+    Local { default_timeout: Duration },
 }
 
-#[allow(unused_variables)]
+/// A live connection to one host (or the local machine, for `host = "local"`).
+pub struct Conn {
+    kind: ConnKind,
+}
+
 impl Conn {
     /// The local machine: commands run under `sh -c` here, with the same
-    /// ExecOptions semantics (stdin, timeout).
+    /// ExecOptions semantics (stdin, timeout; the default timeout is the
+    /// default `[ssh] command_timeout_s`, see [`Engine::local`]).
     pub fn local() -> Conn {
-        todo!()
+        Conn {
+            kind: ConnKind::Local {
+                default_timeout: Duration::from_secs(
+                    crate::model::SshSettings::default().command_timeout_s,
+                ),
+            },
+        }
     }
     /// Run a command (a shell command line: quote every word with util::shell_quote).
     pub fn exec(&mut self, command: &str, opts: &ExecOptions) -> Result<ExecOutput, SshError> {
-        todo!()
+        self.exec_stream(command, opts, &mut |_, _| {})
     }
     /// As exec, calling `on_output` with each chunk as it arrives (patch apply's live log).
+    /// A command that outlives its timeout gives `CommandTimeout`, and the
+    /// connection is cut (later calls fail): callers reconnect if they need to.
     pub fn exec_stream(
         &mut self,
         command: &str,
         opts: &ExecOptions,
         on_output: &mut dyn FnMut(StreamKind, &[u8]),
     ) -> Result<ExecOutput, SshError> {
-        todo!()
+        tracing::debug!(
+            command_len = command.len(),
+            stdin = opts.stdin.is_some(),
+            "exec"
+        );
+        match &mut self.kind {
+            ConnKind::Remote(r) => r.exec(command, opts, on_output),
+            ConnKind::Local { default_timeout } => {
+                local::exec(command, opts, *default_timeout, on_output)
+            }
+        }
+    }
+    /// Is this the local machine?
+    pub fn is_local(&self) -> bool {
+        matches!(self.kind, ConnKind::Local { .. })
     }
 }
 
@@ -192,32 +237,256 @@ pub struct HostDone<T> {
     pub result: Result<T, SshError>,
 }
 
-#[derive(Clone)]
-pub struct Engine {
-    _private: Arc<()>,
+struct Inner {
+    settings: SshSettings,
+    opts: EngineOptions,
+    agent: AgentChoice,
+    /// ssh -G results by name.
+    lookups: Mutex<HashMap<String, config::SshG>>,
+    /// Full resolutions by host fields.
+    resolved: Mutex<HashMap<String, Resolved>>,
+    kh_lock: Mutex<()>,
+    /// Handshake slots per jump host (`host:port`).
+    hop_gates: Mutex<HashMap<String, Arc<jump::Gate>>>,
 }
 
-#[allow(unused_variables)]
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
 impl Engine {
+    /// An engine using the agent at `SSH_AUTH_SOCK` (if any).
     pub fn new(settings: &SshSettings, opts: EngineOptions) -> Engine {
-        todo!()
+        Engine::with_agent(settings, opts, AgentChoice::Env)
     }
+
+    /// An engine with an explicit agent choice (a socket of its own, or none):
+    /// tests use this instead of changing the process environment.
+    pub fn with_agent(settings: &SshSettings, opts: EngineOptions, agent: AgentChoice) -> Engine {
+        Engine {
+            inner: Arc::new(Inner {
+                settings: settings.clone(),
+                opts,
+                agent,
+                lookups: Mutex::new(HashMap::new()),
+                resolved: Mutex::new(HashMap::new()),
+                kh_lock: Mutex::new(()),
+                hop_gates: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// The local machine with this engine's default command timeout.
+    pub fn local(&self) -> Conn {
+        Conn {
+            kind: ConnKind::Local {
+                default_timeout: self.command_timeout(),
+            },
+        }
+    }
+
+    /// `[ssh] command_timeout_s` (at least 1 s).
+    pub fn command_timeout(&self) -> Duration {
+        Duration::from_secs(self.inner.settings.command_timeout_s.max(1))
+    }
+
+    /// `[ssh] concurrency` (at least 1).
+    pub fn concurrency(&self) -> usize {
+        self.inner.settings.concurrency.max(1)
+    }
+
+    fn lookup(&self, name: &str) -> Result<config::SshG, SshError> {
+        if let Some(g) = self
+            .inner
+            .lookups
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+        {
+            return Ok(g.clone());
+        }
+        let cfg = config::config_path(&self.inner.settings);
+        let g = config::run_ssh_g(cfg.as_deref(), name)?;
+        self.inner
+            .lookups
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.to_string(), g.clone());
+        Ok(g)
+    }
+
     /// Resolve like `ssh NAME` (blocking: runs `ssh -G`), then apply hosts.toml overrides.
     pub fn resolve(&self, host: &Host) -> Result<Resolved, SshError> {
-        todo!()
+        let key = format!(
+            "{}\0{:?}\0{:?}\0{:?}\0{:?}",
+            host.name, host.address, host.port, host.user, host.jump
+        );
+        if let Some(r) = self
+            .inner
+            .resolved
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
+            return Ok(r.clone());
+        }
+        let r = config::resolve_host(host, &self.inner.settings, &|n| self.lookup(n))?;
+        self.inner
+            .resolved
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, r.clone());
+        Ok(r)
     }
+
     /// Connect, verify the host key, authenticate (blocking; call off the async workers).
     pub fn connect(&self, host: &Host) -> Result<Conn, SshError> {
-        todo!()
+        self.connect_cancellable(host, None)
     }
+
+    /// As connect, checking `cancel` between steps (resolve, each hop, target).
+    pub fn connect_cancellable(
+        &self,
+        host: &Host,
+        cancel: Option<&CancelFlag>,
+    ) -> Result<Conn, SshError> {
+        let r = self.resolve(host)?;
+        self.connect_resolved(&r, cancel)
+    }
+
+    /// Connect to an already resolved host (ProxyJump chain included).
+    pub fn connect_resolved(
+        &self,
+        r: &Resolved,
+        cancel: Option<&CancelFlag>,
+    ) -> Result<Conn, SshError> {
+        let cancelled = || cancel.is_some_and(|c| c.load(Ordering::Relaxed));
+        let ctx = session::ConnectCtx {
+            accept_new: self.inner.opts.accept_new,
+            agent: &self.inner.agent,
+            kh_lock: &self.inner.kh_lock,
+        };
+        let mut tunnels = Vec::new();
+        let mut transport: Option<std::os::unix::net::UnixStream> = None;
+        // hops, outermost first, then the target
+        let chain: Vec<&Resolved> = r.jumps.iter().chain(std::iter::once(r)).collect();
+        let last = chain.len() - 1;
+        for (i, hop) in chain.iter().enumerate() {
+            if cancelled() {
+                return Err(SshError::Cancelled);
+            }
+            let is_target = i == last;
+            let wrap = |e: SshError| -> SshError {
+                if is_target {
+                    e
+                } else {
+                    SshError::Jump {
+                        hop: format!("{}@{}:{}", hop.user, hop.alias, hop.port),
+                        error: Box::new(e),
+                    }
+                }
+            };
+            let (sess, keep) = if is_target {
+                let sock = match transport.take() {
+                    Some(u) => session::Sock::Unix(u),
+                    None => session::Sock::Tcp(session::tcp_connect(hop).map_err(wrap)?),
+                };
+                session::establish(sock, hop, &ctx)?
+            } else {
+                self.connect_hop(hop, transport.take(), &ctx, &cancelled)
+                    .map_err(wrap)?
+            };
+            tracing::debug!("connected to {}@{}:{}", hop.user, hop.hostname, hop.port);
+            if is_target {
+                return Ok(Conn {
+                    kind: ConnKind::Remote(Box::new(session::Remote {
+                        session: sess,
+                        sock: keep,
+                        tunnels,
+                        label: r.alias.clone(),
+                        default_timeout: self.command_timeout(),
+                        dead: false,
+                    })),
+                });
+            }
+            let next = chain[i + 1];
+            let (stream, tunnel) =
+                jump::open(sess, keep, &next.hostname, next.port, hop.connect_timeout)
+                    .map_err(wrap)?;
+            tunnels.push(tunnel);
+            transport = Some(stream);
+        }
+        Err(SshError::Other("empty connection chain".into()))
+    }
+
+    /// One jump hop: at most `Gate::CAPACITY` handshakes in flight to it,
+    /// and a first hop (direct TCP) dropped before its banner is retried
+    /// twice (sshd's MaxStartups drops excess connections that way).
+    fn connect_hop(
+        &self,
+        hop: &Resolved,
+        transport: Option<std::os::unix::net::UnixStream>,
+        ctx: &session::ConnectCtx,
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<(ssh2::Session, session::Sock), SshError> {
+        let key = format!("{}:{}", hop.hostname, hop.port);
+        let gate = self
+            .inner
+            .hop_gates
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(key)
+            .or_insert_with(|| Arc::new(jump::Gate::new()))
+            .clone();
+        let wait_until = std::time::Instant::now() + hop.connect_timeout * 6;
+        let _permit = gate.acquire(wait_until, cancelled)?;
+        if let Some(u) = transport {
+            return session::establish(session::Sock::Unix(u), hop, ctx);
+        }
+        let mut attempt = 0;
+        loop {
+            let sock = session::Sock::Tcp(session::tcp_connect(hop)?);
+            match session::establish(sock, hop, ctx) {
+                Err(e) if attempt < 2 && session::is_dropped_at_start(&e) && !cancelled() => {
+                    attempt += 1;
+                    let jitter = u64::from(
+                        std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map(|d| d.subsec_nanos() % 150)
+                            .unwrap_or(0),
+                    ) + 50 * attempt;
+                    tracing::debug!(
+                        "jump host {} dropped us at the start ({e}); retrying",
+                        hop.alias
+                    );
+                    std::thread::sleep(Duration::from_millis(100 + jitter));
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// Append an unknown key to its known_hosts file (the TUI's "accept").
+    /// A key already recorded is not repeated; a host with another key of
+    /// that type is refused (changed keys are never overwritten).
     pub fn accept_host_key(&self, key: &UnknownKey) -> Result<(), SshError> {
-        todo!()
+        session::record(key, &self.inner.kh_lock)?;
+        tracing::info!(
+            "accepted host key for {}: {} {}",
+            key.host_pattern,
+            key.key_type,
+            key.fingerprint
+        );
+        Ok(())
     }
+
     /// Run `job` on every host, at most [ssh] concurrency at once, each on a
-    /// blocking thread of its own (never on the async workers); each result is
+    /// thread of its own (never on the async workers); each result is
     /// sent as soon as that host is done. Connection errors are results too.
-    /// Must be called inside a tokio runtime.
+    /// Hosts not started when `cancel` is set (or the receiver is dropped)
+    /// are reported as `Cancelled`; hosts in flight finish on their own
+    /// thread without anyone waiting for them. Needs no tokio runtime.
     pub fn sweep<T, F>(
         &self,
         hosts: Vec<Host>,
@@ -228,6 +497,21 @@ impl Engine {
         T: Send + 'static,
         F: Fn(&mut Conn, &Host) -> Result<T, SshError> + Send + Sync + 'static,
     {
-        todo!()
+        sweep::sweep(self, hosts, cancel, job)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_move_between_threads() {
+        fn send<T: Send>() {}
+        fn sync<T: Sync>() {}
+        send::<Conn>();
+        send::<Engine>();
+        sync::<Engine>();
+        send::<SshError>();
     }
 }

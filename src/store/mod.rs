@@ -2,8 +2,12 @@
 //! atomic writes with a lock, the journal and the state files. The only code
 //! that touches the files.
 //!
-//! (Interface stub: the store work fills in the bodies; signatures are the
-//! contract other modules build on.)
+//! Layout: `load` (read + validate, path:line:column errors), `edit`
+//! (comment-preserving toml_edit changes), `write` (atomic writes, `.bak`,
+//! the lock), `journal` (append-only state/journal.toml), `state` (latest
+//! results under state/). Every change: take the lock, re-read the file,
+//! refuse if it does not parse, apply a minimal edit, check the result
+//! parses, write atomically keeping `NAME.toml.bak`, journal it.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -11,7 +15,15 @@ use std::path::{Path, PathBuf};
 use serde::{de::DeserializeOwned, Serialize};
 
 use crate::error::{exit, Failure};
-use crate::model::{BackupJob, Date, Host, Settings, Ticket, Vendor};
+use crate::model::{BackupJob, Date, Host, Settings, Ticket, TicketStatus, Vendor};
+
+pub mod edit;
+pub mod journal;
+pub mod load;
+pub mod state;
+pub mod write;
+
+pub use load::line_col;
 
 /// Where the files are.
 #[derive(Debug, Clone, PartialEq)]
@@ -202,48 +214,421 @@ pub struct Store {
     pub backups: Vec<BackupJob>,
 }
 
-#[allow(unused_variables)]
+/// The result of an edit function: the new text, what to return, what to journal.
+struct Edit<R> {
+    text: String,
+    value: R,
+    entries: Vec<JournalEntry>,
+}
+
+/// Today in the local time zone.
+pub fn today() -> Date {
+    jiff::Zoned::now().date()
+}
+
+/// A name opsdeck can use as a host name: not empty, no whitespace or
+/// control characters, not `all`, not starting with `@` or `-`.
+pub fn check_host_name(name: &str) -> Result<(), StoreError> {
+    let bad = |why: &str| {
+        Err(StoreError::Invalid {
+            message: format!("`{name}` cannot be a host name: {why}"),
+        })
+    };
+    if name.is_empty() {
+        return bad("it is empty");
+    }
+    if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return bad("it contains white space or control characters");
+    }
+    if name.starts_with('@') || name.starts_with('-') {
+        return bad("it starts with `@` or `-`");
+    }
+    if name == "all" {
+        return bad("`all` selects every host");
+    }
+    Ok(())
+}
+
+fn check_host(h: &Host) -> Result<(), StoreError> {
+    check_host_name(&h.name)?;
+    if h.port == Some(0) {
+        return Err(StoreError::Invalid {
+            message: format!("host `{}`: port 0 is not a port", h.name),
+        });
+    }
+    Ok(())
+}
+
+fn check_vendor(v: &Vendor) -> Result<(), StoreError> {
+    if v.name.trim().is_empty() {
+        return Err(StoreError::Invalid {
+            message: "a vendor needs a name".into(),
+        });
+    }
+    let mut refs = std::collections::HashSet::new();
+    for t in &v.tickets {
+        if t.reference.trim().is_empty() {
+            return Err(StoreError::Invalid {
+                message: format!("vendor `{}`: a ticket needs a reference", v.name),
+            });
+        }
+        if !refs.insert(t.reference.as_str()) {
+            return Err(StoreError::Duplicate {
+                what: "ticket",
+                name: t.reference.clone(),
+            });
+        }
+    }
+    if let Some(c) = v.contacts.iter().find(|c| c.name.trim().is_empty()) {
+        return Err(StoreError::Invalid {
+            message: format!("vendor `{}`: a contact needs a name ({c:?})", v.name),
+        });
+    }
+    Ok(())
+}
+
+fn entry(action: &str, target: &str, details: Vec<String>) -> JournalEntry {
+    let mut e = JournalEntry::now(action, target, "ok");
+    e.details = details;
+    e
+}
+
 impl Store {
     /// Load every file; a missing file is empty. Validates (unknown keys,
     /// types, duplicate names) with path:line:column errors.
     pub fn load(home: Home) -> Result<Store, StoreError> {
-        todo!()
+        let (settings, _) = load::load_file(&home.settings_path(), load::parse_settings)?;
+        let (hosts, _) = load::load_file(&home.hosts_path(), load::parse_hosts)?;
+        let (vendors, _) = load::load_file(&home.vendors_path(), load::parse_vendors)?;
+        let (backups, _) = load::load_file(&home.backups_path(), load::parse_backups)?;
+        let store = Store {
+            home,
+            settings,
+            hosts,
+            vendors,
+            backups,
+        };
+        for w in store.warnings() {
+            tracing::warn!("{w}");
+        }
+        Ok(store)
     }
+
+    /// What is odd but allowed in the files: durations that do not parse,
+    /// vendors or hosts referred to but not defined.
+    pub fn warnings(&self) -> Vec<String> {
+        load::warnings(
+            &self.settings,
+            &self.hosts,
+            &self.vendors,
+            &self.backups,
+            (&self.home.hosts_path(), &self.home.backups_path()),
+        )
+    }
+
     pub fn host(&self, name: &str) -> Option<&Host> {
         self.hosts.iter().find(|h| h.name == name)
     }
     pub fn vendor(&self, name: &str) -> Option<&Vendor> {
         self.vendors.iter().find(|v| v.name == name)
     }
+    pub fn backup(&self, name: &str) -> Option<&BackupJob> {
+        self.backups.iter().find(|b| b.name == name)
+    }
+
+    /// The change protocol: lock, re-read, refuse a file that does not
+    /// parse, edit, check the result, write atomically with `.bak`, journal.
+    fn change<T, R>(
+        &mut self,
+        path: PathBuf,
+        parse: fn(&Path, &str) -> Result<Vec<T>, StoreError>,
+        set: fn(&mut Store, Vec<T>),
+        edit: impl FnOnce(&Path, &str, &[T]) -> Result<Edit<R>, StoreError>,
+    ) -> Result<R, StoreError> {
+        let _lock = write::Lock::acquire(&self.home)?;
+        let old = load::read_text(&path)?;
+        let text = old.as_deref().unwrap_or("");
+        let current = parse(&path, text)?;
+        let Edit {
+            text: new_text,
+            value,
+            entries,
+        } = edit(&path, text, &current)?;
+        if new_text == text {
+            set(self, current);
+            return Ok(value);
+        }
+        let new_items = parse(&path, &new_text).map_err(|e| StoreError::Invalid {
+            message: format!(
+                "internal error: the change would leave {} unreadable ({e}); nothing was written",
+                path.display()
+            ),
+        })?;
+        write::save(&path, old.as_deref(), &new_text)?;
+        set(self, new_items);
+        for e in &entries {
+            if let Err(err) = journal::append(&self.home, e) {
+                tracing::error!("the change was made but not journaled: {err}");
+            }
+        }
+        Ok(value)
+    }
+
+    fn change_hosts<R>(
+        &mut self,
+        edit: impl FnOnce(&Path, &str, &[Host]) -> Result<Edit<R>, StoreError>,
+    ) -> Result<R, StoreError> {
+        let path = self.home.hosts_path();
+        self.change(path, load::parse_hosts, |s, v| s.hosts = v, edit)
+    }
+
+    fn change_vendors<R>(
+        &mut self,
+        edit: impl FnOnce(&Path, &str, &[Vendor]) -> Result<Edit<R>, StoreError>,
+    ) -> Result<R, StoreError> {
+        let path = self.home.vendors_path();
+        self.change(path, load::parse_vendors, |s, v| s.vendors = v, edit)
+    }
+
+    fn change_backups<R>(
+        &mut self,
+        edit: impl FnOnce(&Path, &str, &[BackupJob]) -> Result<Edit<R>, StoreError>,
+    ) -> Result<R, StoreError> {
+        let path = self.home.backups_path();
+        self.change(path, load::parse_backups, |s, v| s.backups = v, edit)
+    }
+
     /// Append a `[[host]]`; refuses a duplicate name. Journals "host.add".
     pub fn add_host(&mut self, host: Host) -> Result<(), StoreError> {
-        todo!()
+        check_host(&host)?;
+        self.change_hosts(|_, text, hosts| {
+            if hosts.iter().any(|h| h.name == host.name) {
+                return Err(StoreError::Duplicate {
+                    what: "host",
+                    name: host.name.clone(),
+                });
+            }
+            Ok(Edit {
+                text: edit::append_hosts(text, std::slice::from_ref(&host)),
+                value: (),
+                entries: vec![entry("host.add", &host.name, vec![])],
+            })
+        })
     }
+
     /// Replace the host named `name` by `host`, touching only changed keys.
     pub fn update_host(&mut self, name: &str, host: Host) -> Result<(), StoreError> {
-        todo!()
+        check_host(&host)?;
+        self.change_hosts(|path, text, hosts| {
+            let old =
+                hosts
+                    .iter()
+                    .find(|h| h.name == name)
+                    .ok_or_else(|| StoreError::NotFound {
+                        what: "host",
+                        name: name.to_string(),
+                    })?;
+            if host.name != name && hosts.iter().any(|h| h.name == host.name) {
+                return Err(StoreError::Duplicate {
+                    what: "host",
+                    name: host.name.clone(),
+                });
+            }
+            let (text, changes) = edit::update_host(path, text, old, &host)?;
+            Ok(Edit {
+                text,
+                value: (),
+                entries: vec![entry("host.edit", name, changes.0)],
+            })
+        })
     }
+
     pub fn remove_host(&mut self, name: &str) -> Result<Host, StoreError> {
-        todo!()
+        self.change_hosts(|path, text, hosts| {
+            let old = hosts
+                .iter()
+                .find(|h| h.name == name)
+                .cloned()
+                .ok_or_else(|| StoreError::NotFound {
+                    what: "host",
+                    name: name.to_string(),
+                })?;
+            let text = edit::remove_table(path, text, "host", "name", name)?.ok_or_else(|| {
+                StoreError::NotFound {
+                    what: "host",
+                    name: name.to_string(),
+                }
+            })?;
+            Ok(Edit {
+                text,
+                value: old,
+                entries: vec![entry("host.rm", name, vec![])],
+            })
+        })
     }
+
     /// Several hosts in one write (imports); refuses duplicates, adds none then.
     pub fn add_hosts(&mut self, hosts: Vec<Host>) -> Result<(), StoreError> {
-        todo!()
+        self.import_hosts(hosts, "")
     }
+
+    /// `add_hosts` journaled as "host.import" from `source` (a file name).
+    pub fn import_hosts(&mut self, hosts: Vec<Host>, source: &str) -> Result<(), StoreError> {
+        for h in &hosts {
+            check_host(h)?;
+        }
+        if hosts.is_empty() {
+            return Ok(());
+        }
+        self.change_hosts(|_, text, existing| {
+            let mut seen = std::collections::HashSet::new();
+            for h in &hosts {
+                if existing.iter().any(|e| e.name == h.name) || !seen.insert(h.name.as_str()) {
+                    return Err(StoreError::Duplicate {
+                        what: "host",
+                        name: h.name.clone(),
+                    });
+                }
+            }
+            let target = if source.is_empty() {
+                format!("{} hosts", hosts.len())
+            } else {
+                source.to_string()
+            };
+            Ok(Edit {
+                text: edit::append_hosts(text, &hosts),
+                value: (),
+                entries: vec![entry(
+                    "host.import",
+                    &target,
+                    hosts.iter().map(|h| h.name.clone()).collect(),
+                )],
+            })
+        })
+    }
+
     pub fn add_vendor(&mut self, vendor: Vendor) -> Result<(), StoreError> {
-        todo!()
+        check_vendor(&vendor)?;
+        self.change_vendors(|_, text, vendors| {
+            if vendors.iter().any(|v| v.name == vendor.name) {
+                return Err(StoreError::Duplicate {
+                    what: "vendor",
+                    name: vendor.name.clone(),
+                });
+            }
+            Ok(Edit {
+                text: edit::append_vendor(text, &vendor),
+                value: (),
+                entries: vec![entry("vendor.add", &vendor.name, vec![])],
+            })
+        })
     }
+
     /// Replace the vendor named `name` (contacts and tickets included).
     pub fn update_vendor(&mut self, name: &str, vendor: Vendor) -> Result<(), StoreError> {
-        todo!()
+        check_vendor(&vendor)?;
+        self.change_vendors(|path, text, vendors| {
+            let old =
+                vendors
+                    .iter()
+                    .find(|v| v.name == name)
+                    .ok_or_else(|| StoreError::NotFound {
+                        what: "vendor",
+                        name: name.to_string(),
+                    })?;
+            if vendor.name != name && vendors.iter().any(|v| v.name == vendor.name) {
+                return Err(StoreError::Duplicate {
+                    what: "vendor",
+                    name: vendor.name.clone(),
+                });
+            }
+            let (text, changes) = edit::update_vendor(path, text, old, &vendor)?;
+            Ok(Edit {
+                text,
+                value: (),
+                entries: vec![entry("vendor.edit", name, changes.0)],
+            })
+        })
     }
+
     pub fn remove_vendor(&mut self, name: &str) -> Result<Vendor, StoreError> {
-        todo!()
+        self.change_vendors(|path, text, vendors| {
+            let old = vendors
+                .iter()
+                .find(|v| v.name == name)
+                .cloned()
+                .ok_or_else(|| StoreError::NotFound {
+                    what: "vendor",
+                    name: name.to_string(),
+                })?;
+            let text =
+                edit::remove_table(path, text, "vendor", "name", name)?.ok_or_else(|| {
+                    StoreError::NotFound {
+                        what: "vendor",
+                        name: name.to_string(),
+                    }
+                })?;
+            Ok(Edit {
+                text,
+                value: old,
+                entries: vec![entry("vendor.rm", name, vec![])],
+            })
+        })
     }
+
     /// Open a ticket; generates a reference when empty. Journals "ticket.open".
     pub fn add_ticket(&mut self, vendor: &str, ticket: Ticket) -> Result<Ticket, StoreError> {
-        todo!()
+        if ticket.subject.trim().is_empty() {
+            return Err(StoreError::Invalid {
+                message: "a ticket needs a subject".into(),
+            });
+        }
+        self.change_vendors(|path, text, vendors| {
+            let old =
+                vendors
+                    .iter()
+                    .find(|v| v.name == vendor)
+                    .ok_or_else(|| StoreError::NotFound {
+                        what: "vendor",
+                        name: vendor.to_string(),
+                    })?;
+            let mut ticket = ticket;
+            let today = today();
+            if ticket.reference.trim().is_empty() {
+                let stem = format!("OD-{}", today.strftime("%Y%m%d"));
+                let mut n = 1;
+                while old
+                    .tickets
+                    .iter()
+                    .any(|t| t.reference == format!("{stem}-{n}"))
+                {
+                    n += 1;
+                }
+                ticket.reference = format!("{stem}-{n}");
+            } else if old.tickets.iter().any(|t| t.reference == ticket.reference) {
+                return Err(StoreError::Duplicate {
+                    what: "ticket",
+                    name: ticket.reference.clone(),
+                });
+            }
+            if ticket.opened.is_none() {
+                ticket.opened = Some(today);
+            }
+            let mut new = old.clone();
+            new.tickets.push(ticket.clone());
+            let (text, _) = edit::update_vendor(path, text, old, &new)?;
+            Ok(Edit {
+                text,
+                entries: vec![entry(
+                    "ticket.open",
+                    vendor,
+                    vec![format!("{}: {}", ticket.reference, ticket.subject)],
+                )],
+                value: ticket,
+            })
+        })
     }
+
     /// Close a ticket by reference on `date`. Journals "ticket.close".
     pub fn close_ticket(
         &mut self,
@@ -251,23 +636,163 @@ impl Store {
         reference: &str,
         date: Date,
     ) -> Result<(), StoreError> {
-        todo!()
+        self.change_vendors(|path, text, vendors| {
+            let old =
+                vendors
+                    .iter()
+                    .find(|v| v.name == vendor)
+                    .ok_or_else(|| StoreError::NotFound {
+                        what: "vendor",
+                        name: vendor.to_string(),
+                    })?;
+            let mut new = old.clone();
+            let t = new
+                .tickets
+                .iter_mut()
+                .find(|t| t.reference == reference)
+                .ok_or_else(|| StoreError::NotFound {
+                    what: "ticket",
+                    name: format!("{reference}` of vendor `{vendor}"),
+                })?;
+            if t.status == TicketStatus::Closed {
+                return Err(StoreError::Invalid {
+                    message: format!("ticket `{reference}` of `{vendor}` is closed already"),
+                });
+            }
+            t.status = TicketStatus::Closed;
+            t.closed = Some(date);
+            let subject = t.subject.clone();
+            let (text, _) = edit::update_vendor(path, text, old, &new)?;
+            Ok(Edit {
+                text,
+                value: (),
+                entries: vec![entry(
+                    "ticket.close",
+                    vendor,
+                    vec![format!("{reference}: {subject}")],
+                )],
+            })
+        })
     }
+
+    /// Append a `[[backup]]`; refuses a duplicate name. Journals "backup.add".
+    pub fn add_backup(&mut self, job: BackupJob) -> Result<(), StoreError> {
+        if job.name.trim().is_empty() {
+            return Err(StoreError::Invalid {
+                message: "a backup job needs a name".into(),
+            });
+        }
+        self.change_backups(|_, text, jobs| {
+            if jobs.iter().any(|b| b.name == job.name) {
+                return Err(StoreError::Duplicate {
+                    what: "backup",
+                    name: job.name.clone(),
+                });
+            }
+            Ok(Edit {
+                text: edit::append_backup(text, &job),
+                value: (),
+                entries: vec![entry("backup.add", &job.name, vec![])],
+            })
+        })
+    }
+
+    /// Replace the backup job named `name`, touching only changed keys.
+    pub fn update_backup(&mut self, name: &str, job: BackupJob) -> Result<(), StoreError> {
+        self.change_backups(|path, text, jobs| {
+            let old = jobs
+                .iter()
+                .find(|b| b.name == name)
+                .ok_or_else(|| StoreError::NotFound {
+                    what: "backup",
+                    name: name.to_string(),
+                })?;
+            if job.name != name && jobs.iter().any(|b| b.name == job.name) {
+                return Err(StoreError::Duplicate {
+                    what: "backup",
+                    name: job.name.clone(),
+                });
+            }
+            let (text, changes) = edit::update_backup(path, text, old, &job)?;
+            Ok(Edit {
+                text,
+                value: (),
+                entries: vec![entry("backup.edit", name, changes.0)],
+            })
+        })
+    }
+
+    pub fn remove_backup(&mut self, name: &str) -> Result<BackupJob, StoreError> {
+        self.change_backups(|path, text, jobs| {
+            let old = jobs
+                .iter()
+                .find(|b| b.name == name)
+                .cloned()
+                .ok_or_else(|| StoreError::NotFound {
+                    what: "backup",
+                    name: name.to_string(),
+                })?;
+            let text =
+                edit::remove_table(path, text, "backup", "name", name)?.ok_or_else(|| {
+                    StoreError::NotFound {
+                        what: "backup",
+                        name: name.to_string(),
+                    }
+                })?;
+            Ok(Edit {
+                text,
+                value: old,
+                entries: vec![entry("backup.rm", name, vec![])],
+            })
+        })
+    }
+
     /// Set `last_restore_test` of a backup job. Journals "backup.restored".
     pub fn record_restore_test(&mut self, backup: &str, date: Date) -> Result<(), StoreError> {
-        todo!()
+        self.change_backups(|path, text, jobs| {
+            let old =
+                jobs.iter()
+                    .find(|b| b.name == backup)
+                    .ok_or_else(|| StoreError::NotFound {
+                        what: "backup",
+                        name: backup.to_string(),
+                    })?;
+            let mut new = old.clone();
+            new.last_restore_test = Some(date);
+            let (text, _) = edit::update_backup(path, text, old, &new)?;
+            Ok(Edit {
+                text,
+                value: (),
+                entries: vec![entry("backup.restored", backup, vec![date.to_string()])],
+            })
+        })
     }
+
     /// Append one entry to state/journal.toml (text append, under the lock).
     pub fn journal(&self, entry: &JournalEntry) -> Result<(), StoreError> {
-        todo!()
+        let _lock = write::Lock::acquire(&self.home)?;
+        journal::append(&self.home, entry)
     }
+
+    /// The journal; a damaged entry is skipped and logged with path:line:column.
     pub fn read_journal(&self) -> Result<Vec<JournalEntry>, StoreError> {
-        todo!()
+        let (entries, errors) = journal::read(&self.home.journal_path())?;
+        for e in errors {
+            tracing::warn!("{e} (entry skipped)");
+        }
+        Ok(entries)
     }
+
+    /// The journal and the damaged entries (path:line:column each).
+    pub fn read_journal_checked(&self) -> Result<(Vec<JournalEntry>, Vec<StoreError>), StoreError> {
+        journal::read(&self.home.journal_path())
+    }
+
     /// Latest results of one kind.
     pub fn load_state<T: DeserializeOwned>(&self, kind: StateKind) -> Result<Vec<T>, StoreError> {
-        todo!()
+        state::load(&self.home, kind)
     }
+
     /// Merge `items` into a state file: an item replaces the one with the same key.
     pub fn merge_state<T: Serialize + DeserializeOwned>(
         &self,
@@ -275,6 +800,124 @@ impl Store {
         items: Vec<T>,
         key: fn(&T) -> &str,
     ) -> Result<(), StoreError> {
-        todo!()
+        let _lock = write::Lock::acquire(&self.home)?;
+        state::merge(&self.home, kind, items, key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{CheckResult, Contact, Status};
+
+    #[test]
+    fn vendor_tickets_and_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::under(dir.path());
+        std::fs::write(
+            home.vendors_path(),
+            "# vendors\n[[vendor]]\nname = \"A\"  # first\n\n[[vendor.contact]]\nname = \"Ann\"\n\n# B below\n[[vendor]]\nname = \"B\"\n",
+        )
+        .unwrap();
+        let mut s = Store::load(home.clone()).unwrap();
+        let t = s
+            .add_ticket(
+                "A",
+                Ticket {
+                    subject: "line \"down\"".into(),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert!(t.reference.starts_with("OD-"));
+        let text = std::fs::read_to_string(home.vendors_path()).unwrap();
+        assert!(
+            text.starts_with("# vendors\n[[vendor]]\nname = \"A\"  # first\n\n[[vendor.contact]]\nname = \"Ann\"\n\n[[vendor.ticket]]\n"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("# B below\n[[vendor]]\nname = \"B\"\n"),
+            "{text}"
+        );
+        s.close_ticket("A", &t.reference, Date::constant(2026, 11, 23))
+            .unwrap();
+        assert!(std::fs::read_to_string(home.vendors_path())
+            .unwrap()
+            .contains("closed = 2026-11-23"));
+        let mut b = s.vendor("B").unwrap().clone();
+        b.contacts.push(Contact {
+            name: "Bob".into(),
+            ..Default::default()
+        });
+        s.update_vendor("B", b).unwrap();
+        let again = Store::load(home.clone()).unwrap();
+        assert_eq!(again.vendor("B").unwrap().contacts[0].name, "Bob");
+        assert_eq!(
+            again.vendor("A").unwrap().tickets[0].status,
+            TicketStatus::Closed
+        );
+        let j = s.read_journal().unwrap();
+        let actions: Vec<_> = j.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, ["ticket.open", "ticket.close", "vendor.edit"]);
+        assert_eq!(j[2].details, ["contact[Bob] added"]);
+    }
+
+    #[test]
+    fn state_merge() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::load(Home::under(dir.path())).unwrap();
+        let r = |host: &str, ms| CheckResult {
+            host: host.into(),
+            status: Status::Ok,
+            error: None,
+            reasons: vec![],
+            elapsed_ms: ms,
+            checked_at: "2026-11-22T10:00:00Z".into(),
+            facts: Some(crate::model::Facts {
+                load: Some([0.1, 0.2, 0.3]),
+                disks: vec![crate::model::Disk {
+                    mount: "/".into(),
+                    used_pct: 50.0,
+                    fstype: None,
+                    size_kb: None,
+                }],
+                ..Default::default()
+            }),
+        };
+        s.merge_state(StateKind::Checks, vec![r("a", 1), r("b", 2)], |c| &c.host)
+            .unwrap();
+        s.merge_state(StateKind::Checks, vec![r("b", 3)], |c| &c.host)
+            .unwrap();
+        let got: Vec<CheckResult> = s.load_state(StateKind::Checks).unwrap();
+        assert_eq!(got, vec![r("a", 1), r("b", 3)]);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("state/checks.toml"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn truncated_journal_keeps_earlier_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::load(Home::under(dir.path())).unwrap();
+        s.journal(&JournalEntry::now("a", "x", "ok")).unwrap();
+        s.journal(&JournalEntry::now("b", "y", "ok")).unwrap();
+        let p = s.home.journal_path();
+        let full = std::fs::read_to_string(&p).unwrap();
+        std::fs::write(&p, &full[..full.len() - 6]).unwrap();
+        let (entries, errors) = s.read_journal_checked().unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(errors.len(), 1);
+        let StoreError::Parse { line, .. } = &errors[0] else {
+            panic!()
+        };
+        assert_eq!(*line, full.lines().count());
+        // appending after the damage still works
+        s.journal(&JournalEntry::now("c", "z", "ok")).unwrap();
+        let (entries, _) = s.read_journal_checked().unwrap();
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[1].action, "c");
     }
 }

@@ -1,8 +1,312 @@
-//! The TUI.
-use crate::error::Failure;
-use crate::store::Home;
+//! The TUI. Data flows one way:
+//! terminal event (crossterm EventStream on tokio) → [`app::Action`] →
+//! `App::update` → state + [`app::Command`]s → the [`runner::Runner`]
+//! executes them off the UI thread → [`pane::Msg`] back → update → draw.
+//! Drawing is a pure function of the state and only happens when something
+//! changed (input, a message, a resize, the slow `[ui] tick_s` tick);
+//! bursts are coalesced (wait for one event, drain the rest, draw once, at
+//! most ~60 frames a second), each frame inside a synchronized update.
+//!
+//! The pane contract is in [`pane`].
+
+pub mod app;
+pub mod osc52;
+pub mod pane;
+pub mod panes;
+pub mod run;
+pub mod runner;
+pub mod theme;
+pub mod view;
+pub mod widgets;
+
+use std::io::{self, IsTerminal, Write};
+use std::time::{Duration, Instant};
+
+use crossterm::event::{
+    DisableBracketedPaste, EnableBracketedPaste, Event, EventStream, KeyEventKind,
+};
+use crossterm::terminal::{
+    disable_raw_mode, enable_raw_mode, BeginSynchronizedUpdate, EndSynchronizedUpdate,
+    EnterAlternateScreen, LeaveAlternateScreen,
+};
+use crossterm::{cursor, execute, queue};
+use futures_util::{FutureExt, StreamExt};
+use ratatui::backend::CrosstermBackend;
+use ratatui::layout::Rect;
+use ratatui::Terminal;
+use tokio::sync::mpsc;
+
+use crate::error::{exit, Failure};
+use crate::ssh::{Engine, EngineOptions};
+use crate::store::{Home, Store};
+use app::{Action, App, Command, ShellMsg};
+use pane::Msg;
+
+/// At most one frame per this interval.
+const FRAME: Duration = Duration::from_millis(16);
+
+/// Leave raw mode and the alternate screen, show the cursor. Safe to call twice.
+pub fn restore_terminal() {
+    let mut out = io::stdout();
+    let _ = execute!(
+        out,
+        EndSynchronizedUpdate,
+        DisableBracketedPaste,
+        LeaveAlternateScreen,
+        cursor::Show
+    );
+    let _ = disable_raw_mode();
+}
+
+fn enter_terminal() -> io::Result<()> {
+    enable_raw_mode()?;
+    execute!(
+        io::stdout(),
+        EnterAlternateScreen,
+        cursor::Hide,
+        EnableBracketedPaste
+    )
+}
+
+/// Restores the terminal when dropped (every return path, errors included).
+struct TerminalGuard;
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
+fn install_panic_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore_terminal();
+        tracing::error!("panic: {info}");
+        previous(info);
+    }));
+}
 
 /// Run the TUI until the user quits.
-pub fn run(_home: Home) -> Result<(), Failure> {
-    todo!()
+///
+/// The files are loaded and validated before the terminal is touched: a
+/// broken file prints `path:line:col: ...` on the normal screen (exit 78).
+/// `OPSDECK_EXIT_AFTER_FIRST_FRAME=1` quits right after the first frame is
+/// on the screen (the start-up benchmark).
+pub fn run(home: Home) -> Result<(), Failure> {
+    if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
+        return Err(Failure::usage(
+            "the TUI needs a terminal; for scripts use the subcommands (opsdeck --help)",
+        ));
+    }
+    let t0 = Instant::now();
+    let store = Store::load(home.clone()).map_err(Failure::from)?;
+    let _log = crate::logging::init_tui(&home);
+    let results = runner::load_results(&store);
+    tracing::info!(
+        hosts = store.hosts.len(),
+        vendors = store.vendors.len(),
+        backups = store.backups.len(),
+        "files loaded in {:?}",
+        t0.elapsed()
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(exit::SOFTWARE, format!("cannot start the runtime: {e}")))?;
+    install_panic_hook();
+    let result = rt.block_on(event_loop(store, results, t0));
+    // Blocking SSH work still in flight is cancelled; do not wait for it.
+    rt.shutdown_timeout(Duration::from_millis(300));
+    result
+}
+
+fn io_fail(e: io::Error) -> Failure {
+    Failure::new(exit::IOERR, format!("terminal: {e}"))
+}
+
+type Term = Terminal<CrosstermBackend<io::Stdout>>;
+
+fn draw(term: &mut Term, app: &App) -> io::Result<()> {
+    queue!(term.backend_mut(), BeginSynchronizedUpdate)?;
+    term.draw(|f| app.draw(f))?;
+    execute!(term.backend_mut(), EndSynchronizedUpdate)
+}
+
+async fn event_loop(store: Store, results: pane::Results, t0: Instant) -> Result<(), Failure> {
+    let theme = theme::Theme::detect(&store.settings.ui.theme);
+    let engine = Engine::new(&store.settings.ssh, EngineOptions::default());
+    let tick = Duration::from_secs(store.settings.ui.tick_s.max(1));
+    let exit_after_first =
+        std::env::var_os("OPSDECK_EXIT_AFTER_FIRST_FRAME").is_some_and(|v| v == "1");
+    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+    let runner = runner::Runner::new(store.clone(), tx.clone());
+    let mut app = App::new(store, results, theme, engine);
+
+    // SIGINT while ssh runs in the foreground must not kill us: a handler
+    // (not SIG_IGN, which a child would inherit) swallows it.
+    let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .map_err(io_fail)?;
+
+    enter_terminal().map_err(io_fail)?;
+    let _guard = TerminalGuard;
+    let mut term = Terminal::new(CrosstermBackend::new(io::stdout())).map_err(io_fail)?;
+    let (w, h) = crossterm::terminal::size().map_err(io_fail)?;
+    app.update(Action::Resize(w, h));
+    let mut events = Some(EventStream::new());
+    let mut first = true;
+    let mut last_draw = Instant::now() - FRAME;
+    let mut next_tick = tokio::time::Instant::now() + tick;
+    let mut input_at: Option<Instant> = None;
+
+    loop {
+        {
+            let since = last_draw.elapsed();
+            if since < FRAME {
+                tokio::time::sleep(FRAME - since).await;
+                let mut cmds = Vec::new();
+                drain(&mut app, &mut events, &mut rx, &mut cmds, &mut input_at);
+                if run_commands(cmds, &mut app, &runner, &mut term, &mut events, &tx)? {
+                    break;
+                }
+            }
+            draw(&mut term, &app).map_err(io_fail)?;
+            last_draw = Instant::now();
+            if let Some(t) = input_at.take() {
+                tracing::debug!(
+                    latency_us = t.elapsed().as_micros() as u64,
+                    "input to frame"
+                );
+            }
+            if first {
+                first = false;
+                tracing::info!("first frame after {:?}", t0.elapsed());
+                if exit_after_first {
+                    break;
+                }
+            }
+        }
+        let mut cmds = Vec::new();
+        tokio::select! {
+            ev = next_event(&mut events) => match ev {
+                Some(Ok(ev)) => {
+                    handle_event(&mut app, ev, &mut cmds, &mut input_at);
+                }
+                Some(Err(e)) => return Err(io_fail(e)),
+                None => break,
+            },
+            Some(msg) = rx.recv() => cmds.extend(app.update(Action::Msg(msg))),
+            _ = tokio::time::sleep_until(next_tick) => {
+                next_tick = tokio::time::Instant::now() + tick;
+                cmds.extend(app.update(Action::Tick(jiff::Timestamp::now())));
+            }
+            _ = sigint.recv() => {}
+        }
+        drain(&mut app, &mut events, &mut rx, &mut cmds, &mut input_at);
+        if run_commands(cmds, &mut app, &runner, &mut term, &mut events, &tx)? {
+            break;
+        }
+    }
+    drop(events);
+    Ok(())
+}
+
+async fn next_event(events: &mut Option<EventStream>) -> Option<io::Result<Event>> {
+    match events {
+        Some(s) => s.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn handle_event(app: &mut App, ev: Event, cmds: &mut Vec<Command>, input_at: &mut Option<Instant>) {
+    let action = match ev {
+        Event::Key(k) if k.kind != KeyEventKind::Release => {
+            input_at.get_or_insert_with(Instant::now);
+            Action::Key(k)
+        }
+        Event::Paste(s) => Action::Paste(s),
+        Event::Resize(w, h) => Action::Resize(w, h),
+        _ => return,
+    };
+    cmds.extend(app.update(action));
+}
+
+/// Take everything already waiting, without waiting.
+fn drain(
+    app: &mut App,
+    events: &mut Option<EventStream>,
+    rx: &mut mpsc::UnboundedReceiver<Msg>,
+    cmds: &mut Vec<Command>,
+    input_at: &mut Option<Instant>,
+) {
+    for _ in 0..1000 {
+        let mut any = false;
+        if let Some(s) = events.as_mut() {
+            if let Some(Some(Ok(ev))) = s.next().now_or_never() {
+                handle_event(app, ev, cmds, input_at);
+                any = true;
+            }
+        }
+        if let Ok(msg) = rx.try_recv() {
+            cmds.extend(app.update(Action::Msg(msg)));
+            any = true;
+        }
+        if !any {
+            break;
+        }
+    }
+}
+
+/// Execute commands; true: quit.
+fn run_commands(
+    cmds: Vec<Command>,
+    app: &mut App,
+    runner: &runner::Runner,
+    term: &mut Term,
+    events: &mut Option<EventStream>,
+    tx: &mpsc::UnboundedSender<Msg>,
+) -> Result<bool, Failure> {
+    let mut quit = false;
+    for c in cmds {
+        match c {
+            Command::Quit => quit = true,
+            Command::Copy(value) => {
+                let seq = osc52::sequence(&value, osc52::in_tmux());
+                let mut out = io::stdout();
+                out.write_all(seq.as_bytes()).map_err(io_fail)?;
+                out.flush().map_err(io_fail)?;
+            }
+            Command::Suspend { argv, host } => {
+                let result = suspend_and_run(&argv, term, events).map_err(io_fail)?;
+                let (w, h) = crossterm::terminal::size().map_err(io_fail)?;
+                app.update(Action::Resize(w, h));
+                let _ = tx.send(Msg::Shell(ShellMsg::SshDone { host, result }));
+            }
+            other => runner.execute(other),
+        }
+    }
+    Ok(quit || app.quit)
+}
+
+/// Stop the input reader, give the terminal to `argv`, take it back and
+/// repaint everything at the current size.
+fn suspend_and_run(
+    argv: &[String],
+    term: &mut Term,
+    events: &mut Option<EventStream>,
+) -> io::Result<Result<Option<i32>, String>> {
+    *events = None;
+    restore_terminal();
+    tracing::info!(?argv, "suspending for ssh");
+    let status = std::process::Command::new(&argv[0])
+        .args(&argv[1..])
+        .status();
+    enter_terminal()?;
+    let (w, h) = crossterm::terminal::size()?;
+    term.resize(Rect::new(0, 0, w, h))?;
+    *events = Some(EventStream::new());
+    Ok(match status {
+        Ok(s) => Ok(s.code()),
+        Err(e) => Err(e.to_string()),
+    })
 }

@@ -1,0 +1,379 @@
+//! Parsers of the pending-update listings, one per package manager, in the
+//! tools' own output formats (run with LC_ALL=C). Pure; never panic; an
+//! error is a message for a per-host parse error.
+
+use std::collections::HashSet;
+
+use crate::model::Update;
+
+/// One manager's listing.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Listing {
+    /// Updates the manager would install (pending).
+    pub updates: Vec<Update>,
+    /// Upgradable but not upgraded as asked: apt kept back / deferred by
+    /// phasing / held, pacman IgnorePkg. Not counted as pending.
+    pub kept_back: Vec<String>,
+    /// Security count where it does not come from per-update flags (zypper:
+    /// needed security patches).
+    pub security_count: Option<u32>,
+    /// The manager gave security metadata (per update or as a count).
+    pub security_known: bool,
+}
+
+impl Listing {
+    pub fn pending(&self) -> u32 {
+        self.updates.len() as u32
+    }
+    /// Security updates: None where the manager has no security metadata.
+    pub fn security(&self) -> Option<u32> {
+        if !self.security_known {
+            return None;
+        }
+        if let Some(n) = self.security_count {
+            return Some(n);
+        }
+        Some(
+            self.updates
+                .iter()
+                .filter(|u| u.security == Some(true))
+                .count() as u32,
+        )
+    }
+}
+
+/// Is an apt origin (`Debian-Security:12/stable-security`,
+/// `Ubuntu:22.04/jammy-security`, `UbuntuESMApps:22.04/jammy-apps-security`)
+/// a security one? check_apt's regex, widened for ESM and multi-dash suites
+/// (monitoring-plugins#1974).
+pub fn apt_origin_is_security(origin: &str) -> bool {
+    let o = origin.trim();
+    if o.starts_with("Debian-Security:") {
+        return true;
+    }
+    if o.starts_with("Ubuntu") {
+        if let Some((_, suite)) = o.split_once('/') {
+            return suite.ends_with("-security");
+        }
+    }
+    false
+}
+
+/// `apt-get -s upgrade` output: `Inst` lines, and the kept-back and
+/// deferred-by-phasing blocks.
+///
+/// `Inst libc6 [2.36-9+deb12u7] (2.36-9+deb12u10 Debian-Security:12/stable-security [amd64])`
+pub fn parse_apt(text: &str) -> Result<Listing, String> {
+    let mut l = Listing {
+        security_known: true,
+        ..Default::default()
+    };
+    let mut in_block = false;
+    for line in text.lines() {
+        if line.starts_with("The following packages have been kept back:")
+            || line.starts_with("The following upgrades have been deferred due to phasing:")
+            || line.starts_with("The following held packages will be changed:")
+        {
+            in_block = true;
+            continue;
+        }
+        if in_block {
+            if line.starts_with(' ') {
+                for name in line.split_whitespace() {
+                    if !l.kept_back.iter().any(|k| k == name) {
+                        l.kept_back.push(name.to_string());
+                    }
+                }
+                continue;
+            }
+            in_block = false;
+        }
+        if let Some(rest) = line.strip_prefix("Inst ") {
+            l.updates.push(parse_apt_inst(rest).ok_or_else(|| {
+                format!(
+                    "cannot read `{}`",
+                    line.chars().take(200).collect::<String>()
+                )
+            })?);
+        }
+    }
+    // A package both kept back and installed (rare: dependency pull-in) counts once.
+    l.kept_back
+        .retain(|k| !l.updates.iter().any(|u| &u.package == k));
+    Ok(l)
+}
+
+fn parse_apt_inst(rest: &str) -> Option<Update> {
+    let rest = rest.trim();
+    let (name, after) = rest.split_once(' ')?;
+    let after = after.trim_start();
+    let (installed, after) = if let Some(a) = after.strip_prefix('[') {
+        let (v, a) = a.split_once(']')?;
+        (Some(v.to_string()), a.trim_start())
+    } else {
+        (None, after)
+    };
+    let inner = after.strip_prefix('(')?;
+    let close = inner.rfind(')')?;
+    let inner = &inner[..close];
+    // "CAND ORIGIN, ORIGIN [arch]"
+    let (cand, origins) = inner.split_once(' ').unwrap_or((inner, ""));
+    let origins = match origins.rfind(" [") {
+        Some(i) => &origins[..i],
+        None if origins.starts_with('[') => "",
+        None => origins,
+    };
+    let list: Vec<&str> = origins
+        .split(", ")
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .collect();
+    if cand.is_empty() || name.is_empty() {
+        return None;
+    }
+    Some(Update {
+        package: name.to_string(),
+        installed,
+        candidate: cand.to_string(),
+        origin: (!list.is_empty()).then(|| list.join(", ")),
+        security: Some(list.iter().any(|o| apt_origin_is_security(o))),
+    })
+}
+
+/// `dnf|yum -q check-update`: `name.arch  [epoch:]version-release  repo`;
+/// long names wrap onto the next line; the `Obsoleting Packages` block ends it.
+pub fn parse_dnf_check_update(text: &str) -> Result<Vec<Update>, String> {
+    let mut out: Vec<Update> = Vec::new();
+    let mut carry: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let t = line.trim();
+        if t.is_empty() {
+            continue;
+        }
+        if t.starts_with("Obsoleting Packages") {
+            break;
+        }
+        if t.starts_with("Last metadata expiration")
+            || t.starts_with("Security:")
+            || t.starts_with("Loaded plugins")
+            || t.starts_with("Loading mirror")
+            || t.starts_with(" * ")
+        {
+            continue;
+        }
+        carry.extend(t.split_whitespace().map(str::to_string));
+        if carry.len() < 3 {
+            if carry.len() == 1 && carry[0].contains('.') {
+                continue; // wrapped name
+            }
+            if carry.len() == 2 {
+                continue;
+            }
+            return Err(format!("cannot read `{t}`"));
+        }
+        if carry.len() > 3 {
+            return Err(format!("cannot read `{t}`"));
+        }
+        let (na, evr, repo) = (&carry[0], &carry[1], &carry[2]);
+        if !na.contains('.') || !evr.contains('-') {
+            return Err(format!("cannot read `{t}`"));
+        }
+        out.push(Update {
+            package: na.clone(),
+            installed: None,
+            candidate: evr.clone(),
+            origin: Some(repo.clone()),
+            security: Some(false),
+        });
+        carry.clear();
+    }
+    if !carry.is_empty() {
+        return Err(format!("truncated line `{}`", carry.join(" ")));
+    }
+    Ok(out)
+}
+
+/// Split an rpm NEVRA `name-[epoch:]version-release.arch` into (name, arch).
+pub fn split_nevra(s: &str) -> Option<(&str, &str)> {
+    let (nvr, arch) = s.rsplit_once('.')?;
+    let (nv, _release) = nvr.rsplit_once('-')?;
+    let (name, _version) = nv.rsplit_once('-')?;
+    if name.is_empty() || arch.is_empty() {
+        return None;
+    }
+    Some((name, arch))
+}
+
+/// `dnf -q updateinfo list --security` / `yum -q updateinfo list security`:
+/// `RHSA-2019:0710 Important/Sec. python-2.7.5-77.el7_6.x86_64` → `name.arch` set.
+pub fn parse_dnf_updateinfo(text: &str) -> Result<HashSet<String>, String> {
+    let mut names = HashSet::new();
+    for line in text.lines() {
+        let w: Vec<&str> = line.split_whitespace().collect();
+        if w.is_empty()
+            || line.starts_with("Last metadata")
+            || line.starts_with("Loaded plugins")
+            || line.starts_with("updateinfo list done")
+        {
+            continue;
+        }
+        if w.len() == 3 {
+            let (name, arch) =
+                split_nevra(w[2]).ok_or_else(|| format!("cannot read `{}`", w[2]))?;
+            names.insert(format!("{name}.{arch}"));
+        } else if w.len() < 3 {
+            return Err(format!("cannot read `{}`", line.trim()));
+        } else if let Some((name, arch)) = w[2..].iter().find_map(|t| split_nevra(t)) {
+            // dnf5 `advisory list` table: the package column is further right.
+            names.insert(format!("{name}.{arch}"));
+        }
+    }
+    Ok(names)
+}
+
+/// Flag the updates whose `name.arch` has a security advisory.
+pub fn mark_rpm_security(updates: &mut [Update], security: &HashSet<String>) {
+    for u in updates {
+        u.security = Some(security.contains(&u.package));
+    }
+}
+
+/// Cells of a zypper table row (`a | b | c`), trimmed.
+fn cells(line: &str) -> Vec<&str> {
+    line.split('|').map(str::trim).collect()
+}
+
+/// `zypper list-updates`: `S | Repository | Name | Current Version | Available Version | Arch`.
+pub fn parse_zypper_list_updates(text: &str) -> Result<Vec<Update>, String> {
+    let mut out = Vec::new();
+    let mut header: Option<Vec<String>> = None;
+    for line in text.lines() {
+        if !line.contains('|') {
+            continue;
+        }
+        let c = cells(line);
+        if c.iter().all(|x| x.chars().all(|ch| ch == '-' || ch == '+')) {
+            continue;
+        }
+        let Some(h) = &header else {
+            header = Some(c.iter().map(|x| x.to_string()).collect());
+            continue;
+        };
+        let idx = |name: &str| h.iter().position(|x| x == name);
+        let (Some(ni), Some(ci), Some(ai)) = (
+            idx("Name"),
+            idx("Current Version"),
+            idx("Available Version"),
+        ) else {
+            return Err("list-updates table without Name/Current/Available columns".into());
+        };
+        if c.len() != h.len() {
+            return Err(format!("cannot read `{}`", line.trim()));
+        }
+        let repo = idx("Repository").map(|i| c[i].to_string());
+        let arch = idx("Arch").map(|i| c[i]).unwrap_or("");
+        let _ = arch;
+        out.push(Update {
+            package: c[ni].to_string(),
+            installed: Some(c[ci].to_string()).filter(|s| !s.is_empty()),
+            candidate: c[ai].to_string(),
+            origin: repo,
+            security: None,
+        });
+    }
+    Ok(out)
+}
+
+/// `zypper list-patches --category security`: rows whose Status is `needed`.
+pub fn parse_zypper_patches(text: &str) -> Result<u32, String> {
+    let mut header: Option<Vec<String>> = None;
+    let mut n = 0;
+    for line in text.lines() {
+        if !line.contains('|') {
+            continue;
+        }
+        let c = cells(line);
+        if c.iter().all(|x| x.chars().all(|ch| ch == '-' || ch == '+')) {
+            continue;
+        }
+        let Some(h) = &header else {
+            header = Some(c.iter().map(|x| x.to_string()).collect());
+            continue;
+        };
+        let Some(si) = h.iter().position(|x| x == "Status") else {
+            return Err("list-patches table without a Status column".into());
+        };
+        if c.len() < h.len() {
+            return Err(format!("cannot read `{}`", line.trim()));
+        }
+        if c[si] == "needed" {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// Split apk's `name-version-rN` into (name, version-rN).
+pub fn split_apk(s: &str) -> Option<(&str, &str)> {
+    let (rest, rel) = s.rsplit_once('-')?;
+    if !rel.starts_with('r') {
+        return None;
+    }
+    let (name, ver) = rest.rsplit_once('-')?;
+    if name.is_empty() || ver.is_empty() {
+        return None;
+    }
+    let ver_start = s.len() - ver.len() - rel.len() - 1;
+    Some((name, &s[ver_start..]))
+}
+
+/// `apk version -l '<'`: `busybox-1.36.1-r5    <  1.36.1-r7` after a header.
+pub fn parse_apk(text: &str) -> Result<Listing, String> {
+    let mut l = Listing::default();
+    for line in text.lines() {
+        let w: Vec<&str> = line.split_whitespace().collect();
+        if w.is_empty() || line.starts_with("Installed:") || line.starts_with("WARNING") {
+            continue;
+        }
+        if w.len() != 3 || w[1] != "<" {
+            return Err(format!("cannot read `{}`", line.trim()));
+        }
+        let (name, installed) = split_apk(w[0]).ok_or_else(|| format!("cannot read `{}`", w[0]))?;
+        l.updates.push(Update {
+            package: name.to_string(),
+            installed: Some(installed.to_string()),
+            candidate: w[2].to_string(),
+            origin: None,
+            security: None,
+        });
+    }
+    Ok(l)
+}
+
+/// `pacman -Qu` (same format as `checkupdates`): `linux 6.9.1.arch1-1 -> 6.9.2.arch1-1`,
+/// `[ignored]` for IgnorePkg (kept back).
+pub fn parse_pacman(text: &str) -> Result<Listing, String> {
+    let mut l = Listing::default();
+    for line in text.lines() {
+        let w: Vec<&str> = line.split_whitespace().collect();
+        if w.is_empty() || line.starts_with("warning:") || line.starts_with(":: ") {
+            continue;
+        }
+        let ignored = w.len() == 5 && w[4] == "[ignored]";
+        if !(w.len() == 4 || ignored) || w[2] != "->" {
+            return Err(format!("cannot read `{}`", line.trim()));
+        }
+        if ignored {
+            l.kept_back.push(w[0].to_string());
+            continue;
+        }
+        l.updates.push(Update {
+            package: w[0].to_string(),
+            installed: Some(w[1].to_string()),
+            candidate: w[3].to_string(),
+            origin: None,
+            security: None,
+        });
+    }
+    Ok(l)
+}

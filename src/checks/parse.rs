@@ -1,0 +1,728 @@
+//! Pure parsers of the probe's output: text in, data out. Never panic; a
+//! section that is present but malformed is a [`ParseError`] naming it.
+
+use std::fmt;
+
+use crate::model::{Disk, Facts};
+
+use super::listing::{self, Listing};
+
+/// A section of the probe output (or a listing) that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    /// The probe section (`disks`, `list.apt`, ...), or `probe` for the whole output.
+    pub section: String,
+    pub message: String,
+}
+
+impl ParseError {
+    pub fn new(section: &str, message: impl Into<String>) -> ParseError {
+        ParseError {
+            section: section.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "cannot read the probe's `{}` section: {}",
+            self.section, self.message
+        )
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+const MARK: &str = "@@opsdeck ";
+
+/// The probe output split into named sections, in order.
+#[derive(Debug, Clone, Default)]
+pub struct Sections<'a> {
+    pub list: Vec<(&'a str, Vec<&'a str>)>,
+}
+
+impl<'a> Sections<'a> {
+    /// Split on `@@opsdeck NAME` lines. Text before the first marker (a noisy
+    /// shell start-up file) is ignored. Requires the `probe` header and the
+    /// `end` marker: without them the output is truncated or not the probe's.
+    pub fn split(text: &'a str) -> Result<Sections<'a>, ParseError> {
+        let mut list: Vec<(&'a str, Vec<&'a str>)> = Vec::new();
+        let mut ended = false;
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix(MARK) {
+                let name = rest.split_whitespace().next().unwrap_or("");
+                if name == "end" {
+                    ended = true;
+                    break;
+                }
+                if name == "probe" {
+                    let version = rest.split_whitespace().nth(1).unwrap_or("");
+                    if version != "1" {
+                        return Err(ParseError::new(
+                            "probe",
+                            format!("unknown probe version `{version}`"),
+                        ));
+                    }
+                }
+                list.push((name, Vec::new()));
+            } else if let Some((_, lines)) = list.last_mut() {
+                lines.push(line);
+            }
+        }
+        match list.first() {
+            Some(("probe", _)) => {}
+            _ => {
+                return Err(ParseError::new(
+                    "probe",
+                    "no probe output (the remote shell printed something else or nothing)",
+                ))
+            }
+        }
+        if !ended {
+            let last = list.last().map(|(n, _)| *n).unwrap_or("probe");
+            return Err(ParseError::new(last, "output truncated (no end marker)"));
+        }
+        Ok(Sections { list })
+    }
+
+    /// Lines of a section; None when the probe did not print it.
+    pub fn get(&self, name: &str) -> Option<&[&'a str]> {
+        self.list
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, l)| l.as_slice())
+    }
+
+    /// The exit code recorded in `NAME.rc`.
+    pub fn rc(&self, name: &str) -> Result<Option<i32>, ParseError> {
+        let key = format!("{name}.rc");
+        match self.get(&key) {
+            None => Ok(None),
+            Some(lines) => {
+                let v = lines
+                    .iter()
+                    .map(|l| l.trim())
+                    .find(|l| !l.is_empty())
+                    .ok_or_else(|| ParseError::new(&key, "no exit code"))?;
+                v.parse::<i32>()
+                    .map(Some)
+                    .map_err(|_| ParseError::new(&key, format!("`{v}` is not an exit code")))
+            }
+        }
+    }
+}
+
+/// What the probe's `updates` section said.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UpdatesState {
+    /// No package manager found.
+    NoManager,
+    /// Stamp equal to the one passed in: the listing was not run.
+    Unchanged,
+    /// The listing ran: its parse result, or what the manager said went wrong.
+    Fresh(Result<Listing, String>),
+}
+
+/// Everything one probe run told.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeReport {
+    /// Facts; `updates` left None here (the sweep fills it from the listing or the cache).
+    pub facts: Facts,
+    pub stamp: Option<String>,
+    /// The host's clock (epoch seconds) when the probe ran.
+    pub now: Option<i64>,
+    pub updates: UpdatesState,
+    /// Packages named in /var/run/reboot-required.pkgs.
+    pub reboot_pkgs: Vec<String>,
+    /// The reboot flag waits for `needs-restarting` (RHEL family, run with the listing).
+    pub reboot_deferred: bool,
+    /// CPU the probe used on the host (shell plus children), milliseconds.
+    pub remote_cpu_ms: Option<u64>,
+}
+
+/// Parse the whole probe output.
+pub fn parse_probe(text: &str) -> Result<ProbeReport, ParseError> {
+    let s = Sections::split(text)?;
+    let mut facts = Facts::default();
+
+    if let Some(lines) = s.get("os") {
+        let (pretty, id, ver) = parse_os(lines)?;
+        facts.os = pretty;
+        facts.os_id = id;
+        facts.os_version_id = ver;
+    }
+    facts.kernel = one_word(s.get("kernel"), "kernel")?;
+    facts.uptime_s = parse_uptime(s.get("uptime").unwrap_or(&[]))?;
+    facts.cpus = parse_cpus(s.get("cpus").unwrap_or(&[]))?;
+    facts.load = parse_load(s.get("load").unwrap_or(&[]))?;
+    facts.mem_used_pct = parse_mem(s.get("mem").unwrap_or(&[]))?;
+    facts.disks = parse_disks(s.get("disks").unwrap_or(&[]))?;
+    facts.failed_units = parse_failed(s.get("failed"), s.rc("failed")?)?;
+
+    let pkg = parse_pkg(s.get("pkg").unwrap_or(&[]))?;
+    facts.package_manager = pkg.manager.clone();
+    if let (Some(now), Some(m)) = (pkg.now, pkg.newest_meta) {
+        facts.metadata_age_s = Some((now - m).max(0) as u64);
+    }
+
+    let reboot = parse_reboot(s.get("reboot").unwrap_or(&[]))?;
+    facts.reboot_required = reboot.required;
+
+    let updates = match s.get("updates").map(first_word) {
+        None => {
+            return Err(ParseError::new("updates", "section missing"));
+        }
+        Some("none") => UpdatesState::NoManager,
+        Some("unchanged") => UpdatesState::Unchanged,
+        Some("fresh") => UpdatesState::Fresh(parse_listing(&s, pkg.manager.as_deref())?),
+        Some(other) => {
+            return Err(ParseError::new(
+                "updates",
+                format!("unexpected state `{other}`"),
+            ))
+        }
+    };
+
+    // RHEL family: needs-restarting ran with the listing.
+    if reboot.deferred {
+        if let UpdatesState::Fresh(_) = updates {
+            facts.reboot_required =
+                parse_needs_restarting(s.get("needs-restarting"), s.rc("needs-restarting")?);
+        }
+    }
+
+    Ok(ProbeReport {
+        facts,
+        stamp: pkg.stamp,
+        now: pkg.now,
+        updates,
+        reboot_pkgs: reboot.pkgs,
+        reboot_deferred: reboot.deferred,
+        remote_cpu_ms: s.get("cpu").and_then(parse_times),
+    })
+}
+
+fn first_word<'a>(lines: &[&'a str]) -> &'a str {
+    lines
+        .iter()
+        .find(|l| !l.trim().is_empty())
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or("")
+}
+
+fn non_empty<'a, 'b>(lines: &'b [&'a str]) -> impl Iterator<Item = &'a str> + 'b {
+    lines.iter().map(|l| l.trim()).filter(|l| !l.is_empty())
+}
+
+fn unquote(v: &str) -> String {
+    let v = v.trim();
+    let inner = if v.len() >= 2
+        && ((v.starts_with('"') && v.ends_with('"')) || (v.starts_with('\'') && v.ends_with('\'')))
+    {
+        &v[1..v.len() - 1]
+    } else {
+        v
+    };
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(n) = chars.next() {
+                out.push(n);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// (PRETTY_NAME or NAME VERSION_ID, ID, VERSION_ID).
+pub type OsRelease = (Option<String>, Option<String>, Option<String>);
+
+/// os-release lines.
+pub fn parse_os(lines: &[&str]) -> Result<OsRelease, ParseError> {
+    let (mut pretty, mut name, mut id, mut ver) = (None, None, None, None);
+    for l in non_empty(lines) {
+        let Some((k, v)) = l.split_once('=') else {
+            return Err(ParseError::new("os", format!("not KEY=VALUE: `{l}`")));
+        };
+        let v = unquote(v);
+        if v.is_empty() {
+            continue;
+        }
+        match k {
+            "PRETTY_NAME" => pretty = Some(v),
+            "NAME" => name = Some(v),
+            "ID" => id = Some(v),
+            "VERSION_ID" => ver = Some(v),
+            _ => {}
+        }
+    }
+    let os = pretty.or_else(|| match (&name, &ver) {
+        (Some(n), Some(v)) => Some(format!("{n} {v}")),
+        (Some(n), None) => Some(n.clone()),
+        _ => None,
+    });
+    Ok((os, id, ver))
+}
+
+fn one_word(lines: Option<&[&str]>, section: &str) -> Result<Option<String>, ParseError> {
+    let mut it = non_empty(lines.unwrap_or(&[]));
+    match it.next() {
+        None => Ok(None),
+        Some(w) if !w.contains(char::is_whitespace) && it.next().is_none() => {
+            Ok(Some(w.to_string()))
+        }
+        Some(w) => Err(ParseError::new(section, format!("unexpected `{w}`"))),
+    }
+}
+
+pub fn parse_uptime(lines: &[&str]) -> Result<Option<u64>, ParseError> {
+    let Some(l) = non_empty(lines).next() else {
+        return Ok(None);
+    };
+    let w = l.split_whitespace().next().unwrap_or("");
+    match w.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(Some(v as u64)),
+        _ => Err(ParseError::new(
+            "uptime",
+            format!("`{w}` is not a number of seconds"),
+        )),
+    }
+}
+
+pub fn parse_cpus(lines: &[&str]) -> Result<Option<u32>, ParseError> {
+    let Some(l) = non_empty(lines).next() else {
+        return Ok(None);
+    };
+    match l.parse::<u32>() {
+        Ok(n) if n > 0 => Ok(Some(n)),
+        _ => Err(ParseError::new("cpus", format!("`{l}` is not a CPU count"))),
+    }
+}
+
+pub fn parse_load(lines: &[&str]) -> Result<Option<[f64; 3]>, ParseError> {
+    let Some(l) = non_empty(lines).next() else {
+        return Ok(None);
+    };
+    let mut v = [0.0; 3];
+    let mut words = l.split_whitespace();
+    for slot in v.iter_mut() {
+        let w = words.next().unwrap_or("");
+        *slot = match w.parse::<f64>() {
+            Ok(x) if x.is_finite() && x >= 0.0 => x,
+            _ => {
+                return Err(ParseError::new(
+                    "load",
+                    format!("`{l}` is not a load average"),
+                ))
+            }
+        };
+    }
+    Ok(Some(v))
+}
+
+/// /proc/meminfo lines: used % = (MemTotal - MemAvailable) / MemTotal, with
+/// MemFree + Buffers + Cached where MemAvailable is missing (kernels < 3.14).
+pub fn parse_mem(lines: &[&str]) -> Result<Option<f64>, ParseError> {
+    let (mut total, mut avail, mut free, mut buffers, mut cached) = (None, None, None, None, None);
+    for l in non_empty(lines) {
+        let mut w = l.split_whitespace();
+        let key = w.next().unwrap_or("");
+        let val = w.next().unwrap_or("");
+        let n: u64 = val
+            .parse()
+            .map_err(|_| ParseError::new("mem", format!("`{l}` has no number")))?;
+        match key {
+            "MemTotal:" => total = Some(n),
+            "MemAvailable:" => avail = Some(n),
+            "MemFree:" => free = Some(n),
+            "Buffers:" => buffers = Some(n),
+            "Cached:" => cached = Some(n),
+            _ => {}
+        }
+    }
+    let Some(total) = total.filter(|t| *t > 0) else {
+        return Ok(None);
+    };
+    let avail = match (avail, free) {
+        (Some(a), _) => a,
+        (None, Some(f)) => f + buffers.unwrap_or(0) + cached.unwrap_or(0),
+        (None, None) => return Ok(None),
+    };
+    let used = total.saturating_sub(avail) as f64;
+    Ok(Some(round1(used * 100.0 / total as f64)))
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+/// Filesystem types that hold no user data, as `check_disk -X` skips them.
+pub const PSEUDO_FS: &[&str] = &[
+    "tmpfs",
+    "devtmpfs",
+    "overlay",
+    "squashfs",
+    "proc",
+    "sysfs",
+    "cgroup",
+    "cgroup2",
+    "tracefs",
+    "nsfs",
+    "autofs",
+    "ramfs",
+    "efivarfs",
+    "devpts",
+    "debugfs",
+    "securityfs",
+    "pstore",
+    "bpf",
+    "configfs",
+    "fusectl",
+    "mqueue",
+    "hugetlbfs",
+    "binfmt_misc",
+    "rpc_pipefs",
+    "selinuxfs",
+    "nfsd",
+    "rootfs",
+    "none",
+    "udev",
+    "shm",
+    "iso9660",
+    "zram",
+];
+
+pub fn is_pseudo_fs(t: &str) -> bool {
+    PSEUDO_FS.contains(&t) || t.starts_with("fuse.") || t.starts_with("cgroup")
+}
+
+/// `df -P -k -T` (or `df -P -k` where -T is missing) → real filesystems.
+/// Used % as df computes it: used / (used + available), one decimal.
+pub fn parse_disks(lines: &[&str]) -> Result<Vec<Disk>, ParseError> {
+    let mut rows = non_empty(lines);
+    let Some(header) = rows.next() else {
+        return Ok(Vec::new());
+    };
+    if !header.starts_with("Filesystem") {
+        return Err(ParseError::new(
+            "disks",
+            format!("not df output: `{header}`"),
+        ));
+    }
+    let typed = header.split_whitespace().nth(1) == Some("Type");
+    let mut out: Vec<Disk> = Vec::new();
+    for l in rows {
+        let w: Vec<&str> = l.split_whitespace().collect();
+        let (dev, fstype, nums) = if typed {
+            if w.len() < 7 {
+                return Err(ParseError::new("disks", format!("short line `{l}`")));
+            }
+            (w[0], Some(w[1]), &w[2..])
+        } else {
+            if w.len() < 6 {
+                return Err(ParseError::new("disks", format!("short line `{l}`")));
+            }
+            (w[0], None, &w[1..])
+        };
+        let num = |i: usize| -> Result<u64, ParseError> {
+            nums[i].parse::<u64>().map_err(|_| {
+                ParseError::new("disks", format!("`{}` is not a number in `{l}`", nums[i]))
+            })
+        };
+        // "-" for size on some pseudo filesystems: skip those lines.
+        if nums[0] == "-" {
+            continue;
+        }
+        let size = num(0)?;
+        let used = num(1)?;
+        let avail = num(2)?;
+        if !nums[3].ends_with('%') {
+            return Err(ParseError::new("disks", format!("no capacity % in `{l}`")));
+        }
+        let mount = nums[4..].join(" ");
+        let pseudo = match fstype {
+            Some(t) => is_pseudo_fs(t),
+            None => is_pseudo_fs(dev),
+        };
+        if pseudo || size == 0 {
+            continue;
+        }
+        let used_pct = if used + avail == 0 {
+            0.0
+        } else {
+            round1(used as f64 * 100.0 / (used + avail) as f64)
+        };
+        out.retain(|d| d.mount != mount);
+        out.push(Disk {
+            mount,
+            used_pct,
+            fstype: fstype.map(str::to_string),
+            size_kb: Some(size),
+        });
+    }
+    Ok(out)
+}
+
+/// `systemctl --failed --no-legend --plain`: unit names. None without systemd
+/// or when systemctl failed.
+pub fn parse_failed(
+    lines: Option<&[&str]>,
+    rc: Option<i32>,
+) -> Result<Option<Vec<String>>, ParseError> {
+    let Some(lines) = lines else {
+        return Ok(None);
+    };
+    let mut units = Vec::new();
+    for l in non_empty(lines) {
+        if l == "no-systemd" {
+            return Ok(None);
+        }
+        let l = l.trim_start_matches(['●', '*', ' ']);
+        let Some(unit) = l.split_whitespace().next() else {
+            continue;
+        };
+        if !unit.contains('.') {
+            return Err(ParseError::new("failed", format!("not a unit line: `{l}`")));
+        }
+        units.push(unit.to_string());
+    }
+    match rc {
+        Some(0) | None => Ok(Some(units)),
+        Some(_) if units.is_empty() => Ok(None),
+        Some(_) => Ok(Some(units)),
+    }
+}
+
+#[derive(Debug, Default)]
+struct PkgSection {
+    manager: Option<String>,
+    stamp: Option<String>,
+    now: Option<i64>,
+    newest_meta: Option<i64>,
+}
+
+fn parse_pkg(lines: &[&str]) -> Result<PkgSection, ParseError> {
+    let mut p = PkgSection::default();
+    for l in non_empty(lines) {
+        let (k, v) = l.split_once(' ').unwrap_or((l, ""));
+        let v = v.trim();
+        match k {
+            "manager" => {
+                if v != "none" && !v.is_empty() {
+                    p.manager = Some(v.to_string())
+                }
+            }
+            "stamp" => {
+                if !v.is_empty() {
+                    p.stamp = Some(v.to_string())
+                }
+            }
+            "now" => {
+                if !v.is_empty() {
+                    p.now = Some(
+                        v.parse()
+                            .map_err(|_| ParseError::new("pkg", format!("`{v}` is not a time")))?,
+                    )
+                }
+            }
+            "meta" => {
+                let t = v.split_whitespace().next().unwrap_or("");
+                let t: i64 = t
+                    .parse()
+                    .map_err(|_| ParseError::new("pkg", format!("`{l}` has no time")))?;
+                p.newest_meta = Some(p.newest_meta.map_or(t, |m: i64| m.max(t)));
+            }
+            _ => return Err(ParseError::new("pkg", format!("unexpected `{l}`"))),
+        }
+    }
+    Ok(p)
+}
+
+#[derive(Debug, Default)]
+struct RebootSection {
+    required: Option<bool>,
+    deferred: bool,
+    pkgs: Vec<String>,
+}
+
+fn parse_reboot(lines: &[&str]) -> Result<RebootSection, ParseError> {
+    let mut r = RebootSection::default();
+    for l in non_empty(lines) {
+        let mut w = l.split_whitespace();
+        match (w.next(), w.next()) {
+            (Some("required"), Some("yes")) => r.required = Some(true),
+            (Some("required"), Some("no")) => r.required = Some(false),
+            (Some("required"), Some("unknown")) => r.required = None,
+            (Some("deferred"), _) => r.deferred = true,
+            (Some("pkg"), Some(p)) => r.pkgs.push(p.to_string()),
+            _ => return Err(ParseError::new("reboot", format!("unexpected `{l}`"))),
+        }
+    }
+    Ok(r)
+}
+
+/// `needs-restarting -r`: decided on the text, since a missing dnf plugin
+/// also exits 1 ("No such command"). Anything else is unknown.
+pub fn parse_needs_restarting(lines: Option<&[&str]>, rc: Option<i32>) -> Option<bool> {
+    let text = lines?.join("\n");
+    if text.contains("Reboot is required") && rc == Some(1) {
+        Some(true)
+    } else if text.contains("Reboot should not be necessary")
+        || text.contains("No core libraries or services have been updated")
+    {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+fn parse_listing(
+    s: &Sections<'_>,
+    manager: Option<&str>,
+) -> Result<Result<Listing, String>, ParseError> {
+    let Some(pm) = manager else {
+        return Err(ParseError::new(
+            "updates",
+            "a listing without a package manager",
+        ));
+    };
+    let list_name = format!("list.{pm}");
+    let Some(lines) = s.get(&list_name) else {
+        return Err(ParseError::new(&list_name, "section missing"));
+    };
+    let Some(rc) = s.rc(&list_name)? else {
+        return Err(ParseError::new(&list_name, "exit code missing"));
+    };
+    let text = lines.join("\n");
+    match pm {
+        "apt" => {
+            if rc != 0 {
+                return Ok(Err(tool_error("apt-get", rc, &text)));
+            }
+            listing::parse_apt(&text)
+                .map(Ok)
+                .map_err(|m| ParseError::new(&list_name, m))
+        }
+        "dnf" | "yum" => {
+            // check-update: 100 updates, 0 none, 1 error.
+            if rc != 0 && rc != 100 {
+                return Ok(Err(tool_error(pm, rc, &text)));
+            }
+            let mut updates = listing::parse_dnf_check_update(&text)
+                .map_err(|m| ParseError::new(&list_name, m))?;
+            if rc == 100 && updates.is_empty() {
+                return Err(ParseError::new(
+                    &list_name,
+                    "exit 100 (updates) but no update lines",
+                ));
+            }
+            let sec_name = format!("security.{pm}");
+            let sec_rc = s.rc(&sec_name)?;
+            let updateinfo = s.get("updateinfo").map(first_word) == Some("present");
+            let sec_known = match (s.get(&sec_name), sec_rc) {
+                (Some(sec_lines), Some(0)) if updateinfo => {
+                    let names = listing::parse_dnf_updateinfo(&sec_lines.join("\n"))
+                        .map_err(|m| ParseError::new(&sec_name, m))?;
+                    listing::mark_rpm_security(&mut updates, &names);
+                    true
+                }
+                _ => false,
+            };
+            Ok(Ok(Listing {
+                updates,
+                kept_back: Vec::new(),
+                security_count: None,
+                security_known: sec_known,
+            }))
+        }
+        "zypper" => {
+            if rc != 0 {
+                return Ok(Err(tool_error("zypper", rc, &text)));
+            }
+            let updates = listing::parse_zypper_list_updates(&text)
+                .map_err(|m| ParseError::new(&list_name, m))?;
+            let sec = match (s.get("security.zypper"), s.rc("security.zypper")?) {
+                (Some(l), Some(0)) => Some(
+                    listing::parse_zypper_patches(&l.join("\n"))
+                        .map_err(|m| ParseError::new("security.zypper", m))?,
+                ),
+                _ => None,
+            };
+            Ok(Ok(Listing {
+                updates,
+                kept_back: Vec::new(),
+                security_count: sec,
+                security_known: sec.is_some(),
+            }))
+        }
+        "apk" => {
+            if rc != 0 {
+                return Ok(Err(tool_error("apk", rc, &text)));
+            }
+            listing::parse_apk(&text)
+                .map(Ok)
+                .map_err(|m| ParseError::new(&list_name, m))
+        }
+        "pacman" => {
+            // pacman -Qu exits 1 when nothing is upgradable.
+            let errors: Vec<&str> = text.lines().filter(|l| l.starts_with("error:")).collect();
+            if !errors.is_empty() || (rc != 0 && rc != 1) {
+                return Ok(Err(tool_error("pacman", rc, &text)));
+            }
+            listing::parse_pacman(&text)
+                .map(Ok)
+                .map_err(|m| ParseError::new(&list_name, m))
+        }
+        other => Err(ParseError::new(
+            "pkg",
+            format!("unknown package manager `{other}`"),
+        )),
+    }
+}
+
+/// A short message from a failing tool: its error lines, else its last line.
+fn tool_error(tool: &str, rc: i32, text: &str) -> String {
+    let errs: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| {
+            l.starts_with("E:")
+                || l.starts_with("Error")
+                || l.starts_with("error")
+                || l.starts_with("ERROR")
+        })
+        .take(3)
+        .collect();
+    let detail = if errs.is_empty() {
+        text.lines()
+            .map(str::trim)
+            .rfind(|l| !l.is_empty())
+            .unwrap_or("")
+            .to_string()
+    } else {
+        errs.join("; ")
+    };
+    let detail: String = detail.chars().take(300).collect();
+    format!("{tool} exited {rc}: {detail}")
+}
+
+/// `times` output: shell user/sys, children user/sys as `XmY.ZZZs`.
+pub fn parse_times(lines: &[&str]) -> Option<u64> {
+    let mut total = 0.0;
+    let mut n = 0;
+    for w in lines.iter().flat_map(|l| l.split_whitespace()) {
+        let w = w.strip_suffix('s')?;
+        let (m, s) = w.split_once('m')?;
+        let m: f64 = m.parse().ok()?;
+        let s: f64 = s.parse().ok()?;
+        total += m * 60.0 + s;
+        n += 1;
+    }
+    (n == 4 && total.is_finite()).then(|| (total * 1000.0).round() as u64)
+}

@@ -1,0 +1,535 @@
+//! One SSH connection: TCP (or a jump tunnel), handshake with the host-key
+//! preference, host-key verification, authentication, and commands run with
+//! their own deadline on a non-blocking session.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::time::{Duration, Instant};
+
+use ssh2::{MethodType, Session};
+
+use super::auth::{self, AgentChoice};
+use super::jump::Tunnel;
+use super::known_hosts::{self, Verdict};
+use super::{
+    ExecOptions, ExecOutput, Resolved, SshError, StreamKind, StrictHostKeyChecking, UnknownKey,
+};
+
+/// The transport under a session, kept to poll it and to cut it on a timeout.
+pub(crate) enum Sock {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Sock {
+    pub(crate) fn fd(&self) -> RawFd {
+        match self {
+            Sock::Tcp(s) => s.as_raw_fd(),
+            Sock::Unix(s) => s.as_raw_fd(),
+        }
+    }
+    pub(crate) fn shutdown(&self) {
+        let _ = match self {
+            Sock::Tcp(s) => s.shutdown(std::net::Shutdown::Both),
+            Sock::Unix(s) => s.shutdown(std::net::Shutdown::Both),
+        };
+    }
+}
+
+/// An authenticated session and what keeps it alive.
+pub(crate) struct Remote {
+    pub(crate) session: Session,
+    pub(crate) sock: Sock,
+    /// Tunnels of the ProxyJump hops (outermost first); dropping stops them.
+    #[allow(dead_code)] // held for its Drop: stops the pumps
+    pub(crate) tunnels: Vec<Tunnel>,
+    pub(crate) label: String,
+    pub(crate) default_timeout: Duration,
+    /// Set after a command timed out: the session was cut.
+    pub(crate) dead: bool,
+}
+
+impl Drop for Remote {
+    fn drop(&mut self) {
+        if self.dead {
+            self.sock.shutdown();
+        } else {
+            self.session.set_blocking(true);
+            self.session.set_timeout(1000);
+            let _ = self.session.disconnect(None, "bye", None);
+        }
+    }
+}
+
+pub(crate) fn err_code(e: &ssh2::Error) -> i32 {
+    match e.code() {
+        ssh2::ErrorCode::Session(c) => c,
+        ssh2::ErrorCode::SFTP(c) => c,
+    }
+}
+
+/// A libssh2 error in words a user can act on.
+pub fn translate(e: &ssh2::Error, during: &str) -> SshError {
+    let msg = e.message();
+    match err_code(e) {
+        -9 | -30 => SshError::Timeout(format!("no answer while {during}")),
+        -2 => SshError::Handshake(format!(
+            "no SSH banner while {during} (not an SSH server, or it dropped the connection: MaxStartups?)"
+        )),
+        -5 | -8 | -33 | -51 => SshError::Handshake(format!(
+            "no common algorithm while {during} ({msg}): the server offers only SHA-1 algorithms (OpenSSH < 7.2?) or others libssh2 does not support"
+        )),
+        -13 | -7 | -43 | -1 | -45 => SshError::Connect(format!("connection closed while {during}")),
+        -18 | -19 => SshError::Auth(format!("refused while {during}")),
+        -16 => SshError::Auth(format!("key file unusable while {during} ({msg})")),
+        c => SshError::Other(format!("{during}: {msg} (libssh2 {c})")),
+    }
+}
+
+/// Did the server drop the connection before or during the key exchange
+/// (sshd's MaxStartups does that to excess connections)?
+pub(crate) fn is_dropped_at_start(e: &SshError) -> bool {
+    match e {
+        SshError::Handshake(m) => m.starts_with("no SSH banner"),
+        SshError::Connect(m) => m.contains("while in the SSH handshake"),
+        _ => false,
+    }
+}
+
+fn ms(d: Duration) -> u32 {
+    d.as_millis().clamp(1, u32::MAX as u128) as u32
+}
+
+/// TCP to the first address that answers within the connect timeout.
+pub(crate) fn tcp_connect(r: &Resolved) -> Result<TcpStream, SshError> {
+    let addrs: Vec<_> = (r.hostname.as_str(), r.port)
+        .to_socket_addrs()
+        .map_err(|e| SshError::Dns(format!("{}: {e}", r.hostname)))?
+        .collect();
+    if addrs.is_empty() {
+        return Err(SshError::Dns(format!("{}: no address", r.hostname)));
+    }
+    let mut last = None;
+    for a in &addrs {
+        match TcpStream::connect_timeout(a, r.connect_timeout) {
+            Ok(s) => {
+                let _ = s.set_nodelay(true);
+                return Ok(s);
+            }
+            Err(e) => {
+                tracing::debug!("connect {a}: {e}");
+                last = Some(match e.kind() {
+                    ErrorKind::TimedOut | ErrorKind::WouldBlock => SshError::Timeout(format!(
+                        "TCP connect to {a} took longer than {}s",
+                        r.connect_timeout.as_secs()
+                    )),
+                    ErrorKind::ConnectionRefused => {
+                        SshError::Connect(format!("{a}: connection refused"))
+                    }
+                    _ => SshError::Connect(format!("{a}: {e}")),
+                });
+            }
+        }
+    }
+    Err(last.unwrap_or_else(|| SshError::Connect("no address".into())))
+}
+
+/// What the engine needs to know while connecting.
+pub(crate) struct ConnectCtx<'a> {
+    pub accept_new: bool,
+    pub agent: &'a AgentChoice,
+    /// Serialises appends to known_hosts in this process.
+    pub kh_lock: &'a std::sync::Mutex<()>,
+}
+
+/// Handshake, verify the host key, authenticate, over an established transport.
+pub(crate) fn establish(
+    transport: Sock,
+    r: &Resolved,
+    ctx: &ConnectCtx,
+) -> Result<(Session, Sock), SshError> {
+    let deadline = Instant::now() + r.connect_timeout;
+    let left = || deadline.saturating_duration_since(Instant::now());
+    let mut sess = Session::new().map_err(|e| SshError::Other(format!("libssh2: {e}")))?;
+    let keep = match &transport {
+        Sock::Tcp(s) => Sock::Tcp(s.try_clone().map_err(|e| SshError::Other(e.to_string()))?),
+        Sock::Unix(s) => Sock::Unix(s.try_clone().map_err(|e| SshError::Other(e.to_string()))?),
+    };
+    match transport {
+        Sock::Tcp(s) => sess.set_tcp_stream(s),
+        Sock::Unix(s) => sess.set_tcp_stream(s),
+    }
+    sess.set_timeout(ms(left()));
+
+    // Prefer the host-key types known_hosts holds for this host (as OpenSSH).
+    let name = known_hosts::host_name(&r.hostname, r.port);
+    let entries = known_hosts::load(&r.known_hosts_files);
+    let known = known_hosts::known_types(&entries, &name);
+    // Nothing known: OpenSSH's own order, so the key recorded is the one
+    // `ssh` would record.
+    let default_order = [
+        "ssh-ed25519",
+        "ecdsa-sha2-nistp256",
+        "ecdsa-sha2-nistp384",
+        "ecdsa-sha2-nistp521",
+        "ssh-rsa",
+    ];
+    let wanted: Vec<String> = if known.is_empty() {
+        default_order.iter().map(|s| s.to_string()).collect()
+    } else {
+        known.clone()
+    };
+    {
+        if let Ok(supported) = sess.supported_algs(MethodType::HostKey) {
+            let mut prefs: Vec<&str> = Vec::new();
+            for t in &wanted {
+                for m in known_hosts::methods_for_type(t) {
+                    if supported.contains(m) && !prefs.contains(m) {
+                        prefs.push(m);
+                    }
+                }
+            }
+            if !prefs.is_empty() {
+                for m in &supported {
+                    if !prefs.contains(m) {
+                        prefs.push(m);
+                    }
+                }
+                if let Err(e) = sess.method_pref(MethodType::HostKey, &prefs.join(",")) {
+                    tracing::debug!("host key preference: {e}");
+                }
+            }
+        }
+    }
+
+    sess.handshake().map_err(|e| {
+        if err_code(&e) == -9 || left().is_zero() {
+            SshError::Timeout(format!(
+                "no SSH handshake within {}s (the port accepts connections but does not speak SSH)",
+                r.connect_timeout.as_secs()
+            ))
+        } else {
+            translate(&e, "in the SSH handshake")
+        }
+    })?;
+
+    verify_host_key(&sess, r, &name, &entries, ctx)?;
+
+    sess.set_timeout(ms(left()));
+    let agent = match (ctx.agent, &r.agent) {
+        (AgentChoice::Env, Some(from_config)) => from_config,
+        (engine_choice, _) => engine_choice,
+    };
+    auth::authenticate(&sess, &r.user, &r.identity_files, r.identities_only, agent).map_err(
+        |e| match e {
+            SshError::Timeout(_) => SshError::Timeout(format!(
+                "authentication took longer than {}s",
+                r.connect_timeout.as_secs()
+            )),
+            other => other,
+        },
+    )?;
+    Ok((sess, keep))
+}
+
+fn verify_host_key(
+    sess: &Session,
+    r: &Resolved,
+    name: &str,
+    entries: &[known_hosts::Entry],
+    ctx: &ConnectCtx,
+) -> Result<(), SshError> {
+    let (blob, _) = sess
+        .host_key()
+        .ok_or_else(|| SshError::Handshake("the server sent no host key".into()))?;
+    let blob = blob.to_vec();
+    let key_type = known_hosts::key_type_of_blob(&blob).unwrap_or_else(|| "unknown".into());
+    let fp = known_hosts::fingerprint(&blob);
+    match known_hosts::verify(entries, name, &blob) {
+        Verdict::Match { .. } => Ok(()),
+        Verdict::Revoked { file, line } => Err(SshError::HostKeyChanged(format!(
+            "{name} offers {key_type} key {fp}, which {}:{line} marks @revoked",
+            file.display()
+        ))),
+        Verdict::Changed {
+            file,
+            line,
+            known_fingerprint,
+        } => Err(SshError::HostKeyChanged(format!(
+            "{name} now offers {key_type} key {fp}, but {}:{line} records {known_fingerprint}. \
+             Someone may be intercepting the connection, or the host was reinstalled: check with its \
+             owner, then remove that line (ssh-keygen -R '{name}' -f {}) and connect again",
+            file.display(),
+            file.display()
+        ))),
+        Verdict::Unknown { other_types } => {
+            let file = r
+                .known_hosts_files
+                .first()
+                .cloned()
+                .unwrap_or_else(|| super::config::expand_tilde("~/.ssh/known_hosts"));
+            let key = UnknownKey {
+                host_pattern: name.to_string(),
+                key_type: key_type.clone(),
+                fingerprint: fp.clone(),
+                key_base64: openssl::base64::encode_block(&blob),
+                known_hosts_file: file,
+            };
+            let auto = match r.strict {
+                StrictHostKeyChecking::No | StrictHostKeyChecking::AcceptNew => true,
+                StrictHostKeyChecking::Ask => ctx.accept_new,
+                StrictHostKeyChecking::Yes => false,
+            };
+            if !other_types.is_empty() {
+                tracing::warn!(
+                    "{name} offers a {key_type} key, but known_hosts holds only {} key(s) for it: \
+                     not accepted automatically",
+                    other_types.join("/")
+                );
+            }
+            if auto && other_types.is_empty() {
+                record(&key, ctx.kh_lock)?;
+                tracing::info!(
+                    "recorded new host key for {name}: {key_type} {fp} in {}",
+                    key.known_hosts_file.display()
+                );
+                Ok(())
+            } else {
+                Err(SshError::HostKeyUnknown(key))
+            }
+        }
+    }
+}
+
+/// Append an unknown key to its file (once: a line already there is not repeated).
+pub(crate) fn record(key: &UnknownKey, lock: &std::sync::Mutex<()>) -> Result<(), SshError> {
+    let _g = lock.lock().unwrap_or_else(|p| p.into_inner());
+    let entries = known_hosts::load(std::slice::from_ref(&key.known_hosts_file));
+    let blob = openssl::base64::decode_block(&key.key_base64)
+        .map_err(|_| SshError::Other("bad key".into()))?;
+    match known_hosts::verify(&entries, &key.host_pattern, &blob) {
+        Verdict::Match { .. } => return Ok(()),
+        Verdict::Changed { file, line, .. } | Verdict::Revoked { file, line } => {
+            return Err(SshError::HostKeyChanged(format!(
+                "{} has another or a revoked key at {}:{line}; not recording",
+                key.host_pattern,
+                file.display()
+            )))
+        }
+        Verdict::Unknown { .. } => {}
+    }
+    known_hosts::append(
+        &key.known_hosts_file,
+        &key.host_pattern,
+        &key.key_type,
+        &key.key_base64,
+    )
+    .map_err(|e| {
+        SshError::Other(format!(
+            "cannot record the host key in {}: {e}",
+            key.known_hosts_file.display()
+        ))
+    })
+}
+
+/// Wait until `fd` is ready for `events` or `timeout` passes.
+pub(crate) fn poll_fds(fds: &mut [libc::pollfd], timeout: Duration) {
+    let t = timeout.as_millis().min(i32::MAX as u128) as i32;
+    // SAFETY: fds is a valid slice of pollfd for its length.
+    unsafe {
+        libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, t);
+    }
+}
+
+fn would_block(e: &std::io::Error) -> bool {
+    e.kind() == ErrorKind::WouldBlock
+        || e.kind() == ErrorKind::Interrupted
+        || e.raw_os_error() == Some(-37)
+}
+
+impl Remote {
+    /// Run one command with its own deadline.
+    pub(crate) fn exec(
+        &mut self,
+        command: &str,
+        opts: &ExecOptions,
+        on_output: &mut dyn FnMut(StreamKind, &[u8]),
+    ) -> Result<ExecOutput, SshError> {
+        if self.dead {
+            return Err(SshError::Other(format!(
+                "{}: the connection was closed after an earlier timeout",
+                self.label
+            )));
+        }
+        let timeout = opts.timeout.unwrap_or(self.default_timeout);
+        let start = Instant::now();
+        let deadline = start + timeout;
+        let left = || deadline.saturating_duration_since(Instant::now());
+        let result = self.exec_inner(command, opts, on_output, deadline, start);
+        match result {
+            Err(SshError::CommandTimeout(_)) | Err(SshError::Timeout(_)) if left().is_zero() => {
+                self.dead = true;
+                self.sock.shutdown();
+                self.session.set_blocking(false);
+                tracing::info!(
+                    "{}: command timed out after {}s; connection cut",
+                    self.label,
+                    timeout.as_secs()
+                );
+                Err(SshError::CommandTimeout(timeout))
+            }
+            Err(e) => {
+                // A half-done exchange leaves the session unusable.
+                self.dead = true;
+                self.sock.shutdown();
+                self.session.set_blocking(false);
+                Err(e)
+            }
+            ok => ok,
+        }
+    }
+
+    fn exec_inner(
+        &mut self,
+        command: &str,
+        opts: &ExecOptions,
+        on_output: &mut dyn FnMut(StreamKind, &[u8]),
+        deadline: Instant,
+        start: Instant,
+    ) -> Result<ExecOutput, SshError> {
+        let left = || deadline.saturating_duration_since(Instant::now());
+        let timeout = deadline - start;
+        self.session.set_blocking(true);
+        self.session.set_timeout(ms(left()));
+        let mut ch = self
+            .session
+            .channel_session()
+            .map_err(|e| translate(&e, "opening a channel"))?;
+        ch.exec(command)
+            .map_err(|e| translate(&e, "starting the command"))?;
+        self.session.set_blocking(false);
+
+        let mut out = ExecOutput::default();
+        let stdin = opts.stdin.as_deref().unwrap_or(&[]);
+        let mut written = 0usize;
+        let mut eof_sent = false;
+        let mut stdin_broken = false;
+        let mut buf = vec![0u8; 32 * 1024];
+        loop {
+            let mut progress = false;
+            // stdout
+            loop {
+                match ch.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        on_output(StreamKind::Stdout, &buf[..n]);
+                        out.stdout.extend_from_slice(&buf[..n]);
+                        progress = true;
+                    }
+                    Err(e) if would_block(&e) => break,
+                    Err(e) => return Err(SshError::Other(format!("reading output: {e}"))),
+                }
+            }
+            // stderr
+            loop {
+                match ch.stderr().read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        on_output(StreamKind::Stderr, &buf[..n]);
+                        out.stderr.extend_from_slice(&buf[..n]);
+                        progress = true;
+                    }
+                    Err(e) if would_block(&e) => break,
+                    Err(e) => return Err(SshError::Other(format!("reading errors: {e}"))),
+                }
+            }
+            // stdin, then EOF
+            if !stdin_broken && written < stdin.len() {
+                match ch.write(&stdin[written..]) {
+                    Ok(n) => {
+                        written += n;
+                        progress |= n > 0;
+                    }
+                    Err(e) if would_block(&e) => {}
+                    Err(_) => stdin_broken = true,
+                }
+            }
+            if !eof_sent && (written >= stdin.len() || stdin_broken) {
+                match ch.send_eof() {
+                    Ok(()) => eof_sent = true,
+                    Err(e) if err_code(&e) == -37 => {}
+                    Err(_) => eof_sent = true,
+                }
+            }
+            if ch.eof() {
+                // drain what arrived with the EOF
+                for kind in [StreamKind::Stdout, StreamKind::Stderr] {
+                    loop {
+                        let r = match kind {
+                            StreamKind::Stdout => ch.read(&mut buf),
+                            StreamKind::Stderr => ch.stderr().read(&mut buf),
+                        };
+                        match r {
+                            Ok(n) if n > 0 => {
+                                on_output(kind, &buf[..n]);
+                                match kind {
+                                    StreamKind::Stdout => out.stdout.extend_from_slice(&buf[..n]),
+                                    StreamKind::Stderr => out.stderr.extend_from_slice(&buf[..n]),
+                                }
+                            }
+                            _ => break,
+                        }
+                    }
+                }
+                break;
+            }
+            if left().is_zero() {
+                return Err(SshError::CommandTimeout(timeout));
+            }
+            if !progress {
+                self.wait_socket(left().min(Duration::from_millis(200)));
+            }
+        }
+        // wait for the close (exit status arrives with it)
+        loop {
+            match ch.wait_close() {
+                Ok(()) => break,
+                Err(e) if err_code(&e) == -37 => {
+                    if left().is_zero() {
+                        return Err(SshError::CommandTimeout(timeout));
+                    }
+                    self.wait_socket(left().min(Duration::from_millis(200)));
+                }
+                Err(e) => return Err(translate(&e, "closing the channel")),
+            }
+        }
+        let signal = ch.exit_signal().ok().and_then(|s| s.exit_signal);
+        out.exit_status = if signal.is_some() {
+            None
+        } else {
+            ch.exit_status().ok()
+        };
+        out.exit_signal = signal;
+        out.elapsed = start.elapsed();
+        Ok(out)
+    }
+
+    fn wait_socket(&self, timeout: Duration) {
+        let dirs = self.session.block_directions();
+        let mut events = libc::POLLIN;
+        if matches!(
+            dirs,
+            ssh2::BlockDirections::Outbound | ssh2::BlockDirections::Both
+        ) {
+            events |= libc::POLLOUT;
+        }
+        let mut fds = [libc::pollfd {
+            fd: self.sock.fd(),
+            events,
+            revents: 0,
+        }];
+        poll_fds(&mut fds, timeout);
+    }
+}

@@ -1,0 +1,371 @@
+//! Reading and validating the hand-edited files.
+//!
+//! The fast path parses each file once with serde + `toml` (whose errors
+//! carry a byte span). Only when something is wrong (a duplicate name) is the
+//! text parsed again with `toml_edit` to find where.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::StoreError;
+use crate::model::{BackupJob, Host, Settings, Vendor};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct HostsFile {
+    #[serde(default)]
+    pub host: Vec<Host>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VendorsFile {
+    #[serde(default)]
+    pub vendor: Vec<Vendor>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BackupsFile {
+    #[serde(default)]
+    pub backup: Vec<BackupJob>,
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let mut off = offset.min(text.len());
+    while !text.is_char_boundary(off) {
+        off -= 1;
+    }
+    let before = &text[..off];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let column = before[line_start..].chars().count() + 1;
+    (line, column)
+}
+
+pub(crate) fn parse_error(path: &Path, text: &str, offset: usize, message: String) -> StoreError {
+    let (line, column) = line_col(text, offset);
+    StoreError::Parse {
+        path: path.to_path_buf(),
+        line,
+        column,
+        message,
+    }
+}
+
+/// Read a file as text. `Ok(None)` when it does not exist.
+pub(crate) fn read_text(path: &Path) -> Result<Option<String>, StoreError> {
+    match std::fs::read(path) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(s) => Ok(Some(s)),
+            Err(e) => {
+                let good = e.utf8_error().valid_up_to();
+                let bytes = e.into_bytes();
+                let text = String::from_utf8_lossy(&bytes[..good]).into_owned();
+                Err(parse_error(
+                    path,
+                    &text,
+                    good,
+                    "the file is not valid UTF-8".into(),
+                ))
+            }
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(StoreError::Io {
+            path: path.to_path_buf(),
+            message: format!("cannot read: {e}"),
+        }),
+    }
+}
+
+/// serde + toml, with the error turned into `path:line:column: message`.
+pub(crate) fn deserialize<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    text: &str,
+) -> Result<T, StoreError> {
+    toml::from_str::<T>(text).map_err(|e| {
+        let offset = e.span().map(|s| s.start).unwrap_or(0);
+        let message = e
+            .message()
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join("; ");
+        parse_error(path, text, offset, message)
+    })
+}
+
+/// Where `[[ARRAY]]` number `index` has its key `key` (or its header).
+fn locate(text: &str, array: &str, index: usize, sub: Option<(&str, usize)>, key: &str) -> usize {
+    let Ok(doc) = toml_edit::Document::parse(text) else {
+        return 0;
+    };
+    let Some(tables) = doc.get(array).and_then(|i| i.as_array_of_tables()) else {
+        return 0;
+    };
+    let Some(mut table) = tables.get(index) else {
+        return 0;
+    };
+    let mut header = table.span().map(|s| s.start).unwrap_or(0);
+    if let Some((sub_key, sub_index)) = sub {
+        match table
+            .get(sub_key)
+            .and_then(|i| i.as_array_of_tables())
+            .and_then(|a| a.get(sub_index))
+        {
+            Some(t) => {
+                table = t;
+                header = t.span().map(|s| s.start).unwrap_or(header);
+            }
+            None => return header,
+        }
+    }
+    table
+        .key(key)
+        .and_then(|k| k.span())
+        .map(|s| s.start)
+        .unwrap_or(header)
+}
+
+/// First repeated name in `names`: (index of the repeat, index of the first).
+fn first_duplicate<'a>(names: impl Iterator<Item = &'a str>) -> Option<(usize, usize)> {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (i, n) in names.enumerate() {
+        if let Some(first) = seen.insert(n, i) {
+            return Some((i, first));
+        }
+    }
+    None
+}
+
+fn empty_name(
+    path: &Path,
+    text: &str,
+    array: &str,
+    index: usize,
+    sub: Option<(&str, usize)>,
+    key: &str,
+) -> StoreError {
+    let off = locate(text, array, index, sub, key);
+    parse_error(path, text, off, format!("`{key}` must not be empty"))
+}
+
+pub(crate) fn parse_hosts(path: &Path, text: &str) -> Result<Vec<Host>, StoreError> {
+    let file: HostsFile = deserialize(path, text)?;
+    if let Some(i) = file.host.iter().position(|h| h.name.trim().is_empty()) {
+        return Err(empty_name(path, text, "host", i, None, "name"));
+    }
+    if let Some((i, first)) = first_duplicate(file.host.iter().map(|h| h.name.as_str())) {
+        let off = locate(text, "host", i, None, "name");
+        let (first_line, _) = line_col(text, locate(text, "host", first, None, "name"));
+        return Err(parse_error(
+            path,
+            text,
+            off,
+            format!(
+                "duplicate host name `{}` (first defined on line {first_line}); host names must be unique",
+                file.host[i].name
+            ),
+        ));
+    }
+    Ok(file.host)
+}
+
+pub(crate) fn parse_vendors(path: &Path, text: &str) -> Result<Vec<Vendor>, StoreError> {
+    let file: VendorsFile = deserialize(path, text)?;
+    if let Some(i) = file.vendor.iter().position(|v| v.name.trim().is_empty()) {
+        return Err(empty_name(path, text, "vendor", i, None, "name"));
+    }
+    if let Some((i, first)) = first_duplicate(file.vendor.iter().map(|v| v.name.as_str())) {
+        let off = locate(text, "vendor", i, None, "name");
+        let (first_line, _) = line_col(text, locate(text, "vendor", first, None, "name"));
+        return Err(parse_error(
+            path,
+            text,
+            off,
+            format!(
+                "duplicate vendor name `{}` (first defined on line {first_line}); vendor names must be unique",
+                file.vendor[i].name
+            ),
+        ));
+    }
+    for (vi, v) in file.vendor.iter().enumerate() {
+        if let Some(ti) = v.tickets.iter().position(|t| t.reference.trim().is_empty()) {
+            return Err(empty_name(
+                path,
+                text,
+                "vendor",
+                vi,
+                Some(("ticket", ti)),
+                "ref",
+            ));
+        }
+        if let Some((ti, first)) = first_duplicate(v.tickets.iter().map(|t| t.reference.as_str())) {
+            let off = locate(text, "vendor", vi, Some(("ticket", ti)), "ref");
+            let (first_line, _) = line_col(
+                text,
+                locate(text, "vendor", vi, Some(("ticket", first)), "ref"),
+            );
+            return Err(parse_error(
+                path,
+                text,
+                off,
+                format!(
+                    "duplicate ticket ref `{}` of vendor `{}` (first on line {first_line}); refs must be unique per vendor",
+                    v.tickets[ti].reference, v.name
+                ),
+            ));
+        }
+    }
+    Ok(file.vendor)
+}
+
+pub(crate) fn parse_backups(path: &Path, text: &str) -> Result<Vec<BackupJob>, StoreError> {
+    let file: BackupsFile = deserialize(path, text)?;
+    if let Some(i) = file.backup.iter().position(|b| b.name.trim().is_empty()) {
+        return Err(empty_name(path, text, "backup", i, None, "name"));
+    }
+    if let Some((i, first)) = first_duplicate(file.backup.iter().map(|b| b.name.as_str())) {
+        let off = locate(text, "backup", i, None, "name");
+        let (first_line, _) = line_col(text, locate(text, "backup", first, None, "name"));
+        return Err(parse_error(
+            path,
+            text,
+            off,
+            format!(
+                "duplicate backup name `{}` (first defined on line {first_line}); backup names must be unique",
+                file.backup[i].name
+            ),
+        ));
+    }
+    Ok(file.backup)
+}
+
+pub(crate) fn parse_settings(path: &Path, text: &str) -> Result<Settings, StoreError> {
+    deserialize(path, text)
+}
+
+/// Load one file: missing is empty.
+pub(crate) fn load_file<T: Default>(
+    path: &Path,
+    parse: fn(&Path, &str) -> Result<T, StoreError>,
+) -> Result<(T, Option<String>), StoreError> {
+    match read_text(path)? {
+        None => Ok((T::default(), None)),
+        Some(text) => Ok((parse(path, &text)?, Some(text))),
+    }
+}
+
+/// Things that are worth a warning but not a refusal: durations that do
+/// not parse, references to vendors or hosts that do not exist.
+pub(crate) fn warnings(
+    settings: &Settings,
+    hosts: &[Host],
+    vendors: &[Vendor],
+    backups: &[BackupJob],
+    paths: (&PathBuf, &PathBuf),
+) -> Vec<String> {
+    use crate::util::parse_duration;
+    let (hosts_path, backups_path) = paths;
+    let mut out = Vec::new();
+    if let Err(e) = parse_duration(&settings.thresholds.metadata_max_age) {
+        out.push(format!("opsdeck.toml: [thresholds] metadata_max_age: {e}"));
+    }
+    for h in hosts {
+        if let Some(v) = &h.vendor {
+            if !vendors.iter().any(|x| &x.name == v) {
+                out.push(format!(
+                    "{}: host `{}` names vendor `{v}`, which is not in vendors.toml",
+                    hosts_path.display(),
+                    h.name
+                ));
+            }
+        }
+    }
+    for b in backups {
+        let dur = [
+            ("max_age", Some(&b.max_age)),
+            ("warn_age", b.warn_age.as_ref()),
+            ("restore_test_every", b.restore_test_every.as_ref()),
+        ];
+        for (key, value) in dur {
+            if let Some(v) = value {
+                if let Err(e) = parse_duration(v) {
+                    out.push(format!(
+                        "{}: backup `{}`: {key}: {e}",
+                        backups_path.display(),
+                        b.name
+                    ));
+                }
+            }
+        }
+        if b.host != "local" && !hosts.iter().any(|h| h.name == b.host) {
+            out.push(format!(
+                "{}: backup `{}` runs on host `{}`, which is not in hosts.toml",
+                backups_path.display(),
+                b.name,
+                b.host
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_and_column() {
+        let t = "ab\ncdé\nf";
+        assert_eq!(line_col(t, 0), (1, 1));
+        assert_eq!(line_col(t, 3), (2, 1));
+        assert_eq!(line_col(t, 5), (2, 3));
+        assert_eq!(line_col(t, 8), (3, 1));
+        assert_eq!(line_col(t, 100), (3, 2));
+    }
+
+    fn err(text: &str) -> (usize, usize, String) {
+        match parse_hosts(Path::new("h.toml"), text) {
+            Err(StoreError::Parse {
+                line,
+                column,
+                message,
+                ..
+            }) => (line, column, message),
+            other => panic!("expected a parse error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn bad_hosts() {
+        let (l, c, m) = err("[[host]]\nname = \"a\"\nport = \"x\"\n");
+        assert_eq!((l, c), (3, 8), "{m}");
+        let (l, c, m) = err("[[host]]\nname = \"a\"\n  colour = 1\n");
+        assert_eq!((l, c), (3, 3), "{m}");
+        assert!(m.contains("unknown field"), "{m}");
+        let (l, c, m) = err("[[host]]\nname = \"a\"\n\n[[host]]\n name = \"a\"\n");
+        assert_eq!((l, c), (5, 2), "{m}");
+        assert!(m.contains("duplicate host name `a`"), "{m}");
+        let (l, c, _) = err("[[host]]\nname = \"a\n");
+        assert_eq!(l, 2);
+        assert!(c > 1);
+        let (l, _, m) = err("[[host]]\nname = \"a\"\npurchased = \"soon\"\n");
+        assert_eq!(l, 3, "{m}");
+        let (l, c, m) = err("[[host]]\nname = \"\"\n");
+        assert_eq!((l, c), (2, 1), "{m}");
+    }
+
+    #[test]
+    fn duplicate_ticket_refs() {
+        let text = "[[vendor]]\nname = \"v\"\n[[vendor.ticket]]\nref = \"A\"\nsubject = \"x\"\n[[vendor.ticket]]\nref = \"A\"\nsubject = \"y\"\n";
+        match parse_vendors(Path::new("v.toml"), text) {
+            Err(StoreError::Parse { line, column, .. }) => assert_eq!((line, column), (7, 1)),
+            other => panic!("{other:?}"),
+        }
+    }
+}

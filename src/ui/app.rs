@@ -1,0 +1,1158 @@
+//! The app shell: shared data, the five panes, overlays, the jobs list.
+//! `update(Action)` changes state and returns [`Command`]s for the runner;
+//! it does no I/O, so tests drive it without a terminal. `draw` is pure.
+
+use std::collections::HashMap;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui::text::{Line, Span};
+use ratatui::Frame;
+
+use crate::checks::HostCheck;
+use crate::fleet::HostRun;
+use crate::model::Host;
+use crate::ssh::{CancelFlag, Engine, UnknownKey};
+use crate::store::Store;
+use crate::ui::pane::{
+    Ctx, Effect, Job, JobId, JobInfo, KeyHelp, Msg, Pane, PaneEvent, PaneId, Results, StoreOp,
+};
+use crate::ui::panes;
+use crate::ui::run::RunView;
+use crate::ui::theme::Theme;
+use crate::ui::widgets::form::{Form, FormOutcome};
+
+/// Below this the app only says how large the terminal must be.
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 15;
+
+/// Inputs of `update`.
+pub enum Action {
+    Key(KeyEvent),
+    Paste(String),
+    Resize(u16, u16),
+    /// The slow tick: new "now" for age labels.
+    Tick(jiff::Timestamp),
+    Msg(Msg),
+}
+
+/// Work for the runner (I/O), results come back as [`Msg`]s.
+pub enum Command {
+    Store {
+        pane: Option<PaneId>,
+        tag: String,
+        op: StoreOp,
+    },
+    Job {
+        id: JobId,
+        pane: Option<PaneId>,
+        job: Job,
+        cancel: CancelFlag,
+    },
+    /// Suspend the TUI and run this program with the terminal (ssh).
+    Suspend {
+        argv: Vec<String>,
+        host: String,
+    },
+    /// Write an OSC 52 sequence to the terminal.
+    Copy(String),
+    /// Re-read the files and state/.
+    Reload,
+    Quit,
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Command::Store { tag, .. } => write!(f, "Store({tag:?})"),
+            Command::Job { id, job, .. } => write!(f, "Job({id}, {:?})", job.what),
+            Command::Suspend { argv, .. } => write!(f, "Suspend({argv:?})"),
+            Command::Copy(v) => write!(f, "Copy({v:?})"),
+            Command::Reload => write!(f, "Reload"),
+            Command::Quit => write!(f, "Quit"),
+        }
+    }
+}
+
+/// Messages of the shell's own jobs.
+pub enum ShellMsg {
+    Checked(Box<HostCheck>),
+    SweepSaved(Result<String, String>),
+    /// The key a host presented that known_hosts does not know.
+    UnknownKey {
+        host: String,
+        key: UnknownKey,
+    },
+    KeyAccepted {
+        host: String,
+        result: Result<(), String>,
+    },
+    RunResult {
+        run: u64,
+        result: Box<HostRun>,
+    },
+    RunDone {
+        run: u64,
+    },
+    /// ssh returned (exit status, None: killed / could not start: message).
+    SshDone {
+        host: String,
+        result: Result<Option<i32>, String>,
+    },
+    Reloaded(Result<(Box<Store>, Results), String>),
+}
+
+pub enum Overlay {
+    Help {
+        scroll: u16,
+    },
+    Confirm {
+        title: String,
+        lines: Vec<String>,
+        tag: String,
+        pane: Option<PaneId>,
+    },
+    Form {
+        form: Form,
+        pane: Option<PaneId>,
+    },
+    Text {
+        title: String,
+        lines: Vec<Line<'static>>,
+        scroll: u16,
+    },
+    Jobs {
+        selected: usize,
+    },
+    RunPrompt {
+        hosts: Vec<String>,
+        input: String,
+        history_pos: Option<usize>,
+    },
+    Run(Box<RunView>),
+}
+
+pub struct App {
+    pub store: Store,
+    pub results: Results,
+    pub theme: Theme,
+    pub engine: Engine,
+    pub panes: Vec<Box<dyn Pane>>,
+    pub active: PaneId,
+    pub overlays: Vec<Overlay>,
+    /// While typing after `/`.
+    pub filter_input: Option<String>,
+    /// (is error, text).
+    pub status: Option<(bool, String)>,
+    pub jobs: Vec<JobInfo>,
+    cancels: HashMap<JobId, CancelFlag>,
+    next_job: u64,
+    pub now: jiff::Timestamp,
+    pub size: (u16, u16),
+    pub run_history: Vec<String>,
+    /// Unknown host keys waiting for a yes/no.
+    pending_keys: Vec<(String, UnknownKey)>,
+    /// Results of the running sweep, saved when it ends.
+    sweep_done: Vec<HostCheck>,
+    sweep_target: String,
+    sweep_job: Option<JobId>,
+    next_run: u64,
+    pub quit: bool,
+}
+
+fn ctrl(key: &KeyEvent) -> bool {
+    key.modifiers.contains(KeyModifiers::CONTROL)
+}
+
+impl App {
+    pub fn new(store: Store, results: Results, theme: Theme, engine: Engine) -> App {
+        let mut app = App {
+            store,
+            results,
+            theme,
+            engine,
+            panes: panes::all(),
+            active: PaneId::Overview,
+            overlays: Vec::new(),
+            filter_input: None,
+            status: None,
+            jobs: Vec::new(),
+            cancels: HashMap::new(),
+            next_job: 1,
+            now: jiff::Timestamp::now(),
+            size: (80, 24),
+            run_history: Vec::new(),
+            pending_keys: Vec::new(),
+            sweep_done: Vec::new(),
+            sweep_target: String::new(),
+            sweep_job: None,
+            next_run: 1,
+            quit: false,
+        };
+        for e in app.results.load_errors.clone() {
+            app.status = Some((true, e));
+        }
+        app.refresh_all();
+        app
+    }
+
+    fn ctx(&self) -> Ctx<'_> {
+        Ctx {
+            store: &self.store,
+            results: &self.results,
+            theme: &self.theme,
+            now: self.now,
+            jobs: &self.jobs,
+            engine: &self.engine,
+        }
+    }
+
+    /// Run `f` on a pane with a context (split borrow).
+    fn with_pane<R>(&mut self, id: PaneId, f: impl FnOnce(&mut dyn Pane, &Ctx) -> R) -> R {
+        let mut panes = std::mem::take(&mut self.panes);
+        let r = {
+            let ctx = self.ctx();
+            f(panes[id.index()].as_mut(), &ctx)
+        };
+        self.panes = panes;
+        r
+    }
+
+    pub fn refresh_all(&mut self) {
+        let mut panes = std::mem::take(&mut self.panes);
+        {
+            let ctx = self.ctx();
+            for p in panes.iter_mut() {
+                p.refresh(&ctx);
+            }
+        }
+        self.panes = panes;
+    }
+
+    pub fn pane(&self, id: PaneId) -> &dyn Pane {
+        self.panes[id.index()].as_ref()
+    }
+
+    pub fn jobs_running(&self) -> usize {
+        self.jobs.len()
+    }
+
+    fn set_status(&mut self, text: impl Into<String>) {
+        self.status = Some((false, text.into()));
+    }
+    fn set_error(&mut self, text: impl Into<String>) {
+        let t = text.into();
+        tracing::warn!("{t}");
+        self.status = Some((true, t));
+    }
+
+    // ------------------------------------------------------------ update
+
+    pub fn update(&mut self, action: Action) -> Vec<Command> {
+        let mut out = Vec::new();
+        match action {
+            Action::Key(k) => {
+                if k.kind != KeyEventKind::Release {
+                    self.on_key(k, &mut out);
+                }
+            }
+            Action::Paste(text) => {
+                for c in text.chars().filter(|c| !c.is_control()) {
+                    self.on_key(
+                        KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE),
+                        &mut out,
+                    );
+                }
+            }
+            Action::Resize(w, h) => self.size = (w, h),
+            Action::Tick(now) => self.now = now,
+            Action::Msg(m) => self.on_msg(m, &mut out),
+        }
+        out
+    }
+
+    fn on_key(&mut self, key: KeyEvent, out: &mut Vec<Command>) {
+        if ctrl(&key) && key.code == KeyCode::Char('c') && self.overlays.is_empty() {
+            return self.ask_quit(out);
+        }
+        if !self.overlays.is_empty() {
+            return self.overlay_key(key, out);
+        }
+        if let Some(input) = self.filter_input.as_mut() {
+            match key.code {
+                KeyCode::Esc => {
+                    self.filter_input = None;
+                    self.apply_filter(String::new());
+                }
+                KeyCode::Enter => self.filter_input = None,
+                KeyCode::Backspace => {
+                    input.pop();
+                    let f = input.clone();
+                    self.apply_filter(f);
+                }
+                KeyCode::Char('u') if ctrl(&key) => {
+                    input.clear();
+                    self.apply_filter(String::new());
+                }
+                KeyCode::Char(c) if !ctrl(&key) => {
+                    input.push(c);
+                    let f = input.clone();
+                    self.apply_filter(f);
+                }
+                KeyCode::Down | KeyCode::Up => {
+                    self.filter_input = None;
+                    self.pane_key(key, out);
+                }
+                _ => {}
+            }
+            return;
+        }
+        let pane_esc = self.pane(self.active).wants_esc();
+        match key.code {
+            KeyCode::Char(c @ '1'..='5') if !ctrl(&key) => {
+                self.switch(PaneId::ALL[(c as usize) - ('1' as usize)]);
+            }
+            KeyCode::Tab => self.switch(PaneId::ALL[(self.active.index() + 1) % 5]),
+            KeyCode::BackTab => self.switch(PaneId::ALL[(self.active.index() + 4) % 5]),
+            KeyCode::Char('?') => self.overlays.push(Overlay::Help { scroll: 0 }),
+            KeyCode::Char('q') if !ctrl(&key) => self.ask_quit(out),
+            KeyCode::Char('/') => {
+                self.filter_input = Some(self.pane(self.active).filter().to_string());
+            }
+            KeyCode::Char('J') => self.overlays.push(Overlay::Jobs { selected: 0 }),
+            KeyCode::Esc if !pane_esc => {
+                if !self.pane(self.active).filter().is_empty() {
+                    self.apply_filter(String::new());
+                    self.set_status("filter cleared");
+                } else {
+                    self.status = None;
+                }
+            }
+            _ => self.pane_key(key, out),
+        }
+    }
+
+    fn pane_key(&mut self, key: KeyEvent, out: &mut Vec<Command>) {
+        let active = self.active;
+        let r = self.with_pane(active, |p, ctx| p.handle_key(key, ctx));
+        match r {
+            Some(effects) => self.apply_effects(Some(active), effects, out),
+            None => {
+                if let KeyCode::Char(c) = key.code {
+                    self.set_status(format!("`{c}` does nothing here; ? lists the keys"));
+                }
+            }
+        }
+    }
+
+    fn apply_filter(&mut self, f: String) {
+        let active = self.active;
+        self.with_pane(active, |p, ctx| p.set_filter(&f, ctx));
+    }
+
+    pub fn switch(&mut self, id: PaneId) {
+        if self.active != id {
+            self.active = id;
+            self.filter_input = None;
+        }
+    }
+
+    fn ask_quit(&mut self, out: &mut Vec<Command>) {
+        if self.jobs.is_empty() {
+            self.quit = true;
+            out.push(Command::Quit);
+        } else {
+            let lines = self
+                .jobs
+                .iter()
+                .map(|j| format!("{} {} {}", j.id, j.what, j.progress))
+                .collect();
+            self.overlays.push(Overlay::Confirm {
+                title: format!(
+                    "{} job(s) still running. Cancel them and quit?",
+                    self.jobs.len()
+                ),
+                lines,
+                tag: "shell:quit".into(),
+                pane: None,
+            });
+        }
+    }
+
+    fn overlay_key(&mut self, key: KeyEvent, out: &mut Vec<Command>) {
+        let Some(top) = self.overlays.pop() else {
+            return;
+        };
+        let page = self.size.1.saturating_sub(6).max(1);
+        match top {
+            Overlay::Help { mut scroll } => match key.code {
+                KeyCode::Char('j') | KeyCode::Down => {
+                    scroll = scroll.saturating_add(1);
+                    self.overlays.push(Overlay::Help { scroll });
+                }
+                KeyCode::Char('k') | KeyCode::Up => {
+                    scroll = scroll.saturating_sub(1);
+                    self.overlays.push(Overlay::Help { scroll });
+                }
+                KeyCode::PageDown | KeyCode::Char(' ') => self.overlays.push(Overlay::Help {
+                    scroll: scroll.saturating_add(page),
+                }),
+                KeyCode::PageUp => self.overlays.push(Overlay::Help {
+                    scroll: scroll.saturating_sub(page),
+                }),
+                _ => {}
+            },
+            Overlay::Confirm {
+                title,
+                lines,
+                tag,
+                pane,
+            } => match key.code {
+                KeyCode::Char('y') | KeyCode::Char('Y') => self.confirmed(pane, tag, out),
+                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Char('q') => {
+                    if tag == "shell:hostkey" {
+                        if let Some((host, _)) = self.pending_keys.first().cloned() {
+                            self.pending_keys.remove(0);
+                            self.set_status(format!("host key of {host} not accepted"));
+                            self.next_key_dialog();
+                        }
+                    } else {
+                        if tag == "shell:run" {
+                            self.overlays.pop(); // the run view waiting for this answer
+                        }
+                        self.set_status("cancelled");
+                    }
+                }
+                _ => self.overlays.push(Overlay::Confirm {
+                    title,
+                    lines,
+                    tag,
+                    pane,
+                }),
+            },
+            Overlay::Form { mut form, pane } => match form.handle_key(key) {
+                FormOutcome::Editing => self.overlays.push(Overlay::Form { form, pane }),
+                FormOutcome::Cancelled => self.set_status("cancelled, nothing saved"),
+                FormOutcome::Submitted(values) => {
+                    let tag = form.tag.clone();
+                    let effects = match pane {
+                        Some(p) => self.with_pane(p, |pn, ctx| {
+                            pn.handle_event(PaneEvent::FormSubmitted { tag, values }, ctx)
+                        }),
+                        None => Vec::new(),
+                    };
+                    let errors: Vec<(String, String)> = effects
+                        .iter()
+                        .filter_map(|e| match e {
+                            Effect::FormErrors(v) => Some(v.clone()),
+                            _ => None,
+                        })
+                        .flatten()
+                        .collect();
+                    if !errors.is_empty() {
+                        form.set_errors(errors);
+                        self.overlays.push(Overlay::Form { form, pane });
+                    }
+                    self.apply_effects(pane, effects, out);
+                }
+            },
+            Overlay::Text {
+                title,
+                lines,
+                mut scroll,
+            } => {
+                let max = (lines.len() as u16).saturating_sub(1);
+                match key.code {
+                    KeyCode::Esc | KeyCode::Char('q') | KeyCode::Enter => return,
+                    KeyCode::Char('j') | KeyCode::Down => scroll = (scroll + 1).min(max),
+                    KeyCode::Char('k') | KeyCode::Up => scroll = scroll.saturating_sub(1),
+                    KeyCode::PageDown | KeyCode::Char(' ') => {
+                        scroll = scroll.saturating_add(page).min(max)
+                    }
+                    KeyCode::PageUp => scroll = scroll.saturating_sub(page),
+                    KeyCode::Char('g') | KeyCode::Home => scroll = 0,
+                    KeyCode::Char('G') | KeyCode::End => scroll = max,
+                    _ => {}
+                }
+                self.overlays.push(Overlay::Text {
+                    title,
+                    lines,
+                    scroll,
+                });
+            }
+            Overlay::Jobs { mut selected } => {
+                match key.code {
+                    KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('J') => return,
+                    KeyCode::Char('j') | KeyCode::Down => selected += 1,
+                    KeyCode::Char('k') | KeyCode::Up => selected = selected.saturating_sub(1),
+                    KeyCode::Char('x') | KeyCode::Delete => {
+                        if let Some(j) = self.jobs.get(selected).cloned() {
+                            self.cancel_job(j.id);
+                            self.set_status(format!("cancelling {} {}", j.id, j.what));
+                        }
+                    }
+                    _ => {}
+                }
+                selected = selected.min(self.jobs.len().saturating_sub(1));
+                self.overlays.push(Overlay::Jobs { selected });
+            }
+            Overlay::RunPrompt {
+                hosts,
+                mut input,
+                mut history_pos,
+            } => match key.code {
+                KeyCode::Esc => self.set_status("run cancelled"),
+                KeyCode::Enter => {
+                    let cmd = input.trim().to_string();
+                    if cmd.is_empty() {
+                        self.overlays.push(Overlay::RunPrompt {
+                            hosts,
+                            input,
+                            history_pos,
+                        });
+                        return;
+                    }
+                    self.run_history.retain(|c| c != &cmd);
+                    self.run_history.push(cmd.clone());
+                    if let Some(pat) = self
+                        .store
+                        .settings
+                        .run
+                        .dangerous_patterns
+                        .iter()
+                        .find(|p| !p.is_empty() && cmd.contains(p.as_str()))
+                        .cloned()
+                    {
+                        self.overlays.push(Overlay::Run(Box::new(RunView::new(
+                            0,
+                            cmd.clone(),
+                            hosts.clone(),
+                        ))));
+                        self.overlays.push(Overlay::Confirm {
+                            title: format!(
+                                "`{cmd}` matches the dangerous pattern `{pat}`. Run it on {} host(s)?",
+                                hosts.len()
+                            ),
+                            lines: hosts.clone(),
+                            tag: "shell:run".into(),
+                            pane: None,
+                        });
+                    } else {
+                        self.start_run(cmd, hosts, out);
+                    }
+                }
+                KeyCode::Up => {
+                    if !self.run_history.is_empty() {
+                        let p = match history_pos {
+                            None => self.run_history.len() - 1,
+                            Some(p) => p.saturating_sub(1),
+                        };
+                        history_pos = Some(p);
+                        input = self.run_history[p].clone();
+                    }
+                    self.overlays.push(Overlay::RunPrompt {
+                        hosts,
+                        input,
+                        history_pos,
+                    });
+                }
+                KeyCode::Down => {
+                    match history_pos {
+                        Some(p) if p + 1 < self.run_history.len() => {
+                            history_pos = Some(p + 1);
+                            input = self.run_history[p + 1].clone();
+                        }
+                        _ => {
+                            history_pos = None;
+                            input.clear();
+                        }
+                    }
+                    self.overlays.push(Overlay::RunPrompt {
+                        hosts,
+                        input,
+                        history_pos,
+                    });
+                }
+                code => {
+                    match code {
+                        KeyCode::Backspace => {
+                            input.pop();
+                        }
+                        KeyCode::Char('u') if ctrl(&key) => input.clear(),
+                        KeyCode::Char(c) if !ctrl(&key) => input.push(c),
+                        _ => {}
+                    }
+                    self.overlays.push(Overlay::RunPrompt {
+                        hosts,
+                        input,
+                        history_pos,
+                    });
+                }
+            },
+            Overlay::Run(mut view) => {
+                let close = view.handle_key(key, page);
+                if close {
+                    if !view.done && view.id != 0 {
+                        if let Some(job) = view.job {
+                            self.cancel_job(job);
+                        }
+                        self.set_status("run cancelled");
+                    }
+                } else {
+                    self.overlays.push(Overlay::Run(view));
+                }
+            }
+        }
+    }
+
+    fn confirmed(&mut self, pane: Option<PaneId>, tag: String, out: &mut Vec<Command>) {
+        match (pane, tag.as_str()) {
+            (Some(p), _) => {
+                let effects =
+                    self.with_pane(p, |pn, ctx| pn.handle_event(PaneEvent::Confirmed(tag), ctx));
+                self.apply_effects(Some(p), effects, out);
+            }
+            (None, "shell:quit") => {
+                for j in self.jobs.clone() {
+                    self.cancel_job(j.id);
+                }
+                self.quit = true;
+                out.push(Command::Quit);
+            }
+            (None, "shell:run") => {
+                if let Some(Overlay::Run(view)) = self.overlays.pop() {
+                    self.start_run(view.command.clone(), view.hosts.clone(), out);
+                }
+            }
+            (None, "shell:hostkey") if !self.pending_keys.is_empty() => {
+                let (host, key) = self.pending_keys.remove(0);
+                let engine = self.engine.clone();
+                let h = host.clone();
+                self.spawn_job(
+                    None,
+                    Job::blocking(
+                        Some(host.clone()),
+                        format!("accept key {host}"),
+                        move |jh| {
+                            let result = engine.accept_host_key(&key).map_err(|e| e.to_string());
+                            let _ = jh
+                                .tx
+                                .send(Msg::Shell(ShellMsg::KeyAccepted { host: h, result }));
+                        },
+                    ),
+                    out,
+                );
+            }
+            _ => {}
+        }
+    }
+
+    pub fn cancel_job(&mut self, id: JobId) {
+        if let Some(c) = self.cancels.get(&id) {
+            c.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        if let Some(j) = self.jobs.iter_mut().find(|j| j.id == id) {
+            j.cancelled = true;
+            j.progress = "cancelling".into();
+        }
+    }
+
+    fn spawn_job(&mut self, pane: Option<PaneId>, job: Job, out: &mut Vec<Command>) -> JobId {
+        let id = JobId(self.next_job);
+        self.next_job += 1;
+        let cancel: CancelFlag = Default::default();
+        self.cancels.insert(id, cancel.clone());
+        self.jobs.push(JobInfo {
+            id,
+            pane,
+            host: job.host.clone(),
+            what: job.what.clone(),
+            progress: String::new(),
+            cancelled: false,
+        });
+        out.push(Command::Job {
+            id,
+            pane,
+            job,
+            cancel,
+        });
+        id
+    }
+
+    /// Execute what a pane asked for.
+    pub fn apply_effects(
+        &mut self,
+        pane: Option<PaneId>,
+        effects: Vec<Effect>,
+        out: &mut Vec<Command>,
+    ) {
+        for e in effects {
+            match e {
+                Effect::Status(s) => self.set_status(s),
+                Effect::Error(s) => self.set_error(s),
+                Effect::Confirm { title, lines, tag } => self.overlays.push(Overlay::Confirm {
+                    title,
+                    lines,
+                    tag,
+                    pane,
+                }),
+                Effect::Form(form) => self.overlays.push(Overlay::Form { form, pane }),
+                Effect::FormErrors(_) => {}
+                Effect::Text { title, lines } => {
+                    self.overlays.retain(|o| !matches!(o, Overlay::Text { .. }));
+                    self.overlays.push(Overlay::Text {
+                        title,
+                        lines,
+                        scroll: 0,
+                    })
+                }
+                Effect::AppendText { title, lines: more } => {
+                    for o in self.overlays.iter_mut() {
+                        if let Overlay::Text {
+                            title: t, lines, ..
+                        } = o
+                        {
+                            if *t == title {
+                                lines.extend(more.clone());
+                            }
+                        }
+                    }
+                }
+                Effect::Store { tag, op } => out.push(Command::Store { pane, tag, op }),
+                Effect::ReloadStore => out.push(Command::Reload),
+                Effect::MergeResults(u) => {
+                    self.results.merge(u);
+                    self.refresh_all();
+                }
+                Effect::Job(job) => {
+                    self.spawn_job(pane, job, out);
+                }
+                Effect::Check(hosts) => self.start_check(hosts, out),
+                Effect::Ssh(host) => match self.ssh_argv(&host) {
+                    Ok(argv) => out.push(Command::Suspend { argv, host }),
+                    Err(e) => self.set_error(e),
+                },
+                Effect::Run(hosts) => {
+                    if hosts.is_empty() {
+                        self.set_error("no host selected");
+                    } else {
+                        self.overlays.push(Overlay::RunPrompt {
+                            hosts,
+                            input: String::new(),
+                            history_pos: None,
+                        })
+                    }
+                }
+                Effect::Copy { what, value } => {
+                    if value.is_empty() {
+                        self.set_error(format!("{what} is empty, nothing copied"));
+                    } else {
+                        self.set_status(format!("copied {what}: {value}"));
+                        out.push(Command::Copy(value));
+                    }
+                }
+                Effect::Goto { pane: to, key } => {
+                    self.switch(to);
+                    if let Some(k) = key {
+                        let effects =
+                            self.with_pane(to, |p, ctx| p.handle_event(PaneEvent::Select(k), ctx));
+                        self.apply_effects(Some(to), effects, out);
+                    }
+                }
+            }
+        }
+    }
+
+    /// `ssh [-F cfg] [-o HostName=addr] [-p port] [-l user] [-J jump] -- NAME`:
+    /// the user's own ssh, resolving NAME through their config like opsdeck
+    /// does, with the hosts.toml fields overriding.
+    pub fn ssh_argv(&self, name: &str) -> Result<Vec<String>, String> {
+        let host = self
+            .store
+            .host(name)
+            .ok_or_else(|| format!("no host named {name}"))?;
+        crate::ui::widgets::form::name(&host.name)?;
+        let mut argv = vec!["ssh".to_string()];
+        if let Some(cfg) = &self.store.settings.ssh.config_file {
+            argv.push("-F".into());
+            argv.push(expand_tilde(cfg));
+        }
+        if let Some(a) = &host.address {
+            argv.push("-o".into());
+            argv.push(format!("HostName={a}"));
+        }
+        if let Some(p) = host.port {
+            argv.push("-p".into());
+            argv.push(p.to_string());
+        }
+        if let Some(u) = host.user.as_ref().or(self.store.settings.ssh.user.as_ref()) {
+            argv.push("-l".into());
+            argv.push(u.clone());
+        }
+        if let Some(j) = &host.jump {
+            argv.push("-J".into());
+            argv.push(j.clone());
+        }
+        argv.push("--".into());
+        argv.push(host.name.clone());
+        Ok(argv)
+    }
+
+    fn start_check(&mut self, names: Vec<String>, out: &mut Vec<Command>) {
+        if self.sweep_job.is_some() {
+            return self.set_error("a check is already running (J shows it; x cancels)");
+        }
+        let hosts: Vec<Host> = names
+            .iter()
+            .filter_map(|n| self.store.host(n).cloned())
+            .collect();
+        if hosts.is_empty() {
+            return self.set_error("no host to check");
+        }
+        self.sweep_target = if names.len() == self.store.hosts.len() && names.len() > 1 {
+            "all".into()
+        } else {
+            names.join(" ")
+        };
+        self.sweep_done.clear();
+        for h in &hosts {
+            self.results.checking.insert(h.name.clone());
+        }
+        let n = hosts.len();
+        let store = self.store.clone();
+        let engine = self.engine.clone();
+        let job = Job::task(None, format!("check {n} host(s)"), move |jh| {
+            Box::pin(async move {
+                let mut rx = crate::checks::sweep(&store, &engine, hosts, jh.cancel_flag());
+                let mut done = 0;
+                while let Some(hc) = rx.recv().await {
+                    done += 1;
+                    jh.progress(format!("{done}/{n}"));
+                    if jh
+                        .tx
+                        .send(Msg::Shell(ShellMsg::Checked(Box::new(hc))))
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            })
+        });
+        self.set_status(format!("checking {n} host(s)…"));
+        self.refresh_all();
+        self.sweep_job = Some(self.spawn_job(None, job, out));
+    }
+
+    fn start_run(&mut self, command: String, hosts: Vec<String>, out: &mut Vec<Command>) {
+        let list: Vec<Host> = hosts
+            .iter()
+            .filter_map(|n| self.store.host(n).cloned())
+            .collect();
+        let run = self.next_run;
+        self.next_run += 1;
+        let engine = self.engine.clone();
+        let cmd = command.clone();
+        let n = list.len();
+        let job = Job::task(None, format!("run `{command}` on {n} host(s)"), move |jh| {
+            Box::pin(async move {
+                let mut rx = crate::fleet::start(&engine, list, cmd, None, jh.cancel_flag());
+                let mut done = 0;
+                while let Some(r) = rx.recv().await {
+                    done += 1;
+                    jh.progress(format!("{done}/{n}"));
+                    let _ = jh.tx.send(Msg::Shell(ShellMsg::RunResult {
+                        run,
+                        result: Box::new(r),
+                    }));
+                }
+                let _ = jh.tx.send(Msg::Shell(ShellMsg::RunDone { run }));
+            })
+        });
+        let id = self.spawn_job(None, job, out);
+        let mut view = RunView::new(run, command, hosts);
+        view.job = Some(id);
+        self.overlays.push(Overlay::Run(Box::new(view)));
+    }
+
+    fn run_view(&mut self, run: u64) -> Option<&mut RunView> {
+        self.overlays.iter_mut().find_map(|o| match o {
+            Overlay::Run(v) if v.id == run => Some(v.as_mut()),
+            _ => None,
+        })
+    }
+
+    fn next_key_dialog(&mut self) {
+        let Some((host, key)) = self.pending_keys.first() else {
+            return;
+        };
+        if self
+            .overlays
+            .iter()
+            .any(|o| matches!(o, Overlay::Confirm { tag, .. } if tag == "shell:hostkey"))
+        {
+            return;
+        }
+        let lines = vec![
+            format!("host:        {host} ({})", key.host_pattern),
+            format!("key type:    {}", key.key_type),
+            format!("fingerprint: {}", key.fingerprint),
+            format!("recorded in: {}", key.known_hosts_file.display()),
+            String::new(),
+            "Compare the fingerprint with the host's own (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub)."
+                .into(),
+        ];
+        self.overlays.push(Overlay::Confirm {
+            title: format!("Unknown host key for {host}. Accept it and check again?"),
+            lines,
+            tag: "shell:hostkey".into(),
+            pane: None,
+        });
+    }
+
+    fn on_msg(&mut self, msg: Msg, out: &mut Vec<Command>) {
+        match msg {
+            Msg::Job { job, pane, msg } => {
+                if let Some(p) = pane {
+                    let effects = self.with_pane(p, |pn, ctx| {
+                        pn.handle_event(PaneEvent::JobMsg { job, msg }, ctx)
+                    });
+                    self.apply_effects(Some(p), effects, out);
+                }
+            }
+            Msg::Progress { job, text } => {
+                if let Some(j) = self.jobs.iter_mut().find(|j| j.id == job) {
+                    if !j.cancelled {
+                        j.progress = text;
+                    }
+                }
+            }
+            Msg::JobDone { job, pane } => {
+                self.jobs.retain(|j| j.id != job);
+                self.cancels.remove(&job);
+                if self.sweep_job == Some(job) {
+                    self.finish_sweep(out);
+                }
+                if let Some(p) = pane {
+                    let effects =
+                        self.with_pane(p, |pn, ctx| pn.handle_event(PaneEvent::JobDone(job), ctx));
+                    self.apply_effects(Some(p), effects, out);
+                }
+            }
+            Msg::Saved { pane, tag, result } => {
+                let pane_result = match result {
+                    Ok((text, store)) => {
+                        self.store = *store;
+                        self.set_status(text);
+                        self.refresh_all();
+                        Ok(())
+                    }
+                    Err(e) => {
+                        self.set_error(e.clone());
+                        Err(e)
+                    }
+                };
+                if let Some(p) = pane {
+                    let effects = self.with_pane(p, |pn, ctx| {
+                        pn.handle_event(
+                            PaneEvent::Saved {
+                                tag,
+                                result: pane_result,
+                            },
+                            ctx,
+                        )
+                    });
+                    self.apply_effects(Some(p), effects, out);
+                }
+            }
+            Msg::Results(u) => {
+                self.results.merge(u);
+                self.refresh_all();
+            }
+            Msg::Status(Ok(s)) => self.set_status(s),
+            Msg::Status(Err(s)) => self.set_error(s),
+            Msg::Shell(s) => self.on_shell(s, out),
+        }
+    }
+
+    fn finish_sweep(&mut self, out: &mut Vec<Command>) {
+        self.sweep_job = None;
+        self.results.checking.clear();
+        let done = std::mem::take(&mut self.sweep_done);
+        if done.is_empty() {
+            self.refresh_all();
+            return;
+        }
+        let summary = crate::checks::summary(&done);
+        self.set_status(summary.clone());
+        let target = self.sweep_target.clone();
+        out.push(Command::Store {
+            pane: None,
+            tag: "shell:sweep".into(),
+            op: Box::new(move |store: &mut Store| {
+                crate::checks::save(store, &done, &target)?;
+                Ok(format!("{summary} (saved)"))
+            }),
+        });
+        self.refresh_all();
+    }
+
+    fn on_shell(&mut self, s: ShellMsg, out: &mut Vec<Command>) {
+        match s {
+            ShellMsg::Checked(hc) => {
+                let host = hc.check.host.clone();
+                self.results.checking.remove(&host);
+                let unknown_key = hc
+                    .check
+                    .error
+                    .as_deref()
+                    .is_some_and(|e| e.starts_with("unknown host key"));
+                self.results.checks.insert(host.clone(), hc.check.clone());
+                self.results
+                    .patches
+                    .insert(host.clone(), hc.patches.clone());
+                self.sweep_done.push(*hc);
+                self.refresh_all();
+                if unknown_key {
+                    // fetch the key itself (the check result only has its text)
+                    if let Some(h) = self.store.host(&host).cloned() {
+                        let engine = self.engine.clone();
+                        self.spawn_job(
+                            None,
+                            Job::blocking(
+                                Some(host.clone()),
+                                format!("host key {host}"),
+                                move |jh| {
+                                    if let Err(crate::ssh::SshError::HostKeyUnknown(key)) =
+                                        engine.connect(&h)
+                                    {
+                                        let _ = jh.tx.send(Msg::Shell(ShellMsg::UnknownKey {
+                                            host: h.name.clone(),
+                                            key,
+                                        }));
+                                    }
+                                },
+                            ),
+                            out,
+                        );
+                    }
+                }
+            }
+            ShellMsg::SweepSaved(r) => match r {
+                Ok(s) => self.set_status(s),
+                Err(e) => self.set_error(e),
+            },
+            ShellMsg::UnknownKey { host, key } => {
+                if !self.pending_keys.iter().any(|(h, _)| h == &host) {
+                    self.pending_keys.push((host, key));
+                }
+                self.next_key_dialog();
+            }
+            ShellMsg::KeyAccepted { host, result } => match result {
+                Ok(()) => {
+                    self.set_status(format!("host key of {host} recorded; checking again"));
+                    if self.sweep_job.is_none() {
+                        self.start_check(vec![host], out);
+                    }
+                    self.next_key_dialog();
+                }
+                Err(e) => {
+                    self.set_error(format!("could not record the key of {host}: {e}"));
+                    self.next_key_dialog();
+                }
+            },
+            ShellMsg::RunResult { run, result } => {
+                if let Some(v) = self.run_view(run) {
+                    v.add(*result);
+                }
+            }
+            ShellMsg::RunDone { run } => {
+                let mut entry = None;
+                if let Some(v) = self.run_view(run) {
+                    v.done = true;
+                    entry = Some(crate::fleet::journal_entry(
+                        &v.command,
+                        &v.hosts.join(" "),
+                        &v.results,
+                    ));
+                }
+                if let Some(e) = entry {
+                    let line = crate::fleet::Summary::of(
+                        &self
+                            .run_view(run)
+                            .map(|v| v.results.clone())
+                            .unwrap_or_default(),
+                    )
+                    .line();
+                    self.set_status(line.clone());
+                    out.push(Command::Store {
+                        pane: None,
+                        tag: "shell:run-journal".into(),
+                        op: Box::new(move |store: &mut Store| {
+                            store.journal(&e)?;
+                            Ok(line)
+                        }),
+                    });
+                }
+            }
+            ShellMsg::SshDone { host, result } => match result {
+                Ok(Some(0)) | Ok(Some(130)) => self.set_status(format!("back from ssh {host}")),
+                Ok(Some(code)) => self.set_error(format!("ssh {host} exited with status {code}")),
+                Ok(None) => self.set_error(format!("ssh {host} was killed by a signal")),
+                Err(e) => self.set_error(format!("could not run ssh {host}: {e}")),
+            },
+            ShellMsg::Reloaded(r) => match r {
+                Ok((store, results)) => {
+                    self.store = *store;
+                    let checking = std::mem::take(&mut self.results.checking);
+                    self.results = results;
+                    self.results.checking = checking;
+                    self.refresh_all();
+                    self.set_status("files re-read");
+                }
+                Err(e) => self.set_error(e),
+            },
+        }
+    }
+
+    // ------------------------------------------------------------ draw
+
+    pub fn draw(&self, frame: &mut Frame) {
+        crate::ui::view::draw(self, frame);
+    }
+
+    pub fn ctx_for_draw(&self) -> Ctx<'_> {
+        self.ctx()
+    }
+
+    /// Every key of the shell, for `?`.
+    pub fn global_keys() -> Vec<KeyHelp> {
+        vec![
+            KeyHelp::new("1-5, Tab, Shift-Tab", "switch pane"),
+            KeyHelp::new("j/k, ↓/↑, g/G, PgUp/PgDn", "move"),
+            KeyHelp::new(
+                "/ text, Enter, Esc",
+                "filter the list (every field), keep, clear",
+            ),
+            KeyHelp::new("Space", "mark a row; actions apply to the marked rows"),
+            KeyHelp::new("J", "jobs running in the background (x cancels one)"),
+            KeyHelp::new("?", "this help (Esc closes)"),
+            KeyHelp::new("q, Ctrl-C", "quit (asks while jobs run)"),
+        ]
+    }
+}
+
+fn expand_tilde(p: &str) -> String {
+    if let Some(rest) = p.strip_prefix("~/") {
+        if let Some(h) = std::env::var_os("HOME") {
+            return format!("{}/{rest}", h.to_string_lossy());
+        }
+    }
+    p.to_string()
+}
+
+/// A span helper for key hints.
+pub fn hint<'a>(theme: &Theme, key: &'a str, what: &'a str) -> Vec<Span<'a>> {
+    vec![
+        Span::styled(key, theme.key()),
+        Span::raw(format!(" {what}  ")),
+    ]
+}

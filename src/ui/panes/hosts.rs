@@ -1,0 +1,586 @@
+//! Hosts pane: inventory with the latest check per host (status, reason,
+//! age, key facts), filling in live during a sweep; details with every fact
+//! and the full error; add/edit/delete through the store; c/C check, s ssh,
+//! r run, y copy the address.
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Cell;
+use ratatui::Frame;
+
+use crate::model::{CheckResult, Facts, Host};
+use crate::ui::pane::{Ctx, Effect, KeyHelp, Pane, PaneEvent, PaneId};
+use crate::ui::widgets::form::{self, Field, Form, FormValues};
+use crate::ui::widgets::list::ListView;
+use crate::ui::widgets::table::{self, ellipsize, TableSpec};
+
+pub struct HostsPane {
+    list: ListView,
+}
+
+impl HostsPane {
+    pub fn new() -> HostsPane {
+        HostsPane {
+            list: ListView::new(),
+        }
+    }
+}
+
+impl Default for HostsPane {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// "Debian 12 · load 0.1 · mem 41% · / 63%" — the few facts that fit.
+pub fn key_facts(f: &Facts) -> String {
+    let mut parts = Vec::new();
+    if let Some(os) = &f.os {
+        let short = os
+            .replace("GNU/Linux ", "")
+            .split(" (")
+            .next()
+            .unwrap_or("")
+            .to_string();
+        parts.push(short);
+    }
+    if let Some(l) = f.load {
+        parts.push(format!("load {:.1}", l[0]));
+    }
+    if let Some(m) = f.mem_used_pct {
+        parts.push(format!("mem {m:.0}%"));
+    }
+    if let Some(d) = f
+        .disks
+        .iter()
+        .max_by(|a, b| a.used_pct.total_cmp(&b.used_pct))
+    {
+        parts.push(format!("{} {:.0}%", d.mount, d.used_pct));
+    }
+    if let Some(u) = &f.updates {
+        match (u.pending, u.security) {
+            (Some(p), Some(s)) => parts.push(format!("{p} upd ({s} sec)")),
+            (Some(p), None) => parts.push(format!("{p} upd (sec ?)")),
+            _ => {}
+        }
+    }
+    if f.reboot_required == Some(true) {
+        parts.push("reboot".into());
+    }
+    parts.join(" · ")
+}
+
+fn reason(c: &CheckResult) -> String {
+    match &c.error {
+        Some(e) => e.lines().next().unwrap_or("").to_string(),
+        None => c.reasons.join("; "),
+    }
+}
+
+fn opt(v: &Option<String>) -> String {
+    v.clone().unwrap_or_default()
+}
+
+/// Every fact of a host and its full error, for Enter.
+pub fn details(h: &Host, c: Option<&CheckResult>, ctx: &Ctx) -> Vec<Line<'static>> {
+    let t = ctx.theme;
+    let mut l: Vec<Line<'static>> = Vec::new();
+    let kv = |k: &str, v: String| {
+        Line::from(vec![
+            Span::styled(format!("{k:<16}"), t.key()),
+            Span::raw(v),
+        ])
+    };
+    l.push(kv("name", h.name.clone()));
+    l.push(kv(
+        "address",
+        h.address
+            .clone()
+            .unwrap_or_else(|| format!("{} (via the SSH config)", h.name)),
+    ));
+    if let Some(p) = h.port {
+        l.push(kv("port", p.to_string()));
+    }
+    for (k, v) in [
+        ("user", &h.user),
+        ("jump", &h.jump),
+        ("role", &h.role),
+        ("location", &h.location),
+        ("vendor", &h.vendor),
+        ("notes", &h.notes),
+    ] {
+        if let Some(v) = v {
+            l.push(kv(k, v.clone()));
+        }
+    }
+    if !h.tags.is_empty() {
+        l.push(kv("tags", h.tags.join(", ")));
+    }
+    if let Some(d) = h.purchased {
+        l.push(kv("purchased", d.to_string()));
+    }
+    if let Some(d) = h.warranty_until {
+        l.push(kv("warranty until", d.to_string()));
+    }
+    if !h.hold.is_empty() {
+        l.push(kv("hold", h.hold.join(", ")));
+    }
+    l.push(Line::raw(""));
+    let Some(c) = c else {
+        l.push(Line::raw("not checked yet (c checks it)"));
+        return l;
+    };
+    l.push(Line::from(vec![
+        Span::styled(format!("{:<16}", "status"), t.key()),
+        Span::styled(c.status.label().to_string(), t.status(c.status)),
+    ]));
+    l.push(kv(
+        "checked",
+        format!(
+            "{} ({}, took {} ms)",
+            c.checked_at,
+            ctx.age_label(Some(&c.checked_at)),
+            c.elapsed_ms
+        ),
+    ));
+    for r in &c.reasons {
+        l.push(kv("reason", r.clone()));
+    }
+    if let Some(e) = &c.error {
+        l.push(Line::styled("error:", t.error()));
+        for line in e.lines() {
+            l.push(Line::raw(format!("  {line}")));
+        }
+    }
+    let unknown = || "unknown".to_string();
+    if let Some(f) = &c.facts {
+        l.push(kv("os", f.os.clone().unwrap_or_else(unknown)));
+        l.push(kv("kernel", f.kernel.clone().unwrap_or_else(unknown)));
+        l.push(kv(
+            "uptime",
+            f.uptime_s
+                .map(crate::util::format_age)
+                .unwrap_or_else(unknown),
+        ));
+        l.push(kv(
+            "cpus",
+            f.cpus.map(|c| c.to_string()).unwrap_or_else(unknown),
+        ));
+        l.push(kv(
+            "load",
+            f.load
+                .map(|x| format!("{:.2} {:.2} {:.2}", x[0], x[1], x[2]))
+                .unwrap_or_else(unknown),
+        ));
+        l.push(kv(
+            "memory used",
+            f.mem_used_pct
+                .map(|m| format!("{m:.1}%"))
+                .unwrap_or_else(unknown),
+        ));
+        for d in &f.disks {
+            l.push(kv(
+                "disk",
+                format!(
+                    "{} {:.1}%{}",
+                    d.mount,
+                    d.used_pct,
+                    d.fstype
+                        .as_ref()
+                        .map(|t| format!(" ({t})"))
+                        .unwrap_or_default()
+                ),
+            ));
+        }
+        l.push(kv(
+            "failed units",
+            match &f.failed_units {
+                None => unknown(),
+                Some(v) if v.is_empty() => "none".into(),
+                Some(v) => v.join(", "),
+            },
+        ));
+        l.push(kv(
+            "reboot required",
+            match f.reboot_required {
+                None => unknown(),
+                Some(b) => if b { "yes" } else { "no" }.into(),
+            },
+        ));
+        l.push(kv(
+            "package manager",
+            f.package_manager.clone().unwrap_or_else(unknown),
+        ));
+        if let Some(u) = &f.updates {
+            let n = |x: Option<u32>| x.map(|v| v.to_string()).unwrap_or_else(unknown);
+            l.push(kv(
+                "updates",
+                format!("{} pending, {} security", n(u.pending), n(u.security)),
+            ));
+        }
+        if let Some(a) = f.metadata_age_s {
+            l.push(kv("metadata age", crate::util::format_age(a)));
+        }
+    }
+    l
+}
+
+fn host_form(tag: &str, title: &str, h: &Host) -> Form {
+    let date = |d: Option<crate::model::Date>| d.map(|d| d.to_string()).unwrap_or_default();
+    Form::new(
+        tag,
+        title,
+        vec![
+            Field::new("name", "Name", h.name.clone())
+                .required()
+                .check(form::name),
+            Field::new("address", "Address", opt(&h.address))
+                .hint("default: the name, via the SSH config")
+                .check(form::name),
+            Field::new(
+                "port",
+                "Port",
+                h.port.map(|p| p.to_string()).unwrap_or_default(),
+            )
+            .check(form::port),
+            Field::new("user", "User", opt(&h.user)).check(form::name),
+            Field::new("jump", "Jump", opt(&h.jump))
+                .hint("ProxyJump: host or user@host:port")
+                .check(form::name),
+            Field::new("tags", "Tags", h.tags.join(", "))
+                .hint("comma separated")
+                .check(form::words),
+            Field::new("role", "Role", opt(&h.role)).check(form::line),
+            Field::new("location", "Location", opt(&h.location)).check(form::line),
+            Field::new("vendor", "Vendor", opt(&h.vendor)).check(form::line),
+            Field::new("purchased", "Purchased", date(h.purchased))
+                .hint("YYYY-MM-DD")
+                .check(form::date),
+            Field::new("warranty_until", "Warranty until", date(h.warranty_until))
+                .hint("YYYY-MM-DD")
+                .check(form::date),
+            Field::new("hold", "Hold", h.hold.join(", "))
+                .hint("packages never upgraded, comma separated")
+                .check(form::words),
+            Field::new("notes", "Notes", opt(&h.notes)).check(form::line),
+        ],
+    )
+}
+
+fn host_from(v: &FormValues) -> Host {
+    Host {
+        name: v.get("name").to_string(),
+        address: v.opt("address"),
+        port: v.port("port"),
+        user: v.opt("user"),
+        jump: v.opt("jump"),
+        tags: v.list("tags"),
+        role: v.opt("role"),
+        location: v.opt("location"),
+        vendor: v.opt("vendor"),
+        purchased: v.date("purchased"),
+        warranty_until: v.date("warranty_until"),
+        hold: v.list("hold"),
+        notes: v.opt("notes"),
+    }
+}
+
+impl Pane for HostsPane {
+    fn id(&self) -> PaneId {
+        PaneId::Hosts
+    }
+
+    fn count(&self, ctx: &Ctx) -> String {
+        let bad = ctx
+            .store
+            .hosts
+            .iter()
+            .filter(|h| {
+                ctx.results
+                    .checks
+                    .get(&h.name)
+                    .is_some_and(|c| c.status.severity() >= 2)
+            })
+            .count();
+        if bad > 0 {
+            format!("{} ({bad}!)", ctx.store.hosts.len())
+        } else {
+            ctx.store.hosts.len().to_string()
+        }
+    }
+
+    fn refresh(&mut self, ctx: &Ctx) {
+        self.list.set_rows(ctx.store.hosts.iter().map(|h| {
+            let mut hay = format!(
+                "{} {} {} {} {} {} {} {}",
+                h.name,
+                opt(&h.address),
+                h.tags.join(" "),
+                opt(&h.role),
+                opt(&h.location),
+                opt(&h.vendor),
+                opt(&h.notes),
+                opt(&h.user)
+            );
+            if let Some(c) = ctx.results.checks.get(&h.name) {
+                hay.push(' ');
+                hay.push_str(c.status.label());
+                hay.push(' ');
+                hay.push_str(&reason(c));
+                if let Some(f) = &c.facts {
+                    hay.push(' ');
+                    hay.push_str(&key_facts(f));
+                    hay.push(' ');
+                    hay.push_str(f.kernel.as_deref().unwrap_or(""));
+                }
+            }
+            (h.name.clone(), hay)
+        }));
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
+        let t = ctx.theme;
+        let wide = area.width >= 120;
+        let (header, widths) = if wide {
+            (
+                vec![
+                    "name", "address", "tags", "status", "checked", "reason", "facts",
+                ],
+                vec![
+                    Constraint::Length(18),
+                    Constraint::Length(18),
+                    Constraint::Length(16),
+                    Constraint::Length(7),
+                    Constraint::Length(8),
+                    Constraint::Percentage(35),
+                    Constraint::Min(20),
+                ],
+            )
+        } else {
+            (
+                vec![
+                    "name",
+                    "address",
+                    "tags",
+                    "status",
+                    "checked",
+                    "reason / facts",
+                ],
+                vec![
+                    Constraint::Length(14),
+                    Constraint::Length(14),
+                    Constraint::Length(10),
+                    Constraint::Length(7),
+                    Constraint::Length(8),
+                    Constraint::Min(10),
+                ],
+            )
+        };
+        table::draw(
+            frame,
+            area,
+            t,
+            TableSpec {
+                title: "Hosts",
+                header,
+                widths,
+                empty:
+                    "no hosts yet: a adds one (or opsdeck host import --ssh-config ~/.ssh/config)",
+            },
+            &self.list,
+            |i| {
+                let h = &ctx.store.hosts[i];
+                let c = ctx.results.checks.get(&h.name);
+                let checking = ctx.results.checking.contains(&h.name);
+                let status = if checking {
+                    Span::styled("…", t.warn())
+                } else {
+                    match c {
+                        Some(c) => Span::styled(c.status.label(), t.status(c.status)),
+                        None => Span::styled("-", t.dim()),
+                    }
+                };
+                let age = if checking {
+                    "checking".to_string()
+                } else {
+                    c.and_then(|c| ctx.age_of(&c.checked_at))
+                        .map(crate::util::format_age)
+                        .unwrap_or_else(|| "never".into())
+                };
+                let why = c.map(reason).unwrap_or_default();
+                let facts = c
+                    .and_then(|c| c.facts.as_ref())
+                    .map(key_facts)
+                    .unwrap_or_default();
+                let mut cells = vec![
+                    Cell::from(h.name.clone()),
+                    Cell::from(h.address.clone().unwrap_or_default()),
+                    Cell::from(h.tags.join(",")),
+                    Cell::from(Line::from(status)),
+                    Cell::from(age),
+                ];
+                if wide {
+                    cells.push(Cell::from(why));
+                    cells.push(Cell::from(facts));
+                } else {
+                    let both = match (why.is_empty(), facts.is_empty()) {
+                        (false, false) => format!("{why} | {facts}"),
+                        (false, true) => why,
+                        _ => facts,
+                    };
+                    cells.push(Cell::from(ellipsize(&both, 200)));
+                }
+                cells
+            },
+        );
+    }
+
+    fn handle_key(&mut self, key: KeyEvent, ctx: &Ctx) -> Option<Vec<Effect>> {
+        if self.list.handle_key(key) {
+            return Some(vec![]);
+        }
+        let selected = || self.list.selected_row().map(|i| &ctx.store.hosts[i]);
+        let need = |what: &str| vec![Effect::Error(format!("no host selected to {what}"))];
+        Some(match key.code {
+            KeyCode::Enter => match selected() {
+                Some(h) => vec![Effect::Text {
+                    title: format!("Host {}", h.name),
+                    lines: details(h, ctx.results.checks.get(&h.name), ctx),
+                }],
+                None => need("show"),
+            },
+            KeyCode::Char('c') => {
+                let t = self.list.targets();
+                if t.is_empty() {
+                    need("check")
+                } else {
+                    vec![Effect::Check(t)]
+                }
+            }
+            KeyCode::Char('C') => vec![Effect::Check(
+                ctx.store.hosts.iter().map(|h| h.name.clone()).collect(),
+            )],
+            KeyCode::Char('a') => vec![Effect::Form(host_form(
+                "add",
+                "Add a host",
+                &Host::default(),
+            ))],
+            KeyCode::Char('e') => match selected() {
+                Some(h) => vec![Effect::Form(host_form(
+                    &format!("edit:{}", h.name),
+                    &format!("Edit host {}", h.name),
+                    h,
+                ))],
+                None => need("edit"),
+            },
+            KeyCode::Char('d') => match selected() {
+                Some(h) => vec![Effect::confirm(
+                    format!("Delete host {} from hosts.toml?", h.name),
+                    vec!["Its check results stay in state/ until the next sweep.".into()],
+                    format!("delete:{}", h.name),
+                )],
+                None => need("delete"),
+            },
+            KeyCode::Char('s') => match selected() {
+                Some(h) => vec![Effect::Ssh(h.name.clone())],
+                None => need("ssh to"),
+            },
+            KeyCode::Char('r') => {
+                let t = self.list.targets();
+                if t.is_empty() {
+                    need("run on")
+                } else {
+                    vec![Effect::Run(t)]
+                }
+            }
+            KeyCode::Char('y') => match selected() {
+                Some(h) => vec![Effect::Copy {
+                    what: format!("address of {}", h.name),
+                    value: h.address.clone().unwrap_or_else(|| h.name.clone()),
+                }],
+                None => need("copy"),
+            },
+            _ => return None,
+        })
+    }
+
+    fn handle_event(&mut self, event: PaneEvent, ctx: &Ctx) -> Vec<Effect> {
+        match event {
+            PaneEvent::Select(k) => {
+                self.list.select_key(&k);
+                vec![]
+            }
+            PaneEvent::Confirmed(tag) => {
+                let Some(name) = tag.strip_prefix("delete:").map(str::to_string) else {
+                    return vec![];
+                };
+                vec![Effect::store("host.rm", move |s| {
+                    s.remove_host(&name)?;
+                    Ok(format!("host {name} deleted"))
+                })]
+            }
+            PaneEvent::FormSubmitted { tag, values } => {
+                let host = host_from(&values);
+                let old = tag.strip_prefix("edit:").map(str::to_string);
+                let name_taken = ctx.store.host(&host.name).is_some()
+                    && old.as_deref() != Some(host.name.as_str());
+                if name_taken {
+                    return vec![Effect::FormErrors(vec![(
+                        "name".into(),
+                        format!("a host named {} exists already", host.name),
+                    )])];
+                }
+                let mut out = Vec::new();
+                if let Some(v) = &host.vendor {
+                    if ctx.store.vendor(v).is_none() {
+                        out.push(Effect::Status(format!("note: no vendor named {v} (yet)")));
+                    }
+                }
+                let name = host.name.clone();
+                self.list.select_key(&name);
+                out.push(match old {
+                    None => Effect::store("host.add", move |s| {
+                        s.add_host(host)?;
+                        Ok(format!("host {name} added to hosts.toml"))
+                    }),
+                    Some(old) => Effect::store("host.edit", move |s| {
+                        s.update_host(&old, host)?;
+                        Ok(format!("host {name} saved"))
+                    }),
+                });
+                out
+            }
+            PaneEvent::Saved { tag, result } => {
+                if tag == "host.add" && result.is_ok() {
+                    // select the new host (refresh ran already)
+                }
+                vec![]
+            }
+            _ => vec![],
+        }
+    }
+
+    fn keys(&self) -> Vec<KeyHelp> {
+        vec![
+            KeyHelp::new("Enter", "every fact and the full error of the host"),
+            KeyHelp::new("c", "check the marked hosts, else the selected one"),
+            KeyHelp::new("C", "check all hosts"),
+            KeyHelp::new("a / e / d", "add / edit / delete a host (hosts.toml)"),
+            KeyHelp::new("s", "ssh to the host (the TUI comes back when it ends)"),
+            KeyHelp::new(
+                "r",
+                "run a command on the marked hosts, else the selected one",
+            ),
+            KeyHelp::new("y", "copy the address (OSC 52)"),
+        ]
+    }
+
+    fn set_filter(&mut self, filter: &str, _ctx: &Ctx) {
+        self.list.set_filter(filter);
+    }
+
+    fn filter(&self) -> &str {
+        self.list.filter()
+    }
+}

@@ -1,0 +1,876 @@
+//! Vendors pane: the list, and the details of the selected vendor (every
+//! field, contacts, tickets, the hosts it supports). Enter moves into the
+//! details, where j/k pick a row: `y` copies its value (phone, e-mail,
+//! account, ...), `e`/`d` edit/delete that contact or ticket, `x` closes a
+//! ticket. `n` adds a contact, `o` opens a ticket, `a`/`e`/`d` on the list
+//! add/edit/delete vendors. Everything is written through the store.
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph};
+use ratatui::Frame;
+
+use crate::model::{Contact, Ticket, TicketStatus, Vendor};
+use crate::ui::pane::{Ctx, Effect, KeyHelp, Pane, PaneEvent, PaneId};
+use crate::ui::widgets::form::{self, Field, Form, FormValues};
+use crate::ui::widgets::list::ListView;
+use crate::ui::widgets::table::{self, TableSpec};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum RowKind {
+    Heading,
+    /// A field of the vendor (copyable when not empty).
+    Field,
+    Contact(usize),
+    /// A value of a contact (phone / e-mail), copyable.
+    ContactValue(usize),
+    Ticket(usize),
+    Host(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct DetailRow {
+    pub kind: RowKind,
+    pub label: String,
+    pub value: String,
+}
+
+pub struct VendorsPane {
+    list: ListView,
+    /// In the details (true) or the list (false).
+    detail: bool,
+    detail_sel: usize,
+    detail_scroll: std::cell::Cell<usize>,
+}
+
+impl VendorsPane {
+    pub fn new() -> VendorsPane {
+        VendorsPane {
+            list: ListView::new(),
+            detail: false,
+            detail_sel: 0,
+            detail_scroll: Default::default(),
+        }
+    }
+
+    fn selected<'a>(&self, ctx: &'a Ctx) -> Option<&'a Vendor> {
+        self.list
+            .selected_row()
+            .and_then(|i| ctx.store.vendors.get(i))
+    }
+}
+
+impl Default for VendorsPane {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn opt(v: &Option<String>) -> String {
+    v.clone().unwrap_or_default()
+}
+
+/// The rows of a vendor's details.
+pub fn detail_rows(v: &Vendor, ctx: &Ctx) -> Vec<DetailRow> {
+    let mut rows = Vec::new();
+    let f = |label: &str, value: String| DetailRow {
+        kind: RowKind::Field,
+        label: label.into(),
+        value,
+    };
+    rows.push(f("name", v.name.clone()));
+    rows.push(f("category", opt(&v.category)));
+    rows.push(f("account", opt(&v.account)));
+    rows.push(f("phone", opt(&v.phone)));
+    rows.push(f("e-mail", opt(&v.email)));
+    rows.push(f("portal", opt(&v.portal)));
+    rows.push(f("support hours", opt(&v.support_hours)));
+    let end = match v.contract_end {
+        None => String::new(),
+        Some(d) => {
+            let today = ctx.now.to_zoned(jiff::tz::TimeZone::UTC).date();
+            let days = (d - today).get_days();
+            if d < today {
+                format!("{d} (ENDED)")
+            } else {
+                format!(
+                    "{d} (in {} days)",
+                    (d.since(today).map(|s| s.get_days()).unwrap_or(days))
+                )
+            }
+        }
+    };
+    rows.push(f("contract end", end));
+    rows.push(f("notes", opt(&v.notes)));
+    rows.push(DetailRow {
+        kind: RowKind::Heading,
+        label: format!("Contacts ({})", v.contacts.len()),
+        value: String::new(),
+    });
+    for (i, c) in v.contacts.iter().enumerate() {
+        rows.push(DetailRow {
+            kind: RowKind::Contact(i),
+            label: "contact".into(),
+            value: format!(
+                "{}{}",
+                c.name,
+                c.role
+                    .as_ref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            ),
+        });
+        if let Some(p) = &c.phone {
+            rows.push(DetailRow {
+                kind: RowKind::ContactValue(i),
+                label: "  phone".into(),
+                value: p.clone(),
+            });
+        }
+        if let Some(e) = &c.email {
+            rows.push(DetailRow {
+                kind: RowKind::ContactValue(i),
+                label: "  e-mail".into(),
+                value: e.clone(),
+            });
+        }
+    }
+    let open = v
+        .tickets
+        .iter()
+        .filter(|t| t.status == TicketStatus::Open)
+        .count();
+    rows.push(DetailRow {
+        kind: RowKind::Heading,
+        label: format!("Tickets ({open} open, {} closed)", v.tickets.len() - open),
+        value: String::new(),
+    });
+    for (i, t) in v.tickets.iter().enumerate() {
+        let state = match t.status {
+            TicketStatus::Open => format!(
+                "OPEN{}",
+                t.opened.map(|d| format!(" since {d}")).unwrap_or_default()
+            ),
+            TicketStatus::Closed => format!(
+                "closed{}",
+                t.closed.map(|d| format!(" {d}")).unwrap_or_default()
+            ),
+        };
+        rows.push(DetailRow {
+            kind: RowKind::Ticket(i),
+            label: t.reference.clone(),
+            value: format!(
+                "{state}: {}{}",
+                t.subject,
+                t.notes
+                    .as_ref()
+                    .map(|n| format!(" — {n}"))
+                    .unwrap_or_default()
+            ),
+        });
+    }
+    let hosts: Vec<&str> = ctx
+        .store
+        .hosts
+        .iter()
+        .filter(|h| h.vendor.as_deref() == Some(v.name.as_str()))
+        .map(|h| h.name.as_str())
+        .collect();
+    rows.push(DetailRow {
+        kind: RowKind::Heading,
+        label: format!("Hosts ({})", hosts.len()),
+        value: String::new(),
+    });
+    for h in hosts {
+        rows.push(DetailRow {
+            kind: RowKind::Host(h.to_string()),
+            label: "host".into(),
+            value: h.to_string(),
+        });
+    }
+    rows
+}
+
+fn selectable(r: &DetailRow) -> bool {
+    !matches!(r.kind, RowKind::Heading)
+}
+
+fn vendor_form(tag: &str, title: &str, v: &Vendor) -> Form {
+    Form::new(
+        tag,
+        title,
+        vec![
+            Field::new("name", "Name", v.name.clone())
+                .required()
+                .check(form::line),
+            Field::new("category", "Category", opt(&v.category))
+                .hint("isp, hardware, software, ...")
+                .check(form::line),
+            Field::new("account", "Account", opt(&v.account)).check(form::line),
+            Field::new("phone", "Phone", opt(&v.phone)).check(form::line),
+            Field::new("email", "E-mail", opt(&v.email)).check(form::email),
+            Field::new("portal", "Portal", opt(&v.portal))
+                .hint("https://...")
+                .check(form::line),
+            Field::new("support_hours", "Support hours", opt(&v.support_hours)).check(form::line),
+            Field::new(
+                "contract_end",
+                "Contract end",
+                v.contract_end.map(|d| d.to_string()).unwrap_or_default(),
+            )
+            .hint("YYYY-MM-DD")
+            .check(form::date),
+            Field::new("notes", "Notes", opt(&v.notes)).check(form::line),
+        ],
+    )
+}
+
+fn contact_form(tag: &str, title: &str, c: &Contact) -> Form {
+    Form::new(
+        tag,
+        title,
+        vec![
+            Field::new("name", "Name", c.name.clone())
+                .required()
+                .check(form::line),
+            Field::new("role", "Role", opt(&c.role)).check(form::line),
+            Field::new("phone", "Phone", opt(&c.phone)).check(form::line),
+            Field::new("email", "E-mail", opt(&c.email)).check(form::email),
+        ],
+    )
+}
+
+fn ticket_form(tag: &str, title: &str, t: &Ticket) -> Form {
+    Form::new(
+        tag,
+        title,
+        vec![
+            Field::new("ref", "Reference", t.reference.clone())
+                .hint("the vendor's case number; empty: generated")
+                .check(form::line),
+            Field::new("subject", "Subject", t.subject.clone())
+                .required()
+                .check(form::line),
+            Field::new(
+                "opened",
+                "Opened",
+                t.opened.map(|d| d.to_string()).unwrap_or_default(),
+            )
+            .hint("YYYY-MM-DD, empty: today")
+            .check(form::date),
+            Field::new("notes", "Notes", opt(&t.notes)).check(form::line),
+        ],
+    )
+}
+
+fn vendor_from(v: &FormValues, old: Option<&Vendor>) -> Vendor {
+    Vendor {
+        name: v.get("name").to_string(),
+        category: v.opt("category"),
+        account: v.opt("account"),
+        phone: v.opt("phone"),
+        email: v.opt("email"),
+        portal: v.opt("portal"),
+        support_hours: v.opt("support_hours"),
+        contract_end: v.date("contract_end"),
+        notes: v.opt("notes"),
+        contacts: old.map(|o| o.contacts.clone()).unwrap_or_default(),
+        tickets: old.map(|o| o.tickets.clone()).unwrap_or_default(),
+    }
+}
+
+fn today(ctx: &Ctx) -> crate::model::Date {
+    ctx.now.to_zoned(jiff::tz::TimeZone::system()).date()
+}
+
+impl VendorsPane {
+    fn draw_details(&self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
+        let t = ctx.theme;
+        let title = if self.detail {
+            " Details (j/k row, y copy, Esc back) "
+        } else {
+            " Details (Enter to pick a row) "
+        };
+        let block = Block::default()
+            .borders(Borders::TOP)
+            .border_style(t.border())
+            .title(Span::styled(title, t.title()));
+        let Some(v) = self.selected(ctx) else {
+            frame.render_widget(Paragraph::new("").block(block), area);
+            return;
+        };
+        let rows = detail_rows(v, ctx);
+        let h = area.height.saturating_sub(1) as usize;
+        let sel = self.detail_sel.min(rows.len().saturating_sub(1));
+        let mut off = self.detail_scroll.get();
+        if sel < off {
+            off = sel;
+        } else if h > 0 && sel >= off + h {
+            off = sel + 1 - h;
+        }
+        self.detail_scroll.set(off);
+        let lines: Vec<Line> = rows
+            .iter()
+            .enumerate()
+            .skip(off)
+            .take(h.max(1))
+            .map(|(i, r)| {
+                let line = if r.kind == RowKind::Heading {
+                    Line::styled(r.label.clone(), t.table_header())
+                } else {
+                    let value_style = if r.value.contains("ENDED") || r.value.starts_with("OPEN") {
+                        t.warn()
+                    } else {
+                        t.text()
+                    };
+                    Line::from(vec![
+                        Span::styled(format!("{:<14} ", r.label), t.key()),
+                        Span::styled(r.value.clone(), value_style),
+                    ])
+                };
+                if self.detail && i == sel {
+                    line.style(t.selected())
+                } else {
+                    line
+                }
+            })
+            .collect();
+        frame.render_widget(Paragraph::new(lines).block(block), area);
+    }
+
+    fn detail_row(&self, ctx: &Ctx) -> Option<DetailRow> {
+        let v = self.selected(ctx)?;
+        detail_rows(v, ctx).get(self.detail_sel).cloned()
+    }
+
+    fn move_detail(&mut self, ctx: &Ctx, delta: isize) {
+        let Some(v) = self.selected(ctx) else { return };
+        let rows = detail_rows(v, ctx);
+        let mut i = self.detail_sel as isize;
+        loop {
+            let next = i + delta;
+            if next < 0 || next >= rows.len() as isize {
+                break;
+            }
+            i = next;
+            if selectable(&rows[i as usize]) {
+                self.detail_sel = i as usize;
+                break;
+            }
+        }
+    }
+
+    fn copy(&self, ctx: &Ctx) -> Vec<Effect> {
+        let Some(v) = self.selected(ctx) else {
+            return vec![Effect::Error("no vendor selected".into())];
+        };
+        if self.detail {
+            let Some(r) = self.detail_row(ctx) else {
+                return vec![];
+            };
+            let value = match &r.kind {
+                RowKind::Contact(i) => v.contacts[*i]
+                    .phone
+                    .clone()
+                    .or(v.contacts[*i].email.clone())
+                    .unwrap_or_default(),
+                RowKind::Ticket(i) => v.tickets[*i].reference.clone(),
+                RowKind::Field if r.label == "contract end" => {
+                    v.contract_end.map(|d| d.to_string()).unwrap_or_default()
+                }
+                _ => r.value.clone(),
+            };
+            return vec![Effect::Copy {
+                what: format!("{} {}", v.name, r.label.trim()),
+                value,
+            }];
+        }
+        let (what, value) = if let Some(p) = &v.phone {
+            ("phone", p.clone())
+        } else if let Some(e) = &v.email {
+            ("e-mail", e.clone())
+        } else if let Some(a) = &v.account {
+            ("account", a.clone())
+        } else {
+            ("phone", String::new())
+        };
+        vec![Effect::Copy {
+            what: format!("{} {what}", v.name),
+            value,
+        }]
+    }
+}
+
+impl Pane for VendorsPane {
+    fn id(&self) -> PaneId {
+        PaneId::Vendors
+    }
+
+    fn count(&self, ctx: &Ctx) -> String {
+        let open: usize = ctx
+            .store
+            .vendors
+            .iter()
+            .map(|v| {
+                v.tickets
+                    .iter()
+                    .filter(|t| t.status == TicketStatus::Open)
+                    .count()
+            })
+            .sum();
+        if open > 0 {
+            format!("{} ({open} open)", ctx.store.vendors.len())
+        } else {
+            ctx.store.vendors.len().to_string()
+        }
+    }
+
+    fn refresh(&mut self, ctx: &Ctx) {
+        self.list.set_rows(ctx.store.vendors.iter().map(|v| {
+            let mut hay = format!(
+                "{} {} {} {} {} {} {} {} {}",
+                v.name,
+                opt(&v.category),
+                opt(&v.account),
+                opt(&v.phone),
+                opt(&v.email),
+                opt(&v.portal),
+                opt(&v.support_hours),
+                v.contract_end.map(|d| d.to_string()).unwrap_or_default(),
+                opt(&v.notes)
+            );
+            for c in &v.contacts {
+                hay.push_str(&format!(
+                    " {} {} {} {}",
+                    c.name,
+                    opt(&c.role),
+                    opt(&c.phone),
+                    opt(&c.email)
+                ));
+            }
+            for t in &v.tickets {
+                hay.push_str(&format!(" {} {} {}", t.reference, t.subject, opt(&t.notes)));
+            }
+            (v.name.clone(), hay)
+        }));
+        if self.selected(ctx).is_none() {
+            self.detail = false;
+        }
+        if let Some(v) = self.selected(ctx) {
+            let n = detail_rows(v, ctx).len();
+            self.detail_sel = self.detail_sel.min(n.saturating_sub(1));
+        }
+    }
+
+    fn draw(&self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
+        let t = ctx.theme;
+        let (list_area, detail_area) = if area.width >= 110 {
+            let [a, b] =
+                Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)])
+                    .spacing(1)
+                    .areas(area);
+            (a, b)
+        } else {
+            let [a, b] = Layout::vertical([Constraint::Percentage(40), Constraint::Percentage(60)])
+                .areas(area);
+            (a, b)
+        };
+        table::draw(
+            frame,
+            list_area,
+            t,
+            TableSpec {
+                title: "Vendors",
+                header: vec!["name", "category", "phone", "contract", "open"],
+                widths: vec![
+                    Constraint::Length(18),
+                    Constraint::Length(10),
+                    Constraint::Length(16),
+                    Constraint::Length(10),
+                    Constraint::Length(4),
+                ],
+                empty: "no vendors yet: a adds one",
+            },
+            &self.list,
+            |i| {
+                let v = &ctx.store.vendors[i];
+                let open = v
+                    .tickets
+                    .iter()
+                    .filter(|t| t.status == TicketStatus::Open)
+                    .count();
+                vec![
+                    Cell::from(v.name.clone()),
+                    Cell::from(opt(&v.category)),
+                    Cell::from(opt(&v.phone)),
+                    Cell::from(v.contract_end.map(|d| d.to_string()).unwrap_or_default()),
+                    Cell::from(if open > 0 {
+                        open.to_string()
+                    } else {
+                        String::new()
+                    }),
+                ]
+            },
+        );
+        self.draw_details(frame, detail_area, ctx);
+    }
+
+    fn wants_esc(&self) -> bool {
+        self.detail
+    }
+
+    fn handle_key(&mut self, key: KeyEvent, ctx: &Ctx) -> Option<Vec<Effect>> {
+        if !self.detail && self.list.handle_key(key) {
+            self.detail_sel = 0;
+            return Some(vec![]);
+        }
+        let v = self.selected(ctx).cloned();
+        let need = || Some(vec![Effect::Error("no vendor selected".into())]);
+        match key.code {
+            KeyCode::Char('a') if !self.detail => Some(vec![Effect::Form(vendor_form(
+                "add",
+                "Add a vendor",
+                &Vendor::default(),
+            ))]),
+            KeyCode::Char('y') => Some(self.copy(ctx)),
+            KeyCode::Char('n') => match v {
+                Some(v) => Some(vec![Effect::Form(contact_form(
+                    &format!("contact.add:{}", v.name),
+                    &format!("New contact at {}", v.name),
+                    &Contact::default(),
+                ))]),
+                None => need(),
+            },
+            KeyCode::Char('o') => match v {
+                Some(v) => Some(vec![Effect::Form(ticket_form(
+                    &format!("ticket.add:{}", v.name),
+                    &format!("Open a ticket with {}", v.name),
+                    &Ticket::default(),
+                ))]),
+                None => need(),
+            },
+            _ if !self.detail => {
+                let v = v?;
+                match key.code {
+                    KeyCode::Enter => {
+                        self.detail = true;
+                        self.detail_sel = 0;
+                        Some(vec![])
+                    }
+                    KeyCode::Char('e') => Some(vec![Effect::Form(vendor_form(
+                        &format!("edit:{}", v.name),
+                        &format!("Edit vendor {}", v.name),
+                        &v,
+                    ))]),
+                    KeyCode::Char('d') => Some(vec![Effect::confirm(
+                        format!("Delete vendor {} with its contacts and tickets?", v.name),
+                        vec![format!(
+                            "{} contact(s), {} ticket(s) go with it.",
+                            v.contacts.len(),
+                            v.tickets.len()
+                        )],
+                        format!("delete:{}", v.name),
+                    )]),
+                    _ => None,
+                }
+            }
+            _ => {
+                // in the details
+                let v = v?;
+                match key.code {
+                    KeyCode::Esc | KeyCode::Left | KeyCode::Char('h') => {
+                        self.detail = false;
+                        Some(vec![])
+                    }
+                    KeyCode::Char('j') | KeyCode::Down => {
+                        self.move_detail(ctx, 1);
+                        Some(vec![])
+                    }
+                    KeyCode::Char('k') | KeyCode::Up => {
+                        self.move_detail(ctx, -1);
+                        Some(vec![])
+                    }
+                    KeyCode::Char('g') | KeyCode::Home => {
+                        self.detail_sel = 0;
+                        Some(vec![])
+                    }
+                    KeyCode::Char('G') | KeyCode::End => {
+                        self.detail_sel = usize::MAX / 2;
+                        self.move_detail(ctx, -1);
+                        let n = detail_rows(&v, ctx).len();
+                        self.detail_sel = self.detail_sel.min(n.saturating_sub(1));
+                        Some(vec![])
+                    }
+                    _ => {
+                        let row = self.detail_row(ctx)?;
+                        self.detail_key(key, &v, row, ctx)
+                    }
+                }
+            }
+        }
+    }
+
+    fn handle_event(&mut self, event: PaneEvent, ctx: &Ctx) -> Vec<Effect> {
+        match event {
+            PaneEvent::Select(k) => {
+                self.list.select_key(&k);
+                self.detail = false;
+                vec![]
+            }
+            PaneEvent::Confirmed(tag) => self.confirmed(&tag, ctx),
+            PaneEvent::FormSubmitted { tag, values } => self.submitted(&tag, &values, ctx),
+            _ => vec![],
+        }
+    }
+
+    fn keys(&self) -> Vec<KeyHelp> {
+        vec![
+            KeyHelp::new(
+                "Enter",
+                "into the details (rows: fields, contacts, tickets, hosts)",
+            ),
+            KeyHelp::new("Esc", "back from the details to the list"),
+            KeyHelp::new("a / e / d", "add / edit / delete a vendor (list)"),
+            KeyHelp::new("y", "copy: the phone (list), the selected value (details)"),
+            KeyHelp::new("n", "new contact"),
+            KeyHelp::new("o", "open a ticket"),
+            KeyHelp::new(
+                "e / d (details)",
+                "edit / delete the selected contact or ticket",
+            ),
+            KeyHelp::new("x (details)", "close the selected ticket (today)"),
+            KeyHelp::new("Enter (details)", "on a host: go to it in Hosts"),
+        ]
+    }
+
+    fn set_filter(&mut self, filter: &str, _ctx: &Ctx) {
+        self.list.set_filter(filter);
+        self.detail = false;
+        self.detail_sel = 0;
+    }
+
+    fn filter(&self) -> &str {
+        self.list.filter()
+    }
+}
+
+impl VendorsPane {
+    fn detail_key(
+        &mut self,
+        key: KeyEvent,
+        v: &Vendor,
+        row: DetailRow,
+        ctx: &Ctx,
+    ) -> Option<Vec<Effect>> {
+        let name = v.name.clone();
+        match (key.code, &row.kind) {
+            (KeyCode::Enter, RowKind::Host(h)) => Some(vec![Effect::Goto {
+                pane: PaneId::Hosts,
+                key: Some(h.clone()),
+            }]),
+            (KeyCode::Char('e'), RowKind::Contact(i) | RowKind::ContactValue(i)) => {
+                Some(vec![Effect::Form(contact_form(
+                    &format!("contact.edit:{name}:{i}"),
+                    &format!("Edit contact at {name}"),
+                    &v.contacts[*i],
+                ))])
+            }
+            (KeyCode::Char('e'), RowKind::Ticket(i)) => Some(vec![Effect::Form(ticket_form(
+                &format!("ticket.edit:{name}:{i}"),
+                &format!("Edit ticket {}", v.tickets[*i].reference),
+                &v.tickets[*i],
+            ))]),
+            (KeyCode::Char('e'), _) => Some(vec![Effect::Form(vendor_form(
+                &format!("edit:{name}"),
+                &format!("Edit vendor {name}"),
+                v,
+            ))]),
+            (KeyCode::Char('d'), RowKind::Contact(i) | RowKind::ContactValue(i)) => {
+                Some(vec![Effect::confirm(
+                    format!("Delete contact {} of {name}?", v.contacts[*i].name),
+                    vec![],
+                    format!("contact.rm:{name}:{i}"),
+                )])
+            }
+            (KeyCode::Char('d'), RowKind::Ticket(i)) => Some(vec![Effect::confirm(
+                format!("Delete ticket {} of {name}?", v.tickets[*i].reference),
+                vec!["Closing it (x) keeps the record; deleting removes it.".into()],
+                format!("ticket.rm:{name}:{i}"),
+            )]),
+            (KeyCode::Char('d'), _) => Some(vec![Effect::Error(
+                "pick a contact or ticket to delete (Esc, then d deletes the vendor)".into(),
+            )]),
+            (KeyCode::Char('x'), RowKind::Ticket(i)) => {
+                let t = &v.tickets[*i];
+                if t.status == TicketStatus::Closed {
+                    return Some(vec![Effect::Status(format!(
+                        "ticket {} is closed already",
+                        t.reference
+                    ))]);
+                }
+                let reference = t.reference.clone();
+                let date = today(ctx);
+                Some(vec![Effect::store("ticket.close", move |s| {
+                    s.close_ticket(&name, &reference, date)?;
+                    Ok(format!("ticket {reference} of {name} closed"))
+                })])
+            }
+            (KeyCode::Char('x'), _) => {
+                Some(vec![Effect::Error("x closes a ticket: pick one".into())])
+            }
+            _ => None,
+        }
+    }
+
+    fn confirmed(&mut self, tag: &str, ctx: &Ctx) -> Vec<Effect> {
+        if let Some(name) = tag.strip_prefix("delete:") {
+            let name = name.to_string();
+            self.detail = false;
+            return vec![Effect::store("vendor.rm", move |s| {
+                s.remove_vendor(&name)?;
+                Ok(format!("vendor {name} deleted"))
+            })];
+        }
+        let Some((what, rest)) = tag.split_once(':') else {
+            return vec![];
+        };
+        let Some((name, idx)) = rest.rsplit_once(':') else {
+            return vec![];
+        };
+        let Ok(i) = idx.parse::<usize>() else {
+            return vec![];
+        };
+        let Some(mut v) = ctx.store.vendor(name).cloned() else {
+            return vec![Effect::Error(format!("no vendor named {name}"))];
+        };
+        let name = name.to_string();
+        match what {
+            "contact.rm" if i < v.contacts.len() => {
+                let c = v.contacts.remove(i);
+                vec![Effect::store("contact.rm", move |s| {
+                    s.update_vendor(&name, v)?;
+                    Ok(format!("contact {} of {name} deleted", c.name))
+                })]
+            }
+            "ticket.rm" if i < v.tickets.len() => {
+                let t = v.tickets.remove(i);
+                vec![Effect::store("ticket.rm", move |s| {
+                    s.update_vendor(&name, v)?;
+                    Ok(format!("ticket {} of {name} deleted", t.reference))
+                })]
+            }
+            _ => vec![],
+        }
+    }
+
+    fn submitted(&mut self, tag: &str, values: &FormValues, ctx: &Ctx) -> Vec<Effect> {
+        if tag == "add" || tag.starts_with("edit:") {
+            let old_name = tag.strip_prefix("edit:").map(str::to_string);
+            let old = old_name.as_deref().and_then(|n| ctx.store.vendor(n));
+            let vendor = vendor_from(values, old);
+            if ctx.store.vendor(&vendor.name).is_some()
+                && old_name.as_deref() != Some(vendor.name.as_str())
+            {
+                return vec![Effect::FormErrors(vec![(
+                    "name".into(),
+                    format!("a vendor named {} exists already", vendor.name),
+                )])];
+            }
+            let name = vendor.name.clone();
+            self.list.select_key(&name);
+            return vec![match old_name {
+                None => Effect::store("vendor.add", move |s| {
+                    s.add_vendor(vendor)?;
+                    Ok(format!("vendor {name} added to vendors.toml"))
+                }),
+                Some(old) => Effect::store("vendor.edit", move |s| {
+                    s.update_vendor(&old, vendor)?;
+                    Ok(format!("vendor {name} saved"))
+                }),
+            }];
+        }
+        let Some((what, rest)) = tag.split_once(':') else {
+            return vec![];
+        };
+        let (name, idx) = match rest.rsplit_once(':') {
+            Some((n, i)) if what.ends_with(".edit") => (n.to_string(), i.parse::<usize>().ok()),
+            _ => (rest.to_string(), None),
+        };
+        let Some(mut v) = ctx.store.vendor(&name).cloned() else {
+            return vec![Effect::Error(format!("no vendor named {name}"))];
+        };
+        match what {
+            "contact.add" | "contact.edit" => {
+                let c = Contact {
+                    name: values.get("name").to_string(),
+                    role: values.opt("role"),
+                    phone: values.opt("phone"),
+                    email: values.opt("email"),
+                };
+                let label = c.name.clone();
+                match idx {
+                    Some(i) if i < v.contacts.len() => v.contacts[i] = c,
+                    _ => v.contacts.push(c),
+                }
+                vec![Effect::store(what.to_string(), move |s| {
+                    s.update_vendor(&name, v)?;
+                    Ok(format!("contact {label} of {name} saved"))
+                })]
+            }
+            "ticket.add" => {
+                let reference = values.get("ref").to_string();
+                if !reference.is_empty() && v.tickets.iter().any(|t| t.reference == reference) {
+                    return vec![Effect::FormErrors(vec![(
+                        "ref".into(),
+                        format!("{name} has a ticket {reference} already"),
+                    )])];
+                }
+                let t = Ticket {
+                    reference,
+                    subject: values.get("subject").to_string(),
+                    status: TicketStatus::Open,
+                    opened: Some(values.date("opened").unwrap_or_else(|| today(ctx))),
+                    closed: None,
+                    notes: values.opt("notes"),
+                };
+                vec![Effect::store("ticket.add", move |s| {
+                    let t = s.add_ticket(&name, t)?;
+                    Ok(format!("ticket {} opened with {name}", t.reference))
+                })]
+            }
+            "ticket.edit" => {
+                let Some(i) = idx.filter(|&i| i < v.tickets.len()) else {
+                    return vec![];
+                };
+                let reference = values.get("ref").to_string();
+                if reference.is_empty() {
+                    return vec![Effect::FormErrors(vec![(
+                        "ref".into(),
+                        "Reference is required".into(),
+                    )])];
+                }
+                if v.tickets
+                    .iter()
+                    .enumerate()
+                    .any(|(j, t)| j != i && t.reference == reference)
+                {
+                    return vec![Effect::FormErrors(vec![(
+                        "ref".into(),
+                        format!("{name} has a ticket {reference} already"),
+                    )])];
+                }
+                let t = &mut v.tickets[i];
+                t.reference = reference.clone();
+                t.subject = values.get("subject").to_string();
+                t.opened = values.date("opened").or(t.opened);
+                t.notes = values.opt("notes");
+                vec![Effect::store("ticket.edit", move |s| {
+                    s.update_vendor(&name, v)?;
+                    Ok(format!("ticket {reference} of {name} saved"))
+                })]
+            }
+            _ => vec![],
+        }
+    }
+}

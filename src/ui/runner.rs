@@ -1,0 +1,147 @@
+//! Executes the app's commands off the UI: store writes on one writer
+//! thread (in order, with its own copy of the Store), jobs on blocking
+//! threads or as tokio tasks. Everything reports back as [`Msg`].
+
+use std::sync::mpsc as std_mpsc;
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::model::{BackupResult, CheckResult, PatchReport};
+use crate::store::{StateKind, Store};
+use crate::ui::app::{Command, ShellMsg};
+use crate::ui::pane::{JobHandle, JobWork, Msg, PaneId, Results, StoreOp};
+
+enum WriterMsg {
+    Op {
+        pane: Option<PaneId>,
+        tag: String,
+        op: StoreOp,
+    },
+    Reload,
+}
+
+pub struct Runner {
+    tx: UnboundedSender<Msg>,
+    writer: std_mpsc::Sender<WriterMsg>,
+}
+
+/// Latest results from state/ (an unreadable file is reported, not fatal).
+pub fn load_results(store: &Store) -> Results {
+    let mut r = Results::default();
+    match store.load_state::<CheckResult>(StateKind::Checks) {
+        Ok(v) => r.checks = v.into_iter().map(|c| (c.host.clone(), c)).collect(),
+        Err(e) => r.load_errors.push(e.to_string()),
+    }
+    match store.load_state::<PatchReport>(StateKind::Patches) {
+        Ok(v) => r.patches = v.into_iter().map(|c| (c.host.clone(), c)).collect(),
+        Err(e) => r.load_errors.push(e.to_string()),
+    }
+    match store.load_state::<BackupResult>(StateKind::Backups) {
+        Ok(v) => r.backups = v.into_iter().map(|c| (c.name.clone(), c)).collect(),
+        Err(e) => r.load_errors.push(e.to_string()),
+    }
+    r
+}
+
+impl Runner {
+    /// Start the writer thread with its own copy of the store.
+    pub fn new(store: Store, tx: UnboundedSender<Msg>) -> Runner {
+        let (wtx, wrx) = std_mpsc::channel::<WriterMsg>();
+        let back = tx.clone();
+        let spawned = std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || {
+                let mut store = store;
+                while let Ok(m) = wrx.recv() {
+                    match m {
+                        WriterMsg::Op { pane, tag, op } => {
+                            let result = match op(&mut store) {
+                                Ok(text) => Ok((text, Box::new(store.clone()))),
+                                Err(e) => {
+                                    // the files are the truth: re-read after a failed write
+                                    if let Ok(s) = Store::load(store.home.clone()) {
+                                        store = s;
+                                    }
+                                    Err(e.to_string())
+                                }
+                            };
+                            if back.send(Msg::Saved { pane, tag, result }).is_err() {
+                                break;
+                            }
+                        }
+                        WriterMsg::Reload => {
+                            let r = match Store::load(store.home.clone()) {
+                                Ok(s) => {
+                                    store = s;
+                                    let results = load_results(&store);
+                                    Ok((Box::new(store.clone()), results))
+                                }
+                                Err(e) => Err(e.to_string()),
+                            };
+                            let _ = back.send(Msg::Shell(ShellMsg::Reloaded(r)));
+                        }
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::error!("cannot start the store writer: {e}");
+        }
+        Runner { tx, writer: wtx }
+    }
+
+    /// Run a command that needs no terminal. Suspend/Copy/Quit are the loop's.
+    pub fn execute(&self, cmd: Command) {
+        match cmd {
+            Command::Store { pane, tag, op } => {
+                if self.writer.send(WriterMsg::Op { pane, tag, op }).is_err() {
+                    let _ = self.tx.send(Msg::Status(Err(
+                        "the store writer stopped; restart opsdeck".into(),
+                    )));
+                }
+            }
+            Command::Reload => {
+                let _ = self.writer.send(WriterMsg::Reload);
+            }
+            Command::Job {
+                id,
+                pane,
+                job,
+                cancel,
+            } => {
+                let handle = JobHandle {
+                    id,
+                    pane,
+                    tx: self.tx.clone(),
+                    cancel,
+                };
+                let tx = self.tx.clone();
+                let what = job.what.clone();
+                match job.work {
+                    JobWork::Blocking(f) => {
+                        let jh = tokio::task::spawn_blocking(move || f(handle));
+                        tokio::spawn(async move {
+                            if let Err(e) = jh.await {
+                                tracing::error!("job {id} ({what}) failed: {e}");
+                                let _ =
+                                    tx.send(Msg::Status(Err(format!("job {what} failed: {e}"))));
+                            }
+                            let _ = tx.send(Msg::JobDone { job: id, pane });
+                        });
+                    }
+                    JobWork::Async(f) => {
+                        let jh = tokio::spawn(f(handle));
+                        tokio::spawn(async move {
+                            if let Err(e) = jh.await {
+                                tracing::error!("job {id} ({what}) failed: {e}");
+                                let _ =
+                                    tx.send(Msg::Status(Err(format!("job {what} failed: {e}"))));
+                            }
+                            let _ = tx.send(Msg::JobDone { job: id, pane });
+                        });
+                    }
+                }
+            }
+            Command::Suspend { .. } | Command::Copy(_) | Command::Quit => {}
+        }
+    }
+}

@@ -1,0 +1,329 @@
+//! Drawing the shell: header, tabs, the active pane, status line, overlays.
+//! A pure function of the app state.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Table};
+use ratatui::Frame;
+
+use crate::ui::app::{App, Overlay, MIN_HEIGHT, MIN_WIDTH};
+use crate::ui::pane::PaneId;
+use crate::ui::widgets::popup;
+
+pub fn draw(app: &App, frame: &mut Frame) {
+    let area = frame.area();
+    let theme = &app.theme;
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let lines = vec![
+            Line::styled("Terminal too small", theme.title()),
+            Line::raw(format!("{}x{} now,", area.width, area.height)),
+            Line::raw(format!("needs {MIN_WIDTH}x{MIN_HEIGHT}.")),
+            Line::raw("q quits"),
+        ];
+        frame.render_widget(Paragraph::new(lines), area);
+        return;
+    }
+    let [header, tabs, body, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let ctx = app.ctx_for_draw();
+
+    // header: where you are and how fresh the data is
+    let latest = app
+        .results
+        .checks
+        .values()
+        .filter_map(|c| ctx.age_of(&c.checked_at))
+        .min();
+    let fresh = match latest {
+        Some(s) => format!("last check {} ago", crate::util::format_age(s)),
+        None => "never checked".into(),
+    };
+    let mut spans = vec![
+        Span::styled(" opsdeck ", theme.header()),
+        Span::raw("› "),
+        Span::styled(app.active.title(), theme.title()),
+        Span::raw(format!("  {} hosts · {fresh}", app.store.hosts.len())),
+    ];
+    if !app.results.checking.is_empty() {
+        spans.push(Span::styled(
+            format!(" · checking {}", app.results.checking.len()),
+            theme.warn(),
+        ));
+    }
+    let home = app.store.home.config_dir.display().to_string();
+    let used: usize = spans.iter().map(|s| s.width()).sum();
+    if used + home.len() + 2 < header.width as usize {
+        let pad = header.width as usize - used - home.len() - 1;
+        spans.push(Span::raw(" ".repeat(pad)));
+        spans.push(Span::styled(home, theme.dim()));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), header);
+
+    // tabs with counts; shorter labels when the terminal is narrow
+    let counts: Vec<String> = PaneId::ALL
+        .iter()
+        .map(|id| app.pane(*id).count(&ctx))
+        .collect();
+    let label = |id: PaneId, level: u8| -> String {
+        let c = &counts[id.index()];
+        match level {
+            0 => format!(" {} {} {} ", id.index() + 1, id.title(), c),
+            1 => format!(
+                " {} {} {} ",
+                id.index() + 1,
+                id.title(),
+                c.split_whitespace().next().unwrap_or("")
+            ),
+            _ => format!(" {} {} ", id.index() + 1, id.title()),
+        }
+    };
+    let level = (0..3u8)
+        .find(|&lv| {
+            PaneId::ALL
+                .iter()
+                .map(|id| label(*id, lv).chars().count() + 1)
+                .sum::<usize>()
+                <= tabs.width as usize
+        })
+        .unwrap_or(2);
+    let mut spans = Vec::new();
+    for id in PaneId::ALL {
+        let style = if id == app.active {
+            theme.tab_active()
+        } else {
+            theme.tab()
+        };
+        spans.push(Span::styled(label(id, level), style));
+        spans.push(Span::styled("│", theme.dim()));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), tabs);
+
+    app.pane(app.active).draw(frame, body, &ctx);
+
+    // status line: filter input, else the last message, else hints; jobs on the right
+    let mut left: Vec<Span> = Vec::new();
+    if let Some(input) = &app.filter_input {
+        left.push(Span::styled("/", theme.key()));
+        left.push(Span::styled(input.clone(), theme.input()));
+        left.push(Span::styled(" ", theme.selected()));
+        left.push(Span::styled("  Enter keep · Esc clear", theme.dim()));
+    } else if let Some((is_err, text)) = &app.status {
+        let t = text.lines().next().unwrap_or("").to_string();
+        if *is_err {
+            left.push(Span::styled(format!("error: {t}"), theme.error()));
+        } else {
+            left.push(Span::raw(t));
+        }
+    } else {
+        for (k, w) in [
+            ("?", "help"),
+            ("/", "filter"),
+            ("1-5", "panes"),
+            ("q", "quit"),
+        ] {
+            left.extend(crate::ui::app::hint(theme, k, w));
+        }
+    }
+    let jobs = if app.jobs.is_empty() {
+        String::new()
+    } else {
+        let first = &app.jobs[0];
+        let more = if app.jobs.len() > 1 {
+            format!(" +{}", app.jobs.len() - 1)
+        } else {
+            String::new()
+        };
+        format!(" [J] {} {} {}{more} ", first.id, first.what, first.progress)
+    };
+    let jobs_w = (jobs.chars().count() as u16).min(status.width / 2);
+    let [l, r] = Layout::horizontal([Constraint::Min(1), Constraint::Length(jobs_w)]).areas(status);
+    frame.render_widget(Paragraph::new(Line::from(left)), l);
+    if !jobs.is_empty() {
+        frame.render_widget(Paragraph::new(Line::styled(jobs, theme.warn())), r);
+    }
+
+    for o in &app.overlays {
+        draw_overlay(app, frame, body.union(status), o);
+    }
+}
+
+fn draw_overlay(app: &App, frame: &mut Frame, area: Rect, o: &Overlay) {
+    let theme = &app.theme;
+    let wide = area.width.saturating_sub(4).min(100);
+    match o {
+        Overlay::Help { scroll } => {
+            let mut lines = vec![Line::styled(
+                format!("{} pane", app.active.title()),
+                theme.title(),
+            )];
+            let pane_keys = app.pane(app.active).keys();
+            let w = pane_keys
+                .iter()
+                .chain(App::global_keys().iter())
+                .map(|k| k.keys.chars().count())
+                .max()
+                .unwrap_or(8);
+            let globals = App::global_keys();
+            for k in pane_keys.iter() {
+                lines.push(Line::from(vec![
+                    Span::styled(format!("{:>w$}  ", k.keys), theme.key()),
+                    Span::raw(k.what.clone()),
+                ]));
+            }
+            lines.push(Line::raw(""));
+            lines.push(Line::styled("Everywhere", theme.title()));
+            for k in globals.iter() {
+                lines.push(Line::from(vec![
+                    Span::styled(format!("{:>w$}  ", k.keys), theme.key()),
+                    Span::raw(k.what.clone()),
+                ]));
+            }
+            popup::draw_box(
+                frame,
+                area,
+                theme,
+                "Keys (Esc closes)",
+                lines,
+                None,
+                wide.min(80),
+                *scroll,
+            );
+        }
+        Overlay::Confirm { title, lines, .. } => {
+            let mut body: Vec<Line<'static>> = vec![Line::styled(title.clone(), theme.title())];
+            if !lines.is_empty() {
+                body.push(Line::raw(""));
+            }
+            body.extend(lines.iter().map(|l| Line::raw(l.clone())));
+            let footer = Line::from(vec![
+                Span::styled("y", theme.key()),
+                Span::raw(" yes   "),
+                Span::styled("n/Esc", theme.key()),
+                Span::raw(" no"),
+            ]);
+            popup::draw_box(
+                frame,
+                area,
+                theme,
+                "Confirm",
+                body,
+                Some(footer),
+                wide.min(90),
+                0,
+            );
+        }
+        Overlay::Form { form, .. } => form.draw(frame, area, theme),
+        Overlay::Text {
+            title,
+            lines,
+            scroll,
+        } => {
+            let rect = popup::centered(area, area.width.saturating_sub(2), area.height);
+            frame.render_widget(Clear, rect);
+            let block = Block::default()
+                .borders(Borders::ALL)
+                .border_style(theme.popup_border())
+                .title(Span::styled(
+                    format!(" {title} (j/k scroll, Esc closes) "),
+                    theme.title(),
+                ));
+            frame.render_widget(
+                Paragraph::new(lines.clone())
+                    .block(block)
+                    .wrap(ratatui::widgets::Wrap { trim: false })
+                    .scroll((*scroll, 0)),
+                rect,
+            );
+        }
+        Overlay::Jobs { selected } => {
+            let rect = popup::centered(area, wide, (app.jobs.len() as u16 + 4).min(area.height));
+            frame.render_widget(Clear, rect);
+            let block = Block::default()
+                .borders(Borders::ALL)
+                .border_style(theme.popup_border())
+                .title(Span::styled(
+                    " Jobs (x cancels, Esc closes) ",
+                    theme.title(),
+                ));
+            if app.jobs.is_empty() {
+                frame.render_widget(
+                    Paragraph::new("nothing runs in the background").block(block),
+                    rect,
+                );
+                return;
+            }
+            let rows: Vec<Row> = app
+                .jobs
+                .iter()
+                .enumerate()
+                .map(|(i, j)| {
+                    let r = Row::new(vec![
+                        j.id.to_string(),
+                        j.host.clone().unwrap_or_default(),
+                        j.what.clone(),
+                        if j.cancelled {
+                            "cancelling".into()
+                        } else {
+                            j.progress.clone()
+                        },
+                    ]);
+                    if i == *selected {
+                        r.style(theme.selected())
+                    } else {
+                        r
+                    }
+                })
+                .collect();
+            frame.render_widget(
+                Table::new(
+                    rows,
+                    [
+                        Constraint::Length(5),
+                        Constraint::Length(14),
+                        Constraint::Min(10),
+                        Constraint::Length(12),
+                    ],
+                )
+                .header(Row::new(["id", "host", "what", "progress"]).style(theme.table_header()))
+                .block(block),
+                rect,
+            );
+        }
+        Overlay::RunPrompt { hosts, input, .. } => {
+            let mut lines = vec![Line::raw(format!(
+                "on {} host(s): {}",
+                hosts.len(),
+                crate::ui::widgets::table::ellipsize(&hosts.join(", "), 200)
+            ))];
+            lines.push(Line::from(vec![
+                Span::styled("$ ", theme.key()),
+                Span::styled(input.clone(), theme.input()),
+                Span::styled(" ", theme.selected()),
+            ]));
+            let footer = Line::from(vec![
+                Span::styled("Enter", theme.key()),
+                Span::raw(" run  "),
+                Span::styled("↑/↓", theme.key()),
+                Span::raw(" history  "),
+                Span::styled("Esc", theme.key()),
+                Span::raw(" cancel"),
+            ]);
+            popup::draw_box(
+                frame,
+                area,
+                theme,
+                "Run a command",
+                lines,
+                Some(footer),
+                wide,
+                0,
+            );
+        }
+        Overlay::Run(view) => view.draw(frame, area, theme),
+    }
+}

@@ -1,0 +1,557 @@
+//! Rendering and update tests of the TUI without a terminal: the app is
+//! driven with Actions and drawn on ratatui's TestBackend.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use opsdeck::model::*;
+use opsdeck::ssh::{Engine, EngineOptions};
+use opsdeck::store::{Home, Store};
+use opsdeck::ui::app::{Action, App, Command, Overlay};
+use opsdeck::ui::pane::{PaneId, Results};
+use opsdeck::ui::theme::Theme;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::{Color, Modifier};
+use ratatui::Terminal;
+
+const NOW: &str = "2026-11-22T12:00:00Z";
+
+fn date(s: &str) -> Option<Date> {
+    Some(s.parse().unwrap())
+}
+
+fn fixture_store() -> Store {
+    let mut hosts = Vec::new();
+    for (name, addr, tags) in [
+        ("web1", Some("10.0.0.11"), vec!["web", "prod"]),
+        ("web2", Some("10.0.0.12"), vec!["web", "prod"]),
+        ("db1", None, vec!["db"]),
+        ("backup1", Some("backup1.lan"), vec![]),
+    ] {
+        hosts.push(Host {
+            name: name.into(),
+            address: addr.map(String::from),
+            tags: tags.into_iter().map(String::from).collect(),
+            vendor: (name == "db1").then(|| "Dell".to_string()),
+            purchased: date("2021-03-01"),
+            ..Default::default()
+        });
+    }
+    let vendors = vec![
+        Vendor {
+            name: "Dell".into(),
+            category: Some("hardware".into()),
+            account: Some("ACC-4711".into()),
+            phone: Some("+49 30 1234".into()),
+            email: Some("support@dell.example".into()),
+            portal: Some("https://dell.example".into()),
+            support_hours: Some("Mo-Fr 8-18".into()),
+            contract_end: date("2027-01-15"),
+            notes: None,
+            contacts: vec![Contact {
+                name: "Ann Smith".into(),
+                role: Some("account manager".into()),
+                phone: Some("+49 30 999".into()),
+                email: Some("ann@dell.example".into()),
+            }],
+            tickets: vec![Ticket {
+                reference: "SR-1".into(),
+                subject: "disk failed in db1".into(),
+                status: TicketStatus::Open,
+                opened: date("2026-11-01"),
+                closed: None,
+                notes: None,
+            }],
+        },
+        Vendor {
+            name: "FiberNet".into(),
+            category: Some("isp".into()),
+            phone: Some("0800 555".into()),
+            ..Default::default()
+        },
+    ];
+    let backups = vec![BackupJob {
+        name: "db1-restic".into(),
+        host: "db1".into(),
+        kind: BackupKind::Restic,
+        repository: Some("/srv/restic".into()),
+        password_command: None,
+        password_file: None,
+        env_file: None,
+        passcommand: None,
+        tag: None,
+        path: None,
+        min_size: None,
+        command: None,
+        max_age: "26h".into(),
+        warn_age: None,
+        last_restore_test: date("2026-06-01"),
+        restore_test_every: Some("90d".into()),
+        notes: None,
+    }];
+    Store {
+        home: Home::under("/nonexistent/opsdeck-test"),
+        settings: Settings::default(),
+        hosts,
+        vendors,
+        backups,
+    }
+}
+
+fn fixture_results() -> Results {
+    let mut r = Results::default();
+    let facts = Facts {
+        os: Some("Debian GNU/Linux 12 (bookworm)".into()),
+        kernel: Some("6.1.0-26-amd64".into()),
+        uptime_s: Some(86400),
+        cpus: Some(4),
+        load: Some([0.1, 0.2, 0.3]),
+        mem_used_pct: Some(41.5),
+        disks: vec![Disk {
+            mount: "/".into(),
+            used_pct: 93.0,
+            fstype: Some("ext4".into()),
+            size_kb: None,
+        }],
+        failed_units: Some(vec![]),
+        reboot_required: Some(false),
+        package_manager: Some("apt".into()),
+        updates: Some(UpdateCounts {
+            pending: Some(12),
+            security: Some(3),
+        }),
+        ..Default::default()
+    };
+    r.checks.insert(
+        "web1".into(),
+        CheckResult {
+            host: "web1".into(),
+            status: Status::Crit,
+            error: None,
+            reasons: vec!["/ 93% >= 90%".into(), "3 security updates".into()],
+            elapsed_ms: 312,
+            checked_at: "2026-11-22T11:55:00Z".into(),
+            facts: Some(facts),
+        },
+    );
+    r.checks.insert(
+        "web2".into(),
+        CheckResult {
+            host: "web2".into(),
+            status: Status::Crit,
+            error: Some("connection failed: Connection refused (os error 111)".into()),
+            reasons: vec!["unreachable".into()],
+            elapsed_ms: 3,
+            checked_at: "2026-11-22T11:00:00Z".into(),
+            facts: None,
+        },
+    );
+    r.backups.insert(
+        "db1-restic".into(),
+        BackupResult {
+            name: "db1-restic".into(),
+            host: "db1".into(),
+            kind: BackupKind::Restic,
+            status: Status::Ok,
+            latest: Some("2026-11-22T02:00:00Z".into()),
+            age_s: Some(36000),
+            max_age_s: 93600,
+            error: None,
+            reasons: vec![],
+            snapshots: Some(30),
+            checked_at: Some("2026-11-22T11:00:00Z".into()),
+            recent: vec![],
+        },
+    );
+    r
+}
+
+fn app_with(theme: Theme) -> App {
+    let store = fixture_store();
+    let engine = Engine::new(&store.settings.ssh, EngineOptions::default());
+    let mut app = App::new(store, fixture_results(), theme, engine);
+    app.update(Action::Tick(NOW.parse().unwrap()));
+    app
+}
+
+fn app() -> App {
+    app_with(Theme::colour())
+}
+
+fn key(app: &mut App, code: KeyCode) -> Vec<Command> {
+    app.update(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+fn typ(app: &mut App, text: &str) {
+    for c in text.chars() {
+        key(app, KeyCode::Char(c));
+    }
+}
+
+fn render(app: &mut App, w: u16, h: u16) -> Buffer {
+    app.update(Action::Resize(w, h));
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    term.draw(|f| app.draw(f)).unwrap();
+    term.backend().buffer().clone()
+}
+
+fn text(buf: &Buffer) -> String {
+    let mut s = String::new();
+    for y in 0..buf.area.height {
+        let mut line = String::new();
+        for x in 0..buf.area.width {
+            line.push_str(buf[(x, y)].symbol());
+        }
+        s.push_str(line.trim_end());
+        s.push('\n');
+    }
+    s
+}
+
+fn screen(app: &mut App, w: u16, h: u16) -> String {
+    text(&render(app, w, h))
+}
+
+#[test]
+fn every_pane_at_80x24_and_200x60() {
+    for (i, id) in PaneId::ALL.iter().enumerate() {
+        for (w, h) in [(80u16, 24u16), (200, 60)] {
+            let mut a = app();
+            key(&mut a, KeyCode::Char(char::from(b'1' + i as u8)));
+            assert_eq!(a.active, *id);
+            let s = screen(&mut a, w, h);
+            for tab in ["Overview", "Hosts", "Patches", "Backups", "Vendors"] {
+                assert!(
+                    s.lines().nth(1).unwrap().contains(tab),
+                    "tab {tab} missing:\n{s}"
+                );
+            }
+            insta::assert_snapshot!(format!("{}_{w}x{h}", id.title().to_lowercase()), s);
+        }
+    }
+}
+
+#[test]
+fn hosts_show_status_reason_age_and_facts() {
+    let mut a = app();
+    key(&mut a, KeyCode::Char('2'));
+    let s = screen(&mut a, 200, 30);
+    let web1 = s.lines().find(|l| l.contains("web1")).unwrap();
+    assert!(web1.contains("CRIT"), "{web1}");
+    assert!(web1.contains("5m"), "{web1}");
+    assert!(web1.contains("/ 93% >= 90%"), "{web1}");
+    assert!(web1.contains("Debian 12"), "{web1}");
+    assert!(web1.contains("12 upd (3 sec)"), "{web1}");
+    let db1 = s.lines().find(|l| l.contains("db1")).unwrap();
+    assert!(db1.contains("never"), "{db1}");
+    // the header says how fresh the data is
+    assert!(
+        s.lines().next().unwrap().contains("last check 5m ago"),
+        "{s}"
+    );
+}
+
+#[test]
+fn host_details_have_every_fact_and_the_full_error() {
+    let mut a = app();
+    key(&mut a, KeyCode::Char('2'));
+    key(&mut a, KeyCode::Char('j')); // web2
+    key(&mut a, KeyCode::Enter);
+    let s = screen(&mut a, 100, 30);
+    assert!(s.contains("Connection refused (os error 111)"), "{s}");
+    key(&mut a, KeyCode::Esc);
+    key(&mut a, KeyCode::Char('k'));
+    key(&mut a, KeyCode::Enter);
+    let s = screen(&mut a, 100, 40);
+    for want in [
+        "6.1.0-26-amd64",
+        "0.10 0.20 0.30",
+        "41.5%",
+        "/ 93.0% (ext4)",
+        "12 pending, 3 security",
+        "apt",
+    ] {
+        assert!(s.contains(want), "{want} missing:\n{s}");
+    }
+}
+
+#[test]
+fn no_color_theme_sets_no_colour_and_keeps_the_selection() {
+    for (i, _) in PaneId::ALL.iter().enumerate() {
+        let mut a = app_with(Theme::mono());
+        key(&mut a, KeyCode::Char(char::from(b'1' + i as u8)));
+        let buf = render(&mut a, 120, 30);
+        for cell in buf.content() {
+            assert_eq!(
+                cell.fg,
+                Color::Reset,
+                "pane {i}: colour at {:?}",
+                cell.symbol()
+            );
+            assert_eq!(cell.bg, Color::Reset);
+        }
+        // the active tab and (where there are rows) the selected row are REVERSED
+        let reversed_rows: Vec<u16> = (0..buf.area.height)
+            .filter(|&y| {
+                (0..buf.area.width).any(|x| buf[(x, y)].modifier.contains(Modifier::REVERSED))
+            })
+            .collect();
+        assert!(
+            reversed_rows.contains(&1),
+            "pane {i}: active tab not reversed"
+        );
+        assert!(
+            reversed_rows.iter().any(|&y| y > 2),
+            "pane {i}: no selected row reversed"
+        );
+    }
+    assert_eq!(Theme::from_settings("auto", true), Theme::mono());
+    assert_eq!(Theme::from_settings("auto", false), Theme::colour());
+}
+
+#[test]
+fn colour_theme_uses_only_the_16_ansi_colours() {
+    for (i, _) in PaneId::ALL.iter().enumerate() {
+        let mut a = app();
+        key(&mut a, KeyCode::Char(char::from(b'1' + i as u8)));
+        let buf = render(&mut a, 120, 30);
+        for cell in buf.content() {
+            for c in [cell.fg, cell.bg] {
+                assert!(!matches!(c, Color::Rgb(..) | Color::Indexed(_)), "{c:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn too_small_says_how_large() {
+    let mut a = app();
+    let s = screen(&mut a, 50, 10);
+    assert!(s.contains("Terminal too small"), "{s}");
+    assert!(s.contains("needs 60x15"), "{s}");
+    let s = screen(&mut a, 60, 15);
+    assert!(s.contains("Overview"), "{s}");
+}
+
+#[test]
+fn tabs_switch_with_numbers_and_tab_keys() {
+    let mut a = app();
+    assert_eq!(a.active, PaneId::Overview);
+    key(&mut a, KeyCode::Tab);
+    assert_eq!(a.active, PaneId::Hosts);
+    key(&mut a, KeyCode::BackTab);
+    key(&mut a, KeyCode::BackTab);
+    assert_eq!(a.active, PaneId::Vendors);
+    key(&mut a, KeyCode::Char('3'));
+    assert_eq!(a.active, PaneId::Patches);
+}
+
+#[test]
+fn filter_matches_every_field_and_esc_clears() {
+    let mut a = app();
+    key(&mut a, KeyCode::Char('5'));
+    typ(&mut a, "/ann@dell");
+    let s = screen(&mut a, 80, 24);
+    assert!(s.contains("Dell"), "{s}");
+    assert!(!s.contains("FiberNet"), "{s}");
+    key(&mut a, KeyCode::Enter);
+    assert_eq!(a.pane(PaneId::Vendors).filter(), "ann@dell");
+    key(&mut a, KeyCode::Esc);
+    assert_eq!(a.pane(PaneId::Vendors).filter(), "");
+    let s = screen(&mut a, 80, 24);
+    assert!(s.contains("FiberNet"), "{s}");
+    // hosts: by tag and by check reason
+    key(&mut a, KeyCode::Char('2'));
+    typ(&mut a, "/refused");
+    key(&mut a, KeyCode::Enter);
+    let s = screen(&mut a, 80, 24);
+    assert!(
+        s.contains("web2") && !s.contains("web1") && !s.contains("db1"),
+        "{s}"
+    );
+    key(&mut a, KeyCode::Char('/'));
+    key(&mut a, KeyCode::Esc);
+    let s = screen(&mut a, 80, 24);
+    assert!(s.contains("db1"), "{s}");
+}
+
+#[test]
+fn help_lists_the_keys_of_the_current_pane() {
+    let mut a = app();
+    key(&mut a, KeyCode::Char('2'));
+    key(&mut a, KeyCode::Char('?'));
+    let s = screen(&mut a, 100, 40);
+    for want in [
+        "ssh to the host",
+        "check all hosts",
+        "copy the address",
+        "quit",
+    ] {
+        assert!(s.contains(want), "{want}:\n{s}");
+    }
+    key(&mut a, KeyCode::Esc);
+    key(&mut a, KeyCode::Char('5'));
+    key(&mut a, KeyCode::Char('?'));
+    let s = screen(&mut a, 100, 40);
+    assert!(s.contains("open a ticket"), "{s}");
+}
+
+#[test]
+fn add_vendor_form_validates_and_writes_through_the_store() {
+    let mut a = app();
+    key(&mut a, KeyCode::Char('5'));
+    key(&mut a, KeyCode::Char('a'));
+    assert!(matches!(a.overlays.last(), Some(Overlay::Form { .. })));
+    // empty name: inline error, nothing written
+    let cmds = key(&mut a, KeyCode::Enter);
+    assert!(cmds.is_empty());
+    let s = screen(&mut a, 80, 24);
+    assert!(s.contains("Name is required"), "{s}");
+    // a duplicate name is refused by the pane
+    typ(&mut a, "Dell");
+    let cmds = key(&mut a, KeyCode::Enter);
+    assert!(cmds.is_empty(), "{cmds:?}");
+    let s = screen(&mut a, 80, 24);
+    assert!(s.contains("exists already"), "{s}");
+    for _ in 0..4 {
+        key(&mut a, KeyCode::Backspace);
+    }
+    typ(&mut a, "Acme Copiers");
+    key(&mut a, KeyCode::Tab);
+    key(&mut a, KeyCode::Tab);
+    key(&mut a, KeyCode::Tab);
+    key(&mut a, KeyCode::Tab);
+    typ(&mut a, "not-an-email");
+    let cmds = key(&mut a, KeyCode::Enter);
+    assert!(cmds.is_empty());
+    let s = screen(&mut a, 80, 24);
+    assert!(s.contains("not an e-mail address"), "{s}");
+    key(&mut a, KeyCode::Char('u'));
+    a.update(Action::Key(KeyEvent::new(
+        KeyCode::Char('u'),
+        KeyModifiers::CONTROL,
+    )));
+    typ(&mut a, "service@acme.example");
+    let cmds = key(&mut a, KeyCode::Enter);
+    assert_eq!(cmds.len(), 1, "{cmds:?}");
+    assert!(matches!(&cmds[0], Command::Store { tag, .. } if tag == "vendor.add"));
+    assert!(a.overlays.is_empty());
+}
+
+#[test]
+fn delete_asks_first() {
+    let mut a = app();
+    key(&mut a, KeyCode::Char('2'));
+    let cmds = key(&mut a, KeyCode::Char('d'));
+    assert!(cmds.is_empty());
+    let s = screen(&mut a, 80, 24);
+    assert!(s.contains("Delete host web1"), "{s}");
+    let cmds = key(&mut a, KeyCode::Char('n'));
+    assert!(cmds.is_empty());
+    key(&mut a, KeyCode::Char('d'));
+    let cmds = key(&mut a, KeyCode::Char('y'));
+    assert!(
+        matches!(&cmds[..], [Command::Store { tag, .. }] if tag == "host.rm"),
+        "{cmds:?}"
+    );
+}
+
+#[test]
+fn y_copies_the_selected_value() {
+    let mut a = app();
+    key(&mut a, KeyCode::Char('5'));
+    let cmds = key(&mut a, KeyCode::Char('y'));
+    assert!(
+        matches!(&cmds[..], [Command::Copy(v)] if v == "+49 30 1234"),
+        "{cmds:?}"
+    );
+    // details: pick the e-mail row
+    key(&mut a, KeyCode::Enter);
+    for _ in 0..4 {
+        key(&mut a, KeyCode::Char('j'));
+    }
+    let cmds = key(&mut a, KeyCode::Char('y'));
+    assert!(
+        matches!(&cmds[..], [Command::Copy(v)] if v == "support@dell.example"),
+        "{cmds:?}"
+    );
+    // hosts: the address
+    key(&mut a, KeyCode::Esc);
+    key(&mut a, KeyCode::Char('2'));
+    let cmds = key(&mut a, KeyCode::Char('y'));
+    assert!(
+        matches!(&cmds[..], [Command::Copy(v)] if v == "10.0.0.11"),
+        "{cmds:?}"
+    );
+}
+
+#[test]
+fn marks_check_ssh_and_run() {
+    let mut a = app();
+    key(&mut a, KeyCode::Char('2'));
+    key(&mut a, KeyCode::Char(' '));
+    key(&mut a, KeyCode::Char('j'));
+    key(&mut a, KeyCode::Char(' '));
+    let cmds = key(&mut a, KeyCode::Char('c'));
+    assert!(
+        matches!(&cmds[..], [Command::Job { job, .. }] if job.what == "check 2 host(s)"),
+        "{cmds:?}"
+    );
+    assert_eq!(a.jobs.len(), 1);
+    assert!(a.results.checking.contains("web1") && a.results.checking.contains("db1"));
+    let s = screen(&mut a, 80, 24);
+    assert!(s.contains("checking"), "{s}");
+    // ssh: the user's own ssh with the hosts.toml fields
+    key(&mut a, KeyCode::Char('g'));
+    let cmds = key(&mut a, KeyCode::Char('s'));
+    match &cmds[..] {
+        [Command::Suspend { argv, .. }] => {
+            assert_eq!(argv, &["ssh", "-o", "HostName=10.0.0.11", "--", "web1"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    // run on the marked hosts: prompt, then a dangerous command asks
+    key(&mut a, KeyCode::Char('r'));
+    typ(&mut a, "sudo reboot");
+    let cmds = key(&mut a, KeyCode::Enter);
+    assert!(cmds.is_empty());
+    let s = screen(&mut a, 100, 30);
+    assert!(s.contains("dangerous pattern `reboot`"), "{s}");
+    key(&mut a, KeyCode::Char('n'));
+    key(&mut a, KeyCode::Char('r'));
+    typ(&mut a, "uptime");
+    let cmds = key(&mut a, KeyCode::Enter);
+    assert!(
+        matches!(&cmds[..], [Command::Job { job, .. }] if job.what.starts_with("run `uptime` on 2")),
+        "{cmds:?}"
+    );
+    // quitting with jobs running asks
+    key(&mut a, KeyCode::Esc);
+    let cmds = key(&mut a, KeyCode::Char('q'));
+    assert!(cmds.is_empty());
+    let s = screen(&mut a, 100, 30);
+    assert!(s.contains("still running"), "{s}");
+    let cmds = key(&mut a, KeyCode::Char('y'));
+    assert!(matches!(&cmds[..], [Command::Quit]));
+}
+
+#[test]
+fn overview_jumps_to_the_row() {
+    let mut a = app();
+    let s = screen(&mut a, 100, 24);
+    assert!(
+        s.contains("host web1") && s.contains("ticket SR-1 at Dell"),
+        "{s}"
+    );
+    // the last item is the ticket
+    key(&mut a, KeyCode::Char('G'));
+    key(&mut a, KeyCode::Enter);
+    assert_eq!(a.active, PaneId::Vendors);
+    key(&mut a, KeyCode::Char('1'));
+    key(&mut a, KeyCode::Char('g'));
+    key(&mut a, KeyCode::Char('j'));
+    key(&mut a, KeyCode::Enter);
+    assert_eq!(a.active, PaneId::Hosts);
+    let s = screen(&mut a, 100, 24);
+    let sel = s.lines().find(|l| l.contains("web2")).unwrap();
+    assert!(sel.contains("web2"));
+}
