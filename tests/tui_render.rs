@@ -637,7 +637,10 @@ fn vendor_contacts_and_tickets_are_written_through_the_store() {
     assert!(text.contains("ref = \"SR-77\""), "{text}");
     let s = screen(&mut a, 100, 40);
     assert!(s.contains("SR-77") && s.contains("OPEN"), "{s}");
-    assert!(s.contains("host") && s.contains("db1"), "hosts of the vendor:\n{s}");
+    assert!(
+        s.contains("host") && s.contains("db1"),
+        "hosts of the vendor:\n{s}"
+    );
     // close it from the details: go to the ticket row
     press(&mut a, KeyCode::Enter);
     for _ in 0..30 {
@@ -656,10 +659,16 @@ fn vendor_contacts_and_tickets_are_written_through_the_store() {
     assert_eq!(v.tickets[0].status, TicketStatus::Closed);
     assert!(v.tickets[0].closed.is_some());
     let journal = std::fs::read_to_string(dir.path().join("state/journal.toml")).unwrap();
-    assert!(journal.contains("ticket.open") && journal.contains("ticket.close"), "{journal}");
+    assert!(
+        journal.contains("ticket.open") && journal.contains("ticket.close"),
+        "{journal}"
+    );
     // y on the ticket row copies its reference
     let cmds = key(&mut a, KeyCode::Char('y'));
-    assert!(matches!(&cmds[..], [Command::Copy(v)] if v == "SR-77"), "{cmds:?}");
+    assert!(
+        matches!(&cmds[..], [Command::Copy(v)] if v == "SR-77"),
+        "{cmds:?}"
+    );
 }
 
 #[test]
@@ -675,7 +684,10 @@ fn host_edit_form_keeps_comments_and_add_refuses_duplicates() {
     write(&mut a, "web, prod");
     press(&mut a, KeyCode::Enter);
     let text = std::fs::read_to_string(dir.path().join("hosts.toml")).unwrap();
-    assert!(text.starts_with("# hosts\n[[host]]\nname = \"web1\"  # front\n"), "{text}");
+    assert!(
+        text.starts_with("# hosts\n[[host]]\nname = \"web1\"  # front\n"),
+        "{text}"
+    );
     assert!(text.contains("tags = [\"web\", \"prod\"]"), "{text}");
     // add: a duplicate name is an inline error, a new one is written
     press(&mut a, KeyCode::Char('a'));
@@ -689,7 +701,10 @@ fn host_edit_form_keeps_comments_and_add_refuses_duplicates() {
     write(&mut a, "99999");
     press(&mut a, KeyCode::Enter);
     assert!(screen(&mut a, 80, 24).contains("a port is a number"));
-    a.update(Action::Key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL)));
+    a.update(Action::Key(KeyEvent::new(
+        KeyCode::Char('u'),
+        KeyModifiers::CONTROL,
+    )));
     write(&mut a, "2222");
     press(&mut a, KeyCode::Enter);
     assert!(a.store.host("db2").is_some_and(|h| h.port == Some(2222)));
@@ -718,16 +733,27 @@ fn unknown_host_key_asks_with_the_fingerprint() {
         key: k,
     })));
     let s = screen(&mut a, 100, 30);
-    for want in ["Unknown host key for web1", "ssh-ed25519", "SHA256:Zm9vYmFyYmF6", "known_hosts"] {
+    for want in [
+        "Unknown host key for web1",
+        "ssh-ed25519",
+        "SHA256:Zm9vYmFyYmF6",
+        "known_hosts",
+    ] {
         assert!(s.contains(want), "{want}:\n{s}");
     }
     let cmds = key(&mut a, KeyCode::Char('y'));
-    assert!(matches!(&cmds[..], [Command::Job { job, .. }] if job.what == "accept key web1"), "{cmds:?}");
+    assert!(
+        matches!(&cmds[..], [Command::Job { job, .. }] if job.what == "accept key web1"),
+        "{cmds:?}"
+    );
     let cmds = a.update(Action::Msg(Msg::Shell(ShellMsg::KeyAccepted {
         host: "web1".into(),
         result: Ok(()),
     })));
-    assert!(matches!(&cmds[..], [Command::Job { job, .. }] if job.what == "check 1 host(s)"), "{cmds:?}");
+    assert!(
+        matches!(&cmds[..], [Command::Job { job, .. }] if job.what == "check 1 host(s)"),
+        "{cmds:?}"
+    );
 }
 
 #[test]
@@ -738,7 +764,13 @@ fn live_check_results_fill_in_the_rows() {
     let cmds = key(&mut a, KeyCode::Char('c'));
     assert_eq!(cmds.len(), 1);
     let s = screen(&mut a, 100, 24);
-    assert!(s.lines().find(|l| l.contains("backup1")).unwrap().contains("checking"), "{s}");
+    assert!(
+        s.lines()
+            .find(|l| l.contains("backup1"))
+            .unwrap()
+            .contains("checking"),
+        "{s}"
+    );
     let mut c = fixture_results().checks["web1"].clone();
     c.host = "backup1".into();
     c.status = Status::Warn;
@@ -755,5 +787,8 @@ fn live_check_results_fill_in_the_rows() {
     a.update(Action::Msg(Msg::Shell(ShellMsg::Checked(Box::new(hc)))));
     let s = screen(&mut a, 100, 24);
     let row = s.lines().find(|l| l.contains("backup1")).unwrap();
-    assert!(row.contains("WARN") && row.contains("reboot required"), "{row}");
+    assert!(
+        row.contains("WARN") && row.contains("reboot required"),
+        "{row}"
+    );
 }
