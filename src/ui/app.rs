@@ -157,6 +157,8 @@ pub struct App {
     sweep_job: Option<JobId>,
     next_run: u64,
     pub quit: bool,
+    /// The newest check result (for the header), kept by refresh_all.
+    pub latest_check: Option<jiff::Timestamp>,
 }
 
 fn ctrl(key: &KeyEvent) -> bool {
@@ -187,6 +189,7 @@ impl App {
             sweep_job: None,
             next_run: 1,
             quit: false,
+            latest_check: None,
         };
         for e in app.results.load_errors.clone() {
             app.status = Some((true, e));
@@ -218,6 +221,12 @@ impl App {
     }
 
     pub fn refresh_all(&mut self) {
+        self.latest_check = self
+            .results
+            .checks
+            .values()
+            .filter_map(|c| c.checked_at.parse::<jiff::Timestamp>().ok())
+            .max();
         let mut panes = std::mem::take(&mut self.panes);
         {
             let ctx = self.ctx();
@@ -271,7 +280,15 @@ impl App {
     }
 
     fn on_key(&mut self, key: KeyEvent, out: &mut Vec<Command>) {
-        if ctrl(&key) && key.code == KeyCode::Char('c') && self.overlays.is_empty() {
+        if ctrl(&key) && key.code == KeyCode::Char('c') {
+            // Ctrl-C quits from anywhere; a second one answers the question
+            let asking = matches!(self.overlays.last(), Some(Overlay::Confirm { tag, .. }) if tag == "shell:quit");
+            if asking {
+                self.overlays.pop();
+                return self.confirmed(None, "shell:quit".into(), out);
+            }
+            self.overlays.clear();
+            self.filter_input = None;
             return self.ask_quit(out);
         }
         if !self.overlays.is_empty() {
