@@ -262,7 +262,10 @@ fn vendor_contact_and_ticket_opened_and_closed() {
     assert!(t.wait_exit(Duration::from_secs(10)).success());
     let text = std::fs::read_to_string(dir.path().join("vendors.toml")).unwrap();
     assert!(text.contains("name = \"Ann Smith\""), "{text}");
-    assert!(text.contains("ref = \"SR-77\"") && text.contains("status = \"closed\""), "{text}");
+    assert!(
+        text.contains("ref = \"SR-77\"") && text.contains("status = \"closed\""),
+        "{text}"
+    );
     let journal = std::fs::read_to_string(dir.path().join("state/journal.toml")).unwrap();
     assert!(journal.contains("ticket.close"), "{journal}");
 }

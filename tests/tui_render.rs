@@ -806,7 +806,10 @@ fn run_view_fills_in_live_and_groups_identical_outputs() {
     let cmds = key(&mut a, KeyCode::Enter);
     assert_eq!(cmds.len(), 1);
     let s = screen(&mut a, 100, 30);
-    assert!(s.contains("0/3 done") && s.contains("waiting: web1, web2, db1"), "{s}");
+    assert!(
+        s.contains("0/3 done") && s.contains("waiting: web1, web2, db1"),
+        "{s}"
+    );
     let run = |host: &str, out: &str, outcome: Outcome| HostRun {
         host: host.into(),
         exit_status: (outcome != Outcome::Unreachable).then_some(0),
@@ -828,14 +831,23 @@ fn run_view_fills_in_live_and_groups_identical_outputs() {
     }
     let s = screen(&mut a, 100, 30);
     assert!(s.contains("2/3 done") && s.contains("waiting: web2"), "{s}");
-    assert!(s.contains("2 hosts: web1, db1") && s.contains("up 3 days"), "{s}");
+    assert!(
+        s.contains("2 hosts: web1, db1") && s.contains("up 3 days"),
+        "{s}"
+    );
     a.update(Action::Msg(Msg::Shell(ShellMsg::RunResult {
         run: 1,
         result: Box::new(run("web2", "", Outcome::Unreachable)),
     })));
     let cmds = a.update(Action::Msg(Msg::Shell(ShellMsg::RunDone { run: 1 })));
-    assert!(matches!(&cmds[..], [Command::Store { tag, .. }] if tag == "shell:run-journal"), "{cmds:?}");
+    assert!(
+        matches!(&cmds[..], [Command::Store { tag, .. }] if tag == "shell:run-journal"),
+        "{cmds:?}"
+    );
     let s = screen(&mut a, 100, 30);
-    assert!(s.contains("3 hosts: 2 ok, 0 failed, 0 timed out, 1 unreachable"), "{s}");
+    assert!(
+        s.contains("3 hosts: 2 ok, 0 failed, 0 timed out, 1 unreachable"),
+        "{s}"
+    );
     assert!(s.contains("unreachable: connection failed: refused"), "{s}");
 }

@@ -1155,7 +1155,10 @@ impl App {
             ),
             KeyHelp::new("Space", "mark a row; actions apply to the marked rows"),
             KeyHelp::new("J", "jobs running in the background (x cancels one)"),
-            KeyHelp::new("Ctrl-R", "re-read the files and state/ (after edits elsewhere)"),
+            KeyHelp::new(
+                "Ctrl-R",
+                "re-read the files and state/ (after edits elsewhere)",
+            ),
             KeyHelp::new("?", "this help (Esc closes)"),
             KeyHelp::new("q, Ctrl-C", "quit (asks while jobs run)"),
         ]
