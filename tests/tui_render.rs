@@ -792,3 +792,62 @@ fn live_check_results_fill_in_the_rows() {
         "{row}"
     );
 }
+
+#[test]
+fn run_view_fills_in_live_and_groups_identical_outputs() {
+    use opsdeck::fleet::{HostRun, Outcome};
+    let mut a = app();
+    key(&mut a, KeyCode::Char('2'));
+    for _ in 0..3 {
+        key(&mut a, KeyCode::Char(' '));
+    }
+    key(&mut a, KeyCode::Char('r'));
+    typ(&mut a, "uptime");
+    let cmds = key(&mut a, KeyCode::Enter);
+    assert_eq!(cmds.len(), 1);
+    let s = screen(&mut a, 100, 30);
+    assert!(
+        s.contains("0/3 done") && s.contains("waiting: web1, web2, db1"),
+        "{s}"
+    );
+    let run = |host: &str, out: &str, outcome: Outcome| HostRun {
+        host: host.into(),
+        exit_status: (outcome != Outcome::Unreachable).then_some(0),
+        exit_signal: None,
+        stdout: out.into(),
+        stderr: String::new(),
+        elapsed_ms: 5,
+        outcome,
+        error: (outcome == Outcome::Unreachable).then(|| "connection failed: refused".to_string()),
+    };
+    for (h, o, oc) in [
+        ("db1", "up 3 days\n", Outcome::Ok),
+        ("web1", "up 3 days\n", Outcome::Ok),
+    ] {
+        a.update(Action::Msg(Msg::Shell(ShellMsg::RunResult {
+            run: 1,
+            result: Box::new(run(h, o, oc)),
+        })));
+    }
+    let s = screen(&mut a, 100, 30);
+    assert!(s.contains("2/3 done") && s.contains("waiting: web2"), "{s}");
+    assert!(
+        s.contains("2 hosts: web1, db1") && s.contains("up 3 days"),
+        "{s}"
+    );
+    a.update(Action::Msg(Msg::Shell(ShellMsg::RunResult {
+        run: 1,
+        result: Box::new(run("web2", "", Outcome::Unreachable)),
+    })));
+    let cmds = a.update(Action::Msg(Msg::Shell(ShellMsg::RunDone { run: 1 })));
+    assert!(
+        matches!(&cmds[..], [Command::Store { tag, .. }] if tag == "shell:run-journal"),
+        "{cmds:?}"
+    );
+    let s = screen(&mut a, 100, 30);
+    assert!(
+        s.contains("3 hosts: 2 ok, 0 failed, 0 timed out, 1 unreachable"),
+        "{s}"
+    );
+    assert!(s.contains("unreachable: connection failed: refused"), "{s}");
+}

@@ -336,6 +336,10 @@ impl App {
                 self.filter_input = Some(self.pane(self.active).filter().to_string());
             }
             KeyCode::Char('J') => self.overlays.push(Overlay::Jobs { selected: 0 }),
+            KeyCode::Char('r') if ctrl(&key) => {
+                self.set_status("re-reading the files…");
+                out.push(Command::Reload);
+            }
             KeyCode::Esc if !pane_esc => {
                 if !self.pane(self.active).filter().is_empty() {
                     self.apply_filter(String::new());
@@ -1151,6 +1155,10 @@ impl App {
             ),
             KeyHelp::new("Space", "mark a row; actions apply to the marked rows"),
             KeyHelp::new("J", "jobs running in the background (x cancels one)"),
+            KeyHelp::new(
+                "Ctrl-R",
+                "re-read the files and state/ (after edits elsewhere)",
+            ),
             KeyHelp::new("?", "this help (Esc closes)"),
             KeyHelp::new("q, Ctrl-C", "quit (asks while jobs run)"),
         ]
