@@ -16,6 +16,8 @@ pub mod exit {
     /// Another opsdeck holds the lock; try again.
     pub const TEMPFAIL: i32 = 75;
     pub const CONFIG: i32 = 78;
+    /// An input file (an inventory to import) that cannot be understood.
+    pub const DATAERR: i32 = 65;
 }
 
 /// A failure with the exit code it maps to and a message for the user.

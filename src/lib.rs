@@ -6,6 +6,7 @@ pub mod checks;
 pub mod cli;
 pub mod error;
 pub mod fleet;
+pub mod inventory;
 pub mod lifecycle;
 pub mod logging;
 pub mod model;

@@ -7,11 +7,12 @@
 //! host names, commands and errors, never passwords or key material.
 
 use std::fs::{File, OpenOptions};
+use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::sync::Mutex;
 
 use tracing_subscriber::filter::{EnvFilter, LevelFilter};
-use tracing_subscriber::fmt;
+use tracing_subscriber::fmt::{self, MakeWriter};
 use tracing_subscriber::prelude::*;
 
 use crate::store::Home;
@@ -38,6 +39,43 @@ fn open_log(home: &Home) -> Option<File> {
         .ok()
 }
 
+/// The log file, opened (and the state dir created) on the first line
+/// written: a command that logs nothing creates nothing.
+struct LazyLog {
+    home: Home,
+    file: Mutex<Option<Option<File>>>,
+}
+
+impl LazyLog {
+    fn new(home: &Home) -> LazyLog {
+        LazyLog {
+            home: home.clone(),
+            file: Mutex::new(None),
+        }
+    }
+}
+
+impl Write for &LazyLog {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut slot = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        let file = slot.get_or_insert_with(|| open_log(&self.home));
+        match file {
+            Some(f) => f.write(buf),
+            None => Ok(buf.len()),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for LazyLog {
+    type Writer = &'a LazyLog;
+    fn make_writer(&'a self) -> Self::Writer {
+        self
+    }
+}
+
 fn file_filter(default: LevelFilter) -> EnvFilter {
     EnvFilter::builder()
         .with_default_directive(default.into())
@@ -59,12 +97,10 @@ pub fn init_headless(home: &Home, verbose: u8) -> LogGuard {
         .with_target(false)
         .without_time()
         .with_filter(level);
-    let file = open_log(home).map(|f| {
-        fmt::layer()
-            .with_writer(Mutex::new(f))
-            .with_ansi(false)
-            .with_filter(file_filter(level.max(LevelFilter::INFO)))
-    });
+    let file = fmt::layer()
+        .with_writer(LazyLog::new(home))
+        .with_ansi(false)
+        .with_filter(file_filter(level.max(LevelFilter::INFO)));
     let _ = tracing_subscriber::registry()
         .with(stderr)
         .with(file)
@@ -74,12 +110,10 @@ pub fn init_headless(home: &Home, verbose: u8) -> LogGuard {
 
 /// The TUI: everything to the log file only, never the screen.
 pub fn init_tui(home: &Home) -> LogGuard {
-    let file = open_log(home).map(|f| {
-        fmt::layer()
-            .with_writer(Mutex::new(f))
-            .with_ansi(false)
-            .with_filter(file_filter(LevelFilter::INFO))
-    });
+    let file = fmt::layer()
+        .with_writer(LazyLog::new(home))
+        .with_ansi(false)
+        .with_filter(file_filter(LevelFilter::INFO));
     let _ = tracing_subscriber::registry().with(file).try_init();
     LogGuard
 }

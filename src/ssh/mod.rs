@@ -60,6 +60,9 @@ pub struct Resolved {
     pub connect_timeout: Duration,
     /// ProxyJump chain, outermost first, each resolved the same way.
     pub jumps: Vec<Resolved>,
+    /// IdentityAgent from the SSH config (None: not set). Used when the
+    /// engine's own choice is the environment (`AgentChoice::Env`).
+    pub agent: Option<AgentChoice>,
 }
 
 /// A host key the known_hosts files do not know.

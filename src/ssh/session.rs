@@ -218,20 +218,19 @@ pub(crate) fn establish(
     verify_host_key(&sess, r, &name, &entries, ctx)?;
 
     sess.set_timeout(ms(left()));
-    auth::authenticate(
-        &sess,
-        &r.user,
-        &r.identity_files,
-        r.identities_only,
-        ctx.agent,
-    )
-    .map_err(|e| match e {
-        SshError::Timeout(_) => SshError::Timeout(format!(
-            "authentication took longer than {}s",
-            r.connect_timeout.as_secs()
-        )),
-        other => other,
-    })?;
+    let agent = match (ctx.agent, &r.agent) {
+        (AgentChoice::Env, Some(from_config)) => from_config,
+        (engine_choice, _) => engine_choice,
+    };
+    auth::authenticate(&sess, &r.user, &r.identity_files, r.identities_only, agent).map_err(
+        |e| match e {
+            SshError::Timeout(_) => SshError::Timeout(format!(
+                "authentication took longer than {}s",
+                r.connect_timeout.as_secs()
+            )),
+            other => other,
+        },
+    )?;
     Ok((sess, keep))
 }
 
