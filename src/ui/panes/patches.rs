@@ -493,20 +493,18 @@ impl PatchesPane {
         let lines: Vec<String> = hosts
             .iter()
             .map(|h| {
-                let p = ctx.results.patches.get(&h.name);
-                let flag = match p.and_then(|p| p.reboot_required) {
+                let r = summary(&h.name, ctx);
+                let flag = match r.reboot.flatten() {
                     Some(true) => "reboot required",
                     Some(false) => "no reboot required",
                     None => "reboot flag unknown",
                 };
                 if reboot {
                     format!("{} ({flag})", h.name)
+                } else if r.metadata.is_empty() || r.metadata == "?" {
+                    format!("{} (metadata age unknown)", h.name)
                 } else {
-                    let age = p
-                        .and_then(|p| p.metadata_age_s)
-                        .map(|a| format!("metadata {} old", format_age(a)))
-                        .unwrap_or_else(|| "metadata age unknown".into());
-                    format!("{} ({age})", h.name)
+                    format!("{} (metadata {} old)", h.name, r.metadata)
                 }
             })
             .collect();
@@ -546,6 +544,65 @@ fn security_count(p: &PatchReport) -> Option<usize> {
                 .filter(|u| u.security == Some(true))
                 .count(),
         )
+    }
+}
+
+/// One row's numbers: from the host's update list, else (not listed yet)
+/// from the counts of its last check. None: nothing known.
+struct RowSummary {
+    manager: String,
+    security: Option<Option<usize>>,
+    pending: String,
+    reboot: Option<Option<bool>>,
+    metadata: String,
+    checked_at: Option<String>,
+}
+
+fn summary(name: &str, ctx: &Ctx) -> RowSummary {
+    if let Some(p) = ctx.results.patches.get(name) {
+        return RowSummary {
+            manager: p.package_manager.clone().unwrap_or_default(),
+            security: Some(security_count(p)),
+            pending: if p.error.is_some() && p.updates.is_empty() {
+                "?".into()
+            } else {
+                p.updates.len().to_string()
+            },
+            reboot: Some(p.reboot_required),
+            metadata: p
+                .metadata_age_s
+                .map(format_age)
+                .unwrap_or_else(|| "?".into()),
+            checked_at: p.checked_at.clone(),
+        };
+    }
+    let check = ctx.results.checks.get(name);
+    match check.and_then(|c| c.facts.as_ref()) {
+        Some(f) => {
+            let u = f.updates.clone().unwrap_or_default();
+            RowSummary {
+                manager: f.package_manager.clone().unwrap_or_default(),
+                security: Some(u.security.map(|n| n as usize)),
+                pending: u
+                    .pending
+                    .map(|n| n.to_string())
+                    .unwrap_or_else(|| "?".into()),
+                reboot: Some(f.reboot_required),
+                metadata: f
+                    .metadata_age_s
+                    .map(format_age)
+                    .unwrap_or_else(|| "?".into()),
+                checked_at: check.map(|c| c.checked_at.clone()),
+            }
+        }
+        None => RowSummary {
+            manager: String::new(),
+            security: None,
+            pending: String::new(),
+            reboot: None,
+            metadata: String::new(),
+            checked_at: check.map(|c| c.checked_at.clone()),
+        },
     }
 }
 
@@ -683,8 +740,8 @@ impl Pane for PatchesPane {
                     return vec![];
                 };
                 let p = ctx.results.patches.get(name);
-                let sec = p.map(security_count);
-                let sec_cell = match sec {
+                let r = summary(name, ctx);
+                let sec_cell = match r.security {
                     Some(Some(0)) => Cell::from("0"),
                     Some(Some(n)) => {
                         Cell::from(ratatui::text::Span::styled(n.to_string(), theme.crit()))
@@ -692,40 +749,26 @@ impl Pane for PatchesPane {
                     Some(None) => Cell::from("?"),
                     None => Cell::from(""),
                 };
-                let pending = p
-                    .map(|p| {
-                        if p.error.is_some() && p.updates.is_empty() {
-                            "?".to_string()
-                        } else {
-                            p.updates.len().to_string()
-                        }
-                    })
-                    .unwrap_or_default();
-                let reboot = match p.and_then(|p| p.reboot_required) {
-                    Some(true) => Cell::from(ratatui::text::Span::styled("yes", theme.warn())),
-                    Some(false) => Cell::from("no"),
-                    None => Cell::from(if p.is_some() { "?" } else { "" }),
+                let pending = r.pending;
+                let reboot = match r.reboot {
+                    Some(Some(true)) => {
+                        Cell::from(ratatui::text::Span::styled("yes", theme.warn()))
+                    }
+                    Some(Some(false)) => Cell::from("no"),
+                    Some(None) => Cell::from("?"),
+                    None => Cell::from(""),
                 };
-                let meta = p
-                    .and_then(|p| p.metadata_age_s)
-                    .map(format_age)
-                    .unwrap_or_else(|| {
-                        if p.is_some() {
-                            "?".into()
-                        } else {
-                            String::new()
-                        }
-                    });
+                let meta = r.metadata;
                 let checked = if ctx.results.checking.contains(name) {
                     "checking".to_string()
                 } else {
-                    p.map(|p| ctx.age_label(p.checked_at.as_deref()))
-                        .unwrap_or_else(|| "never".into())
+                    ctx.age_label(r.checked_at.as_deref())
                 };
                 let state = match self.activity.get(name) {
                     Some(a) => a.clone(),
                     None => p
                         .and_then(|p| p.error.clone())
+                        .or_else(|| ctx.results.checks.get(name).and_then(|c| c.error.clone()))
                         .map(|e| format!("error: {}", e.lines().next().unwrap_or("")))
                         .unwrap_or_default(),
                 };
@@ -736,10 +779,7 @@ impl Pane for PatchesPane {
                 };
                 vec![
                     Cell::from(name.clone()),
-                    Cell::from(
-                        p.and_then(|p| p.package_manager.clone())
-                            .unwrap_or_default(),
-                    ),
+                    Cell::from(r.manager),
                     sec_cell,
                     Cell::from(pending),
                     reboot,
