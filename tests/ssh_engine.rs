@@ -110,6 +110,9 @@ fn command_outliving_its_timeout_is_cut() {
         },
     );
     assert_eq!(r, Err(SshError::CommandTimeout(Duration::from_secs(1))));
+    // what it printed before is kept
+    assert_eq!(c.take_partial_output().unwrap().stdout, b"started\n");
+    assert_eq!(c.take_partial_output(), None);
     // the connection is gone; a new one works
     assert!(c.exec("true", &ExecOptions::default()).is_err());
     drop(c);
@@ -120,7 +123,7 @@ fn command_outliving_its_timeout_is_cut() {
 #[test]
 fn sweep_of_many_hosts_with_three_broken() {
     let mut fleet = Fleet::new(FleetOptions {
-        connect_timeout_s: 2,
+        connect_timeout_s: 3,
         concurrency: 8,
         ..Default::default()
     });
@@ -648,4 +651,33 @@ fn strict_host_key_checking_from_the_ssh_config() {
         Err(SshError::HostKeyUnknown(_))
     ));
     assert_eq!(std::fs::read(fleet.known_hosts()).unwrap(), before);
+}
+
+#[test]
+fn identity_agent_from_the_ssh_config() {
+    let mut fleet = Fleet::start(1);
+    let agent = Agent::start(fleet.dir());
+    agent.add(&fleet.user_key(), None);
+    std::fs::remove_file(fleet.user_key()).unwrap();
+    fleet.extra_ssh_config = vec![
+        "Match all".into(),
+        format!("  IdentityAgent {}", agent.socket.display()),
+    ];
+    fleet.write_files();
+    // the engine defers to the config's IdentityAgent (not SSH_AUTH_SOCK)
+    let e = Engine::new(&fleet.ssh_settings(), EngineOptions::default());
+    assert_eq!(run(&e, &fleet, "h1", "echo ia").unwrap().stdout, b"ia\n");
+    // an explicit engine choice wins over the config
+    assert!(matches!(
+        run(&engine(&fleet), &fleet, "h1", "true"),
+        Err(SshError::Auth(_))
+    ));
+    // IdentityAgent none: no agent
+    fleet.extra_ssh_config = vec!["Match all".into(), "  IdentityAgent none".into()];
+    fleet.write_files();
+    let e = Engine::new(&fleet.ssh_settings(), EngineOptions::default());
+    assert!(matches!(
+        run(&e, &fleet, "h1", "true"),
+        Err(SshError::Auth(_))
+    ));
 }

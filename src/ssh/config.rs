@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use super::{Resolved, SshError, StrictHostKeyChecking};
+use super::{AgentChoice, Resolved, SshError, StrictHostKeyChecking};
 use crate::model::{Host, SshSettings};
 
 /// The fields of `ssh -G` output the engine uses.
@@ -26,6 +26,8 @@ pub struct SshG {
     pub connect_timeout: Option<u64>,
     pub strict: StrictHostKeyChecking,
     pub proxy_command: Option<String>,
+    /// IdentityAgent as printed (`none`, `SSH_AUTH_SOCK`, `$VAR`, a path).
+    pub identity_agent: Option<String>,
 }
 
 /// OpenSSH's default IdentityFile list, printed by `ssh -G` when the config names none.
@@ -78,10 +80,18 @@ pub fn parse_ssh_g(text: &str) -> Result<SshG, String> {
             "identityfile" => g.identity_files.push(value.to_string()),
             "identitiesonly" => g.identities_only = value.eq_ignore_ascii_case("yes"),
             "userknownhostsfile" => {
-                g.user_known_hosts = value.split_whitespace().map(str::to_string).collect()
+                g.user_known_hosts = value
+                    .split_whitespace()
+                    .filter(|f| !f.eq_ignore_ascii_case("none"))
+                    .map(str::to_string)
+                    .collect()
             }
             "globalknownhostsfile" => {
-                g.global_known_hosts = value.split_whitespace().map(str::to_string).collect()
+                g.global_known_hosts = value
+                    .split_whitespace()
+                    .filter(|f| !f.eq_ignore_ascii_case("none"))
+                    .map(str::to_string)
+                    .collect()
             }
             "proxyjump" if !value.eq_ignore_ascii_case("none") && !value.is_empty() => {
                 g.proxy_jump = Some(value.to_string());
@@ -100,6 +110,7 @@ pub fn parse_ssh_g(text: &str) -> Result<SshG, String> {
                     }
             }
             "stricthostkeychecking" => g.strict = parse_strict(value),
+            "identityagent" => g.identity_agent = Some(value.to_string()),
             _ => {}
         }
     }
@@ -245,6 +256,24 @@ pub fn config_path(settings: &SshSettings) -> Option<PathBuf> {
     settings.config_file.as_deref().map(expand_tilde)
 }
 
+/// IdentityAgent → where the agent is (None: not set in the config).
+pub fn agent_choice(value: Option<&str>) -> Option<AgentChoice> {
+    let v = value?.trim();
+    Some(if v.eq_ignore_ascii_case("none") {
+        AgentChoice::Off
+    } else if v == "SSH_AUTH_SOCK" {
+        AgentChoice::Env
+    } else if let Some(var) = v.strip_prefix('$') {
+        let var = var.trim_start_matches('{').trim_end_matches('}');
+        match std::env::var_os(var).filter(|s| !s.is_empty()) {
+            Some(p) => AgentChoice::Socket(PathBuf::from(p)),
+            None => AgentChoice::Off,
+        }
+    } else {
+        AgentChoice::Socket(expand_tilde(v))
+    })
+}
+
 /// Build a Resolved from `ssh -G` output plus settings (no hosts.toml overrides, no jumps).
 pub fn from_ssh_g(alias: &str, g: &SshG, settings: &SshSettings, local_user: &str) -> Resolved {
     let configured_ids: Vec<String> = if g
@@ -280,7 +309,13 @@ pub fn from_ssh_g(alias: &str, g: &SshG, settings: &SshSettings, local_user: &st
         g.user_known_hosts.iter().map(|f| expand_tilde(f)).collect()
     };
     if known_hosts_files.is_empty() {
-        known_hosts_files.push(expand_tilde("~/.ssh/known_hosts"));
+        // `UserKnownHostsFile none`: opsdeck still needs a file to verify against
+        known_hosts_files.push(expand_tilde(
+            settings
+                .known_hosts
+                .as_deref()
+                .unwrap_or("~/.ssh/known_hosts"),
+        ));
     }
     for f in &g.global_known_hosts {
         let p = expand_tilde(f);
@@ -308,6 +343,7 @@ pub fn from_ssh_g(alias: &str, g: &SshG, settings: &SshSettings, local_user: &st
         strict: g.strict,
         connect_timeout,
         jumps: Vec::new(),
+        agent: agent_choice(g.identity_agent.as_deref()),
     }
 }
 
@@ -398,7 +434,24 @@ mod tests {
         assert_eq!(g.proxy_jump.as_deref(), Some("admin@bastion:2200,gw"));
         assert_eq!(g.connect_timeout, Some(7));
         assert_eq!(g.proxy_command, None);
+        assert_eq!(g.identity_agent, None);
+        assert_eq!(agent_choice(None), None);
+        assert_eq!(agent_choice(Some("none")), Some(AgentChoice::Off));
+        assert_eq!(agent_choice(Some("SSH_AUTH_SOCK")), Some(AgentChoice::Env));
+        assert_eq!(
+            agent_choice(Some("/run/a.sock")),
+            Some(AgentChoice::Socket("/run/a.sock".into()))
+        );
+        assert_eq!(
+            agent_choice(Some("$OPSDECK_SURELY_UNSET_VAR")),
+            Some(AgentChoice::Off)
+        );
         assert!(parse_ssh_g("user x\n").is_err());
+        let none = parse_ssh_g(
+            "hostname h\nport 22\nuserknownhostsfile none\nglobalknownhostsfile none\n",
+        )
+        .unwrap();
+        assert!(none.user_known_hosts.is_empty() && none.global_known_hosts.is_empty());
         assert!(parse_ssh_g("hostname h\nport http\n").is_err());
     }
 

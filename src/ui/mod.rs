@@ -20,6 +20,7 @@ pub mod view;
 pub mod widgets;
 
 use std::io::{self, IsTerminal, Write};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{
@@ -30,7 +31,7 @@ use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen,
 };
 use crossterm::{cursor, execute, queue};
-use futures_util::{FutureExt, StreamExt};
+use futures_util::StreamExt;
 use ratatui::backend::CrosstermBackend;
 use ratatui::layout::Rect;
 use ratatui::Terminal;
@@ -165,7 +166,7 @@ async fn event_loop(store: Store, results: pane::Results, t0: Instant) -> Result
             if since < FRAME {
                 tokio::time::sleep(FRAME - since).await;
                 let mut cmds = Vec::new();
-                drain(&mut app, &mut events, &mut rx, &mut cmds, &mut input_at);
+                drain(&mut app, &mut events, &mut rx, &mut cmds, &mut input_at).await;
                 if run_commands(cmds, &mut app, &runner, &mut term, &mut events, &tx)? {
                     break;
                 }
@@ -202,7 +203,7 @@ async fn event_loop(store: Store, results: pane::Results, t0: Instant) -> Result
             }
             _ = sigint.recv() => {}
         }
-        drain(&mut app, &mut events, &mut rx, &mut cmds, &mut input_at);
+        drain(&mut app, &mut events, &mut rx, &mut cmds, &mut input_at).await;
         if run_commands(cmds, &mut app, &runner, &mut term, &mut events, &tx)? {
             break;
         }
@@ -231,8 +232,15 @@ fn handle_event(app: &mut App, ev: Event, cmds: &mut Vec<Command>, input_at: &mu
     cmds.extend(app.update(action));
 }
 
+/// Poll the event stream once with this task's waker (never a no-op
+/// waker: crossterm's EventStream remembers the waker of the first pending
+/// poll, and `now_or_never` would leave the loop deaf until the next tick).
+async fn try_next_event(s: &mut EventStream) -> Poll<Option<io::Result<Event>>> {
+    std::future::poll_fn(|cx| Poll::Ready(s.poll_next_unpin(cx))).await
+}
+
 /// Take everything already waiting, without waiting.
-fn drain(
+async fn drain(
     app: &mut App,
     events: &mut Option<EventStream>,
     rx: &mut mpsc::UnboundedReceiver<Msg>,
@@ -242,7 +250,7 @@ fn drain(
     for _ in 0..1000 {
         let mut any = false;
         if let Some(s) = events.as_mut() {
-            if let Some(Some(Ok(ev))) = s.next().now_or_never() {
+            if let Poll::Ready(Some(Ok(ev))) = try_next_event(s).await {
                 handle_event(app, ev, cmds, input_at);
                 any = true;
             }
