@@ -555,7 +555,10 @@ mod tests {
             split_prefix("\n# docs\n#\n# Examples:\n#\n"),
             ("\n# docs\n#\n# Examples:\n#\n", "")
         );
-        assert_eq!(split_prefix("\n# docs\n#\n# mine\n"), ("\n# docs\n#\n", "# mine\n"));
+        assert_eq!(
+            split_prefix("\n# docs\n#\n# mine\n"),
+            ("\n# docs\n#\n", "# mine\n")
+        );
     }
 
     #[test]
