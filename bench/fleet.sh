@@ -19,6 +19,11 @@
 # Parallelism is the same for every client: 32 (opsdeck [ssh] concurrency,
 # parallel-ssh -p, ansible -f).
 #
+# Development knobs (figures in docs/performance.md are taken without them):
+#   BENCH_NO_BUILD=1      use the existing target/release/opsdeck
+#   BENCH_STUB_APT=1      sessions find a stub apt-get (fixture output) first in PATH
+#   BENCH_SKIP_ANSIBLE=1  skip the Ansible run
+#
 # Needs: openssh-server, pssh (parallel-ssh), ansible-core, a release build
 # (built here with cargo build --release). Prints a Markdown table.
 set -euo pipefail
@@ -45,7 +50,13 @@ cleanup() {
     rm -rf "$D"
 }
 trap cleanup EXIT
-mkdir -p /run/sshd "$D/home" "$D/ansible"
+mkdir -p /run/sshd "$D/home" "$D/ansible" "$D/stub"
+SESSION_PATH=/usr/local/bin:/usr/bin:/bin
+if [ -n "${BENCH_STUB_APT:-}" ]; then
+    printf '#!/bin/sh\ncat %s\n' "$REPO/tests/fixtures/checks/apt-debian12-edge.txt" > "$D/stub/apt-get"
+    chmod 755 "$D/stub/apt-get"
+    SESSION_PATH="$D/stub:$SESSION_PATH"
+fi
 ssh-keygen -q -t ed25519 -N '' -f "$D/hostkey"
 ssh-keygen -q -t ed25519 -N '' -f "$D/id_ed25519"
 cp "$D/id_ed25519.pub" "$D/authorized_keys"
@@ -94,7 +105,7 @@ UsePAM no
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 PermitRootLogin prohibit-password
-SetEnv HOME=$D/home
+SetEnv HOME=$D/home PATH=$SESSION_PATH
 MaxStartups 100:30:200
 LogLevel ERROR
 Subsystem sftp internal-sftp
@@ -149,7 +160,7 @@ EOF
     OR_RH=$(per_host "$OR_R")
     # The stamp every host reported (all hosts are this machine): the repeat's input.
     STAMP=$(grep -o 'pkg_stamp = "[^"]*"' "$F/state/patches.toml" 2>/dev/null | head -1 | sed 's/pkg_stamp = "\(.*\)"/\1/' || true)
-    CMD="env LC_ALL=C sh -s -- '$STAMP'"
+    CMD="sh -s -- '$STAMP'"
 
     # 3 + 4: parallel-ssh, same probe, same input.
     rm -rf "$F/pssh-default" "$F/pssh-curve"
@@ -168,7 +179,9 @@ EOF
         ANSIBLE_HOST_KEY_CHECKING=True ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3 \
         ANSIBLE_SSH_ARGS="-F $F/ssh_config -o ControlMaster=auto -o ControlPersist=60s" \
         ANSIBLE_NOCOLOR=1 ANSIBLE_LOAD_CALLBACK_PLUGINS=0
+    if [ -n "${BENCH_SKIP_ANSIBLE:-}" ]; then : > "$D/ansible-$N.out"; W=0 CPU=0; else
     measure "ansible-$N" ansible all -i "$F/inventory.ini" -m setup -f "$PAR" -o
+    fi
     AN_W=$W AN_C=$CPU
     AN_OK=$(grep -c 'SUCCESS' "$D/ansible-$N.out" || true)
     unset OPSDECK_HOME

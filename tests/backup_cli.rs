@@ -183,7 +183,6 @@ fn restore_test_recorded_through_the_store() {
 
 /// The same through `opsdeck backup restored` (the store's CLI).
 #[test]
-#[ignore = "waits for `opsdeck backup restored` (store CLI, src/cli/inventory.rs)"]
 fn restore_test_recorded_by_the_cli() {
     let home = tempfile::tempdir().unwrap();
     let home = home.path();

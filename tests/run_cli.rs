@@ -13,10 +13,7 @@ use opsdeck::ssh::{AgentChoice, Engine, EngineOptions};
 /// h1, h2: `greet` says hello; h3: `greet` fails with 3; h4: `greet` hangs;
 /// dead: refused.
 fn fleet() -> Fleet {
-    let mut f = Fleet::new(FleetOptions {
-        connect_timeout_s: 2,
-        ..Default::default()
-    });
+    let mut f = Fleet::new(FleetOptions::default());
     let stubs = f.dir().join("stubs");
     let mk = |dir: &Path, script: &str| {
         write_stub(dir, "greet", script);

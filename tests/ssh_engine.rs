@@ -120,7 +120,7 @@ fn command_outliving_its_timeout_is_cut() {
 #[test]
 fn sweep_of_many_hosts_with_three_broken() {
     let mut fleet = Fleet::new(FleetOptions {
-        connect_timeout_s: 2,
+        connect_timeout_s: 3,
         concurrency: 8,
         ..Default::default()
     });

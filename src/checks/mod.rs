@@ -3,7 +3,7 @@
 //! `patches` and the TUI.
 //!
 //! One connection and one round trip per host: the probe ([`PROBE`]) is sent
-//! on stdin of `env LC_ALL=C sh -s -- STAMP` (nothing of it in `ps`, no
+//! on stdin of `sh -s -- STAMP` (the probe sets LC_ALL=C itself) (nothing of it in `ps`, no
 //! length limit), STAMP being the package stamp kept in state/patches.toml
 //! from the previous check. When the host's stamp is unchanged the probe
 //! skips the expensive update listing and the previous list is reused.
@@ -45,7 +45,7 @@ pub const PROBE: &str = include_str!("probe.sh");
 
 /// The remote command line that runs the probe read from stdin.
 pub fn probe_command(stamp: Option<&str>) -> String {
-    format!("env LC_ALL=C sh -s -- {}", shell_quote(stamp.unwrap_or("")))
+    format!("sh -s -- {}", shell_quote(stamp.unwrap_or("")))
 }
 
 /// One host's outcome: the check result and the update list, as the
