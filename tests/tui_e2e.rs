@@ -318,5 +318,9 @@ fn works_inside_tmux() {
     t.send("\x1b");
     t.send("q");
     assert!(t.wait_exit(Duration::from_secs(10)).success());
-    let _ = Command::new("tmux").arg("-S").arg(&sock).arg("kill-server").output();
+    let _ = Command::new("tmux")
+        .arg("-S")
+        .arg(&sock)
+        .arg("kill-server")
+        .output();
 }

@@ -858,7 +858,10 @@ fn esc_glued_to_the_next_key_is_esc_then_the_key() {
     let mut a = app();
     key(&mut a, KeyCode::Char('?'));
     assert!(!a.overlays.is_empty());
-    let cmds = a.update(Action::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::ALT)));
+    let cmds = a.update(Action::Key(KeyEvent::new(
+        KeyCode::Char('q'),
+        KeyModifiers::ALT,
+    )));
     assert!(a.overlays.is_empty());
     assert!(matches!(&cmds[..], [Command::Quit]), "{cmds:?}");
 }

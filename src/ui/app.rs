@@ -263,7 +263,9 @@ impl App {
         match action {
             Action::Key(k) => {
                 if k.kind == KeyEventKind::Release {
-                } else if let (KeyCode::Char(_), true) = (k.code, k.modifiers.contains(KeyModifiers::ALT)) {
+                } else if let (KeyCode::Char(_), true) =
+                    (k.code, k.modifiers.contains(KeyModifiers::ALT))
+                {
                     // No Alt chords: an ESC that arrived right before a key
                     // (fast typing, tmux's escape-time) is Esc, then the key.
                     self.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE), &mut out);
