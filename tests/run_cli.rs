@@ -136,7 +136,7 @@ fn failures_timeouts_and_unreachable_hosts() {
         "{text}"
     );
     assert!(
-        text.contains("=== h4 (timed out: command timed out after 2s)"),
+        text.contains("=== h4 (timed out: command timed out after 2s)\nstarting\n"),
         "{text}"
     );
     assert!(
@@ -165,6 +165,7 @@ fn failures_timeouts_and_unreachable_hosts() {
     assert_eq!(v[2]["exit_status"], 3);
     assert_eq!(v[2]["outcome"], "failed");
     assert_eq!(v[3]["outcome"], "timeout");
+    assert_eq!(v[3]["stdout"], "starting\n");
     assert_eq!(v[3]["exit_status"], serde_json::Value::Null);
     assert_eq!(v[4]["outcome"], "unreachable");
     assert!(v[4]["error"].as_str().unwrap().contains("refused"));

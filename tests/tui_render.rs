@@ -869,3 +869,17 @@ fn run_view_fills_in_live_and_groups_identical_outputs() {
     );
     assert!(s.contains("unreachable: connection failed: refused"), "{s}");
 }
+
+#[test]
+fn esc_glued_to_the_next_key_is_esc_then_the_key() {
+    // terminals and tmux deliver a quick Esc-then-q as Alt-q
+    let mut a = app();
+    key(&mut a, KeyCode::Char('?'));
+    assert!(!a.overlays.is_empty());
+    let cmds = a.update(Action::Key(KeyEvent::new(
+        KeyCode::Char('q'),
+        KeyModifiers::ALT,
+    )));
+    assert!(a.overlays.is_empty());
+    assert!(matches!(&cmds[..], [Command::Quit]), "{cmds:?}");
+}
