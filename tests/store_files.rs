@@ -475,7 +475,7 @@ fn library_edits_validate() {
 }
 
 proptest::proptest! {
-    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(40))]
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(16))]
     /// Whatever text the user types into a field is written so that it reads
     /// back the same (quotes, backslashes, newlines, unicode, control chars).
     #[test]
