@@ -3,6 +3,7 @@
 //! classify each host's result, group hosts whose outputs are identical,
 //! count, and describe the run for the journal.
 //!
+//! A host whose command timed out keeps what it printed until then.
 //! Remote text is kept as received (lossy UTF-8) in [`HostRun`]; whoever
 //! shows it on a terminal passes it through [`crate::util::sanitize`]
 //! ([`Group::display_stdout`] and friends do).
@@ -93,6 +94,25 @@ impl HostRun {
         }
     }
 
+    /// A command that outlived its timeout, with what it printed until then.
+    pub fn timed_out(
+        host: String,
+        elapsed: Duration,
+        partial: ExecOutput,
+        err: SshError,
+    ) -> HostRun {
+        HostRun {
+            host,
+            exit_status: None,
+            exit_signal: None,
+            stdout: String::from_utf8_lossy(&partial.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&partial.stderr).into_owned(),
+            elapsed_ms: elapsed.as_millis() as u64,
+            outcome: Outcome::Timeout,
+            error: Some(err.to_string()),
+        }
+    }
+
     /// What makes two hosts' results "identical" for grouping.
     fn key(&self) -> (&str, &str, Option<i32>, Option<&str>, Outcome, Option<&str>) {
         (
@@ -122,13 +142,35 @@ pub fn start(
         stdin: None,
         timeout,
     };
-    let mut inner = engine.sweep(hosts, cancel, move |conn, _host| conn.exec(&command, &opts));
+    let mut inner = engine.sweep(hosts, cancel, move |conn, _host| {
+        match conn.exec(&command, &opts) {
+            Ok(o) => Ok((o, None)),
+            Err(SshError::CommandTimeout(d)) => Ok((
+                conn.take_partial_output().unwrap_or_default(),
+                Some(SshError::CommandTimeout(d)),
+            )),
+            Err(e) => Err(e),
+        }
+    });
     let (tx, rx) = mpsc::unbounded_channel();
     let spawned = std::thread::Builder::new()
         .name("fleet-run".into())
         .spawn(move || {
             while let Some(done) = inner.blocking_recv() {
-                if tx.send(HostRun::from_done(done)).is_err() {
+                let run = match done.result {
+                    Ok((out, Some(err))) => HostRun::timed_out(done.host, done.elapsed, out, err),
+                    Ok((out, None)) => HostRun::from_done(HostDone {
+                        host: done.host,
+                        elapsed: done.elapsed,
+                        result: Ok(out),
+                    }),
+                    Err(e) => HostRun::from_done(HostDone {
+                        host: done.host,
+                        elapsed: done.elapsed,
+                        result: Err(e),
+                    }),
+                };
+                if tx.send(run).is_err() {
                     break;
                 }
             }

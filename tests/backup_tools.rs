@@ -10,11 +10,11 @@ mod backup_exec;
 use std::sync::{Arc, Mutex};
 
 use backup_exec::{Fixture, Recording, BORG_PW, RESTIC_PW, WRONG_PW};
-use common::sshd::{Fleet, HostOptions};
+use common::sshd::{Fleet, FleetOptions, HostOptions};
 use opsdeck::backups::run::check_all_blocking;
 use opsdeck::backups::{check_job, Exec};
 use opsdeck::model::{BackupJob, BackupKind, Status};
-use opsdeck::ssh::{AgentChoice, Conn, Engine, EngineOptions, ExecOptions, ExecOutput, SshError};
+use opsdeck::ssh::{AgentChoice, Engine, EngineOptions, ExecOptions, ExecOutput, SshError};
 
 /// Runs `sh -c` locally with extra environment (to run the "host" side in
 /// another time zone; Conn::local inherits the test's environment).
@@ -66,7 +66,14 @@ fn real_tools_on_the_jump_box() {
     let fx = Fixture::new();
     let lines = Arc::new(Mutex::new(Vec::new()));
     let mut exec = Recording {
-        inner: Conn::local(),
+        inner: Engine::new(
+            &opsdeck::model::SshSettings {
+                command_timeout_s: 300,
+                ..Default::default()
+            },
+            EngineOptions::default(),
+        )
+        .local(),
         lines: lines.clone(),
     };
     let mut failures = Vec::new();
@@ -131,7 +138,13 @@ fn real_tools_over_ssh() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&recorder, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
-    let mut fleet = Fleet::new(Default::default());
+    // Generous timeouts: the suite runs on 2 shared cores (load 40+ seen);
+    // a timeout here would be a false failure, not a finding.
+    let mut fleet = Fleet::new(FleetOptions {
+        connect_timeout_s: 60,
+        command_timeout_s: 300,
+        ..Default::default()
+    });
     fleet.add_host(
         "nas",
         HostOptions {

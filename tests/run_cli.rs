@@ -13,10 +13,7 @@ use opsdeck::ssh::{AgentChoice, Engine, EngineOptions};
 /// h1, h2: `greet` says hello; h3: `greet` fails with 3; h4: `greet` hangs;
 /// dead: refused.
 fn fleet() -> Fleet {
-    let mut f = Fleet::new(FleetOptions {
-        connect_timeout_s: 2,
-        ..Default::default()
-    });
+    let mut f = Fleet::new(FleetOptions::default());
     let stubs = f.dir().join("stubs");
     let mk = |dir: &Path, script: &str| {
         write_stub(dir, "greet", script);
@@ -139,7 +136,7 @@ fn failures_timeouts_and_unreachable_hosts() {
         "{text}"
     );
     assert!(
-        text.contains("=== h4 (timed out: command timed out after 2s)"),
+        text.contains("=== h4 (timed out: command timed out after 2s)\nstarting\n"),
         "{text}"
     );
     assert!(
@@ -168,6 +165,7 @@ fn failures_timeouts_and_unreachable_hosts() {
     assert_eq!(v[2]["exit_status"], 3);
     assert_eq!(v[2]["outcome"], "failed");
     assert_eq!(v[3]["outcome"], "timeout");
+    assert_eq!(v[3]["stdout"], "starting\n");
     assert_eq!(v[3]["exit_status"], serde_json::Value::Null);
     assert_eq!(v[4]["outcome"], "unreachable");
     assert!(v[4]["error"].as_str().unwrap().contains("refused"));

@@ -214,3 +214,72 @@ fn no_color_draws_without_colour_sequences() {
     }
     assert!(raw.contains("\x1b[7m"), "no REVERSED selection");
 }
+
+#[test]
+fn ctrl_r_rereads_files_changed_elsewhere() {
+    let dir = home();
+    let mut t = Pty::spawn(opsdeck(dir.path()), 80, 24);
+    t.wait_text("Vendors");
+    t.send("2");
+    t.wait_text("web1");
+    let mut text = std::fs::read_to_string(dir.path().join("hosts.toml")).unwrap();
+    text.push_str("\n[[host]]\nname = \"mail1\"\n");
+    std::fs::write(dir.path().join("hosts.toml"), text).unwrap();
+    t.send("\x12"); // Ctrl-R
+    t.wait_text("mail1");
+    t.wait_text("files re-read");
+    t.send("\x03"); // Ctrl-C quits
+    assert!(t.wait_exit(Duration::from_secs(10)).success());
+}
+
+#[test]
+fn vendor_contact_and_ticket_opened_and_closed() {
+    let dir = home();
+    let mut t = Pty::spawn(opsdeck(dir.path()), 80, 24);
+    t.wait_text("Vendors");
+    t.send("5");
+    t.wait_text("Details");
+    t.send("n");
+    t.wait_text("New contact at Dell");
+    t.send("Ann Smith\taccount manager\t+49 30 999\r");
+    t.wait_text("contact Ann Smith of Dell saved");
+    t.send("o");
+    t.wait_text("Open a ticket with Dell");
+    t.send("SR-77\tdisk failed\r");
+    t.wait_text("ticket SR-77 opened with Dell");
+    // into the details, down to the ticket, close it
+    t.send("\r");
+    t.wait_text("j/k row");
+    t.send("G");
+    // G ends on the last row (the host db1); the ticket is above the Hosts heading
+    t.wait_text("host           db1");
+    t.send("k");
+    t.send("x");
+    t.wait_text("ticket SR-77 of Dell closed");
+    t.send("\x1b");
+    t.wait_text("Enter to pick a row");
+    t.send("q");
+    assert!(t.wait_exit(Duration::from_secs(10)).success());
+    let text = std::fs::read_to_string(dir.path().join("vendors.toml")).unwrap();
+    assert!(text.contains("name = \"Ann Smith\""), "{text}");
+    assert!(
+        text.contains("ref = \"SR-77\"") && text.contains("status = \"closed\""),
+        "{text}"
+    );
+    let journal = std::fs::read_to_string(dir.path().join("state/journal.toml")).unwrap();
+    assert!(journal.contains("ticket.close"), "{journal}");
+}
+
+#[test]
+fn keys_typed_fast_are_handled_in_order() {
+    let dir = home();
+    let mut t = Pty::spawn(opsdeck(dir.path()), 80, 24);
+    t.wait_text("Vendors");
+    // one write: pane switch, into the details, to the last row
+    t.send("5\rG");
+    t.wait_text("host           db1");
+    t.send("\x1b");
+    t.wait_text("Enter to pick a row");
+    t.send("q");
+    assert!(t.wait_exit(Duration::from_secs(10)).success());
+}

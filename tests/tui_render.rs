@@ -555,3 +555,299 @@ fn overview_jumps_to_the_row() {
     let sel = s.lines().find(|l| l.contains("web2")).unwrap();
     assert!(sel.contains("web2"));
 }
+
+// ------------------------------------------------------------ with real files
+
+use opsdeck::ssh::UnknownKey;
+use opsdeck::ui::app::ShellMsg;
+use opsdeck::ui::pane::Msg;
+
+/// An app on real files in a temp dir.
+fn disk_app(dir: &std::path::Path) -> App {
+    std::fs::write(
+        dir.join("hosts.toml"),
+        "# hosts\n[[host]]\nname = \"web1\"  # front\naddress = \"10.0.0.11\"\n\n[[host]]\nname = \"db1\"\nvendor = \"Dell\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("vendors.toml"),
+        "# vendors\n[[vendor]]\nname = \"Dell\"  # hw\nphone = \"+49 30 1234\"\n",
+    )
+    .unwrap();
+    let store = Store::load(Home::under(dir)).unwrap();
+    let engine = Engine::new(&store.settings.ssh, EngineOptions::default());
+    let mut app = App::new(store, Results::default(), Theme::colour(), engine);
+    app.update(Action::Tick(NOW.parse().unwrap()));
+    app
+}
+
+/// Execute the store writes as the runner would and feed the answers back.
+fn run_writes(app: &mut App, cmds: Vec<Command>) -> Vec<Command> {
+    let mut rest = Vec::new();
+    for c in cmds {
+        match c {
+            Command::Store { pane, tag, op } => {
+                let mut store = app.store.clone();
+                let result = op(&mut store)
+                    .map(|text| (text, Box::new(store)))
+                    .map_err(|e| e.to_string());
+                let more = app.update(Action::Msg(Msg::Saved { pane, tag, result }));
+                rest.extend(run_writes(app, more));
+            }
+            other => rest.push(other),
+        }
+    }
+    rest
+}
+
+fn press(app: &mut App, code: KeyCode) {
+    let cmds = key(app, code);
+    let rest = run_writes(app, cmds);
+    assert!(rest.is_empty(), "{rest:?}");
+}
+
+fn write(app: &mut App, text: &str) {
+    for c in text.chars() {
+        press(app, KeyCode::Char(c));
+    }
+}
+
+#[test]
+fn vendor_contacts_and_tickets_are_written_through_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = disk_app(dir.path());
+    press(&mut a, KeyCode::Char('5'));
+    // a contact
+    press(&mut a, KeyCode::Char('n'));
+    write(&mut a, "Ann Smith");
+    press(&mut a, KeyCode::Tab);
+    write(&mut a, "account manager");
+    press(&mut a, KeyCode::Tab);
+    write(&mut a, "+49 30 999");
+    press(&mut a, KeyCode::Enter);
+    // a ticket
+    press(&mut a, KeyCode::Char('o'));
+    write(&mut a, "SR-77");
+    press(&mut a, KeyCode::Tab);
+    write(&mut a, "disk failed in db1");
+    press(&mut a, KeyCode::Enter);
+    let text = std::fs::read_to_string(dir.path().join("vendors.toml")).unwrap();
+    assert!(text.contains("name = \"Dell\"  # hw"), "{text}");
+    assert!(text.contains("name = \"Ann Smith\""), "{text}");
+    assert!(text.contains("ref = \"SR-77\""), "{text}");
+    let s = screen(&mut a, 100, 40);
+    assert!(s.contains("SR-77") && s.contains("OPEN"), "{s}");
+    assert!(
+        s.contains("host") && s.contains("db1"),
+        "hosts of the vendor:\n{s}"
+    );
+    // close it from the details: go to the ticket row
+    press(&mut a, KeyCode::Enter);
+    for _ in 0..30 {
+        let s = screen(&mut a, 100, 40);
+        let sel = s.lines().find(|l| l.contains("SR-77")).unwrap().to_string();
+        let buf = render(&mut a, 100, 40);
+        let y = s.lines().position(|l| l.contains("SR-77")).unwrap() as u16;
+        if (0..100).any(|x| buf[(x, y)].modifier.contains(Modifier::REVERSED)) {
+            assert!(sel.contains("SR-77"));
+            break;
+        }
+        press(&mut a, KeyCode::Char('j'));
+    }
+    press(&mut a, KeyCode::Char('x'));
+    let v = a.store.vendor("Dell").unwrap().clone();
+    assert_eq!(v.tickets[0].status, TicketStatus::Closed);
+    assert!(v.tickets[0].closed.is_some());
+    let journal = std::fs::read_to_string(dir.path().join("state/journal.toml")).unwrap();
+    assert!(
+        journal.contains("ticket.open") && journal.contains("ticket.close"),
+        "{journal}"
+    );
+    // y on the ticket row copies its reference
+    let cmds = key(&mut a, KeyCode::Char('y'));
+    assert!(
+        matches!(&cmds[..], [Command::Copy(v)] if v == "SR-77"),
+        "{cmds:?}"
+    );
+}
+
+#[test]
+fn host_edit_form_keeps_comments_and_add_refuses_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = disk_app(dir.path());
+    press(&mut a, KeyCode::Char('2'));
+    press(&mut a, KeyCode::Char('e'));
+    // tags field is the sixth
+    for _ in 0..5 {
+        press(&mut a, KeyCode::Tab);
+    }
+    write(&mut a, "web, prod");
+    press(&mut a, KeyCode::Enter);
+    let text = std::fs::read_to_string(dir.path().join("hosts.toml")).unwrap();
+    assert!(
+        text.starts_with("# hosts\n[[host]]\nname = \"web1\"  # front\n"),
+        "{text}"
+    );
+    assert!(text.contains("tags = [\"web\", \"prod\"]"), "{text}");
+    // add: a duplicate name is an inline error, a new one is written
+    press(&mut a, KeyCode::Char('a'));
+    write(&mut a, "db1");
+    press(&mut a, KeyCode::Enter);
+    assert!(screen(&mut a, 80, 24).contains("exists already"));
+    press(&mut a, KeyCode::Backspace);
+    write(&mut a, "2");
+    press(&mut a, KeyCode::Tab);
+    press(&mut a, KeyCode::Tab);
+    write(&mut a, "99999");
+    press(&mut a, KeyCode::Enter);
+    assert!(screen(&mut a, 80, 24).contains("a port is a number"));
+    a.update(Action::Key(KeyEvent::new(
+        KeyCode::Char('u'),
+        KeyModifiers::CONTROL,
+    )));
+    write(&mut a, "2222");
+    press(&mut a, KeyCode::Enter);
+    assert!(a.store.host("db2").is_some_and(|h| h.port == Some(2222)));
+    // delete, confirmed
+    press(&mut a, KeyCode::Char('G'));
+    press(&mut a, KeyCode::Char('d'));
+    press(&mut a, KeyCode::Char('y'));
+    assert!(a.store.host("db2").is_none());
+    let text = std::fs::read_to_string(dir.path().join("hosts.toml")).unwrap();
+    assert!(!text.contains("db2") && text.contains("# front"), "{text}");
+}
+
+#[test]
+fn unknown_host_key_asks_with_the_fingerprint() {
+    let mut a = app();
+    key(&mut a, KeyCode::Char('2'));
+    let k = UnknownKey {
+        host_pattern: "[10.0.0.11]:22".into(),
+        key_type: "ssh-ed25519".into(),
+        fingerprint: "SHA256:Zm9vYmFyYmF6".into(),
+        key_base64: "AAAAC3Nza".into(),
+        known_hosts_file: "/home/u/.ssh/known_hosts".into(),
+    };
+    a.update(Action::Msg(Msg::Shell(ShellMsg::UnknownKey {
+        host: "web1".into(),
+        key: k,
+    })));
+    let s = screen(&mut a, 100, 30);
+    for want in [
+        "Unknown host key for web1",
+        "ssh-ed25519",
+        "SHA256:Zm9vYmFyYmF6",
+        "known_hosts",
+    ] {
+        assert!(s.contains(want), "{want}:\n{s}");
+    }
+    let cmds = key(&mut a, KeyCode::Char('y'));
+    assert!(
+        matches!(&cmds[..], [Command::Job { job, .. }] if job.what == "accept key web1"),
+        "{cmds:?}"
+    );
+    let cmds = a.update(Action::Msg(Msg::Shell(ShellMsg::KeyAccepted {
+        host: "web1".into(),
+        result: Ok(()),
+    })));
+    assert!(
+        matches!(&cmds[..], [Command::Job { job, .. }] if job.what == "check 1 host(s)"),
+        "{cmds:?}"
+    );
+}
+
+#[test]
+fn live_check_results_fill_in_the_rows() {
+    let mut a = app();
+    key(&mut a, KeyCode::Char('2'));
+    key(&mut a, KeyCode::Char('G')); // backup1, never checked
+    let cmds = key(&mut a, KeyCode::Char('c'));
+    assert_eq!(cmds.len(), 1);
+    let s = screen(&mut a, 100, 24);
+    assert!(
+        s.lines()
+            .find(|l| l.contains("backup1"))
+            .unwrap()
+            .contains("checking"),
+        "{s}"
+    );
+    let mut c = fixture_results().checks["web1"].clone();
+    c.host = "backup1".into();
+    c.status = Status::Warn;
+    c.reasons = vec!["reboot required".into()];
+    let hc = opsdeck::checks::HostCheck {
+        check: c,
+        patches: PatchReport {
+            host: "backup1".into(),
+            ..Default::default()
+        },
+        remote_cpu_ms: None,
+        listing_ran: false,
+    };
+    a.update(Action::Msg(Msg::Shell(ShellMsg::Checked(Box::new(hc)))));
+    let s = screen(&mut a, 100, 24);
+    let row = s.lines().find(|l| l.contains("backup1")).unwrap();
+    assert!(
+        row.contains("WARN") && row.contains("reboot required"),
+        "{row}"
+    );
+}
+
+#[test]
+fn run_view_fills_in_live_and_groups_identical_outputs() {
+    use opsdeck::fleet::{HostRun, Outcome};
+    let mut a = app();
+    key(&mut a, KeyCode::Char('2'));
+    for _ in 0..3 {
+        key(&mut a, KeyCode::Char(' '));
+    }
+    key(&mut a, KeyCode::Char('r'));
+    typ(&mut a, "uptime");
+    let cmds = key(&mut a, KeyCode::Enter);
+    assert_eq!(cmds.len(), 1);
+    let s = screen(&mut a, 100, 30);
+    assert!(
+        s.contains("0/3 done") && s.contains("waiting: web1, web2, db1"),
+        "{s}"
+    );
+    let run = |host: &str, out: &str, outcome: Outcome| HostRun {
+        host: host.into(),
+        exit_status: (outcome != Outcome::Unreachable).then_some(0),
+        exit_signal: None,
+        stdout: out.into(),
+        stderr: String::new(),
+        elapsed_ms: 5,
+        outcome,
+        error: (outcome == Outcome::Unreachable).then(|| "connection failed: refused".to_string()),
+    };
+    for (h, o, oc) in [
+        ("db1", "up 3 days\n", Outcome::Ok),
+        ("web1", "up 3 days\n", Outcome::Ok),
+    ] {
+        a.update(Action::Msg(Msg::Shell(ShellMsg::RunResult {
+            run: 1,
+            result: Box::new(run(h, o, oc)),
+        })));
+    }
+    let s = screen(&mut a, 100, 30);
+    assert!(s.contains("2/3 done") && s.contains("waiting: web2"), "{s}");
+    assert!(
+        s.contains("2 hosts: web1, db1") && s.contains("up 3 days"),
+        "{s}"
+    );
+    a.update(Action::Msg(Msg::Shell(ShellMsg::RunResult {
+        run: 1,
+        result: Box::new(run("web2", "", Outcome::Unreachable)),
+    })));
+    let cmds = a.update(Action::Msg(Msg::Shell(ShellMsg::RunDone { run: 1 })));
+    assert!(
+        matches!(&cmds[..], [Command::Store { tag, .. }] if tag == "shell:run-journal"),
+        "{cmds:?}"
+    );
+    let s = screen(&mut a, 100, 30);
+    assert!(
+        s.contains("3 hosts: 2 ok, 0 failed, 0 timed out, 1 unreachable"),
+        "{s}"
+    );
+    assert!(s.contains("unreachable: connection failed: refused"), "{s}");
+}

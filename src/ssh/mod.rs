@@ -183,6 +183,8 @@ enum ConnKind {
 /// A live connection to one host (or the local machine, for `host = "local"`).
 pub struct Conn {
     kind: ConnKind,
+    /// What the last command printed before it timed out.
+    partial: Option<ExecOutput>,
 }
 
 impl Conn {
@@ -196,6 +198,7 @@ impl Conn {
                     crate::model::SshSettings::default().command_timeout_s,
                 ),
             },
+            partial: None,
         }
     }
     /// Run a command (a shell command line: quote every word with util::shell_quote).
@@ -216,12 +219,32 @@ impl Conn {
             stdin = opts.stdin.is_some(),
             "exec"
         );
-        match &mut self.kind {
-            ConnKind::Remote(r) => r.exec(command, opts, on_output),
-            ConnKind::Local { default_timeout } => {
-                local::exec(command, opts, *default_timeout, on_output)
+        self.partial = None;
+        let start = std::time::Instant::now();
+        let mut partial = ExecOutput::default();
+        let mut collect = |kind: StreamKind, chunk: &[u8]| {
+            match kind {
+                StreamKind::Stdout => partial.stdout.extend_from_slice(chunk),
+                StreamKind::Stderr => partial.stderr.extend_from_slice(chunk),
             }
+            on_output(kind, chunk);
+        };
+        let result = match &mut self.kind {
+            ConnKind::Remote(r) => r.exec(command, opts, &mut collect),
+            ConnKind::Local { default_timeout } => {
+                local::exec(command, opts, *default_timeout, &mut collect)
+            }
+        };
+        if let Err(SshError::CommandTimeout(_)) = result {
+            partial.elapsed = start.elapsed();
+            self.partial = Some(partial);
         }
+        result
+    }
+    /// What the last command printed before it outlived its timeout (None
+    /// when it did not time out). Taken once.
+    pub fn take_partial_output(&mut self) -> Option<ExecOutput> {
+        self.partial.take()
     }
     /// Is this the local machine?
     pub fn is_local(&self) -> bool {
@@ -283,6 +306,7 @@ impl Engine {
             kind: ConnKind::Local {
                 default_timeout: self.command_timeout(),
             },
+            partial: None,
         }
     }
 
@@ -408,6 +432,7 @@ impl Engine {
                         default_timeout: self.command_timeout(),
                         dead: false,
                     })),
+                    partial: None,
                 });
             }
             let next = chain[i + 1];

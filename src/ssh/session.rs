@@ -98,16 +98,43 @@ pub(crate) fn is_dropped_at_start(e: &SshError) -> bool {
     }
 }
 
+/// Seconds between keepalives while a command runs.
+const KEEPALIVE_S: u32 = 30;
+
 fn ms(d: Duration) -> u32 {
     d.as_millis().clamp(1, u32::MAX as u128) as u32
 }
 
+/// Name lookup bounded by `timeout` (getaddrinfo itself is not: it runs on
+/// a helper thread that is left to finish on its own).
+fn lookup(host: &str, port: u16, timeout: Duration) -> Result<Vec<std::net::SocketAddr>, SshError> {
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return Ok(vec![std::net::SocketAddr::new(ip, port)]);
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let name = host.to_string();
+    std::thread::Builder::new()
+        .name("dns".into())
+        .spawn(move || {
+            let r = (name.as_str(), port)
+                .to_socket_addrs()
+                .map(|a| a.collect::<Vec<_>>());
+            let _ = tx.send(r);
+        })
+        .map_err(|e| SshError::Other(format!("cannot start a thread: {e}")))?;
+    match rx.recv_timeout(timeout) {
+        Ok(Ok(a)) => Ok(a),
+        Ok(Err(e)) => Err(SshError::Dns(format!("{host}: {e}"))),
+        Err(_) => Err(SshError::Dns(format!(
+            "{host}: no answer from the resolver within {}s",
+            timeout.as_secs()
+        ))),
+    }
+}
+
 /// TCP to the first address that answers within the connect timeout.
 pub(crate) fn tcp_connect(r: &Resolved) -> Result<TcpStream, SshError> {
-    let addrs: Vec<_> = (r.hostname.as_str(), r.port)
-        .to_socket_addrs()
-        .map_err(|e| SshError::Dns(format!("{}: {e}", r.hostname)))?
-        .collect();
+    let addrs = lookup(&r.hostname, r.port, r.connect_timeout)?;
     if addrs.is_empty() {
         return Err(SshError::Dns(format!("{}: no address", r.hostname)));
     }
@@ -231,6 +258,10 @@ pub(crate) fn establish(
             other => other,
         },
     )?;
+    // Keepalives are sent from the exec loop (`keepalive_send`), never by
+    // libssh2 on its own in blocking calls: long silent commands (patch runs)
+    // keep NAT and firewall state alive without spurious timeouts.
+    sess.set_keepalive(false, KEEPALIVE_S);
     Ok((sess, keep))
 }
 
@@ -489,6 +520,14 @@ impl Remote {
                 return Err(SshError::CommandTimeout(timeout));
             }
             if !progress {
+                // sends only when KEEPALIVE_S have passed, and only with no
+                // outbound data pending; errors show up on reads
+                if matches!(
+                    self.session.block_directions(),
+                    ssh2::BlockDirections::None | ssh2::BlockDirections::Inbound
+                ) {
+                    let _ = self.session.keepalive_send();
+                }
                 self.wait_socket(left().min(Duration::from_millis(200)));
             }
         }

@@ -157,6 +157,8 @@ pub struct App {
     sweep_job: Option<JobId>,
     next_run: u64,
     pub quit: bool,
+    /// The newest check result (for the header), kept by refresh_all.
+    pub latest_check: Option<jiff::Timestamp>,
 }
 
 fn ctrl(key: &KeyEvent) -> bool {
@@ -187,6 +189,7 @@ impl App {
             sweep_job: None,
             next_run: 1,
             quit: false,
+            latest_check: None,
         };
         for e in app.results.load_errors.clone() {
             app.status = Some((true, e));
@@ -218,6 +221,12 @@ impl App {
     }
 
     pub fn refresh_all(&mut self) {
+        self.latest_check = self
+            .results
+            .checks
+            .values()
+            .filter_map(|c| c.checked_at.parse::<jiff::Timestamp>().ok())
+            .max();
         let mut panes = std::mem::take(&mut self.panes);
         {
             let ctx = self.ctx();
@@ -271,7 +280,15 @@ impl App {
     }
 
     fn on_key(&mut self, key: KeyEvent, out: &mut Vec<Command>) {
-        if ctrl(&key) && key.code == KeyCode::Char('c') && self.overlays.is_empty() {
+        if ctrl(&key) && key.code == KeyCode::Char('c') {
+            // Ctrl-C quits from anywhere; a second one answers the question
+            let asking = matches!(self.overlays.last(), Some(Overlay::Confirm { tag, .. }) if tag == "shell:quit");
+            if asking {
+                self.overlays.pop();
+                return self.confirmed(None, "shell:quit".into(), out);
+            }
+            self.overlays.clear();
+            self.filter_input = None;
             return self.ask_quit(out);
         }
         if !self.overlays.is_empty() {
@@ -319,6 +336,10 @@ impl App {
                 self.filter_input = Some(self.pane(self.active).filter().to_string());
             }
             KeyCode::Char('J') => self.overlays.push(Overlay::Jobs { selected: 0 }),
+            KeyCode::Char('r') if ctrl(&key) => {
+                self.set_status("re-reading the files…");
+                out.push(Command::Reload);
+            }
             KeyCode::Esc if !pane_esc => {
                 if !self.pane(self.active).filter().is_empty() {
                     self.apply_filter(String::new());
@@ -1134,6 +1155,10 @@ impl App {
             ),
             KeyHelp::new("Space", "mark a row; actions apply to the marked rows"),
             KeyHelp::new("J", "jobs running in the background (x cancels one)"),
+            KeyHelp::new(
+                "Ctrl-R",
+                "re-read the files and state/ (after edits elsewhere)",
+            ),
             KeyHelp::new("?", "this help (Esc closes)"),
             KeyHelp::new("q, Ctrl-C", "quit (asks while jobs run)"),
         ]

@@ -62,6 +62,11 @@
 //! [`Pane::keys`] lists every key the pane uses with a one-line
 //! description; the `?` overlay shows them after the global keys.
 //!
+//! ## Registering a pane
+//! `src/ui/panes/mod.rs::all()` builds the five panes in tab order with
+//! `overview::OverviewPane::new()`, `patches::PatchesPane::new()`,
+//! `backups::BackupsPane::new()`: keep those names (or change that one line).
+//!
 //! ## A minimal pane
 //! ```ignore
 //! pub struct MyPane { list: ListView }

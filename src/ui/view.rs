@@ -34,11 +34,8 @@ pub fn draw(app: &App, frame: &mut Frame) {
 
     // header: where you are and how fresh the data is
     let latest = app
-        .results
-        .checks
-        .values()
-        .filter_map(|c| ctx.age_of(&c.checked_at))
-        .min();
+        .latest_check
+        .map(|t| (ctx.now.as_second() - t.as_second()).max(0) as u64);
     let fresh = match latest {
         Some(s) => format!("last check {} ago", crate::util::format_age(s)),
         None => "never checked".into(),

@@ -40,7 +40,7 @@ impl Pty {
     pub fn spawn(mut cmd: Command, cols: u16, rows: u16) -> Pty {
         let mut master_fd: libc::c_int = -1;
         let mut slave_fd: libc::c_int = -1;
-        let mut ws = winsize(cols, rows);
+        let ws = winsize(cols, rows);
         // SAFETY: out-pointers to valid ints and a valid winsize.
         let rc = unsafe {
             libc::openpty(
@@ -48,7 +48,7 @@ impl Pty {
                 &mut slave_fd,
                 std::ptr::null_mut(),
                 std::ptr::null(),
-                &mut ws,
+                &ws,
             )
         };
         assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
@@ -128,7 +128,7 @@ impl Pty {
                 for c in 0..cols {
                     if let Some(cell) = s.cell(r, c) {
                         let t = cell.contents();
-                        line.push_str(if t.is_empty() { " " } else { &t });
+                        line.push_str(if t.is_empty() { " " } else { t });
                     }
                 }
                 line.trim_end().to_string() + "\n"

@@ -72,7 +72,7 @@ impl Default for FleetOptions {
     fn default() -> Self {
         FleetOptions {
             encrypted_key: false,
-            connect_timeout_s: 3,
+            connect_timeout_s: 5,
             command_timeout_s: 20,
             concurrency: 32,
         }

@@ -1,31 +1,173 @@
-//! Backups pane (placeholder by the TUI work: the backups work replaces it).
-//! Shows backups.toml with the latest results from state/backups.toml.
+//! The Backups pane: every job with its status, the age of its latest backup
+//! against max_age as a bar plus a text label ("2h / 26h"), the last restore
+//! test and the first reason. Enter: details with the latest snapshots.
+//! `c`/`C`: check selected (or marked) / all, in a background job whose
+//! results fill in live. `t`: record a restore test today (asks first).
+//! Everything reads without colour: status words, a bar of `█`/`░` ending in
+//! `!` past max_age, and the label.
 
-use crossterm::event::{KeyCode, KeyEvent};
+use std::collections::{BTreeMap, BTreeSet};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Cell;
 use ratatui::Frame;
 
-use crate::ui::pane::{Ctx, Effect, KeyHelp, Pane, PaneEvent, PaneId};
+use crate::backups::run::check_jobs;
+use crate::backups::view::{age_bar, detail_lines, restore_label, status_word};
+use crate::backups::{self, restore_due};
+use crate::cli::backups::journal_entry;
+use crate::model::{BackupJob, BackupResult, Status};
+use crate::store::StateKind;
+use crate::ui::pane::{Ctx, Effect, Job, JobId, KeyHelp, Pane, PaneEvent, PaneId, ResultsUpdate};
 use crate::ui::widgets::list::ListView;
-use crate::ui::widgets::table::{self, TableSpec};
+use crate::ui::widgets::table::{self, ellipsize, TableSpec};
+use crate::util::format_age;
 
+/// Messages of a check job to the pane.
+#[derive(Debug, Clone)]
+pub enum BackupMsg {
+    Started(Vec<String>),
+    Done(BackupResult),
+}
+
+const BAR: usize = 10;
+
+#[derive(Default)]
 pub struct BackupsPane {
     list: ListView,
+    /// Job names in row order.
+    names: Vec<String>,
+    /// Jobs being checked, by the job that checks them.
+    checking: BTreeMap<JobId, BTreeSet<String>>,
 }
 
 impl BackupsPane {
     pub fn new() -> BackupsPane {
-        BackupsPane {
-            list: ListView::new(),
+        BackupsPane::default()
+    }
+
+    fn is_checking(&self, name: &str) -> bool {
+        self.checking.values().any(|s| s.contains(name))
+    }
+
+    fn job<'a>(&self, ctx: &'a Ctx, name: &str) -> Option<&'a BackupJob> {
+        ctx.store.backups.iter().find(|j| j.name == name)
+    }
+
+    fn selected_name(&self) -> Option<String> {
+        self.list.selected_key().map(str::to_string)
+    }
+
+    /// Start a background check of `names`.
+    fn check(&self, ctx: &Ctx, names: Vec<String>) -> Vec<Effect> {
+        let jobs: Vec<BackupJob> = ctx
+            .store
+            .backups
+            .iter()
+            .filter(|j| names.contains(&j.name))
+            .cloned()
+            .collect();
+        if jobs.is_empty() {
+            return vec![Effect::Status("no backup job to check".into())];
         }
+        let engine = ctx.engine.clone();
+        let store = ctx.store.clone();
+        let what = if jobs.len() == 1 {
+            format!("backup check {}", jobs[0].name)
+        } else {
+            format!("backup check ({} jobs)", jobs.len())
+        };
+        let host = if jobs.iter().all(|j| j.host == jobs[0].host) {
+            Some(jobs[0].host.clone())
+        } else {
+            None
+        };
+        let all = names.len() == ctx.store.backups.len();
+        let job = Job::task(host, what, move |h| {
+            Box::pin(async move {
+                let names: Vec<String> = jobs.iter().map(|j| j.name.clone()).collect();
+                h.send(BackupMsg::Started(names.clone()));
+                let total = jobs.len();
+                let mut rx = check_jobs(&engine, &store.hosts, jobs, None, h.cancel_flag());
+                let mut results = Vec::with_capacity(total);
+                while let Some(r) = rx.recv().await {
+                    h.progress(format!("{}/{total}", results.len() + 1));
+                    h.results(ResultsUpdate::Backups(vec![r.clone()]));
+                    h.send(BackupMsg::Done(r.clone()));
+                    results.push(r);
+                }
+                let summary = summary(&results);
+                let save = tokio::task::spawn_blocking(move || {
+                    let target: Vec<String> = if all { Vec::new() } else { names };
+                    store
+                        .merge_state(StateKind::Backups, results.clone(), |r: &BackupResult| {
+                            r.name.as_str()
+                        })
+                        .and_then(|_| store.journal(&journal_entry(&target, &results)))
+                })
+                .await;
+                match save {
+                    Ok(Ok(())) => h.status(summary),
+                    Ok(Err(e)) => h.error(format!("{summary}; not saved: {e}")),
+                    Err(e) => h.error(format!("{summary}; not saved: {e}")),
+                }
+            })
+        });
+        vec![Effect::Job(job)]
     }
 }
 
-impl Default for BackupsPane {
-    fn default() -> Self {
-        Self::new()
+fn summary(results: &[BackupResult]) -> String {
+    let n = |s: Status| results.iter().filter(|r| r.status == s).count();
+    format!(
+        "backups checked: {} ok, {} warn, {} crit, {} unknown",
+        n(Status::Ok),
+        n(Status::Warn),
+        n(Status::Crit),
+        n(Status::Unknown)
+    )
+}
+
+/// Age now (not at check time), and the status with that age: a backup that
+/// was fresh at the last check but is past max_age now shows CRIT.
+fn live(r: &BackupResult, ctx: &Ctx) -> (Option<u64>, Status) {
+    let age = r.latest.as_deref().and_then(|t| ctx.age_of(t)).or(r.age_s);
+    let mut status = r.status;
+    if let Some(a) = age {
+        if r.max_age_s > 0 && a > r.max_age_s && r.latest.is_some() {
+            status = Status::Crit;
+        }
+    }
+    (age, status)
+}
+
+/// The first reason, or what else to say.
+fn reason(r: Option<&BackupResult>, ctx: &Ctx, checking: bool) -> String {
+    if checking {
+        return "checking…".into();
+    }
+    match r {
+        None => "not checked yet (c)".into(),
+        Some(r) => {
+            let (age, status) = live(r, ctx);
+            if status == Status::Crit && r.status != Status::Crit {
+                return format!(
+                    "now {} old, older than max_age (check again: c)",
+                    format_age(age.unwrap_or_default())
+                );
+            }
+            match (r.reasons.first(), age) {
+                (Some(x), _) => x.clone(),
+                (None, Some(a)) => format!(
+                    "latest backup {} old (max {})",
+                    format_age(a),
+                    format_age(r.max_age_s)
+                ),
+                (None, None) => r.error.clone().unwrap_or_default(),
+            }
+        }
     }
 }
 
@@ -33,128 +175,532 @@ impl Pane for BackupsPane {
     fn id(&self) -> PaneId {
         PaneId::Backups
     }
+
     fn count(&self, ctx: &Ctx) -> String {
-        ctx.store.backups.len().to_string()
+        let bad = ctx
+            .store
+            .backups
+            .iter()
+            .filter(|j| {
+                ctx.results
+                    .backups
+                    .get(&j.name)
+                    .map(|r| live(r, ctx).1 != Status::Ok)
+                    .unwrap_or(false)
+            })
+            .count();
+        if bad > 0 {
+            format!("{bad}!")
+        } else {
+            ctx.store.backups.len().to_string()
+        }
     }
+
     fn refresh(&mut self, ctx: &Ctx) {
-        self.list.set_rows(ctx.store.backups.iter().map(|b| {
-            let hay = format!(
-                "{} {} {:?} {} {}",
-                b.name,
-                b.host,
-                b.kind,
-                b.repository.clone().unwrap_or_default(),
-                b.notes.clone().unwrap_or_default()
-            );
-            (b.name.clone(), hay)
+        self.names = ctx.store.backups.iter().map(|j| j.name.clone()).collect();
+        self.list.set_rows(ctx.store.backups.iter().map(|j| {
+            let r = ctx.results.backups.get(&j.name);
+            let mut hay = format!("{} {} {}", j.name, j.host, backups::kind_name(j.kind));
+            if let Some(r) = r {
+                hay.push(' ');
+                hay.push_str(status_word(live(r, ctx).1));
+                for x in &r.reasons {
+                    hay.push(' ');
+                    hay.push_str(x);
+                }
+            }
+            (j.name.clone(), hay)
         }));
     }
+
     fn draw(&self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
         let theme = ctx.theme;
-        table::draw(
-            frame,
-            area,
-            theme,
-            TableSpec {
-                title: "Backups",
-                header: vec![
-                    "name",
-                    "host",
-                    "kind",
-                    "status",
-                    "latest",
-                    "max age",
-                    "restore test",
-                ],
-                widths: vec![
-                    Constraint::Length(16),
-                    Constraint::Length(12),
-                    Constraint::Length(7),
-                    Constraint::Length(7),
-                    Constraint::Length(9),
-                    Constraint::Length(7),
-                    Constraint::Min(10),
-                ],
-                empty: "no backup jobs in backups.toml",
-            },
-            &self.list,
-            |i| {
-                let b = &ctx.store.backups[i];
-                let r = ctx.results.backups.get(&b.name);
-                let status = r.map(|r| r.status);
-                vec![
-                    Cell::from(b.name.clone()),
-                    Cell::from(b.host.clone()),
-                    Cell::from(crate::backups::kind_name(b.kind)),
-                    Cell::from(Line::from(match status {
-                        Some(s) => Span::styled(s.label(), theme.status(s)),
-                        None => Span::raw("?"),
-                    })),
-                    Cell::from(
-                        r.and_then(|r| r.age_s)
-                            .map(|a| format!("{} ago", crate::util::format_age(a)))
-                            .unwrap_or_else(|| "?".into()),
-                    ),
-                    Cell::from(b.max_age.clone()),
-                    Cell::from(
-                        b.last_restore_test
-                            .map(|d| d.to_string())
-                            .unwrap_or_else(|| "never".into()),
-                    ),
-                ]
-            },
-        );
+        let name_w = self
+            .names
+            .iter()
+            .map(|n| n.chars().count())
+            .max()
+            .unwrap_or(4)
+            .clamp(4, 24) as u16;
+        let spec = TableSpec {
+            title: "Backups",
+            header: vec![
+                "STAT",
+                "NAME",
+                "HOST",
+                "POLICY",
+                "AGE / MAX",
+                "RESTORED",
+                "REASON",
+            ],
+            widths: vec![
+                Constraint::Length(4),
+                Constraint::Length(name_w),
+                Constraint::Length(10),
+                Constraint::Length(BAR as u16),
+                Constraint::Length(11),
+                Constraint::Length(10),
+                Constraint::Fill(1),
+            ],
+            empty: "no backup jobs: add [[backup]] tables to backups.toml (see opsdeck init)",
+        };
+        table::draw(frame, area, theme, spec, &self.list, |idx| {
+            let name = self.names.get(idx).map(String::as_str).unwrap_or_default();
+            let job = self.job(ctx, name);
+            let r = ctx.results.backups.get(name);
+            let checking = self.is_checking(name);
+            let (status_text, status_style, bar, label) = match r {
+                None => (
+                    "----".to_string(),
+                    theme.dim(),
+                    age_bar(None, 0, BAR),
+                    "-".to_string(),
+                ),
+                Some(r) => {
+                    let (age, st) = live(r, ctx);
+                    let max = format_age(r.max_age_s);
+                    let label = match age {
+                        Some(a) => format!("{} / {max}", format_age(a)),
+                        None => format!("- / {max}"),
+                    };
+                    (
+                        status_word(st).to_string(),
+                        theme.status(st),
+                        age_bar(age, r.max_age_s, BAR),
+                        label,
+                    )
+                }
+            };
+            let mut restored = restore_label(job);
+            if let Some(j) = job {
+                if let Some(due) = restore_due(j) {
+                    if ctx.now.to_zoned(jiff::tz::TimeZone::system()).date() > due {
+                        restored.push('!');
+                    }
+                }
+            }
+            vec![
+                Cell::from(Span::styled(status_text, status_style)),
+                Cell::from(ellipsize(name, name_w as usize)),
+                Cell::from(ellipsize(job.map(|j| j.host.as_str()).unwrap_or("?"), 10)),
+                Cell::from(Span::styled(bar, status_style)),
+                Cell::from(label),
+                Cell::from(restored),
+                Cell::from(Line::from(reason(r, ctx, checking))),
+            ]
+        });
     }
+
     fn handle_key(&mut self, key: KeyEvent, ctx: &Ctx) -> Option<Vec<Effect>> {
         if self.list.handle_key(key) {
             return Some(vec![]);
         }
+        if key
+            .modifiers
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+        {
+            return None;
+        }
         match key.code {
             KeyCode::Enter => {
-                let i = self.list.selected_row()?;
-                let b = &ctx.store.backups[i];
-                let mut lines = vec![
-                    format!("name:        {}", b.name),
-                    format!("host:        {}", b.host),
-                    format!("kind:        {}", crate::backups::kind_name(b.kind)),
-                    format!("max age:     {}", b.max_age),
-                ];
-                if let Some(r) = ctx.results.backups.get(&b.name) {
-                    lines.push(format!("status:      {}", r.status.label()));
-                    lines.push(format!(
-                        "latest:      {}",
-                        r.latest.clone().unwrap_or("?".into())
-                    ));
-                    for why in &r.reasons {
-                        lines.push(format!("reason:      {why}"));
-                    }
-                    if let Some(e) = &r.error {
-                        lines.push(format!("error:       {e}"));
-                    }
-                } else {
-                    lines.push("not checked yet".into());
-                }
+                let name = self.selected_name()?;
+                let job = self.job(ctx, &name);
+                let r = ctx.results.backups.get(&name);
+                let lines = detail_lines(job, r).into_iter().map(Line::from).collect();
                 Some(vec![Effect::Text {
-                    title: format!("Backup {}", b.name),
-                    lines: lines.into_iter().map(Line::raw).collect(),
+                    title: format!("Backup {name}"),
+                    lines,
                 }])
+            }
+            KeyCode::Char('c') => {
+                let targets = self.list.targets();
+                if targets.is_empty() {
+                    return Some(vec![Effect::Status("no backup job selected".into())]);
+                }
+                Some(self.check(ctx, targets))
+            }
+            KeyCode::Char('C') => {
+                let all = ctx.store.backups.iter().map(|j| j.name.clone()).collect();
+                Some(self.check(ctx, all))
+            }
+            KeyCode::Char('t') => {
+                let name = self.selected_name()?;
+                let today = backups::today();
+                Some(vec![Effect::confirm(
+                    format!("Record a restore test of {name}?"),
+                    vec![
+                        format!("Sets last_restore_test = {today} in backups.toml"),
+                        "and writes a journal entry. Only say yes if a restore".into(),
+                        "from this backup was actually tested today.".into(),
+                    ],
+                    format!("restored:{name}"),
+                )])
+            }
+            KeyCode::Char('s') => {
+                let name = self.selected_name()?;
+                let host = self.job(ctx, &name)?.host.clone();
+                if host == backups::run::LOCAL {
+                    return Some(vec![Effect::Status(format!(
+                        "{name} runs on the jump box itself (host = \"local\")"
+                    ))]);
+                }
+                Some(vec![Effect::Ssh(host)])
             }
             _ => None,
         }
     }
+
     fn handle_event(&mut self, event: PaneEvent, _ctx: &Ctx) -> Vec<Effect> {
-        if let PaneEvent::Select(k) = event {
-            self.list.select_key(&k);
+        match event {
+            PaneEvent::Confirmed(tag) => {
+                let Some(name) = tag.strip_prefix("restored:").map(str::to_string) else {
+                    return vec![];
+                };
+                let today = backups::today();
+                vec![Effect::store(tag.clone(), move |store| {
+                    store
+                        .record_restore_test(&name, today)
+                        .map(|_| format!("restore test of {name} recorded ({today})"))
+                })]
+            }
+            PaneEvent::Saved { tag, result } => match result {
+                Ok(()) => vec![],
+                Err(e) if tag.starts_with("restored:") => {
+                    vec![Effect::Error(format!("restore test not recorded: {e}"))]
+                }
+                Err(e) => vec![Effect::Error(e)],
+            },
+            PaneEvent::JobMsg { job, msg } => {
+                if let Ok(m) = msg.downcast::<BackupMsg>() {
+                    match *m {
+                        BackupMsg::Started(names) => {
+                            self.checking.insert(job, names.into_iter().collect());
+                        }
+                        BackupMsg::Done(r) => {
+                            if let Some(s) = self.checking.get_mut(&job) {
+                                s.remove(&r.name);
+                            }
+                        }
+                    }
+                }
+                vec![]
+            }
+            PaneEvent::JobDone(job) => {
+                self.checking.remove(&job);
+                vec![]
+            }
+            PaneEvent::Select(key) => {
+                self.list.select_key(&key);
+                vec![]
+            }
+            PaneEvent::FormSubmitted { .. } => vec![],
         }
-        vec![]
     }
+
     fn keys(&self) -> Vec<KeyHelp> {
-        vec![KeyHelp::new("Enter", "details of the backup job")]
+        vec![
+            KeyHelp::new("Enter", "details: policy, reasons, latest snapshots"),
+            KeyHelp::new("c", "check the selected (or marked) backup jobs"),
+            KeyHelp::new("C", "check every backup job"),
+            KeyHelp::new(
+                "t",
+                "record a restore test of the selected job (today; asks)",
+            ),
+            KeyHelp::new("s", "ssh to the job's host"),
+            KeyHelp::new("Space", "mark a row"),
+        ]
     }
+
     fn set_filter(&mut self, filter: &str, _ctx: &Ctx) {
         self.list.set_filter(filter);
     }
+
     fn filter(&self) -> &str {
         self.list.filter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{BackupKind, BackupSnapshot, Settings};
+    use crate::ssh::{Engine, EngineOptions};
+    use crate::store::{Home, Store};
+    use crate::ui::pane::Results;
+    use crate::ui::theme::Theme;
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+
+    fn job(name: &str, kind: BackupKind) -> BackupJob {
+        BackupJob {
+            name: name.into(),
+            host: "nas".into(),
+            kind,
+            repository: Some("/srv/repo".into()),
+            password_command: None,
+            password_file: Some("/root/pw".into()),
+            env_file: None,
+            passcommand: None,
+            tag: None,
+            path: None,
+            min_size: None,
+            command: None,
+            max_age: "26h".into(),
+            warn_age: None,
+            last_restore_test: None,
+            restore_test_every: Some("90d".into()),
+            notes: None,
+        }
+    }
+
+    fn result(
+        name: &str,
+        status: Status,
+        latest: Option<&str>,
+        age: Option<u64>,
+        reason: &str,
+    ) -> BackupResult {
+        BackupResult {
+            name: name.into(),
+            host: "nas".into(),
+            kind: BackupKind::Restic,
+            status,
+            latest: latest.map(str::to_string),
+            age_s: age,
+            max_age_s: 26 * 3600,
+            error: None,
+            reasons: vec![reason.into()],
+            snapshots: Some(3),
+            checked_at: latest.map(str::to_string),
+            recent: vec![BackupSnapshot {
+                id: "290ee2ab".into(),
+                time: latest.unwrap_or("2026-11-23T08:00:00Z").into(),
+                hostname: Some("nas".into()),
+                paths: vec!["/srv/data".into()],
+                ..Default::default()
+            }],
+        }
+    }
+
+    struct World {
+        store: Store,
+        results: Results,
+        theme: Theme,
+        engine: Engine,
+        now: jiff::Timestamp,
+    }
+
+    impl World {
+        fn new(home: &std::path::Path) -> World {
+            let mut fresh = job("nas-restic", BackupKind::Restic);
+            fresh.last_restore_test = Some("2026-10-01".parse().unwrap());
+            let stale = job("db-dumps", BackupKind::Restic);
+            let unchecked = job("mail-borg", BackupKind::Borg);
+            let store = Store {
+                home: Home::under(home),
+                settings: Settings::default(),
+                hosts: Vec::new(),
+                vendors: Vec::new(),
+                backups: vec![fresh, stale, unchecked],
+            };
+            let mut results = Results::default();
+            results.merge(ResultsUpdate::Backups(vec![
+                result(
+                    "nas-restic",
+                    Status::Ok,
+                    Some("2026-11-23T08:00:00Z"),
+                    Some(7200),
+                    "latest backup 2h old (max_age 26h)",
+                ),
+                result(
+                    "db-dumps",
+                    Status::Crit,
+                    Some("2026-11-20T10:00:00Z"),
+                    Some(3 * 86400),
+                    "latest backup 3d old, older than max_age 26h",
+                ),
+            ]));
+            World {
+                store,
+                results,
+                theme: Theme::mono(),
+                engine: Engine::new(&Default::default(), EngineOptions::default()),
+                now: "2026-11-23T10:00:00Z".parse().unwrap(),
+            }
+        }
+        fn ctx(&self) -> Ctx<'_> {
+            Ctx {
+                store: &self.store,
+                results: &self.results,
+                theme: &self.theme,
+                now: self.now,
+                jobs: &[],
+                engine: &self.engine,
+            }
+        }
+    }
+
+    fn render(p: &BackupsPane, ctx: &Ctx, w: u16, h: u16) -> String {
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        t.draw(|f| p.draw(f, f.area(), ctx)).unwrap();
+        let buf = t.backend().buffer().clone();
+        let mut out = String::new();
+        for y in 0..h {
+            for x in 0..w {
+                out.push_str(buf[(x, y)].symbol());
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    fn key(c: KeyCode) -> KeyEvent {
+        KeyEvent::new(c, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn rows_read_without_colour_at_80x24() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = World::new(dir.path());
+        let ctx = w.ctx();
+        let mut p = BackupsPane::new();
+        p.refresh(&ctx);
+        let screen = render(&p, &ctx, 80, 24);
+        let line = |name: &str| {
+            screen
+                .lines()
+                .find(|l| l.contains(name))
+                .unwrap_or_else(|| panic!("{name} not on\n{screen}"))
+                .to_string()
+        };
+        let ok = line("nas-restic");
+        assert!(
+            ok.contains("OK")
+                && ok.contains("█░░░░░░░░░")
+                && ok.contains("2h / 26h")
+                && ok.contains("2026-10-01"),
+            "{ok}"
+        );
+        let crit = line("db-dumps");
+        assert!(
+            crit.contains("CRIT")
+                && crit.contains("█████████!")
+                && crit.contains("3d / 26h")
+                && crit.contains("never"),
+            "{crit}"
+        );
+        let unk = line("mail-borg");
+        assert!(unk.contains("----") && unk.contains("not checked"), "{unk}");
+        assert_eq!(p.count(&ctx), "1!");
+    }
+
+    #[test]
+    fn a_fresh_result_that_aged_past_max_age_shows_crit() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = World::new(dir.path());
+        w.now = "2026-11-24T11:00:00Z".parse().unwrap(); // 27 h after the backup
+        let ctx = w.ctx();
+        let mut p = BackupsPane::new();
+        p.refresh(&ctx);
+        let screen = render(&p, &ctx, 100, 10);
+        let ok = screen.lines().find(|l| l.contains("nas-restic")).unwrap();
+        assert!(ok.contains("CRIT") && ok.contains("27h / 26h"), "{ok}");
+    }
+
+    #[test]
+    fn keys_give_effects() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = World::new(dir.path());
+        let ctx = w.ctx();
+        let mut p = BackupsPane::new();
+        p.refresh(&ctx);
+        // Enter: details with the latest snapshot
+        let e = p.handle_key(key(KeyCode::Enter), &ctx).unwrap();
+        match &e[..] {
+            [Effect::Text { title, lines }] => {
+                assert!(title.contains("nas-restic"));
+                let text: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+                assert!(text.iter().any(|l| l.contains("290ee2ab")), "{text:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // c: a background job; C too
+        assert!(matches!(
+            &p.handle_key(key(KeyCode::Char('c')), &ctx).unwrap()[..],
+            [Effect::Job(_)]
+        ));
+        assert!(matches!(
+            &p.handle_key(key(KeyCode::Char('C')), &ctx).unwrap()[..],
+            [Effect::Job(_)]
+        ));
+        // t: asks first
+        let e = p.handle_key(key(KeyCode::Char('t')), &ctx).unwrap();
+        assert!(
+            matches!(&e[..], [Effect::Confirm { tag, .. }] if tag == "restored:nas-restic"),
+            "{e:?}"
+        );
+        assert!(p.handle_key(key(KeyCode::Char('z')), &ctx).is_none());
+        assert!(p.keys().iter().any(|k| k.keys == "t"));
+    }
+
+    #[test]
+    fn confirmed_restore_test_is_written_through_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("backups.toml"),
+            "# mine\n[[backup]]\nname = \"nas-restic\"\nhost = \"local\"\nkind = \"command\"\ncommand = \"date +%s\"\nmax_age = \"26h\"\n",
+        )
+        .unwrap();
+        let w = World::new(dir.path());
+        let ctx = w.ctx();
+        let mut p = BackupsPane::new();
+        p.refresh(&ctx);
+        let e = p.handle_event(PaneEvent::Confirmed("restored:nas-restic".into()), &ctx);
+        let [Effect::Store { op, .. }] =
+            <[Effect; 1]>::try_from(e).unwrap_or_else(|e| panic!("{e:?}"))
+        else {
+            panic!()
+        };
+        let mut store = Store::load(Home::under(dir.path())).unwrap();
+        let msg = op(&mut store).unwrap();
+        assert!(msg.contains("nas-restic"));
+        let text = std::fs::read_to_string(dir.path().join("backups.toml")).unwrap();
+        assert!(
+            text.contains("# mine")
+                && text.contains(&format!("last_restore_test = {}", backups::today())),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn live_results_clear_checking_marks() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = World::new(dir.path());
+        let ctx = w.ctx();
+        let mut p = BackupsPane::new();
+        p.refresh(&ctx);
+        p.handle_event(
+            PaneEvent::JobMsg {
+                job: JobId(7),
+                msg: Box::new(BackupMsg::Started(vec!["mail-borg".into()])),
+            },
+            &ctx,
+        );
+        assert!(render(&p, &ctx, 100, 10).contains("checking…"));
+        let r = result(
+            "mail-borg",
+            Status::Ok,
+            Some("2026-11-23T09:00:00Z"),
+            Some(3600),
+            "fine",
+        );
+        p.handle_event(
+            PaneEvent::JobMsg {
+                job: JobId(7),
+                msg: Box::new(BackupMsg::Done(r)),
+            },
+            &ctx,
+        );
+        assert!(!render(&p, &ctx, 100, 10).contains("checking…"));
     }
 }

@@ -572,7 +572,10 @@ impl Pane for HostsPane {
                 "r",
                 "run a command on the marked hosts, else the selected one",
             ),
-            KeyHelp::new("y", "copy the address (OSC 52)"),
+            KeyHelp::new(
+                "y",
+                "copy the address (OSC 52; in tmux: set -g set-clipboard on)",
+            ),
         ]
     }
 

@@ -632,7 +632,7 @@ impl Pane for VendorsPane {
             ),
             KeyHelp::new("Esc", "back from the details to the list"),
             KeyHelp::new("a / e / d", "add / edit / delete a vendor (list)"),
-            KeyHelp::new("y", "copy: the phone (list), the selected value (details)"),
+            KeyHelp::new("y", "copy (OSC 52): the phone (list), the selected value (details); in tmux: set -g set-clipboard on"),
             KeyHelp::new("n", "new contact"),
             KeyHelp::new("o", "open a ticket"),
             KeyHelp::new(
