@@ -30,7 +30,11 @@ fn write_jobs(home: &Path, jobs: &[BackupJob]) {
     let text = toml::to_string(&File { backup: jobs }).unwrap();
     std::fs::write(home.join("backups.toml"), text).unwrap();
     // 2 shared cores under load: a command timeout would be a false failure.
-    std::fs::write(home.join("opsdeck.toml"), "[ssh]\ncommand_timeout_s = 300\n").unwrap();
+    std::fs::write(
+        home.join("opsdeck.toml"),
+        "[ssh]\ncommand_timeout_s = 300\n",
+    )
+    .unwrap();
 }
 
 #[test]

@@ -283,3 +283,44 @@ fn keys_typed_fast_are_handled_in_order() {
     t.send("q");
     assert!(t.wait_exit(Duration::from_secs(10)).success());
 }
+
+#[test]
+fn works_inside_tmux() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("tmux not installed: skipped");
+        return;
+    }
+    let dir = home();
+    let sock = dir.path().join("tmux.sock");
+    let mut c = Command::new("tmux");
+    c.arg("-S")
+        .arg(&sock)
+        .args(["-f", "/dev/null", "new-session", "-x", "80", "-y", "24"])
+        .arg(format!(
+            "OPSDECK_HOME={} HOME={} {}",
+            dir.path().display(),
+            dir.path().display(),
+            env!("CARGO_BIN_EXE_opsdeck")
+        ))
+        .env("TERM", "xterm-256color")
+        .env_remove("TMUX")
+        .env_remove("NO_COLOR");
+    let mut t = Pty::spawn(c, 80, 24);
+    t.wait_text("5 Vendors");
+    t.send("2");
+    t.wait_text("web1");
+    t.send("/db\r");
+    t.wait_for("filtered", Duration::from_secs(10), |s| !s.contains("web1"));
+    t.send("\x1b5");
+    t.wait_text("Details");
+    t.send("?");
+    t.wait_text("open a ticket");
+    t.send("\x1b");
+    t.send("q");
+    assert!(t.wait_exit(Duration::from_secs(10)).success());
+    let _ = Command::new("tmux")
+        .arg("-S")
+        .arg(&sock)
+        .arg("kill-server")
+        .output();
+}

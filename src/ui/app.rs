@@ -99,6 +99,8 @@ pub enum ShellMsg {
         result: Result<Option<i32>, String>,
     },
     Reloaded(Result<(Box<Store>, Results), String>),
+    /// state/ read at start-up (after the first frame).
+    ResultsLoaded(Box<Results>),
 }
 
 pub enum Overlay {
@@ -260,7 +262,17 @@ impl App {
         let mut out = Vec::new();
         match action {
             Action::Key(k) => {
-                if k.kind != KeyEventKind::Release {
+                if k.kind == KeyEventKind::Release {
+                } else if let (KeyCode::Char(_), true) =
+                    (k.code, k.modifiers.contains(KeyModifiers::ALT))
+                {
+                    // No Alt chords: an ESC that arrived right before a key
+                    // (fast typing, tmux's escape-time) is Esc, then the key.
+                    self.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE), &mut out);
+                    let mut plain = k;
+                    plain.modifiers.remove(KeyModifiers::ALT);
+                    self.on_key(plain, &mut out);
+                } else {
                     self.on_key(k, &mut out);
                 }
             }
@@ -805,7 +817,9 @@ impl App {
             argv.push("-p".into());
             argv.push(p.to_string());
         }
-        if let Some(u) = host.user.as_ref().or(self.store.settings.ssh.user.as_ref()) {
+        // `[ssh] user` applies only when the SSH config names no User, which
+        // `-l` cannot express: ssh then uses its own default (the local user).
+        if let Some(u) = host.user.as_ref() {
             argv.push("-l".into());
             argv.push(u.clone());
         }
@@ -1120,6 +1134,20 @@ impl App {
                 Ok(None) => self.set_error(format!("ssh {host} was killed by a signal")),
                 Err(e) => self.set_error(format!("could not run ssh {host}: {e}")),
             },
+            ShellMsg::ResultsLoaded(loaded) => {
+                let live = std::mem::take(&mut self.results);
+                let mut r = *loaded;
+                r.checking = live.checking;
+                r.checks.extend(live.checks);
+                r.patches.extend(live.patches);
+                r.backups.extend(live.backups);
+                r.loading = false;
+                if let Some(e) = r.load_errors.first() {
+                    self.set_error(e.clone());
+                }
+                self.results = r;
+                self.refresh_all();
+            }
             ShellMsg::Reloaded(r) => match r {
                 Ok((store, results)) => {
                     self.store = *store;

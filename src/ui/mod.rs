@@ -102,7 +102,6 @@ pub fn run(home: Home) -> Result<(), Failure> {
     let t0 = Instant::now();
     let store = Store::load(home.clone()).map_err(Failure::from)?;
     let _log = crate::logging::init_tui(&home);
-    let results = runner::load_results(&store);
     tracing::info!(
         hosts = store.hosts.len(),
         vendors = store.vendors.len(),
@@ -116,7 +115,7 @@ pub fn run(home: Home) -> Result<(), Failure> {
         .build()
         .map_err(|e| Failure::new(exit::SOFTWARE, format!("cannot start the runtime: {e}")))?;
     install_panic_hook();
-    let result = rt.block_on(event_loop(store, results, t0));
+    let result = rt.block_on(event_loop(store, t0));
     // Blocking SSH work still in flight is cancelled; do not wait for it.
     rt.shutdown_timeout(Duration::from_millis(300));
     result
@@ -134,7 +133,7 @@ fn draw(term: &mut Term, app: &App) -> io::Result<()> {
     execute!(term.backend_mut(), EndSynchronizedUpdate)
 }
 
-async fn event_loop(store: Store, results: pane::Results, t0: Instant) -> Result<(), Failure> {
+async fn event_loop(store: Store, t0: Instant) -> Result<(), Failure> {
     let theme = theme::Theme::detect(&store.settings.ui.theme);
     let engine = Engine::new(&store.settings.ssh, EngineOptions::default());
     let tick = Duration::from_secs(store.settings.ui.tick_s.max(1));
@@ -142,6 +141,17 @@ async fn event_loop(store: Store, results: pane::Results, t0: Instant) -> Result
         std::env::var_os("OPSDECK_EXIT_AFTER_FIRST_FRAME").is_some_and(|v| v == "1");
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let runner = runner::Runner::new(store.clone(), tx.clone());
+    // state/ (latest results) is read while the first frame is drawn
+    let loader = store.clone();
+    let ltx = tx.clone();
+    tokio::task::spawn_blocking(move || {
+        let r = runner::load_results(&loader);
+        let _ = ltx.send(Msg::Shell(ShellMsg::ResultsLoaded(Box::new(r))));
+    });
+    let results = pane::Results {
+        loading: true,
+        ..Default::default()
+    };
     let mut app = App::new(store, results, theme, engine);
 
     // SIGINT while ssh runs in the foreground must not kill us: a handler

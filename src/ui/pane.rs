@@ -150,6 +150,8 @@ pub struct Results {
     pub checking: BTreeSet<String>,
     /// Why a state file could not be read (shown, never fatal).
     pub load_errors: Vec<String>,
+    /// state/ is still being read (at start-up, after the first frame).
+    pub loading: bool,
 }
 
 /// An update of [`Results`] a pane or job publishes (all panes refresh).

@@ -37,6 +37,7 @@ pub fn draw(app: &App, frame: &mut Frame) {
         .latest_check
         .map(|t| (ctx.now.as_second() - t.as_second()).max(0) as u64);
     let fresh = match latest {
+        _ if app.results.loading => "reading state/…".to_string(),
         Some(s) => format!("last check {} ago", crate::util::format_age(s)),
         None => "never checked".into(),
     };
