@@ -100,7 +100,6 @@ fn apply_without_a_terminal_and_without_yes_is_refused() {
 }
 
 #[test]
-#[ignore = "needs Store::load and Store::journal (store helper); un-ignored when they land"]
 fn patches_json_lists_pending_updates_with_nagios_exit() {
     let f = fleet(&["web1"]);
     let stub = Stub::of(&f, "web1");
@@ -158,7 +157,6 @@ fn patches_json_lists_pending_updates_with_nagios_exit() {
 }
 
 #[test]
-#[ignore = "needs Store::load and Store::journal (store helper); un-ignored when they land"]
 fn dry_run_says_what_would_change_and_changes_nothing() {
     let f = fleet(&["web1"]);
     hold(&f, "web1", &["linux-image*"]);
@@ -182,7 +180,6 @@ fn dry_run_says_what_would_change_and_changes_nothing() {
 }
 
 #[test]
-#[ignore = "needs Store::load and Store::journal (store helper); un-ignored when they land"]
 fn apply_security_only_journals_each_host_and_rechecks_it() {
     let f = fleet(&["web1", "web2"]);
     hold(&f, "web2", &["linux-image*"]);
@@ -249,7 +246,6 @@ fn apply_security_only_journals_each_host_and_rechecks_it() {
 }
 
 #[test]
-#[ignore = "needs Store::load and Store::journal (store helper); un-ignored when they land"]
 fn a_failing_host_stops_the_cli_and_is_journaled() {
     let f = fleet(&["h1", "h2", "h3"]);
     Stub::of(&f, "h2").fail_apply();
@@ -318,7 +314,6 @@ fn local_pending() -> usize {
 /// `apt-get update` here: both read the same package lists, whatever their
 /// age, so the comparison holds offline and stays fast.
 #[test]
-#[ignore = "needs Store::load and Store::journal (store helper); un-ignored when they land"]
 fn real_apt_pending_count_matches_apt_get_s_upgrade() {
     let mut f = Fleet::new(FleetOptions {
         command_timeout_s: 60,

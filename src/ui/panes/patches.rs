@@ -1,18 +1,75 @@
-//! Patches pane (placeholder by the TUI work: the patches work replaces it).
-//! Shows state/patches.toml per host: manager, pending, security, reboot.
+//! The Patches pane: per host the pending updates (security first), the
+//! reboot flag and the age of the package metadata; Enter lists a host's
+//! updates; Space marks; `u` / `U` apply all / security updates to the
+//! marked (else selected) hosts after a confirm dialog that lists exactly
+//! what the package manager's own simulation says will change; the output
+//! streams into a log view; `f` refreshes the metadata, `R` reboots and
+//! waits (both confirmed). Every SSH step runs in a background job (the pane
+//! never blocks); the job's cancel stops between hosts.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent};
+use futures_util::FutureExt;
 use ratatui::layout::{Constraint, Rect};
+use ratatui::text::Line;
 use ratatui::widgets::Cell;
 use ratatui::Frame;
 
-use crate::ui::pane::{Ctx, Effect, KeyHelp, Pane, PaneEvent, PaneId};
+use crate::model::{Host, PatchReport, Update};
+use crate::patches::run::{self as prun, ApplyOptions, Event, HostPlan, RebootOptions, RebootStep};
+use crate::ssh::StreamKind;
+use crate::ui::pane::{Ctx, Effect, Job, JobHandle, JobId, KeyHelp, Pane, PaneEvent, PaneId};
 use crate::ui::widgets::list::ListView;
 use crate::ui::widgets::table::{self, TableSpec};
+use crate::util::format_age;
+
+/// Title of the live log overlay.
+pub const LOG_TITLE: &str = "Patch log";
+
+/// Messages of this pane's jobs.
+#[derive(Debug)]
+pub enum PatchMsg {
+    /// The plans of a `u`/`U`, in target order.
+    Planned {
+        security_only: bool,
+        plans: Vec<(Host, Result<HostPlan, String>)>,
+    },
+    /// An apply run's event.
+    Apply(Event),
+    /// A line of a refresh or reboot.
+    Log { host: String, line: String },
+    /// A host's refresh or reboot ended.
+    HostDone {
+        host: String,
+        result: Result<String, String>,
+    },
+}
+
+/// What a running job of this pane is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Busy {
+    Planning,
+    Applying,
+    Refreshing,
+    Rebooting,
+}
 
 pub struct PatchesPane {
     list: ListView,
     hosts: Vec<String>,
+    /// What is happening / happened last per host ("applying", "ok: 3 changed").
+    activity: BTreeMap<String, String>,
+    /// Plans waiting for the confirm dialog's answer.
+    pending: Option<(bool, Vec<(Host, HostPlan)>)>,
+    /// Hosts waiting for the refresh / reboot confirmation.
+    pending_targets: Vec<String>,
+    busy: Option<(JobId, Busy)>,
+    /// Hosts the running job touches (re-checked when it ends).
+    touched: Vec<String>,
+    /// The whole log of the last runs (the overlay may have been closed).
+    log: Vec<String>,
 }
 
 impl PatchesPane {
@@ -20,6 +77,453 @@ impl PatchesPane {
         PatchesPane {
             list: ListView::new(),
             hosts: Vec::new(),
+            activity: BTreeMap::new(),
+            pending: None,
+            pending_targets: Vec::new(),
+            busy: None,
+            touched: Vec::new(),
+            log: Vec::new(),
+        }
+    }
+
+    fn log_line(&mut self, line: String) -> Effect {
+        self.log.push(line.clone());
+        if self.log.len() > 20_000 {
+            self.log.drain(..5_000);
+        }
+        Effect::AppendText {
+            title: LOG_TITLE.into(),
+            lines: vec![Line::raw(line)],
+        }
+    }
+
+    fn targets(&self, ctx: &Ctx) -> Vec<Host> {
+        let names = self.list.targets();
+        ctx.store
+            .hosts
+            .iter()
+            .filter(|h| names.contains(&h.name))
+            .cloned()
+            .collect()
+    }
+
+    fn refuse_if_busy(&self) -> Option<Vec<Effect>> {
+        self.busy.map(|(id, b)| {
+            vec![Effect::Error(format!(
+                "a patch job ({}) is still running ({id}); wait for it or cancel it in the jobs list",
+                match b {
+                    Busy::Planning => "planning",
+                    Busy::Applying => "apply",
+                    Busy::Refreshing => "refresh",
+                    Busy::Rebooting => "reboot",
+                }
+            ))]
+        })
+    }
+
+    /// `u` / `U`: plan in the background, then ask.
+    fn start_plan(&mut self, ctx: &Ctx, security_only: bool) -> Vec<Effect> {
+        if let Some(e) = self.refuse_if_busy() {
+            return e;
+        }
+        let hosts = self.targets(ctx);
+        if hosts.is_empty() {
+            return vec![Effect::Error("no host selected".into())];
+        }
+        for h in &hosts {
+            self.activity.insert(h.name.clone(), "planning".into());
+        }
+        let engine = ctx.engine.clone();
+        let timeout = Duration::from_secs(ctx.store.settings.ssh.command_timeout_s.max(60));
+        let n = hosts.len();
+        let what = format!(
+            "plan {} updates on {n} host(s)",
+            if security_only { "security" } else { "all" }
+        );
+        self.busy = Some((JobId(u64::MAX), Busy::Planning));
+        vec![
+            Effect::Status(format!(
+                "working out what would change on {n} host(s) (native simulation)…"
+            )),
+            Effect::Job(Job::task(None, what, move |jh: JobHandle| {
+                async move {
+                    let order: Vec<String> = hosts.iter().map(|h| h.name.clone()).collect();
+                    let mut rx =
+                        engine.sweep(hosts.clone(), jh.cancel_flag(), move |conn, host| {
+                            Ok(prun::plan_host(conn, host, security_only, Some(timeout)))
+                        });
+                    let mut got: Vec<(String, Result<HostPlan, String>)> = Vec::new();
+                    while let Some(done) = rx.recv().await {
+                        jh.progress(format!("{}/{n} planned", got.len() + 1));
+                        let r = match done.result {
+                            Ok(r) => r,
+                            Err(e) => Err(format!("{}: {e}", done.host)),
+                        };
+                        got.push((done.host, r));
+                    }
+                    let plans = order
+                        .iter()
+                        .filter_map(|name| {
+                            let host = hosts.iter().find(|h| &h.name == name)?.clone();
+                            let r = match got.iter().position(|(n, _)| n == name) {
+                                Some(i) => got.swap_remove(i).1,
+                                None => Err(format!("{name}: no result (cancelled)")),
+                            };
+                            Some((host, r))
+                        })
+                        .collect();
+                    jh.send(PatchMsg::Planned {
+                        security_only,
+                        plans,
+                    });
+                }
+                .boxed()
+            })),
+        ]
+    }
+
+    fn on_planned(
+        &mut self,
+        security_only: bool,
+        plans: Vec<(Host, Result<HostPlan, String>)>,
+    ) -> Vec<Effect> {
+        let mut lines = Vec::new();
+        let mut work = Vec::new();
+        let mut failed = 0;
+        for (host, p) in plans {
+            self.activity.remove(&host.name);
+            match p {
+                Ok(plan) => {
+                    lines.extend(plan.describe());
+                    if plan.apply_command.is_some() {
+                        work.push((host, plan));
+                    } else {
+                        self.activity
+                            .insert(host.name.clone(), "nothing to do".into());
+                    }
+                }
+                Err(e) => {
+                    failed += 1;
+                    self.activity
+                        .insert(host.name.clone(), "plan failed".into());
+                    lines.push(format!("NOT POSSIBLE: {e}"));
+                }
+            }
+        }
+        if work.is_empty() {
+            let mut effects = vec![if failed > 0 {
+                Effect::Error(format!(
+                    "nothing applied: {failed} host(s) could not be planned (see the log)"
+                ))
+            } else {
+                Effect::Status("nothing to do: no update would change anything".into())
+            }];
+            if failed > 0 {
+                effects.push(Effect::Text {
+                    title: "What would change".into(),
+                    lines: lines.into_iter().map(Line::raw).collect(),
+                });
+            }
+            return effects;
+        }
+        let packages: usize = work.iter().map(|(_, p)| p.changes.len()).sum();
+        let n = work.len();
+        if failed > 0 {
+            lines.push(format!(
+                "{failed} host(s) above are left out (they could not be planned)."
+            ));
+        }
+        lines.push(String::new());
+        lines.push("One host at a time; the first failure stops the rest.".into());
+        self.pending = Some((security_only, work));
+        vec![Effect::confirm(
+            format!(
+                "Apply {packages} {}package change(s) on {n} host(s)?",
+                if security_only { "security " } else { "" }
+            ),
+            lines,
+            "patch:apply",
+        )]
+    }
+
+    fn start_apply(&mut self, ctx: &Ctx) -> Vec<Effect> {
+        let Some((security_only, work)) = self.pending.take() else {
+            return vec![];
+        };
+        let engine = ctx.engine.clone();
+        let opts = ApplyOptions {
+            parallel: ctx.store.settings.patches.parallel.max(1),
+            keep_going: false,
+            timeout: Some(Duration::from_secs(
+                ctx.store.settings.patches.apply_timeout_s,
+            )),
+            store: Some(ctx.store.clone()),
+            recheck: None,
+        };
+        self.touched = work.iter().map(|(h, _)| h.name.clone()).collect();
+        for h in &self.touched {
+            self.activity.insert(h.clone(), "waiting".into());
+        }
+        self.log.clear();
+        let head = format!(
+            "apply {} updates on {}",
+            if security_only { "security" } else { "all" },
+            self.touched.join(", ")
+        );
+        self.log.push(head.clone());
+        self.busy = Some((JobId(u64::MAX), Busy::Applying));
+        let n = work.len();
+        vec![
+            Effect::Text {
+                title: LOG_TITLE.into(),
+                lines: vec![Line::raw(head)],
+            },
+            Effect::Job(Job::blocking(
+                None,
+                format!("apply updates on {n} host(s)"),
+                move |jh: JobHandle| {
+                    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+                    let cancel = jh.cancel_flag();
+                    std::thread::scope(|s| {
+                        s.spawn(|| prun::apply_all(&engine, work, &opts, cancel, tx));
+                        let mut done = 0;
+                        while let Some(ev) = rx.blocking_recv() {
+                            if matches!(ev, Event::Finished(_) | Event::Skipped { .. }) {
+                                done += 1;
+                                jh.progress(format!("{done}/{n} hosts"));
+                            }
+                            if !jh.send(PatchMsg::Apply(ev)) {
+                                break;
+                            }
+                        }
+                    });
+                },
+            )),
+        ]
+    }
+
+    fn on_apply_event(&mut self, ev: Event) -> Vec<Effect> {
+        match ev {
+            Event::Started { host } => {
+                self.activity.insert(host.clone(), "applying".into());
+                vec![self.log_line(format!("== {host}: applying"))]
+            }
+            Event::Line { host, kind, line } => {
+                let mark = if kind == StreamKind::Stderr { "!" } else { "|" };
+                vec![self.log_line(format!("{host} {mark} {line}"))]
+            }
+            Event::Note { host, message } => vec![self.log_line(format!("{host}: {message}"))],
+            Event::Skipped { host, reason } => {
+                self.activity.insert(host.clone(), "skipped".into());
+                vec![self.log_line(format!("== {host}: skipped: {reason}"))]
+            }
+            Event::Finished(o) => {
+                let summary = if o.ok {
+                    format!(
+                        "ok: {} changed{}",
+                        o.changed.len(),
+                        match o.reboot_required {
+                            Some(true) => ", reboot required",
+                            _ => "",
+                        }
+                    )
+                } else {
+                    format!("FAILED: {}", o.error.clone().unwrap_or_default())
+                };
+                self.activity.insert(o.host.clone(), summary.clone());
+                let mut effects = vec![self.log_line(format!("== {}: {summary}", o.host))];
+                for c in &o.changed {
+                    effects.push(self.log_line(format!("   {}", c.describe())));
+                }
+                effects
+            }
+        }
+    }
+
+    /// `f` and `R` after the confirm: one job, hosts one at a time.
+    fn start_host_job(&mut self, ctx: &Ctx, reboot: bool) -> Vec<Effect> {
+        let names = std::mem::take(&mut self.pending_targets);
+        let hosts: Vec<Host> = ctx
+            .store
+            .hosts
+            .iter()
+            .filter(|h| names.contains(&h.name))
+            .cloned()
+            .collect();
+        if hosts.is_empty() {
+            return vec![];
+        }
+        let engine = ctx.engine.clone();
+        let store = ctx.store.clone();
+        let wait = Duration::from_secs(ctx.store.settings.patches.reboot_wait_s);
+        let timeout = Duration::from_secs(ctx.store.settings.patches.apply_timeout_s.min(1800));
+        self.touched = names.clone();
+        self.log.clear();
+        let head = format!(
+            "{} {}",
+            if reboot {
+                "reboot"
+            } else {
+                "refresh package metadata on"
+            },
+            names.join(", ")
+        );
+        self.log.push(head.clone());
+        self.busy = Some((
+            JobId(u64::MAX),
+            if reboot {
+                Busy::Rebooting
+            } else {
+                Busy::Refreshing
+            },
+        ));
+        for n in &names {
+            self.activity.insert(
+                n.clone(),
+                if reboot {
+                    "reboot queued"
+                } else {
+                    "refresh queued"
+                }
+                .into(),
+            );
+        }
+        let n = hosts.len();
+        vec![
+            Effect::Text {
+                title: LOG_TITLE.into(),
+                lines: vec![Line::raw(head)],
+            },
+            Effect::Job(Job::blocking(
+                None,
+                format!(
+                    "{} {n} host(s)",
+                    if reboot {
+                        "reboot"
+                    } else {
+                        "refresh metadata on"
+                    }
+                ),
+                move |jh: JobHandle| {
+                    let cancel = jh.cancel_flag();
+                    for (i, host) in hosts.iter().enumerate() {
+                        if jh.is_cancelled() {
+                            jh.send(PatchMsg::HostDone {
+                                host: host.name.clone(),
+                                result: Err("cancelled".into()),
+                            });
+                            continue;
+                        }
+                        jh.progress(format!("{}/{n}: {}", i + 1, host.name));
+                        let name = host.name.clone();
+                        let result = if reboot {
+                            let r = prun::reboot_host(
+                                &engine,
+                                host,
+                                &RebootOptions {
+                                    wait,
+                                    ..RebootOptions::default()
+                                },
+                                &cancel,
+                                &mut |step| {
+                                    let line = match step {
+                                        RebootStep::Issued => "reboot issued, waiting".to_string(),
+                                        RebootStep::Waiting => "still waiting".to_string(),
+                                        RebootStep::Back { after } => {
+                                            format!("back after {}s", after.as_secs())
+                                        }
+                                    };
+                                    jh.send(PatchMsg::Log {
+                                        host: name.clone(),
+                                        line,
+                                    });
+                                },
+                            );
+                            let _ = store.journal(&prun::reboot_entry(&host.name, &r));
+                            r.map(|d| format!("rebooted, back after {}s", d.as_secs()))
+                        } else {
+                            let started = Instant::now();
+                            let r = engine.connect(host).map_err(|e| e.to_string()).and_then(
+                                |mut c| {
+                                    prun::refresh_host(&mut c, host, Some(timeout), &mut |_, l| {
+                                        jh.send(PatchMsg::Log {
+                                            host: name.clone(),
+                                            line: l,
+                                        });
+                                    })
+                                },
+                            );
+                            let _ = store.journal(&prun::refresh_entry(
+                                &host.name,
+                                &r,
+                                started.elapsed(),
+                            ));
+                            r.map(|_| "metadata refreshed".to_string())
+                        };
+                        let failed = result.is_err();
+                        jh.send(PatchMsg::HostDone {
+                            host: host.name.clone(),
+                            result,
+                        });
+                        if failed && reboot {
+                            // A reboot that did not come back stops the rest.
+                            for h in &hosts[i + 1..] {
+                                jh.send(PatchMsg::HostDone {
+                                    host: h.name.clone(),
+                                    result: Err("skipped: an earlier reboot failed".into()),
+                                });
+                            }
+                            break;
+                        }
+                    }
+                },
+            )),
+        ]
+    }
+
+    fn confirm_host_job(&mut self, ctx: &Ctx, reboot: bool) -> Vec<Effect> {
+        if let Some(e) = self.refuse_if_busy() {
+            return e;
+        }
+        let hosts = self.targets(ctx);
+        if hosts.is_empty() {
+            return vec![Effect::Error("no host selected".into())];
+        }
+        self.pending_targets = hosts.iter().map(|h| h.name.clone()).collect();
+        let lines: Vec<String> = hosts
+            .iter()
+            .map(|h| {
+                let r = summary(&h.name, ctx);
+                let flag = match r.reboot.flatten() {
+                    Some(true) => "reboot required",
+                    Some(false) => "no reboot required",
+                    None => "reboot flag unknown",
+                };
+                if reboot {
+                    format!("{} ({flag})", h.name)
+                } else if r.metadata.is_empty() || r.metadata == "?" {
+                    format!("{} (metadata age unknown)", h.name)
+                } else {
+                    format!("{} (metadata {} old)", h.name, r.metadata)
+                }
+            })
+            .collect();
+        let n = hosts.len();
+        if reboot {
+            let mut lines = lines;
+            lines.push(String::new());
+            lines.push("One at a time; each is waited for and re-checked.".into());
+            vec![Effect::confirm(
+                format!("REBOOT {n} host(s)?"),
+                lines,
+                "patch:reboot",
+            )]
+        } else {
+            vec![Effect::confirm(
+                format!("Refresh the package metadata (as root) on {n} host(s)?"),
+                lines,
+                "patch:refresh",
+            )]
         }
     }
 }
@@ -30,8 +534,137 @@ impl Default for PatchesPane {
     }
 }
 
-fn opt_num(n: Option<usize>) -> String {
-    n.map(|n| n.to_string()).unwrap_or_else(|| "?".into())
+fn security_count(p: &PatchReport) -> Option<usize> {
+    if p.updates.iter().any(|u| u.security.is_none()) {
+        None
+    } else {
+        Some(
+            p.updates
+                .iter()
+                .filter(|u| u.security == Some(true))
+                .count(),
+        )
+    }
+}
+
+/// One row's numbers: from the host's update list, else (not listed yet)
+/// from the counts of its last check. None: nothing known.
+struct RowSummary {
+    manager: String,
+    security: Option<Option<usize>>,
+    pending: String,
+    reboot: Option<Option<bool>>,
+    metadata: String,
+    checked_at: Option<String>,
+}
+
+fn summary(name: &str, ctx: &Ctx) -> RowSummary {
+    if let Some(p) = ctx.results.patches.get(name) {
+        return RowSummary {
+            manager: p.package_manager.clone().unwrap_or_default(),
+            security: Some(security_count(p)),
+            pending: if p.error.is_some() && p.updates.is_empty() {
+                "?".into()
+            } else {
+                p.updates.len().to_string()
+            },
+            reboot: Some(p.reboot_required),
+            metadata: p
+                .metadata_age_s
+                .map(format_age)
+                .unwrap_or_else(|| "?".into()),
+            checked_at: p.checked_at.clone(),
+        };
+    }
+    let check = ctx.results.checks.get(name);
+    match check.and_then(|c| c.facts.as_ref()) {
+        Some(f) => {
+            let u = f.updates.clone().unwrap_or_default();
+            RowSummary {
+                manager: f.package_manager.clone().unwrap_or_default(),
+                security: Some(u.security.map(|n| n as usize)),
+                pending: u
+                    .pending
+                    .map(|n| n.to_string())
+                    .unwrap_or_else(|| "?".into()),
+                reboot: Some(f.reboot_required),
+                metadata: f
+                    .metadata_age_s
+                    .map(format_age)
+                    .unwrap_or_else(|| "?".into()),
+                checked_at: check.map(|c| c.checked_at.clone()),
+            }
+        }
+        None => RowSummary {
+            manager: String::new(),
+            security: None,
+            pending: String::new(),
+            reboot: None,
+            metadata: String::new(),
+            checked_at: check.map(|c| c.checked_at.clone()),
+        },
+    }
+}
+
+/// Security updates first, then by name.
+fn ordered(updates: &[Update]) -> Vec<&Update> {
+    let mut v: Vec<&Update> = updates.iter().collect();
+    v.sort_by(|a, b| {
+        (a.security != Some(true), &a.package).cmp(&(b.security != Some(true), &b.package))
+    });
+    v
+}
+
+/// The lines of a host's details (Enter).
+pub fn detail_lines(name: &str, p: Option<&PatchReport>, ctx: &Ctx) -> Vec<String> {
+    let Some(p) = p else {
+        return vec![format!("{name}: not checked yet (c checks it)")];
+    };
+    let mut lines = Vec::new();
+    lines.push(format!(
+        "{name}: {} — {} pending, {} security; reboot required: {}; metadata age: {}; checked {}",
+        p.package_manager.as_deref().unwrap_or("?"),
+        p.updates.len(),
+        security_count(p)
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| "unknown".into()),
+        match p.reboot_required {
+            Some(true) => "yes",
+            Some(false) => "no",
+            None => "unknown",
+        },
+        p.metadata_age_s
+            .map(format_age)
+            .unwrap_or_else(|| "unknown".into()),
+        ctx.age_label(p.checked_at.as_deref())
+    ));
+    if let Some(e) = &p.error {
+        lines.push(format!("error: {e}"));
+    }
+    for u in ordered(&p.updates) {
+        lines.push(format!(
+            "{}{} {} -> {}{}",
+            if u.security == Some(true) {
+                "[security] "
+            } else {
+                ""
+            },
+            u.package,
+            u.installed.as_deref().unwrap_or("?"),
+            u.candidate,
+            u.origin
+                .as_deref()
+                .map(|o| format!("  ({o})"))
+                .unwrap_or_default()
+        ));
+    }
+    if !p.kept_back.is_empty() {
+        lines.push(format!("kept back: {}", p.kept_back.join(" ")));
+    }
+    if p.updates.is_empty() && p.error.is_none() {
+        lines.push("no pending updates".into());
+    }
+    lines
 }
 
 impl Pane for PatchesPane {
@@ -39,20 +672,30 @@ impl Pane for PatchesPane {
         PaneId::Patches
     }
     fn count(&self, ctx: &Ctx) -> String {
-        let n = ctx
+        let pending = ctx
             .results
             .patches
             .values()
             .filter(|p| !p.updates.is_empty())
             .count();
-        n.to_string()
+        let sec = ctx
+            .results
+            .patches
+            .values()
+            .filter(|p| p.updates.iter().any(|u| u.security == Some(true)))
+            .count();
+        if sec > 0 {
+            format!("{pending} ({sec}!)")
+        } else {
+            pending.to_string()
+        }
     }
     fn refresh(&mut self, ctx: &Ctx) {
         self.hosts = ctx.store.hosts.iter().map(|h| h.name.clone()).collect();
         self.list.set_rows(ctx.store.hosts.iter().map(|h| {
             let p = ctx.results.patches.get(&h.name);
             let hay = format!(
-                "{} {} {}",
+                "{} {} {} {}",
                 h.name,
                 p.and_then(|p| p.package_manager.clone())
                     .unwrap_or_default(),
@@ -62,7 +705,8 @@ impl Pane for PatchesPane {
                     .map(|u| u.package.as_str())
                     .collect::<Vec<_>>()
                     .join(" "))
-                    .unwrap_or_default()
+                    .unwrap_or_default(),
+                self.activity.get(&h.name).cloned().unwrap_or_default()
             );
             (h.name.clone(), hay)
         }));
@@ -76,50 +720,72 @@ impl Pane for PatchesPane {
             TableSpec {
                 title: "Patches",
                 header: vec![
-                    "host", "manager", "pending", "security", "reboot", "checked", "error",
+                    "host", "mgr", "sec", "pending", "reboot", "metadata", "checked", "state",
                 ],
                 widths: vec![
-                    Constraint::Length(16),
-                    Constraint::Length(8),
+                    Constraint::Length(14),
+                    Constraint::Length(6),
+                    Constraint::Length(4),
                     Constraint::Length(7),
+                    Constraint::Length(6),
                     Constraint::Length(8),
-                    Constraint::Length(7),
-                    Constraint::Length(9),
+                    Constraint::Length(8),
                     Constraint::Min(10),
                 ],
                 empty: "no hosts yet (Hosts pane: a adds one)",
             },
             &self.list,
             |i| {
-                let name = &self.hosts[i];
+                let Some(name) = self.hosts.get(i) else {
+                    return vec![];
+                };
                 let p = ctx.results.patches.get(name);
-                let sec = p.map(|p| {
-                    if p.updates.iter().any(|u| u.security.is_none()) {
-                        None
-                    } else {
-                        Some(
-                            p.updates
-                                .iter()
-                                .filter(|u| u.security == Some(true))
-                                .count(),
-                        )
+                let r = summary(name, ctx);
+                let sec_cell = match r.security {
+                    Some(Some(0)) => Cell::from("0"),
+                    Some(Some(n)) => {
+                        Cell::from(ratatui::text::Span::styled(n.to_string(), theme.crit()))
                     }
-                });
+                    Some(None) => Cell::from("?"),
+                    None => Cell::from(""),
+                };
+                let pending = r.pending;
+                let reboot = match r.reboot {
+                    Some(Some(true)) => {
+                        Cell::from(ratatui::text::Span::styled("yes", theme.warn()))
+                    }
+                    Some(Some(false)) => Cell::from("no"),
+                    Some(None) => Cell::from("?"),
+                    None => Cell::from(""),
+                };
+                let meta = r.metadata;
+                let checked = if ctx.results.checking.contains(name) {
+                    "checking".to_string()
+                } else {
+                    ctx.age_label(r.checked_at.as_deref())
+                };
+                let state = match self.activity.get(name) {
+                    Some(a) => a.clone(),
+                    None => p
+                        .and_then(|p| p.error.clone())
+                        .or_else(|| ctx.results.checks.get(name).and_then(|c| c.error.clone()))
+                        .map(|e| format!("error: {}", e.lines().next().unwrap_or("")))
+                        .unwrap_or_default(),
+                };
+                let state_style = if state.starts_with("FAILED") || state.starts_with("error") {
+                    theme.error()
+                } else {
+                    theme.text()
+                };
                 vec![
                     Cell::from(name.clone()),
-                    Cell::from(
-                        p.and_then(|p| p.package_manager.clone())
-                            .unwrap_or("?".into()),
-                    ),
-                    Cell::from(p.map(|p| p.updates.len().to_string()).unwrap_or("?".into())),
-                    Cell::from(opt_num(sec.flatten())),
-                    Cell::from(match p.and_then(|p| p.reboot_required) {
-                        Some(true) => "yes",
-                        Some(false) => "no",
-                        None => "?",
-                    }),
-                    Cell::from(ctx.age_label(p.and_then(|p| p.checked_at.as_deref()))),
-                    Cell::from(p.and_then(|p| p.error.clone()).unwrap_or_default()),
+                    Cell::from(r.manager),
+                    sec_cell,
+                    Cell::from(pending),
+                    reboot,
+                    Cell::from(meta),
+                    Cell::from(checked),
+                    Cell::from(ratatui::text::Span::styled(state, state_style)),
                 ]
             },
         );
@@ -133,50 +799,131 @@ impl Pane for PatchesPane {
             KeyCode::Char('C') => Some(vec![Effect::Check(
                 ctx.store.hosts.iter().map(|h| h.name.clone()).collect(),
             )]),
+            KeyCode::Char('u') => Some(self.start_plan(ctx, false)),
+            KeyCode::Char('U') => Some(self.start_plan(ctx, true)),
+            KeyCode::Char('f') => Some(self.confirm_host_job(ctx, false)),
+            KeyCode::Char('R') => Some(self.confirm_host_job(ctx, true)),
+            KeyCode::Char('l') => Some(vec![Effect::Text {
+                title: LOG_TITLE.into(),
+                lines: if self.log.is_empty() {
+                    vec![Line::raw("nothing applied yet in this session")]
+                } else {
+                    self.log.iter().cloned().map(Line::raw).collect()
+                },
+            }]),
             KeyCode::Enter => {
                 let name = self.list.selected_key()?.to_string();
-                let mut lines = Vec::new();
-                match ctx.results.patches.get(&name) {
-                    None => lines.push("not checked yet (c checks)".into()),
-                    Some(p) => {
-                        if let Some(e) = &p.error {
-                            lines.push(format!("error: {e}"));
-                        }
-                        for u in &p.updates {
-                            lines.push(format!(
-                                "{}{} {} -> {}",
-                                if u.security == Some(true) {
-                                    "[security] "
-                                } else {
-                                    ""
-                                },
-                                u.package,
-                                u.installed.clone().unwrap_or("?".into()),
-                                u.candidate
-                            ));
-                        }
-                        if p.updates.is_empty() && p.error.is_none() {
-                            lines.push("no pending updates".into());
-                        }
-                    }
-                }
+                let lines = detail_lines(&name, ctx.results.patches.get(&name), ctx);
                 Some(vec![Effect::Text {
                     title: format!("Updates of {name}"),
-                    lines: lines.into_iter().map(ratatui::text::Line::raw).collect(),
+                    lines: lines.into_iter().map(Line::raw).collect(),
                 }])
             }
             _ => None,
         }
     }
-    fn handle_event(&mut self, event: PaneEvent, _ctx: &Ctx) -> Vec<Effect> {
-        if let PaneEvent::Select(k) = event {
-            self.list.select_key(&k);
+    fn handle_event(&mut self, event: PaneEvent, ctx: &Ctx) -> Vec<Effect> {
+        match event {
+            PaneEvent::Select(k) => {
+                self.list.select_key(&k);
+                vec![]
+            }
+            PaneEvent::Confirmed(tag) => match tag.as_str() {
+                "patch:apply" => self.start_apply(ctx),
+                "patch:refresh" => self.start_host_job(ctx, false),
+                "patch:reboot" => self.start_host_job(ctx, true),
+                _ => vec![],
+            },
+            PaneEvent::JobMsg { job, msg } => {
+                // The running job's id is learnt from its first message.
+                if let Some((id, _)) = &mut self.busy {
+                    if id.0 == u64::MAX {
+                        *id = job;
+                    }
+                }
+                let Ok(msg) = msg.downcast::<PatchMsg>() else {
+                    return vec![];
+                };
+                match *msg {
+                    PatchMsg::Planned {
+                        security_only,
+                        plans,
+                    } => self.on_planned(security_only, plans),
+                    PatchMsg::Apply(ev) => self.on_apply_event(ev),
+                    PatchMsg::Log { host, line } => vec![self.log_line(format!("{host} | {line}"))],
+                    PatchMsg::HostDone { host, result } => {
+                        let text = match &result {
+                            Ok(t) => t.clone(),
+                            Err(e) => format!("FAILED: {e}"),
+                        };
+                        self.activity.insert(host.clone(), text.clone());
+                        vec![self.log_line(format!("== {host}: {text}"))]
+                    }
+                }
+            }
+            PaneEvent::JobDone(job) => {
+                // Only the end of the job that is running now counts (the
+                // plan's end may arrive after its apply already started).
+                let Some((_, busy)) = self.busy.filter(|(id, _)| *id == job) else {
+                    return vec![];
+                };
+                self.busy = None;
+                if busy == Busy::Planning {
+                    // The confirm dialog (or the reason there is none) is up.
+                    for (k, v) in self.activity.clone() {
+                        if v == "planning" {
+                            self.activity.insert(k, "plan cancelled".into());
+                        }
+                    }
+                    return vec![];
+                }
+                let touched = std::mem::take(&mut self.touched);
+                let failed = touched
+                    .iter()
+                    .filter(|h| {
+                        self.activity
+                            .get(*h)
+                            .is_some_and(|a| a.starts_with("FAILED") || a == "skipped")
+                    })
+                    .count();
+                let what = match busy {
+                    Busy::Applying => "apply",
+                    Busy::Refreshing => "refresh",
+                    Busy::Rebooting => "reboot",
+                    Busy::Planning => "plan",
+                };
+                let summary = format!(
+                    "{what} done on {} host(s){}; re-checking (l shows the log)",
+                    touched.len(),
+                    if failed > 0 {
+                        format!(", {failed} failed or skipped")
+                    } else {
+                        String::new()
+                    }
+                );
+                let mut effects = vec![self.log_line(format!("== {summary}"))];
+                effects.push(if failed > 0 {
+                    Effect::Error(summary)
+                } else {
+                    Effect::Status(summary)
+                });
+                if !touched.is_empty() {
+                    effects.push(Effect::Check(touched));
+                }
+                effects
+            }
+            _ => vec![],
         }
-        vec![]
     }
     fn keys(&self) -> Vec<KeyHelp> {
         vec![
-            KeyHelp::new("Enter", "pending updates of the host"),
+            KeyHelp::new("Enter", "pending updates of the host (security first)"),
+            KeyHelp::new("Space", "mark a host; actions apply to the marked hosts"),
+            KeyHelp::new("u", "apply all updates (shows what will change, asks)"),
+            KeyHelp::new("U", "apply security updates only (asks)"),
+            KeyHelp::new("f", "refresh the package metadata (asks; needs root/sudo)"),
+            KeyHelp::new("R", "reboot, wait for the host, re-check (asks)"),
+            KeyHelp::new("l", "the log of the last apply / refresh / reboot"),
             KeyHelp::new("c / C", "check selected (or marked) / all hosts"),
         ]
     }
