@@ -145,7 +145,7 @@ fn hosts_add_list_rm() {
     let o = run(h, &["host", "add", "x", "--purchased", "2023-02-30"]);
     assert_eq!(o.status.code(), Some(64), "{}", err(&o));
     assert!(err(&o).contains("--purchased"), "{}", err(&o));
-    let o = run(h, &["host", "add", "x", "--purchased", "April"]);
+    let o = run(h, &["host", "add", "x", "--purchased", "20230401"]);
     assert_eq!(o.status.code(), Some(64));
     let o = run(h, &["host", "rm", "nope"]);
     assert_eq!(o.status.code(), Some(66));

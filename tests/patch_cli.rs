@@ -346,3 +346,46 @@ fn real_apt_pending_count_matches_apt_get_s_upgrade() {
     };
     assert_eq!(out.status.code(), Some(expected));
 }
+
+#[test]
+fn refresh_and_reboot_through_the_binary_are_journaled() {
+    let f = fleet(&["web1"]);
+    let stub = Stub::of(&f, "web1");
+    stub.set_user(1000, "deploy");
+    stub.set_boot_id("boot-before");
+    let (out, so, se) = run(&mut f.opsdeck(&["patch", "refresh", "web1", "--yes"]));
+    assert_eq!(out.status.code(), Some(0), "{so}\n{se}");
+    assert_eq!(so, "web1: metadata refreshed\n");
+    assert!(stub.refreshed());
+    assert_eq!(
+        stub.calls("sudo"),
+        ["sudo -n LC_ALL=C DEBIAN_FRONTEND=noninteractive apt-get -q update"]
+    );
+
+    let (out, so, se) = run(&mut f.opsdeck(&["patch", "reboot", "web1", "--yes"]));
+    assert_eq!(out.status.code(), Some(0), "{so}\n{se}");
+    assert!(so.starts_with("web1: rebooted, back after "), "{so}");
+    assert!(stub
+        .calls("shutdown")
+        .contains(&"shutdown -r now".to_string()));
+    assert_ne!(stub.boot_id(), "boot-before");
+
+    let j = journal(&f);
+    let actions: Vec<(&str, &str)> = j
+        .iter()
+        .filter_map(|e| Some((e.get("action")?.as_str()?, e.get("result")?.as_str()?)))
+        .filter(|(a, _)| a.starts_with("patch."))
+        .collect();
+    assert_eq!(actions, [("patch.refresh", "ok"), ("patch.reboot", "ok")]);
+    // Each was followed by a re-check of the host.
+    assert_eq!(entries(&j, "check").len(), 2);
+}
+
+#[test]
+fn reboot_without_yes_and_without_a_terminal_is_refused() {
+    let f = fleet(&["web1"]);
+    let stub = Stub::of(&f, "web1");
+    let (out, _, err) = run(&mut f.opsdeck(&["patch", "reboot", "web1"]));
+    assert_eq!(out.status.code(), Some(64), "{err}");
+    assert!(stub.log().is_empty());
+}

@@ -27,11 +27,27 @@ fn load(home: &Home) -> Result<Store, Failure> {
     Store::load(home.clone()).map_err(Failure::from)
 }
 
+/// A date given on the command line: exactly YYYY-MM-DD, a real day.
 fn date_arg(flag: &str, value: &Option<String>) -> Result<Option<Date>, Failure> {
-    value
-        .as_deref()
-        .map(|s| toml_date::parse(s).map_err(|e| Failure::usage(format!("{flag}: {e}"))))
-        .transpose()
+    let Some(s) = value.as_deref().map(str::trim) else {
+        return Ok(None);
+    };
+    let shape = s.len() == 10
+        && s.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    if !shape {
+        return Err(Failure::usage(format!(
+            "{flag}: `{s}` is not a date: write it as YYYY-MM-DD, e.g. 2024-03-31"
+        )));
+    }
+    toml_date::parse(s)
+        .map(Some)
+        .map_err(|e| Failure::usage(format!("{flag}: {e}")))
 }
 
 fn nonempty(v: Option<String>) -> Option<String> {

@@ -272,12 +272,16 @@ pub(crate) fn warnings(
     use crate::util::parse_duration;
     let (hosts_path, backups_path) = paths;
     let mut out = Vec::new();
+    let vendor_names: std::collections::HashSet<&str> =
+        vendors.iter().map(|v| v.name.as_str()).collect();
+    let host_names: std::collections::HashSet<&str> =
+        hosts.iter().map(|h| h.name.as_str()).collect();
     if let Err(e) = parse_duration(&settings.thresholds.metadata_max_age) {
         out.push(format!("opsdeck.toml: [thresholds] metadata_max_age: {e}"));
     }
     for h in hosts {
         if let Some(v) = &h.vendor {
-            if !vendors.iter().any(|x| &x.name == v) {
+            if !vendor_names.contains(v.as_str()) {
                 out.push(format!(
                     "{}: host `{}` names vendor `{v}`, which is not in vendors.toml",
                     hosts_path.display(),
@@ -303,7 +307,7 @@ pub(crate) fn warnings(
                 }
             }
         }
-        if b.host != "local" && !hosts.iter().any(|h| h.name == b.host) {
+        if b.host != "local" && !host_names.contains(b.host.as_str()) {
             out.push(format!(
                 "{}: backup `{}` runs on host `{}`, which is not in hosts.toml",
                 backups_path.display(),

@@ -1,37 +1,147 @@
-//! Overview pane (placeholder by the TUI work: the lifecycle work replaces
-//! it with the ranked "what needs me today" list). Lists hosts that are not
-//! OK, backups that are not OK and open vendor tickets; Enter jumps to the row.
+//! The Overview pane: "what needs me today". Counts per pane at the top,
+//! when each source was last refreshed, then the ranked list of
+//! `crate::overview` (level as text and colour); `Enter` jumps to the row
+//! in its pane.
+//!
+//! No I/O while running: the user's os-eol.toml and the security
+//! first-seen records are read once, at the first refresh (start-up, next to
+//! the shell's store load). "Pending since" is tracked in memory from then
+//! on; `opsdeck report` and `overview::record_security_seen` persist it.
+
+use std::cell::RefCell;
 
 use crossterm::event::{KeyCode, KeyEvent};
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Cell;
+use ratatui::widgets::{Cell, Paragraph};
 use ratatui::Frame;
 
-use crate::model::{Status, TicketStatus};
+use crate::lifecycle::EolTable;
+use crate::model::Level;
+use crate::overview::{self, Counts, Overview, Pane as Jump, SecuritySince, Snapshot};
 use crate::ui::pane::{Ctx, Effect, KeyHelp, Pane, PaneEvent, PaneId};
+use crate::ui::theme::Theme;
 use crate::ui::widgets::list::ListView;
 use crate::ui::widgets::table::{self, TableSpec};
 
-#[derive(Debug, Clone)]
-struct Item {
-    status: Status,
-    pane: PaneId,
-    key: String,
-    what: String,
-    why: String,
+pub struct OverviewPane {
+    /// Rows and the computed Overview. In a RefCell because `draw` (which
+    /// gets `&self`) recomputes them when `ctx.now` moved on by a minute or
+    /// more since the last computation (ages and "days left" stay true
+    /// without waiting for new data).
+    state: RefCell<State>,
+    /// Loaded once: the OS table (built in + the user's) and first-seen records.
+    eol: Option<EolTable>,
+    /// Why loading the user's files failed (shown, never fatal).
+    load_error: Option<String>,
+    /// The filter text (also set in the list).
+    filter: String,
 }
 
-pub struct OverviewPane {
+#[derive(Default)]
+struct State {
     list: ListView,
-    items: Vec<Item>,
+    ov: Option<Overview>,
+    security_since: Vec<SecuritySince>,
+    computed_at: Option<jiff::Timestamp>,
 }
+
+/// Recompute when `now` is this many seconds away from the last computation.
+const RECOMPUTE_S: i64 = 60;
 
 impl OverviewPane {
     pub fn new() -> OverviewPane {
         OverviewPane {
-            list: ListView::new(),
-            items: Vec::new(),
+            state: RefCell::new(State {
+                list: ListView::new(),
+                ..State::default()
+            }),
+            eol: None,
+            load_error: None,
+            filter: String::new(),
+        }
+    }
+
+    fn load_once(&mut self, ctx: &Ctx) {
+        if self.eol.is_some() {
+            return;
+        }
+        let home = &ctx.store.home;
+        let mut errors = Vec::new();
+        self.eol = Some(match EolTable::load(home) {
+            Ok(t) => t,
+            Err(e) => {
+                errors.push(e.to_string());
+                EolTable::embedded()
+            }
+        });
+        match overview::load_security_since(home) {
+            Ok(s) => self.state.get_mut().security_since = s,
+            Err(e) => errors.push(e.to_string()),
+        }
+        if !errors.is_empty() {
+            self.load_error = Some(errors.join("; "));
+        }
+    }
+
+    /// The items shown (for tests): (level, what, why, pane, key).
+    pub fn items(&self) -> Vec<(Level, String, String, PaneId, String)> {
+        let st = self.state.borrow();
+        st.ov
+            .iter()
+            .flat_map(|o| o.items.iter())
+            .map(|i| {
+                (
+                    i.level,
+                    i.what.clone(),
+                    i.why.clone(),
+                    pane_id(i.target.pane),
+                    i.target.key.clone(),
+                )
+            })
+            .collect()
+    }
+
+    /// Compute the Overview from the data in `ctx` at `ctx.now`.
+    fn compute(&self, st: &mut State, ctx: &Ctx) {
+        let mut snap = Snapshot {
+            thresholds: ctx.store.settings.thresholds.clone(),
+            hosts: ctx.store.hosts.clone(),
+            vendors: ctx.store.vendors.clone(),
+            jobs: ctx.store.backups.clone(),
+            checks: ctx.results.checks.values().cloned().collect(),
+            patches: ctx.results.patches.values().cloned().collect(),
+            backups: ctx.results.backups.values().cloned().collect(),
+            security_since: std::mem::take(&mut st.security_since),
+            eol: self.eol.clone().unwrap_or_else(EolTable::embedded),
+        };
+        snap.track_security();
+        let now = ctx.now;
+        let ov = overview::overview(&snap, now, overview::today_of(now));
+        st.security_since = snap.security_since;
+        // Key: pane + row key + what (unique per item), so the selection
+        // survives a recomputation as long as the item is still there.
+        st.list.set_rows(ov.items.iter().map(|i| {
+            (
+                format!("{}/{}/{}", i.target.pane.label(), i.target.key, i.what),
+                format!(
+                    "{} {} {} {}",
+                    level_label(i.level),
+                    i.what,
+                    i.why,
+                    i.target.pane.label()
+                ),
+            )
+        }));
+        st.ov = Some(ov);
+        st.computed_at = Some(now);
+    }
+
+    fn stale(&self, ctx: &Ctx) -> bool {
+        match self.state.borrow().computed_at {
+            Some(t) => (ctx.now.as_second() - t.as_second()).abs() >= RECOMPUTE_S,
+            None => true,
         }
     }
 }
@@ -42,126 +152,262 @@ impl Default for OverviewPane {
     }
 }
 
-fn items(ctx: &Ctx) -> Vec<Item> {
-    let mut v = Vec::new();
-    for h in &ctx.store.hosts {
-        if let Some(c) = ctx.results.checks.get(&h.name) {
-            if c.status != Status::Ok {
-                let why = c.error.clone().unwrap_or_else(|| c.reasons.join("; "));
-                v.push(Item {
-                    status: c.status,
-                    pane: PaneId::Hosts,
-                    key: h.name.clone(),
-                    what: format!("host {}", h.name),
-                    why,
-                });
-            }
-        }
+fn pane_id(p: Jump) -> PaneId {
+    match p {
+        Jump::Overview => PaneId::Overview,
+        Jump::Hosts => PaneId::Hosts,
+        Jump::Patches => PaneId::Patches,
+        Jump::Backups => PaneId::Backups,
+        Jump::Vendors => PaneId::Vendors,
     }
-    for b in &ctx.store.backups {
-        if let Some(r) = ctx.results.backups.get(&b.name) {
-            if r.status != Status::Ok {
-                v.push(Item {
-                    status: r.status,
-                    pane: PaneId::Backups,
-                    key: b.name.clone(),
-                    what: format!("backup {}", b.name),
-                    why: r.error.clone().unwrap_or_else(|| r.reasons.join("; ")),
-                });
-            }
-        }
+}
+
+fn level_label(l: Level) -> &'static str {
+    match l {
+        Level::Crit => "CRIT",
+        Level::Warn => "WARN",
+        Level::Ok => "OK",
     }
-    for vd in &ctx.store.vendors {
-        for t in vd.tickets.iter().filter(|t| t.status == TicketStatus::Open) {
-            v.push(Item {
-                status: Status::Warn,
-                pane: PaneId::Vendors,
-                key: vd.name.clone(),
-                what: format!("ticket {} at {}", t.reference, vd.name),
-                why: format!(
-                    "open{}: {}",
-                    t.opened.map(|d| format!(" since {d}")).unwrap_or_default(),
-                    t.subject
-                ),
-            });
-        }
+}
+
+fn level_style(theme: &Theme, l: Level) -> Style {
+    match l {
+        Level::Crit => theme.crit(),
+        Level::Warn => theme.warn(),
+        Level::Ok => theme.ok(),
     }
-    v.sort_by_key(|i| std::cmp::Reverse(i.status.severity()));
-    v
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// "Hosts 5: 2 crit 1 warn 1 unknown"; colour on the numbers, the words say it too.
+fn status_line<'a>(name: &str, s: &overview::StatusCounts, theme: &Theme) -> Line<'a> {
+    let mut v: Vec<Span<'a>> = vec![Span::styled(format!("{name} {}:", s.total), theme.header())];
+    if s.crit > 0 {
+        v.push(Span::styled(format!(" {} crit", s.crit), theme.crit()));
+    }
+    if s.warn > 0 {
+        v.push(Span::styled(format!(" {} warn", s.warn), theme.warn()));
+    }
+    if s.unknown > 0 {
+        v.push(Span::styled(format!(" {} unknown", s.unknown), theme.dim()));
+    }
+    if s.crit + s.warn + s.unknown == 0 {
+        v.push(Span::styled(
+            if s.total > 0 { " all ok" } else { " none" },
+            theme.ok(),
+        ));
+    }
+    Line::from(v)
+}
+
+/// Hosts, Backups (side by side), then Patches, then Vendors.
+fn counts_lines<'a>(c: &Counts, theme: &Theme) -> [Line<'a>; 4] {
+    let p = &c.patches;
+    let mut patches: Vec<Span<'a>> = vec![Span::styled("Patches:", theme.header())];
+    patches.push(Span::styled(
+        format!(" {} security", p.security),
+        if p.security > 0 {
+            theme.crit()
+        } else {
+            theme.text()
+        },
+    ));
+    if p.security > 0 {
+        patches.push(Span::raw(format!(
+            " on {}",
+            plural(p.hosts_with_security, "host")
+        )));
+    }
+    if p.security_unknown > 0 {
+        patches.push(Span::styled(
+            format!(", {} unknown", p.security_unknown),
+            theme.dim(),
+        ));
+    }
+    patches.push(Span::styled(
+        format!(", {}", plural(p.reboot_required, "reboot")),
+        if p.reboot_required > 0 {
+            theme.warn()
+        } else {
+            theme.text()
+        },
+    ));
+    let v = &c.vendors;
+    let mut vendors: Vec<Span<'a>> = vec![
+        Span::styled(format!("Vendors {}:", v.total), theme.header()),
+        Span::raw(format!(" {}", plural(v.open_tickets, "open ticket"))),
+    ];
+    if v.stale_tickets > 0 {
+        vendors.push(Span::styled(
+            format!(" ({} stale)", v.stale_tickets),
+            theme.warn(),
+        ));
+    }
+    if v.contracts_ended > 0 {
+        vendors.push(Span::styled(
+            format!(", {} ended", plural(v.contracts_ended, "contract")),
+            theme.crit(),
+        ));
+    }
+    if v.contracts_ending > 0 {
+        vendors.push(Span::styled(
+            format!(", {} ending", plural(v.contracts_ending, "contract")),
+            theme.warn(),
+        ));
+    }
+    [
+        status_line("Hosts", &c.hosts, theme),
+        status_line("Backups", &c.backups, theme),
+        Line::from(patches),
+        Line::from(vendors),
+    ]
 }
 
 impl Pane for OverviewPane {
     fn id(&self) -> PaneId {
         PaneId::Overview
     }
+
     fn count(&self, _ctx: &Ctx) -> String {
-        self.items.len().to_string()
+        match &self.state.borrow().ov {
+            Some(o) if o.counts.overview.crit > 0 => format!(
+                "{} ({}!)",
+                o.counts.overview.crit + o.counts.overview.warn,
+                o.counts.overview.crit
+            ),
+            Some(o) => (o.counts.overview.crit + o.counts.overview.warn).to_string(),
+            None => String::new(),
+        }
     }
+
     fn refresh(&mut self, ctx: &Ctx) {
-        self.items = items(ctx);
-        self.list
-            .set_rows(self.items.iter().enumerate().map(|(i, it)| {
-                (
-                    format!("{i}:{}", it.what),
-                    format!("{} {} {}", it.status.label(), it.what, it.why),
-                )
-            }));
+        self.load_once(ctx);
+        let mut st = std::mem::take(self.state.get_mut());
+        self.compute(&mut st, ctx);
+        *self.state.get_mut() = st;
     }
+
     fn draw(&self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
         let theme = ctx.theme;
+        if self.stale(ctx) {
+            let mut st = self.state.borrow_mut();
+            self.compute(&mut st, ctx);
+        }
+        let st = self.state.borrow();
+        let Some(ov) = &st.ov else {
+            frame.render_widget(Paragraph::new(Line::styled("loading…", theme.dim())), area);
+            return;
+        };
+        let [top, patches, vendors, fresh, list] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Length(1),
+            Constraint::Length(1),
+            Constraint::Length(1),
+            Constraint::Min(3),
+        ])
+        .areas(area);
+        let [left, right] = Layout::horizontal([Constraint::Percentage(50), Constraint::Fill(1)])
+            .spacing(1)
+            .areas(top);
+        let [h, b, p, v] = counts_lines(&ov.counts, theme);
+        frame.render_widget(Paragraph::new(h), left);
+        frame.render_widget(Paragraph::new(b), right);
+        frame.render_widget(Paragraph::new(p), patches);
+        frame.render_widget(Paragraph::new(v), vendors);
+
+        let mut spans = vec![Span::styled("Refreshed: ", theme.dim())];
+        for (i, f) in ov.freshness.iter().enumerate() {
+            if i > 0 {
+                spans.push(Span::styled(" · ", theme.dim()));
+            }
+            let label = ctx.age_label(f.last.as_deref());
+            spans.push(Span::raw(format!("{} {label}", f.source)));
+        }
+        if let Some(e) = &self.load_error {
+            spans.push(Span::styled(format!("  ({e})"), theme.error()));
+        }
+        frame.render_widget(Paragraph::new(Line::from(spans)), fresh);
+
+        let title = format!(
+            "What needs you today: {} crit, {} warn",
+            ov.counts.overview.crit, ov.counts.overview.warn
+        );
         table::draw(
             frame,
-            area,
+            list,
             theme,
             TableSpec {
-                title: "What needs you",
-                header: vec!["status", "what", "why"],
+                title: &title,
+                header: vec!["level", "what", "why", "go to"],
                 widths: vec![
+                    Constraint::Length(5),
+                    Constraint::Percentage(38),
+                    Constraint::Fill(1),
                     Constraint::Length(7),
-                    Constraint::Length(28),
-                    Constraint::Min(10),
                 ],
                 empty: "nothing needs you (as far as the last checks know; C on Hosts checks all)",
             },
-            &self.list,
+            &st.list,
             |i| {
-                let it = &self.items[i];
+                let it = &ov.items[i];
                 vec![
-                    Cell::from(Line::from(Span::styled(
-                        it.status.label(),
-                        theme.status(it.status),
-                    ))),
+                    Cell::from(Span::styled(
+                        level_label(it.level),
+                        level_style(theme, it.level),
+                    )),
                     Cell::from(it.what.clone()),
                     Cell::from(it.why.clone()),
+                    Cell::from(Span::styled(it.target.pane.label(), theme.dim())),
                 ]
             },
         );
     }
+
     fn handle_key(&mut self, key: KeyEvent, _ctx: &Ctx) -> Option<Vec<Effect>> {
-        if self.list.handle_key(key) {
+        let st = self.state.get_mut();
+        if st.list.handle_key(key) {
             return Some(vec![]);
         }
         match key.code {
             KeyCode::Enter => {
-                let it = &self.items[self.list.selected_row()?];
+                let Some(row) = st.list.selected_row() else {
+                    return Some(vec![Effect::Status("nothing selected".into())]);
+                };
+                let it = st.ov.as_ref()?.items.get(row)?;
                 Some(vec![Effect::Goto {
-                    pane: it.pane,
-                    key: Some(it.key.clone()),
+                    pane: pane_id(it.target.pane),
+                    key: Some(it.target.key.clone()),
                 }])
             }
             _ => None,
         }
     }
+
     fn handle_event(&mut self, _event: PaneEvent, _ctx: &Ctx) -> Vec<Effect> {
         vec![]
     }
+
     fn keys(&self) -> Vec<KeyHelp> {
-        vec![KeyHelp::new("Enter", "go to the item's row in its pane")]
+        vec![KeyHelp::new(
+            "Enter",
+            "go to the item's row in its pane (host, backup or vendor)",
+        )]
     }
+
     fn set_filter(&mut self, filter: &str, _ctx: &Ctx) {
-        self.list.set_filter(filter);
+        self.state.get_mut().list.set_filter(filter);
+        self.filter = self.state.get_mut().list.filter().to_string();
     }
+
     fn filter(&self) -> &str {
-        self.list.filter()
+        // The trait wants a borrow of self; the filter text is mirrored here.
+        &self.filter
     }
 }
