@@ -295,20 +295,20 @@ pub fn expand_range(pattern: &str) -> Result<Vec<String>, String> {
         let mut n = start;
         while n <= end {
             items.push(format!("{n:0width$}"));
-            n += step as u64;
+            match n.checked_add(step as u64) {
+                Some(next) => n = next,
+                None => break,
+            }
         }
     } else if a.len() == 1 && b.len() == 1 {
         let (s, e) = (a.as_bytes()[0], b.as_bytes()[0]);
         if !(s.is_ascii_alphabetic() && e.is_ascii_alphabetic()) || e < s {
             return Err(format!("`{pattern}`: bad range"));
         }
-        let mut c = s;
-        while c <= e {
-            items.push((c as char).to_string());
-            c = c.saturating_add(step as u8);
-            if c == u8::MAX {
-                break;
-            }
+        let mut c = u32::from(s);
+        while c <= u32::from(e) {
+            items.push(char::from_u32(c).unwrap_or('?').to_string());
+            c = c.saturating_add(u32::try_from(step).unwrap_or(u32::MAX));
         }
     } else {
         return Err(format!("`{pattern}`: bad range"));
@@ -828,6 +828,11 @@ mod tests {
             ["r1c1", "r1c2", "r2c1", "r2c2"]
         );
         assert!(expand_range("x[3:1]").is_err());
+        assert_eq!(expand_range("x[a:z:300]").unwrap(), ["xa"]);
+        assert_eq!(
+            expand_range("x[18446744073709551614:18446744073709551615:7]").unwrap(),
+            ["x18446744073709551614"]
+        );
         assert!(expand_range("x[1:").is_err());
     }
 

@@ -295,3 +295,32 @@ fn import_into_existing_skips_and_reports() {
     );
     assert_eq!(fs::read_to_string(h.join("hosts.toml")).unwrap(), before);
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+    /// Any text: an error or hosts, never a panic; what export writes reads back.
+    #[test]
+    fn no_panics_on_any_inventory(text in "[\\[\\]a-z0-9:=#;'\" \\n-]{0,120}") {
+        let _ = parse_ansible_ini(&text);
+        let _ = parse_ansible_yaml(&text);
+        let _ = opsdeck::inventory::expand_range(&text);
+    }
+
+    #[test]
+    fn export_reads_back(names in proptest::collection::btree_set("[a-z][a-z0-9.-]{0,8}", 1..6),
+                         user in "[ -~]{1,12}", tag in "[a-z_-]{1,6}") {
+        let hosts: Vec<Host> = names.iter().enumerate().map(|(i, n)| Host {
+            name: n.clone(),
+            user: (i % 2 == 0).then(|| user.clone()),
+            tags: if i % 3 == 0 { vec![] } else { vec![tag.clone()] },
+            ..Default::default()
+        }).collect();
+        let text = export_ansible(&hosts);
+        let back = parse_ansible_yaml(&text).unwrap();
+        proptest::prop_assert_eq!(export_ansible(&back.hosts), text);
+        for h in &hosts {
+            let b = back.hosts.iter().find(|x| x.name == h.name).unwrap();
+            proptest::prop_assert_eq!(&b.user, &h.user);
+        }
+    }
+}

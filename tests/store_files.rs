@@ -473,3 +473,33 @@ fn library_edits_validate() {
         .unwrap();
     assert!(store.host("by-hand").is_some());
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(16))]
+    /// Whatever text the user types into a field is written so that it reads
+    /// back the same (quotes, backslashes, newlines, unicode, control chars).
+    #[test]
+    fn any_text_round_trips(notes in "\\PC{0,40}|[\"'\\\\\\n\\t\\r\\u{7f}\\u{1}]{0,10}", user in "[^\\s]{1,12}") {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::under(dir.path());
+        fs::write(home.hosts_path(), COMMENTED).unwrap();
+        let mut store = Store::load(home.clone()).unwrap();
+        let h = Host {
+            name: "p1".into(),
+            user: Some(user),
+            notes: if notes.trim().is_empty() { None } else { Some(notes) },
+            purchased: Some(opsdeck::model::Date::constant(2020, 2, 29)),
+            ..Default::default()
+        };
+        store.add_host(h.clone()).unwrap();
+        let mut again = Store::load(home.clone()).unwrap();
+        proptest::prop_assert_eq!(again.host("p1"), Some(&h));
+        let mut h2 = h.clone();
+        h2.notes = Some("changed".into());
+        again.update_host("p1", h2.clone()).unwrap();
+        let third = Store::load(home.clone()).unwrap();
+        proptest::prop_assert_eq!(third.host("p1"), Some(&h2));
+        again.remove_host("p1").unwrap();
+        proptest::prop_assert_eq!(fs::read_to_string(home.hosts_path()).unwrap(), COMMENTED, "add then rm gives the original bytes");
+    }
+}

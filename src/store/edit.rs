@@ -247,7 +247,8 @@ fn split_prefix(prefix: &str) -> (&str, &str) {
     loop {
         let start = body[..end].rfind('\n').map(|i| i + 1).unwrap_or(0);
         let line = body[start..end].trim();
-        if line.starts_with('#') {
+        // A bare `#` separates paragraphs like a blank line does.
+        if line.starts_with('#') && line != "#" {
             cut = start;
             if start == 0 {
                 break;
@@ -286,7 +287,12 @@ pub(crate) fn remove_table(
             .and_then(|r| r.as_str())
             .unwrap_or("")
             .to_string();
-        let (kept, _attached) = split_prefix(&prefix);
+        let (mut kept, _attached) = split_prefix(&prefix);
+        // Comments at the very top of the file, touching the first table,
+        // are the file's header, not that table's.
+        if i == 0 && kept.is_empty() {
+            kept = prefix.as_str();
+        }
         a.remove(i);
         if !is_blank(kept) {
             if let Some(next) = a.get_mut(i) {
@@ -545,6 +551,14 @@ mod tests {
             ("\n# section\n\n", "# mine\n# too\n")
         );
         assert_eq!(split_prefix("# only\n"), ("", "# only\n"));
+        assert_eq!(
+            split_prefix("\n# docs\n#\n# Examples:\n#\n"),
+            ("\n# docs\n#\n# Examples:\n#\n", "")
+        );
+        assert_eq!(
+            split_prefix("\n# docs\n#\n# mine\n"),
+            ("\n# docs\n#\n", "# mine\n")
+        );
     }
 
     #[test]
@@ -581,6 +595,15 @@ mod tests {
             out,
             "# head\n\n[[host]]\nname = \"a\"\n\n# section\n\n# about b\n[[host]]\nname = \"b\"\n"
         );
+    }
+
+    #[test]
+    fn file_header_stays() {
+        let text = "# my hosts\n[[host]]\nname = \"a\"\n\n[[host]]\nname = \"b\"\n";
+        let out = remove_table(std::path::Path::new("x"), text, "host", "name", "a")
+            .unwrap()
+            .unwrap();
+        assert_eq!(out, "# my hosts\n\n[[host]]\nname = \"b\"\n");
     }
 
     #[test]
