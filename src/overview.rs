@@ -5,9 +5,6 @@
 //! and the security first-seen file are the only I/O here.
 //! Decisions: docs/decisions/lifecycle.md.
 
-use std::io::Write;
-use std::path::Path;
-
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -104,12 +101,6 @@ pub struct SecuritySince {
     pub since: String,
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct SecuritySinceFile {
-    #[serde(default)]
-    host: Vec<SecuritySince>,
-}
-
 /// Everything the Overview and the report are computed from.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
@@ -179,91 +170,12 @@ impl Snapshot {
     }
 }
 
-/// Path of the security first-seen file.
-pub fn security_since_path(home: &Home) -> std::path::PathBuf {
-    home.state_dir.join("security_since.toml")
-}
-
 pub fn load_security_since(home: &Home) -> Result<Vec<SecuritySince>, StoreError> {
-    let path = security_since_path(home);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => {
-            return Err(StoreError::Io {
-                path,
-                message: e.to_string(),
-            })
-        }
-    };
-    let file: SecuritySinceFile = toml::from_str(&text).map_err(|e| {
-        let offset = e.span().map(|s| s.start).unwrap_or(0);
-        let before = &text[..offset.min(text.len())];
-        StoreError::Parse {
-            path: path.clone(),
-            line: before.matches('\n').count() + 1,
-            column: before
-                .rsplit('\n')
-                .next()
-                .map(|l| l.chars().count())
-                .unwrap_or(0)
-                + 1,
-            message: e.message().trim().to_string(),
-        }
-    })?;
-    Ok(file.host)
+    crate::store::load_state_in(home, StateKind::SecuritySince)
 }
 
 pub fn save_security_since(home: &Home, items: &[SecuritySince]) -> Result<(), StoreError> {
-    let file = SecuritySinceFile {
-        host: items.to_vec(),
-    };
-    let body = toml::to_string(&file).map_err(|e| StoreError::Invalid {
-        message: e.to_string(),
-    })?;
-    let text = format!(
-        "# Written by opsdeck: when security updates were first seen pending per host.\n{body}"
-    );
-    write_atomic(&security_since_path(home), text.as_bytes(), 0o600)
-}
-
-/// Write a file atomically: temp file in the same directory, fsync, rename, with `mode`.
-pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), StoreError> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let io = |e: std::io::Error| StoreError::Io {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&dir).map_err(io)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(mode)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, path)?;
-        if let Ok(d) = std::fs::File::open(&dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(io)
+    crate::store::replace_state_in(home, StateKind::SecuritySince, items)
 }
 
 /// Load the snapshot, bring the security first-seen records up to date and

@@ -247,3 +247,38 @@ fn borg_local_time_in_another_zone() {
         assert!((7000..7600).contains(&age), "{tz}: age {age}");
     }
 }
+
+/// The path kind's script with busybox's sh, find, stat and awk only (an
+/// Alpine / embedded host), and the command kind too.
+#[test]
+fn path_and_command_on_busybox() {
+    let fx = Fixture::new_borg_only();
+    let bin = fx.path().join("bb");
+    std::fs::create_dir_all(&bin).unwrap();
+    for applet in [
+        "sh", "find", "stat", "awk", "date", "cat", "readlink", "echo", "printf", "touch",
+    ] {
+        std::os::unix::fs::symlink("/usr/bin/busybox", bin.join(applet)).unwrap();
+    }
+    let path = bin.display().to_string().leak() as &'static str;
+    let mut exec = LocalSh {
+        env: vec![("PATH", path)],
+    };
+    let who = exec
+        .exec(
+            "find --help 2>&1; readlink /proc/$$/exe",
+            &ExecOptions::default(),
+        )
+        .unwrap();
+    let who = String::from_utf8_lossy(&who.stdout);
+    assert!(who.contains("BusyBox") && who.contains("busybox"), "{who}");
+    let mut failures = Vec::new();
+    for (job, want, text) in fx.matrix("local") {
+        if !matches!(job.kind, BackupKind::Path | BackupKind::Command) {
+            continue;
+        }
+        let r = check_job(&mut exec, &job, None);
+        expect(&r, &job, want, text, &mut failures);
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}

@@ -457,7 +457,8 @@ pub fn restore_due(job: &BackupJob) -> Option<Date> {
     let every = util::parse_duration(job.restore_test_every.as_deref()?).ok()?;
     let last = job.last_restore_test?;
     let days = every.as_secs().div_ceil(86_400) as i64;
-    last.checked_add(jiff::Span::new().days(days)).ok()
+    let span = jiff::Span::new().try_days(days).ok()?;
+    last.checked_add(span).ok()
 }
 
 fn restore_finding(job: &BackupJob, policy: &Policy, today: Date) -> Option<(Status, String)> {

@@ -537,3 +537,15 @@ fn remote_inner(cmd: &str) -> String {
         .unwrap();
     String::from_utf8(out.stdout).unwrap()
 }
+
+/// Regression: a huge `restore_test_every` ("100000y") panicked in jiff's
+/// `Span::days`; it must mean "not due", never a crash.
+#[test]
+fn huge_restore_interval_does_not_panic() {
+    let mut j = job(BackupKind::Path);
+    j.restore_test_every = Some("100000y".into());
+    j.last_restore_test = Some(date("2026-01-01"));
+    assert_eq!(restore_due(&j), None);
+    j.restore_test_every = Some("90d".into());
+    assert_eq!(restore_due(&j), Some(date("2026-04-01")));
+}

@@ -391,7 +391,13 @@ pub fn save(store: &Store, results: &[HostCheck], target: &str) -> Result<(), St
         cpu.len(),
         listed
     ));
-    store.journal(&entry)
+    store.journal(&entry)?;
+    // "Security updates pending since" for the Overview and the report:
+    // derived data, so a failure here costs precision, not the check.
+    if let Err(e) = crate::overview::record_security_seen(store) {
+        tracing::warn!("cannot record when security updates were first seen: {e}");
+    }
+    Ok(())
 }
 
 fn worst_label(s: Status) -> &'static str {

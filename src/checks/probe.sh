@@ -14,7 +14,7 @@ export PATH
 prev="${1-}"
 have() { command -v "$1" >/dev/null 2>&1; }
 T=""
-if have timeout; then T="timeout 120"; fi
+if have timeout; then T="timeout 300"; fi
 
 echo "@@opsdeck probe 1"
 

@@ -24,7 +24,7 @@ pub fn run(home: &Home, a: &ReportArgs) -> CmdResult {
     };
     match &a.output {
         Some(path) => {
-            overview::write_atomic(path, text.as_bytes(), 0o600).map_err(|e| {
+            crate::store::write_output_file(path, text.as_bytes()).map_err(|e| {
                 Failure::new(exit::CANTCREAT, format!("cannot write the report: {e}"))
             })?;
             tracing::info!("report written to {}", path.display());

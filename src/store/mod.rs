@@ -202,6 +202,9 @@ pub enum StateKind {
     Patches,
     /// state/backups.toml, `[[backup]]` of BackupResult, keyed by name.
     Backups,
+    /// state/security_since.toml, `[[host]]`: when security updates were
+    /// first seen pending per host (the Overview's "pending for N days").
+    SecuritySince,
 }
 
 /// All files, loaded and validated.
@@ -828,6 +831,39 @@ impl Store {
         let _lock = write::Lock::acquire(&self.home)?;
         state::merge(&self.home, kind, items, key)
     }
+
+    /// Replace the whole list of a state file.
+    pub fn replace_state<T: Serialize>(
+        &self,
+        kind: StateKind,
+        items: &[T],
+    ) -> Result<(), StoreError> {
+        replace_state_in(&self.home, kind, items)
+    }
+}
+
+/// [`Store::load_state`] for callers that hold only the [`Home`] (the TUI's panes).
+pub fn load_state_in<T: DeserializeOwned>(
+    home: &Home,
+    kind: StateKind,
+) -> Result<Vec<T>, StoreError> {
+    state::load(home, kind)
+}
+
+/// [`Store::replace_state`] for callers that hold only the [`Home`].
+pub fn replace_state_in<T: Serialize>(
+    home: &Home,
+    kind: StateKind,
+    items: &[T],
+) -> Result<(), StoreError> {
+    let _lock = write::Lock::acquire(home)?;
+    state::replace(home, kind, items)
+}
+
+/// Write a file the user asked for (a report, an export) atomically:
+/// temp file in the same directory, fsync, rename; mode 0600.
+pub fn write_output_file(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    write::write_atomic(path, bytes)
 }
 
 #[cfg(test)]

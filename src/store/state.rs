@@ -17,6 +17,7 @@ impl StateKind {
             StateKind::Checks => ("checks.toml", "check"),
             StateKind::Patches => ("patches.toml", "patch"),
             StateKind::Backups => ("backups.toml", "backup"),
+            StateKind::SecuritySince => ("security_since.toml", "host"),
         }
     }
 }
@@ -50,6 +51,22 @@ pub(crate) fn load<T: DeserializeOwned>(
     Ok(out)
 }
 
+/// Replace the whole list of a state file; the caller holds the lock.
+pub(crate) fn replace<T: Serialize>(
+    home: &Home,
+    kind: StateKind,
+    items: &[T],
+) -> Result<(), StoreError> {
+    let path = path(home, kind);
+    let mut doc = BTreeMap::new();
+    doc.insert(kind.file_and_key().1, items);
+    let text = toml::to_string(&doc).map_err(|e| StoreError::Io {
+        path: path.clone(),
+        message: format!("cannot serialise the state: {e}"),
+    })?;
+    write_atomic(&path, text.as_bytes())
+}
+
 /// Merge `items` by key; the caller holds the lock. A state file that does
 /// not parse is opsdeck's own, not the user's: it is moved aside to
 /// `NAME.corrupt` and started afresh.
@@ -76,11 +93,5 @@ pub(crate) fn merge<T: Serialize + DeserializeOwned>(
             None => current.push(item),
         }
     }
-    let mut doc = BTreeMap::new();
-    doc.insert(kind.file_and_key().1, current);
-    let text = toml::to_string(&doc).map_err(|e| StoreError::Io {
-        path: path.clone(),
-        message: format!("cannot serialise the state: {e}"),
-    })?;
-    write_atomic(&path, text.as_bytes())
+    replace(home, kind, &current)
 }

@@ -78,12 +78,23 @@ impl Drop for TerminalGuard {
     }
 }
 
+/// A panic on the UI thread restores the terminal, then prints as usual. A
+/// panic in a job (another thread) must not tear the screen down or print
+/// onto it: it is logged, and the job ends with an error in the status line.
 fn install_panic_hook() {
+    let ui_thread = std::thread::current().id();
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        restore_terminal();
-        tracing::error!("panic: {info}");
-        previous(info);
+        if std::thread::current().id() == ui_thread {
+            restore_terminal();
+            tracing::error!("panic: {info}");
+            previous(info);
+        } else {
+            tracing::error!(
+                thread = std::thread::current().name().unwrap_or("?"),
+                "panic in a background job: {info}"
+            );
+        }
     }));
 }
 

@@ -6,7 +6,7 @@
 //! No I/O while running: the user's os-eol.toml and the security
 //! first-seen records are read once, at the first refresh (start-up, next to
 //! the shell's store load). "Pending since" is tracked in memory from then
-//! on; `opsdeck report` and `overview::record_security_seen` persist it.
+//! on; every saved sweep (`checks::save`, which the TUI runs too) persists it.
 
 use std::cell::RefCell;
 
