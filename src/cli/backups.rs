@@ -28,7 +28,8 @@ pub fn run(home: &Home, a: &BackupsArgs) -> CmdResult {
         EngineOptions {
             accept_new: a.accept_new,
         },
-    );
+    )
+    .with_home(&store.home);
     let tty = std::io::stderr().is_terminal();
     let results = check_all_blocking(
         &engine,

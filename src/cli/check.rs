@@ -23,7 +23,8 @@ pub fn run(home: &Home, a: &CheckArgs) -> CmdResult {
         EngineOptions {
             accept_new: a.accept_new,
         },
-    );
+    )
+    .with_home(&store.home);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -87,6 +87,19 @@ pub enum Command {
     /// Hand the inventory to another tool.
     #[command(subcommand)]
     Export(ExportCmd),
+    /// The connection helper of `[ssh] persist_s` (started by opsdeck itself).
+    #[command(name = "__mux", hide = true)]
+    Mux(MuxArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MuxArgs {
+    /// The home's state directory (the helper uses STATE/mux/).
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: PathBuf,
+    /// Seconds a connection is kept after its last use.
+    #[arg(long, value_name = "N")]
+    pub idle_s: u64,
 }
 
 #[derive(Debug, Args)]
@@ -396,6 +409,9 @@ pub fn dispatch(cli: Cli) -> i32 {
         Ok(h) => h,
         Err(e) => return report(Failure::from(e)),
     };
+    if let Some(Command::Mux(a)) = &cli.command {
+        return crate::ssh::mux::run_helper(&a.state_dir, a.idle_s);
+    }
     let Some(command) = cli.command else {
         return match crate::ui::run(home) {
             Ok(()) => exit::OK,
@@ -415,6 +431,7 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Backups(a) => backups::run(&home, &a),
         Command::Run(a) => run::run(&home, &a),
         Command::Report(a) => report::run(&home, &a),
+        Command::Mux(_) => Ok(exit::OK),
     };
     match result {
         Ok(code) => code,

@@ -294,7 +294,8 @@ pub fn list(home: &Home, a: &PatchesArgs) -> CmdResult {
         EngineOptions {
             accept_new: a.accept_new,
         },
-    );
+    )
+    .with_home(&store.home);
     let rt = runtime()?;
     let mut results: Vec<HostCheck> = rt.block_on(async {
         let cancel = Arc::new(AtomicBool::new(false));
@@ -393,7 +394,8 @@ fn apply(home: &Home, a: &PatchApplyArgs) -> CmdResult {
         EngineOptions {
             accept_new: a.accept_new,
         },
-    );
+    )
+    .with_home(&store.home);
     let rt = runtime()?;
     let cancel: CancelFlag = Arc::new(AtomicBool::new(false));
     {
@@ -587,7 +589,8 @@ fn refresh(home: &Home, a: &PatchTargetsArgs) -> CmdResult {
         EngineOptions {
             accept_new: a.accept_new,
         },
-    );
+    )
+    .with_home(&store.home);
     let rt = runtime()?;
     let cancel: CancelFlag = Arc::new(AtomicBool::new(false));
     {
@@ -676,7 +679,8 @@ fn reboot(home: &Home, a: &PatchTargetsArgs) -> CmdResult {
         EngineOptions {
             accept_new: a.accept_new,
         },
-    );
+    )
+    .with_home(&store.home);
     let rt = runtime()?;
     let cancel: CancelFlag = Arc::new(AtomicBool::new(false));
     {

@@ -41,7 +41,8 @@ pub fn run(home: &Home, a: &RunArgs) -> CmdResult {
         EngineOptions {
             accept_new: a.accept_new,
         },
-    );
+    )
+    .with_home(&store.home);
     let started = Instant::now();
     let cancel = Arc::new(AtomicBool::new(false));
     let mut rx = fleet::start(
