@@ -560,15 +560,12 @@ impl PatchReport {
         if let Some(n) = self.security_count {
             return Some(n as usize);
         }
-        self.updates
-            .iter()
-            .all(|u| u.security.is_some())
-            .then(|| {
-                self.updates
-                    .iter()
-                    .filter(|u| u.security == Some(true))
-                    .count()
-            })
+        self.updates.iter().all(|u| u.security.is_some()).then(|| {
+            self.updates
+                .iter()
+                .filter(|u| u.security == Some(true))
+                .count()
+        })
     }
 }
 

@@ -248,7 +248,10 @@ fn vendors_toml_shows_every_field() {
         Vec::<String>::new()
     );
     assert_eq!(
-        missing(&keys_in(&doc, "vendor", Some("contact")), &keys_of(&contact)),
+        missing(
+            &keys_in(&doc, "vendor", Some("contact")),
+            &keys_of(&contact)
+        ),
         Vec::<String>::new()
     );
     assert_eq!(
