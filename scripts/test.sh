@@ -26,6 +26,16 @@ if ! command -v cargo >/dev/null; then
   echo "cargo not found: install Rust (https://rustup.rs) and run again" >&2
   exit 1
 fi
+# rustfmt and clippy come with rustup's default profile; add them if this
+# toolchain was installed without them.
+if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+  if command -v rustup >/dev/null; then
+    rustup component add rustfmt clippy
+  else
+    echo "cargo fmt / cargo clippy missing: install the rustfmt and clippy components" >&2
+    exit 1
+  fi
+fi
 
 cargo fmt --all -- --check
 cargo clippy --all-targets --quiet -- -D warnings

@@ -3,7 +3,7 @@
 //! and the full error; add/edit/delete through the store; c/C check, s ssh,
 //! r run, y copy the address.
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Cell;
@@ -17,12 +17,15 @@ use crate::ui::widgets::table::{self, ellipsize, TableSpec};
 
 pub struct HostsPane {
     list: ListView,
+    /// The host to select once its save lands (it is not a row before).
+    pending: Option<String>,
 }
 
 impl HostsPane {
     pub fn new() -> HostsPane {
         HostsPane {
             list: ListView::new(),
+            pending: None,
         }
     }
 }
@@ -440,6 +443,9 @@ impl Pane for HostsPane {
         if self.list.handle_key(key) {
             return Some(vec![]);
         }
+        if key.modifiers.contains(KeyModifiers::CONTROL) {
+            return None; // Ctrl-E is not `e`
+        }
         let selected = || self.list.selected_row().map(|i| &ctx.store.hosts[i]);
         let need = |what: &str| vec![Effect::Error(format!("no host selected to {what}"))];
         Some(match key.code {
@@ -538,7 +544,7 @@ impl Pane for HostsPane {
                     }
                 }
                 let name = host.name.clone();
-                self.list.select_key(&name);
+                self.pending = Some(name.clone());
                 out.push(match old {
                     None => Effect::store("host.add", move |s| {
                         s.add_host(host)?;
@@ -551,9 +557,10 @@ impl Pane for HostsPane {
                 });
                 out
             }
-            PaneEvent::Saved { tag, result } => {
-                if tag == "host.add" && result.is_ok() {
-                    // select the new host (refresh ran already)
+            PaneEvent::Saved { result, .. } => {
+                // the rows are the new ones now: select the host just saved
+                if let (Some(name), Ok(())) = (self.pending.take(), result) {
+                    self.list.select_key(&name);
                 }
                 vec![]
             }

@@ -5,7 +5,7 @@
 //! ticket. `n` adds a contact, `o` opens a ticket, `a`/`e`/`d` on the list
 //! add/edit/delete vendors. Everything is written through the store.
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph};
@@ -36,12 +36,24 @@ pub struct DetailRow {
     pub value: String,
 }
 
+/// What to select once a store write lands (the row does not exist
+/// before the reload, so selecting it at submit time cannot work).
+#[derive(Debug, Clone, PartialEq)]
+enum Pending {
+    Vendor(String),
+    Contact(String, usize),
+    Ticket(String, usize),
+}
+
 pub struct VendorsPane {
     list: ListView,
     /// In the details (true) or the list (false).
     detail: bool,
     detail_sel: usize,
     detail_scroll: std::cell::Cell<usize>,
+    /// Rows of the details area at the last draw (PgUp/PgDn).
+    detail_page: std::cell::Cell<usize>,
+    pending: Option<Pending>,
 }
 
 impl VendorsPane {
@@ -51,6 +63,8 @@ impl VendorsPane {
             detail: false,
             detail_sel: 0,
             detail_scroll: Default::default(),
+            detail_page: std::cell::Cell::new(10),
+            pending: None,
         }
     }
 
@@ -196,6 +210,23 @@ fn selectable(r: &DetailRow) -> bool {
     !matches!(r.kind, RowKind::Heading)
 }
 
+/// The selectable row nearest to `i` (clamped into the rows), looking in
+/// the direction of `forward` first, then the other way; 0 when none is.
+pub fn snap(rows: &[DetailRow], i: usize, forward: bool) -> usize {
+    if rows.is_empty() {
+        return 0;
+    }
+    let i = i.min(rows.len() - 1);
+    let ahead = |from: usize| (from..rows.len()).find(|&j| selectable(&rows[j]));
+    let behind = |from: usize| (0..=from).rev().find(|&j| selectable(&rows[j]));
+    let found = if forward {
+        ahead(i).or_else(|| behind(i))
+    } else {
+        behind(i).or_else(|| ahead(i))
+    };
+    found.unwrap_or(0)
+}
+
 fn vendor_form(tag: &str, title: &str, v: &Vendor) -> Form {
     Form::new(
         tag,
@@ -302,6 +333,7 @@ impl VendorsPane {
         };
         let rows = detail_rows(v, ctx);
         let h = area.height.saturating_sub(1) as usize;
+        self.detail_page.set(h.max(1));
         let sel = self.detail_sel.min(rows.len().saturating_sub(1));
         let mut off = self.detail_scroll.get();
         if sel < off {
@@ -344,21 +376,20 @@ impl VendorsPane {
         detail_rows(v, ctx).get(self.detail_sel).cloned()
     }
 
+    /// Move the detail selection by `delta` rows (a page, the ends: large
+    /// deltas), never onto a heading.
     fn move_detail(&mut self, ctx: &Ctx, delta: isize) {
         let Some(v) = self.selected(ctx) else { return };
         let rows = detail_rows(v, ctx);
-        let mut i = self.detail_sel as isize;
-        loop {
-            let next = i + delta;
-            if next < 0 || next >= rows.len() as isize {
-                break;
-            }
-            i = next;
-            if selectable(&rows[i as usize]) {
-                self.detail_sel = i as usize;
-                break;
-            }
+        if rows.is_empty() {
+            self.detail_sel = 0;
+            return;
         }
+        let last = rows.len() as isize - 1;
+        let target = (self.detail_sel as isize)
+            .saturating_add(delta)
+            .clamp(0, last) as usize;
+        self.detail_sel = snap(&rows, target, delta > 0);
     }
 
     fn copy(&self, ctx: &Ctx) -> Vec<Effect> {
@@ -458,8 +489,8 @@ impl Pane for VendorsPane {
             self.detail = false;
         }
         if let Some(v) = self.selected(ctx) {
-            let n = detail_rows(v, ctx).len();
-            self.detail_sel = self.detail_sel.min(n.saturating_sub(1));
+            let rows = detail_rows(v, ctx);
+            self.detail_sel = snap(&rows, self.detail_sel, false);
         }
     }
 
@@ -524,6 +555,22 @@ impl Pane for VendorsPane {
         if !self.detail && self.list.handle_key(key) {
             self.detail_sel = 0;
             return Some(vec![]);
+        }
+        if key.modifiers.contains(KeyModifiers::CONTROL) {
+            // Ctrl-D/Ctrl-U: half pages in the details; no other chord here
+            // (Ctrl-D must never mean `d`, delete).
+            let half = (self.detail_page.get() / 2).max(1) as isize;
+            return match key.code {
+                KeyCode::Char('d') if self.detail => {
+                    self.move_detail(ctx, half);
+                    Some(vec![])
+                }
+                KeyCode::Char('u') if self.detail => {
+                    self.move_detail(ctx, -half);
+                    Some(vec![])
+                }
+                _ => None,
+            };
         }
         let v = self.selected(ctx).cloned();
         let need = || Some(vec![Effect::Error("no vendor selected".into())]);
@@ -592,14 +639,19 @@ impl Pane for VendorsPane {
                         Some(vec![])
                     }
                     KeyCode::Char('g') | KeyCode::Home => {
-                        self.detail_sel = 0;
+                        self.move_detail(ctx, isize::MIN / 2);
                         Some(vec![])
                     }
                     KeyCode::Char('G') | KeyCode::End => {
-                        self.detail_sel = usize::MAX / 2;
-                        self.move_detail(ctx, -1);
-                        let n = detail_rows(&v, ctx).len();
-                        self.detail_sel = self.detail_sel.min(n.saturating_sub(1));
+                        self.move_detail(ctx, isize::MAX / 2);
+                        Some(vec![])
+                    }
+                    KeyCode::PageDown => {
+                        self.move_detail(ctx, self.detail_page.get() as isize);
+                        Some(vec![])
+                    }
+                    KeyCode::PageUp => {
+                        self.move_detail(ctx, -(self.detail_page.get() as isize));
                         Some(vec![])
                     }
                     _ => {
@@ -620,6 +672,13 @@ impl Pane for VendorsPane {
             }
             PaneEvent::Confirmed(tag) => self.confirmed(&tag, ctx),
             PaneEvent::FormSubmitted { tag, values } => self.submitted(&tag, &values, ctx),
+            PaneEvent::Saved { result, .. } => {
+                // the store (and so the rows) are new now: select what was saved
+                if let (Some(p), Ok(())) = (self.pending.take(), result) {
+                    self.select_saved(p, ctx);
+                }
+                vec![]
+            }
             _ => vec![],
         }
     }
@@ -723,6 +782,37 @@ impl VendorsPane {
         }
     }
 
+    /// After a save: the vendor (list), or its contact / ticket (details).
+    fn select_saved(&mut self, p: Pending, ctx: &Ctx) {
+        let (name, want) = match &p {
+            Pending::Vendor(n) => (n, None),
+            Pending::Contact(n, i) => (n, Some(RowKind::Contact(*i))),
+            Pending::Ticket(n, i) => (n, Some(RowKind::Ticket(*i))),
+        };
+        if !self.list.select_key(name) {
+            return;
+        }
+        let Some(want) = want else {
+            return;
+        };
+        let Some(v) = self.selected(ctx) else { return };
+        let rows = detail_rows(v, ctx);
+        // a ticket added with an empty reference got one generated: the
+        // new ticket is the last one then
+        let pos = rows.iter().position(|r| r.kind == want).or_else(|| {
+            matches!(want, RowKind::Ticket(_))
+                .then(|| {
+                    rows.iter()
+                        .rposition(|r| matches!(r.kind, RowKind::Ticket(_)))
+                })
+                .flatten()
+        });
+        if let Some(pos) = pos {
+            self.detail = true;
+            self.detail_sel = pos;
+        }
+    }
+
     fn confirmed(&mut self, tag: &str, ctx: &Ctx) -> Vec<Effect> {
         if let Some(name) = tag.strip_prefix("delete:") {
             let name = name.to_string();
@@ -778,7 +868,7 @@ impl VendorsPane {
                 )])];
             }
             let name = vendor.name.clone();
-            self.list.select_key(&name);
+            self.pending = Some(Pending::Vendor(name.clone()));
             return vec![match old_name {
                 None => Effect::store("vendor.add", move |s| {
                     s.add_vendor(vendor)?;
@@ -809,10 +899,17 @@ impl VendorsPane {
                     email: values.opt("email"),
                 };
                 let label = c.name.clone();
-                match idx {
-                    Some(i) if i < v.contacts.len() => v.contacts[i] = c,
-                    _ => v.contacts.push(c),
-                }
+                let at = match idx {
+                    Some(i) if i < v.contacts.len() => {
+                        v.contacts[i] = c;
+                        i
+                    }
+                    _ => {
+                        v.contacts.push(c);
+                        v.contacts.len() - 1
+                    }
+                };
+                self.pending = Some(Pending::Contact(name.clone(), at));
                 vec![Effect::store(what.to_string(), move |s| {
                     s.update_vendor(&name, v)?;
                     Ok(format!("contact {label} of {name} saved"))
@@ -834,6 +931,7 @@ impl VendorsPane {
                     closed: None,
                     notes: values.opt("notes"),
                 };
+                self.pending = Some(Pending::Ticket(name.clone(), v.tickets.len()));
                 vec![Effect::store("ticket.add", move |s| {
                     let t = s.add_ticket(&name, t)?;
                     Ok(format!("ticket {} opened with {name}", t.reference))
@@ -865,6 +963,7 @@ impl VendorsPane {
                 t.subject = values.get("subject").to_string();
                 t.opened = values.date("opened").or(t.opened);
                 t.notes = values.opt("notes");
+                self.pending = Some(Pending::Ticket(name.clone(), i));
                 vec![Effect::store("ticket.edit", move |s| {
                     s.update_vendor(&name, v)?;
                     Ok(format!("ticket {reference} of {name} saved"))
