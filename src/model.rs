@@ -544,6 +544,29 @@ pub struct PatchReport {
     /// the listing is re-run only when the host's stamp differs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pkg_stamp: Option<String>,
+    /// Pending security updates where the manager counts them without
+    /// naming the packages (zypper: needed patches of category security);
+    /// the per-update flags stay null then. Kept in state/, not in
+    /// `patches --json` (whose fields are the brief's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_count: Option<u32>,
+}
+
+impl PatchReport {
+    /// Pending security updates: the manager's own count where it gives
+    /// one (zypper), else counted from the per-update flags when every
+    /// update has one; None: unknown (apk, pacman, dnf without updateinfo).
+    pub fn security_pending(&self) -> Option<usize> {
+        if let Some(n) = self.security_count {
+            return Some(n as usize);
+        }
+        self.updates.iter().all(|u| u.security.is_some()).then(|| {
+            self.updates
+                .iter()
+                .filter(|u| u.security == Some(true))
+                .count()
+        })
+    }
 }
 
 /// `backups --json` element, also kept in state/.

@@ -223,16 +223,7 @@ pub fn security_pending(
         .iter()
         .find(|p| p.host == host && p.error.is_none())
         .and_then(|p| {
-            if p.updates.iter().any(|u| u.security.is_none())
-                && p.updates.iter().all(|u| u.security != Some(true))
-            {
-                return None;
-            }
-            let n = p
-                .updates
-                .iter()
-                .filter(|u| u.security == Some(true))
-                .count() as u32;
+            let n = p.security_pending()? as u32;
             Some((n, p.checked_at.clone()?))
         });
     match (from_check, from_patch) {

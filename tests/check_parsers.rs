@@ -191,11 +191,14 @@ fn alma9_dnf_probe() {
 fn centos7_yum_without_updateinfo_is_unknown_security() {
     let u = listing::parse_dnf_check_update(&fixture("yum-centos7-check-update.txt")).unwrap();
     assert_eq!(u.len(), 4);
+    // Without updateinfo nothing is known: null, never guessed as false.
+    assert!(u.iter().all(|x| x.security.is_none()), "{u:?}");
     let sec = listing::parse_dnf_updateinfo(&fixture("yum-centos7-updateinfo.txt")).unwrap();
     assert!(sec.contains("python.x86_64"));
     let mut u2 = u.clone();
     listing::mark_rpm_security(&mut u2, &sec);
     assert_eq!(u2.iter().filter(|x| x.security == Some(true)).count(), 1);
+    assert!(u2.iter().all(|x| x.security.is_some()));
 }
 
 #[test]
@@ -230,6 +233,43 @@ fn zypper_updates_and_security_patches() {
         listing::parse_zypper_list_updates(&fixture("zypper-none.txt"))
             .unwrap()
             .is_empty()
+    );
+}
+
+/// A SLES host end to end (probe text → check and patch report): zypper
+/// counts its needed security patches without naming their packages, so
+/// the per-update flags stay null and the count carries the verdict.
+#[test]
+fn sles_zypper_probe_counts_security_patches() {
+    let out = ExecOutput {
+        stdout: fixture("probe-sles15-fresh.txt").into_bytes(),
+        exit_status: Some(0),
+        ..Default::default()
+    };
+    let hc = assemble(
+        "sles1",
+        Ok(out),
+        Default::default(),
+        None,
+        &Thresholds::default(),
+    );
+    let f = hc.check.facts.as_ref().unwrap();
+    assert_eq!(f.package_manager.as_deref(), Some("zypper"));
+    assert_eq!(
+        f.updates,
+        Some(UpdateCounts {
+            pending: Some(3),
+            security: Some(1)
+        })
+    );
+    assert_eq!(hc.check.status, Status::Crit, "{:?}", hc.check.reasons);
+    assert_eq!(hc.patches.updates.len(), 3);
+    assert!(hc.patches.updates.iter().all(|u| u.security.is_none()));
+    assert_eq!(hc.patches.security_count, Some(1));
+    assert_eq!(hc.patches.security_pending(), Some(1));
+    assert_eq!(
+        opsdeck::cli::patch::patch_status(&hc.patches, true, &Thresholds::default()),
+        Status::Crit
     );
 }
 

@@ -70,11 +70,11 @@ fn init_writes_examples_once_and_they_parse() {
             .unwrap_or_else(|e| panic!("{f} uncommented: {e}\n{uncommented}"));
         match f {
             "hosts.toml" => assert_eq!(s.hosts.len(), 3),
-            "backups.toml" => assert_eq!(s.backups.len(), 4),
+            "backups.toml" => assert_eq!(s.backups.len(), 5),
             "vendors.toml" => {
                 assert_eq!(s.vendors.len(), 2);
                 assert_eq!(s.vendors[0].contacts.len(), 1);
-                assert_eq!(s.vendors[0].tickets.len(), 1);
+                assert_eq!(s.vendors[0].tickets.len(), 2);
             }
             _ => {
                 // The values shown are the defaults.

@@ -479,6 +479,152 @@ fn reboot_waits_for_a_new_boot_id() {
     assert!(matches!(steps.last(), Some(run::RebootStep::Back { .. })));
 }
 
+/// The host keeps its old boot id for two polls after the reboot was
+/// issued: opsdeck must keep waiting (and say so) until the new one shows.
+#[test]
+fn reboot_keeps_waiting_while_the_old_boot_id_answers() {
+    let f = fleet(&["web1"]);
+    let stub = Stub::of(&f, "web1");
+    stub.set_boot_id("boot-before");
+    stub.set_reboot_polls(2);
+    let e = engine(&f);
+    let opts = RebootOptions {
+        wait: Duration::from_secs(120),
+        poll: Duration::from_millis(100),
+        timeout: Some(Duration::from_secs(20)),
+    };
+    let mut steps = Vec::new();
+    let r = run::reboot_host(
+        &e,
+        &f.host("web1"),
+        &opts,
+        &Arc::new(AtomicBool::new(false)),
+        &mut |s| steps.push(s),
+    );
+    assert!(r.is_ok(), "{r:?}");
+    assert_eq!(stub.reads_while_down(), 2, "both old-id answers were read");
+    assert!(stub.boot_id().starts_with("rebooted-"));
+    let waiting = steps
+        .iter()
+        .filter(|s| **s == run::RebootStep::Waiting)
+        .count();
+    assert!(waiting >= 3, "polled until the new boot id: {steps:?}");
+    assert_eq!(steps.first(), Some(&run::RebootStep::Issued));
+    assert!(matches!(steps.last(), Some(run::RebootStep::Back { .. })));
+    assert_eq!(
+        steps
+            .iter()
+            .filter(|s| matches!(s, run::RebootStep::Back { .. }))
+            .count(),
+        1
+    );
+}
+
+/// A host that never shows a new boot id: the wait gives up with a clear
+/// error instead of hanging or claiming success.
+#[test]
+fn reboot_that_never_comes_back_fails_after_the_wait() {
+    let f = fleet(&["web1"]);
+    let stub = Stub::of(&f, "web1");
+    stub.set_boot_id("boot-before");
+    stub.set_reboot_polls(1_000_000);
+    let e = engine(&f);
+    let opts = RebootOptions {
+        wait: Duration::from_secs(1),
+        poll: Duration::from_millis(300),
+        timeout: Some(Duration::from_secs(20)),
+    };
+    let r = run::reboot_host(
+        &e,
+        &f.host("web1"),
+        &opts,
+        &Arc::new(AtomicBool::new(false)),
+        &mut |_| {},
+    );
+    assert_eq!(
+        r.unwrap_err(),
+        "web1: did not come back within 1s after the reboot was issued"
+    );
+    assert_eq!(stub.boot_id(), "boot-before");
+}
+
+/// Cancelling between hosts: the host in progress finishes, no new host
+/// starts, the rest are reported as skipped (cancelled) and never touched.
+/// The cancel is raised from the re-check hook of the first host, i.e.
+/// after it finished and before the next one could start.
+#[test]
+fn cancel_stops_between_hosts() {
+    let f = fleet(&["h1", "h2", "h3"]);
+    let stubs: Vec<Stub> = ["h1", "h2", "h3"].iter().map(|h| Stub::of(&f, h)).collect();
+    for s in &stubs {
+        s.set_packages(&[pkg("bash", "5.2.15-2+b8", "5.2.15-2+b13", DEBIAN)]);
+    }
+    let e = engine(&f);
+    let work = plans(&e, &f);
+    let cancel = Arc::new(AtomicBool::new(false));
+    let c2 = cancel.clone();
+    let mut o = opts(false);
+    o.recheck = Some(Arc::new(move |_h: &Host| {
+        c2.store(true, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let outcomes = run::apply_all(&e, work, &o, cancel, tx);
+    let mut events = Vec::new();
+    while let Ok(ev) = rx.try_recv() {
+        events.push(ev);
+    }
+    assert_eq!(outcomes.len(), 1);
+    assert!(outcomes[0].ok && outcomes[0].host == "h1", "{outcomes:?}");
+    let skipped: Vec<(&str, &str)> = events
+        .iter()
+        .filter_map(|ev| match ev {
+            Event::Skipped { host, reason } => Some((host.as_str(), reason.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(skipped, [("h2", "cancelled"), ("h3", "cancelled")]);
+    assert_eq!(stubs[0].installed("bash").as_deref(), Some("5.2.15-2+b13"));
+    for s in &stubs[1..] {
+        assert_eq!(s.calls("apt-get"), [sim("upgrade")], "never applied");
+        assert_eq!(s.installed("bash").as_deref(), Some("5.2.15-2+b8"));
+    }
+}
+
+/// `parallel = 3` really has three hosts in progress at once: each host's
+/// re-check waits (bounded) until all three have reached it. One at a time
+/// would never get there.
+#[test]
+fn parallel_three_are_in_progress_at_once() {
+    use std::sync::{Condvar, Mutex};
+    let f = fleet(&["h1", "h2", "h3"]);
+    for h in ["h1", "h2", "h3"] {
+        Stub::of(&f, h).set_packages(&[pkg("bash", "5.2.15-2+b8", "5.2.15-2+b13", DEBIAN)]);
+    }
+    let e = engine(&f);
+    let work = plans(&e, &f);
+    let meet = Arc::new((Mutex::new((0usize, 0usize)), Condvar::new()));
+    let m2 = meet.clone();
+    let mut o = opts(false);
+    o.parallel = 3;
+    o.recheck = Some(Arc::new(move |_h: &Host| {
+        let (lock, cv) = &*m2;
+        let mut g = lock.lock().unwrap();
+        g.0 += 1;
+        g.1 = g.1.max(g.0);
+        cv.notify_all();
+        let (mut g, _) = cv
+            .wait_timeout_while(g, Duration::from_secs(60), |g| g.1 < 3)
+            .unwrap();
+        g.0 -= 1;
+        Ok(())
+    }));
+    let (outcomes, _) = apply_all(&e, work, &o);
+    assert_eq!(outcomes.len(), 3);
+    assert!(outcomes.iter().all(|o| o.ok));
+    assert_eq!(meet.0.lock().unwrap().1, 3, "three hosts at once");
+}
+
 #[test]
 fn reboot_with_sudo_wanting_a_password_is_refused_clearly() {
     let f = fleet(&["web1"]);

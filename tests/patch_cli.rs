@@ -289,6 +289,57 @@ fn a_failing_host_stops_the_cli_and_is_journaled() {
     );
 }
 
+#[test]
+fn keep_going_with_parallel_goes_past_the_failing_host() {
+    let f = fleet(&["h1", "h2", "h3"]);
+    Stub::of(&f, "h2").fail_apply();
+    let (out, so, se) = run(&mut f.opsdeck(&[
+        "patch",
+        "apply",
+        "all",
+        "--yes",
+        "--keep-going",
+        "--parallel",
+        "2",
+    ]));
+    assert_eq!(out.status.code(), Some(1), "one host failed: {so}\n{se}");
+    assert!(so.contains("h2: FAILED: exit status 100"), "{so}");
+    assert!(!so.contains("skipped"), "{so}");
+    for h in ["h1", "h3"] {
+        assert_eq!(
+            Stub::of(&f, h).installed("bash").as_deref(),
+            Some("5.2.15-2+b13"),
+            "{h} patched"
+        );
+    }
+    assert_eq!(
+        Stub::of(&f, "h2").installed("bash").as_deref(),
+        Some("5.2.15-2+b8")
+    );
+    let j = journal(&f);
+    let mut results: Vec<(String, bool)> = entries(&j, "patch.apply")
+        .iter()
+        .map(|e| {
+            (
+                e.get("target")
+                    .and_then(|t| t.as_str())
+                    .unwrap_or("")
+                    .to_string(),
+                e.get("result").and_then(|t| t.as_str()) == Some("ok"),
+            )
+        })
+        .collect();
+    results.sort();
+    assert_eq!(
+        results,
+        [
+            ("h1".to_string(), true),
+            ("h2".to_string(), false),
+            ("h3".to_string(), true)
+        ]
+    );
+}
+
 /// `apt-get -s upgrade` on this machine, counted like check_apt does.
 fn local_pending() -> usize {
     let out = Command::new("apt-get")

@@ -183,7 +183,8 @@ pub fn parse_dnf_check_update(text: &str) -> Result<Vec<Update>, String> {
             installed: None,
             candidate: evr.clone(),
             origin: Some(repo.clone()),
-            security: Some(false),
+            // Known only once `updateinfo` answered (mark_rpm_security).
+            security: None,
         });
         carry.clear();
     }

@@ -181,6 +181,7 @@ pub fn assemble(
                 Some((p, counts)) => {
                     patches.updates = p.updates.clone();
                     patches.kept_back = p.kept_back.clone();
+                    patches.security_count = p.security_count;
                     patches.pkg_stamp = report.stamp.clone();
                     facts.updates = Some(counts.clone());
                     if report.reboot_deferred {
@@ -201,6 +202,7 @@ pub fn assemble(
                 pending: Some(l.pending()),
                 security: l.security(),
             });
+            patches.security_count = l.security_count.filter(|_| l.security_known);
             patches.updates = l.updates;
             patches.kept_back = l.kept_back;
             patches.pkg_stamp = report.stamp.clone();

@@ -196,11 +196,13 @@ pub fn patch_status(r: &PatchReport, reachable: bool, t: &Thresholds) -> Status 
             Status::Crit
         };
     }
-    let security = r
-        .updates
-        .iter()
-        .filter(|u| u.security == Some(true))
-        .count();
+    // Where the count is unknown, an update flagged security still counts.
+    let security = r.security_pending().unwrap_or_else(|| {
+        r.updates
+            .iter()
+            .filter(|u| u.security == Some(true))
+            .count()
+    });
     if security > 0 {
         Status::from(t.security_updates)
     } else if !r.updates.is_empty() {
@@ -225,18 +227,15 @@ pub fn render(reports: &[(PatchReport, Status)]) -> String {
             ));
             continue;
         }
-        let sec = r
+        let flagged = r
             .updates
             .iter()
             .filter(|u| u.security == Some(true))
             .count();
-        let sec_known = r.updates.iter().all(|u| u.security.is_some());
-        let sec_txt = if sec_known {
-            format!("{sec} security")
-        } else if sec > 0 {
-            format!("{sec}+ security")
-        } else {
-            "security unknown".into()
+        let sec_txt = match r.security_pending() {
+            Some(n) => format!("{n} security"),
+            None if flagged > 0 => format!("{flagged}+ security"),
+            None => "security unknown".into(),
         };
         let reboot = match r.reboot_required {
             Some(true) => "yes",
@@ -791,6 +790,45 @@ mod tests {
         assert_eq!(patch_status(&r, false, &t), Status::Crit);
     }
 
+    /// zypper names no package in its security patches: the per-update
+    /// flags are null, the count of needed security patches decides.
+    #[test]
+    fn zypper_security_patch_count_is_critical() {
+        let t = Thresholds::default();
+        let r = PatchReport {
+            host: "sles1".into(),
+            package_manager: Some("zypper".into()),
+            reboot_required: Some(false),
+            metadata_age_s: Some(60),
+            updates: vec![upd("libopenssl3", None), upd("vim", None)],
+            security_count: Some(1),
+            ..Default::default()
+        };
+        assert_eq!(r.security_pending(), Some(1));
+        assert_eq!(patch_status(&r, true, &t), Status::Crit);
+        let first = render(&[(r.clone(), Status::Crit)]);
+        assert!(
+            first.starts_with("sles1  CRIT  zypper: 2 pending (1 security),"),
+            "{first}"
+        );
+        // JSON: per update, what zypper tells: nothing.
+        let v = serde_json::to_value(to_json(&r)).unwrap();
+        assert!(v["updates"][0]["security"].is_null());
+        let none = PatchReport {
+            security_count: Some(0),
+            ..r
+        };
+        assert_eq!(patch_status(&none, true, &t), Status::Warn);
+        // apk: unknown, never guessed; still warn for pending updates.
+        let apk = PatchReport {
+            package_manager: Some("apk".into()),
+            updates: vec![upd("musl", None)],
+            ..Default::default()
+        };
+        assert_eq!(apk.security_pending(), None);
+        assert_eq!(patch_status(&apk, true, &t), Status::Warn);
+    }
+
     #[test]
     fn json_has_exactly_the_fields_of_the_brief() {
         let r = PatchReport {
@@ -803,6 +841,7 @@ mod tests {
             checked_at: Some("2026-11-23T10:00:00Z".into()),
             pkg_stamp: Some("123".into()),
             kept_back: vec!["linux-generic".into()],
+            security_count: None,
         };
         let v = serde_json::to_value(to_json(&r)).unwrap();
         let keys: Vec<&String> = v.as_object().unwrap().keys().collect();

@@ -149,4 +149,16 @@ impl Stub {
     pub fn refreshed(&self) -> bool {
         self.dir.join("updated").exists()
     }
+    /// After `shutdown`, the next `n` boot id reads still give the old id
+    /// (the host is slow to go down and come back).
+    pub fn set_reboot_polls(&self, n: u32) {
+        self.write("reboot_polls", &format!("{n}\n"));
+    }
+    /// Boot id reads answered with the old id after a delayed reboot.
+    pub fn reads_while_down(&self) -> usize {
+        fs::read_to_string(self.dir.join("polls"))
+            .unwrap_or_default()
+            .lines()
+            .count()
+    }
 }
