@@ -10,6 +10,7 @@
 //! The pane contract is in [`pane`].
 
 pub mod app;
+pub mod hostkey;
 pub mod osc52;
 pub mod pane;
 pub mod panes;
