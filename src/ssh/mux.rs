@@ -699,14 +699,15 @@ impl Daemon {
         });
     }
 
-    /// Close sessions idle for `idle`.
+    /// Close sessions idle for `idle`, and those the server has closed.
     fn prune(&self) {
         let mut old = Vec::new();
         {
             let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
             for v in pool.values_mut() {
-                let (keep, gone): (Vec<Pooled>, Vec<Pooled>) =
-                    v.drain(..).partition(|p| p.since.elapsed() < self.idle);
+                let (keep, gone): (Vec<Pooled>, Vec<Pooled>) = v.drain(..).partition(|p| {
+                    p.since.elapsed() < self.idle && !session::peer_closed(p.remote.sock.fd())
+                });
                 *v = keep;
                 old.extend(gone.into_iter().map(|p| p.remote));
             }
