@@ -321,50 +321,28 @@ trait Named: Clone {
     ) -> Result<(String, edit::Changes), StoreError>;
 }
 
-impl Named for Host {
-    const WHAT: &'static str = "host";
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn update_text(
-        path: &Path,
-        text: &str,
-        old: &Self,
-        new: &Self,
-    ) -> Result<(String, edit::Changes), StoreError> {
-        edit::update_host(path, text, old, new)
-    }
+macro_rules! named {
+    ($t:ty, $what:literal, $update:path) => {
+        impl Named for $t {
+            const WHAT: &'static str = $what;
+            fn name(&self) -> &str {
+                &self.name
+            }
+            fn update_text(
+                path: &Path,
+                text: &str,
+                old: &Self,
+                new: &Self,
+            ) -> Result<(String, edit::Changes), StoreError> {
+                $update(path, text, old, new)
+            }
+        }
+    };
 }
 
-impl Named for Vendor {
-    const WHAT: &'static str = "vendor";
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn update_text(
-        path: &Path,
-        text: &str,
-        old: &Self,
-        new: &Self,
-    ) -> Result<(String, edit::Changes), StoreError> {
-        edit::update_vendor(path, text, old, new)
-    }
-}
-
-impl Named for BackupJob {
-    const WHAT: &'static str = "backup";
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn update_text(
-        path: &Path,
-        text: &str,
-        old: &Self,
-        new: &Self,
-    ) -> Result<(String, edit::Changes), StoreError> {
-        edit::update_backup(path, text, old, new)
-    }
-}
+named!(Host, "host", edit::update_host);
+named!(Vendor, "vendor", edit::update_vendor);
+named!(BackupJob, "backup", edit::update_backup);
 
 fn find_named<'a, T: Named>(items: &'a [T], name: &str) -> Result<&'a T, StoreError> {
     items
