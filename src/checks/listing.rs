@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 
 use crate::model::Update;
+use crate::patches::parse::split_nevra;
 
 /// One manager's listing.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -42,22 +43,9 @@ impl Listing {
     }
 }
 
-/// Is an apt origin (`Debian-Security:12/stable-security`,
-/// `Ubuntu:22.04/jammy-security`, `UbuntuESMApps:22.04/jammy-apps-security`)
-/// a security one? check_apt's regex, widened for ESM and multi-dash suites
-/// (monitoring-plugins#1974).
-pub fn apt_origin_is_security(origin: &str) -> bool {
-    let o = origin.trim();
-    if o.starts_with("Debian-Security:") {
-        return true;
-    }
-    if o.starts_with("Ubuntu") {
-        if let Some((_, suite)) = o.split_once('/') {
-            return suite.ends_with("-security");
-        }
-    }
-    false
-}
+/// Is an apt origin a security one? check_apt's regex, widened for ESM
+/// and multi-dash suites: one definition, shared with the apply side.
+pub use crate::patches::parse::apt_origin_is_security;
 
 /// `apt-get -s upgrade` output: `Inst` lines, and the kept-back and
 /// deferred-by-phasing blocks.
@@ -88,8 +76,8 @@ pub fn parse_apt(text: &str) -> Result<Listing, String> {
             }
             in_block = false;
         }
-        if let Some(rest) = line.strip_prefix("Inst ") {
-            l.updates.push(parse_apt_inst(rest).ok_or_else(|| {
+        if line.starts_with("Inst ") {
+            l.updates.push(parse_apt_inst(line).ok_or_else(|| {
                 format!(
                     "cannot read `{}`",
                     line.chars().take(200).collect::<String>()
@@ -103,40 +91,16 @@ pub fn parse_apt(text: &str) -> Result<Listing, String> {
     Ok(l)
 }
 
-fn parse_apt_inst(rest: &str) -> Option<Update> {
-    let rest = rest.trim();
-    let (name, after) = rest.split_once(' ')?;
-    let after = after.trim_start();
-    let (installed, after) = if let Some(a) = after.strip_prefix('[') {
-        let (v, a) = a.split_once(']')?;
-        (Some(v.to_string()), a.trim_start())
-    } else {
-        (None, after)
-    };
-    let inner = after.strip_prefix('(')?;
-    let close = inner.rfind(')')?;
-    let inner = &inner[..close];
-    // "CAND ORIGIN, ORIGIN [arch]"
-    let (cand, origins) = inner.split_once(' ').unwrap_or((inner, ""));
-    let origins = match origins.rfind(" [") {
-        Some(i) => &origins[..i],
-        None if origins.starts_with('[') => "",
-        None => origins,
-    };
-    let list: Vec<&str> = origins
-        .split(", ")
-        .map(str::trim)
-        .filter(|o| !o.is_empty())
-        .collect();
-    if cand.is_empty() || name.is_empty() {
-        return None;
-    }
+/// One `Inst` line, read by the same parser as the apply side's
+/// simulations; a line without a candidate version is unreadable.
+fn parse_apt_inst(line: &str) -> Option<Update> {
+    let c = crate::patches::parse::parse_apt_line(line)?;
     Some(Update {
-        package: name.to_string(),
-        installed,
-        candidate: cand.to_string(),
-        origin: (!list.is_empty()).then(|| list.join(", ")),
-        security: Some(list.iter().any(|o| apt_origin_is_security(o))),
+        package: c.package,
+        installed: c.from,
+        candidate: c.to.filter(|v| !v.is_empty())?,
+        origin: c.origin,
+        security: c.security,
     })
 }
 
@@ -194,17 +158,6 @@ pub fn parse_dnf_check_update(text: &str) -> Result<Vec<Update>, String> {
     Ok(out)
 }
 
-/// Split an rpm NEVRA `name-[epoch:]version-release.arch` into (name, arch).
-pub fn split_nevra(s: &str) -> Option<(&str, &str)> {
-    let (nvr, arch) = s.rsplit_once('.')?;
-    let (nv, _release) = nvr.rsplit_once('-')?;
-    let (name, _version) = nv.rsplit_once('-')?;
-    if name.is_empty() || arch.is_empty() {
-        return None;
-    }
-    Some((name, arch))
-}
-
 /// `dnf -q updateinfo list --security` / `yum -q updateinfo list security`:
 /// `RHSA-2019:0710 Important/Sec. python-2.7.5-77.el7_6.x86_64` → `name.arch` set.
 pub fn parse_dnf_updateinfo(text: &str) -> Result<HashSet<String>, String> {
@@ -219,12 +172,12 @@ pub fn parse_dnf_updateinfo(text: &str) -> Result<HashSet<String>, String> {
             continue;
         }
         if w.len() == 3 {
-            let (name, arch) =
+            let (name, _, arch) =
                 split_nevra(w[2]).ok_or_else(|| format!("cannot read `{}`", w[2]))?;
             names.insert(format!("{name}.{arch}"));
         } else if w.len() < 3 {
             return Err(format!("cannot read `{}`", line.trim()));
-        } else if let Some((name, arch)) = w[2..].iter().find_map(|t| split_nevra(t)) {
+        } else if let Some((name, _, arch)) = w[2..].iter().find_map(|t| split_nevra(t)) {
             // dnf5 `advisory list` table: the package column is further right.
             names.insert(format!("{name}.{arch}"));
         }
