@@ -11,15 +11,7 @@ use crate::store::Store;
 use crate::util::format_age;
 
 pub fn run(home: &Home, a: &CheckArgs) -> CmdResult {
-    let (store, hosts) = load_targets(home, &a.targets)?;
-    let engine = Engine::new(
-        &store.settings.ssh,
-        EngineOptions {
-            accept_new: a.accept_new,
-        },
-    );
-    let rt = runtime()?;
-    let results = sweep_and_save(&store, &engine, &rt, hosts, &target_label(&a.targets));
+    let (_, results) = check_targets(home, &a.targets, a.accept_new)?;
 
     let checks: Vec<&CheckResult> = results.iter().map(|r| &r.check).collect();
     let mut out = std::io::stdout().lock();
@@ -32,6 +24,20 @@ pub fn run(home: &Home, a: &CheckArgs) -> CmdResult {
     }
     let _ = out.flush();
     Ok(nagios_exit(checks.iter().map(|c| c.status)))
+}
+
+/// Check the hosts `targets` select and save the results: what `check`
+/// and `patches` both do before they print.
+pub(super) fn check_targets(
+    home: &Home,
+    targets: &[String],
+    accept_new: bool,
+) -> Result<(Store, Vec<HostCheck>), Failure> {
+    let (store, hosts) = load_targets(home, targets)?;
+    let engine = Engine::new(&store.settings.ssh, EngineOptions { accept_new });
+    let rt = runtime()?;
+    let results = sweep_and_save(&store, &engine, &rt, hosts, &target_label(targets));
+    Ok((store, results))
 }
 
 /// Check `hosts` (at most `[ssh] concurrency` at once; Ctrl-C cancels the

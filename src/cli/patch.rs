@@ -293,16 +293,7 @@ pub fn render(reports: &[(PatchReport, Status)]) -> String {
 }
 
 pub fn list(home: &Home, a: &PatchesArgs) -> CmdResult {
-    let (store, hosts) = load_targets(home, &a.targets)?;
-    let engine = Engine::new(
-        &store.settings.ssh,
-        EngineOptions {
-            accept_new: a.accept_new,
-        },
-    );
-    let rt = runtime()?;
-    let results =
-        super::check::sweep_and_save(&store, &engine, &rt, hosts, &target_label(&a.targets));
+    let (store, results) = super::check::check_targets(home, &a.targets, a.accept_new)?;
     let t = &store.settings.thresholds;
     let reports: Vec<(PatchReport, Status)> = results
         .into_iter()
