@@ -192,73 +192,71 @@ pub fn mark_rpm_security(updates: &mut [Update], security: &HashSet<String>) {
     }
 }
 
-/// Cells of a zypper table row (`a | b | c`), trimmed.
-fn cells(line: &str) -> Vec<&str> {
-    line.split('|').map(str::trim).collect()
+/// The header cells and the data rows (the line and its cells) of a zypper
+/// table (`a | b | c`); separator lines and the text around the table are
+/// skipped. Cells are trimmed.
+fn zypper_table(text: &str) -> (Vec<&str>, Vec<(&str, Vec<&str>)>) {
+    let mut header = Vec::new();
+    let mut rows = Vec::new();
+    for line in text.lines().filter(|l| l.contains('|')) {
+        let c: Vec<&str> = line.split('|').map(str::trim).collect();
+        if c.iter().all(|x| x.chars().all(|ch| ch == '-' || ch == '+')) {
+            continue;
+        }
+        if header.is_empty() {
+            header = c;
+        } else {
+            rows.push((line.trim(), c));
+        }
+    }
+    (header, rows)
 }
 
 /// `zypper list-updates`: `S | Repository | Name | Current Version | Available Version | Arch`.
 pub fn parse_zypper_list_updates(text: &str) -> Result<Vec<Update>, String> {
-    let mut out = Vec::new();
-    let mut header: Option<Vec<String>> = None;
-    for line in text.lines() {
-        if !line.contains('|') {
-            continue;
-        }
-        let c = cells(line);
-        if c.iter().all(|x| x.chars().all(|ch| ch == '-' || ch == '+')) {
-            continue;
-        }
-        let Some(h) = &header else {
-            header = Some(c.iter().map(|x| x.to_string()).collect());
-            continue;
-        };
-        let idx = |name: &str| h.iter().position(|x| x == name);
-        let (Some(ni), Some(ci), Some(ai)) = (
-            idx("Name"),
-            idx("Current Version"),
-            idx("Available Version"),
-        ) else {
-            return Err("list-updates table without Name/Current/Available columns".into());
-        };
-        if c.len() != h.len() {
-            return Err(format!("cannot read `{}`", line.trim()));
-        }
-        let repo = idx("Repository").map(|i| c[i].to_string());
-        let arch = idx("Arch").map(|i| c[i]).unwrap_or("");
-        let _ = arch;
-        out.push(Update {
-            package: c[ni].to_string(),
-            installed: Some(c[ci].to_string()).filter(|s| !s.is_empty()),
-            candidate: c[ai].to_string(),
-            origin: repo,
-            security: None,
-        });
+    let (h, rows) = zypper_table(text);
+    if rows.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(out)
+    let idx = |name: &str| h.iter().position(|x| *x == name);
+    let (Some(ni), Some(ci), Some(ai)) = (
+        idx("Name"),
+        idx("Current Version"),
+        idx("Available Version"),
+    ) else {
+        return Err("list-updates table without Name/Current/Available columns".into());
+    };
+    let ri = idx("Repository");
+    rows.into_iter()
+        .map(|(line, c)| {
+            if c.len() != h.len() {
+                return Err(format!("cannot read `{line}`"));
+            }
+            Ok(Update {
+                package: c[ni].to_string(),
+                installed: Some(c[ci].to_string()).filter(|s| !s.is_empty()),
+                candidate: c[ai].to_string(),
+                origin: ri.map(|i| c[i].to_string()),
+                security: None,
+            })
+        })
+        .collect()
 }
 
 /// `zypper list-patches --category security`: rows whose Status is `needed`.
 pub fn parse_zypper_patches(text: &str) -> Result<u32, String> {
-    let mut header: Option<Vec<String>> = None;
+    let (h, rows) = zypper_table(text);
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let Some(si) = h.iter().position(|x| *x == "Status") else {
+        return Err("list-patches table without a Status column".into());
+    };
     let mut n = 0;
-    for line in text.lines() {
-        if !line.contains('|') {
-            continue;
-        }
-        let c = cells(line);
-        if c.iter().all(|x| x.chars().all(|ch| ch == '-' || ch == '+')) {
-            continue;
-        }
-        let Some(h) = &header else {
-            header = Some(c.iter().map(|x| x.to_string()).collect());
-            continue;
-        };
-        let Some(si) = h.iter().position(|x| x == "Status") else {
-            return Err("list-patches table without a Status column".into());
-        };
+    for (line, c) in rows {
+        // The Summary column may itself hold a `|`: more cells is fine.
         if c.len() < h.len() {
-            return Err(format!("cannot read `{}`", line.trim()));
+            return Err(format!("cannot read `{line}`"));
         }
         if c[si] == "needed" {
             n += 1;
