@@ -308,3 +308,65 @@ fn refresh_and_reboot_ask_first() {
     );
     assert!(s.contains("web1 (metadata 2h old)"), "{s}");
 }
+
+/// A plan that failed on an unknown host key goes to the shell's one
+/// host-key question; once the key is recorded the host is planned again.
+#[test]
+fn a_plan_failing_on_an_unknown_key_asks_and_plans_again() {
+    use opsdeck::ssh::UnknownKey;
+    use opsdeck::ui::app::ShellMsg;
+    use opsdeck::ui::hostkey::Fetched;
+    use opsdeck::ui::panes::patches::PatchMsg;
+    let mut app = fixture();
+    key(&mut app, KeyCode::Char('3'));
+    let err = "web1: unknown host key for [10.0.0.1]:22: ssh-ed25519 SHA256:q (not in k)";
+    let cmds = app.update(Action::Msg(Msg::Job {
+        job: opsdeck::ui::pane::JobId(9),
+        pane: Some(PaneId::Patches),
+        msg: Box::new(PatchMsg::Planned {
+            security_only: true,
+            plans: vec![(
+                Host {
+                    name: "web1".into(),
+                    ..Default::default()
+                },
+                Err(err.to_string()),
+            )],
+        }),
+    }));
+    assert!(
+        cmds.iter()
+            .any(|c| matches!(c, Command::Job { job, .. } if job.what == "host key web1")),
+        "{cmds:?}"
+    );
+    app.update(Action::Msg(Msg::Shell(ShellMsg::KeyFetched {
+        host: "web1".into(),
+        fetched: Fetched::Unknown {
+            key: UnknownKey {
+                host_pattern: "[10.0.0.1]:22".into(),
+                key_type: "ssh-ed25519".into(),
+                fingerprint: "SHA256:q".into(),
+                key_base64: "AAAA".into(),
+                known_hosts_file: "/k".into(),
+            },
+            via: None,
+        },
+    })));
+    // the "What would change" text is up; the question comes on top of it
+    let s = screen(&mut app, 100, 30);
+    assert!(
+        s.contains("Unknown host key for web1") && s.contains("SHA256:q"),
+        "{s}"
+    );
+    key(&mut app, KeyCode::Char('y'));
+    let cmds = app.update(Action::Msg(Msg::Shell(ShellMsg::KeyAccepted {
+        host: "web1".into(),
+        result: Ok(()),
+    })));
+    assert!(
+        cmds.iter().any(
+            |c| matches!(c, Command::Job { job, .. } if job.what == "plan security updates on 1 host(s)")
+        ),
+        "{cmds:?}"
+    );
+}

@@ -576,6 +576,7 @@ fn selected_line(a: &mut App) -> String {
 
 // ------------------------------------------------------------ with real files
 
+use opsdeck::fleet::{HostRun as FleetRun, Outcome as RunOutcome};
 use opsdeck::ssh::UnknownKey;
 use opsdeck::ui::app::ShellMsg;
 use opsdeck::ui::pane::Msg;
@@ -857,7 +858,10 @@ fn run_view_fills_in_live_and_groups_identical_outputs() {
         run: 1,
         result: Box::new(run("web2", "", Outcome::Unreachable)),
     })));
-    let cmds = a.update(Action::Msg(Msg::Shell(ShellMsg::RunDone { run: 1 })));
+    let cmds = a.update(Action::Msg(Msg::Shell(ShellMsg::RunDone {
+        run: 1,
+        hosts: vec!["web1".into(), "web2".into(), "db1".into()],
+    })));
     assert!(
         matches!(&cmds[..], [Command::Store { tag, .. }] if tag == "shell:run-journal"),
         "{cmds:?}"
@@ -868,6 +872,105 @@ fn run_view_fills_in_live_and_groups_identical_outputs() {
         "{s}"
     );
     assert!(s.contains("unreachable: connection failed: refused"), "{s}");
+}
+
+/// An unknown host key in a run: the same question as for a check, and on
+/// yes the command runs again on that host, into the same view.
+#[test]
+fn run_asks_about_an_unknown_key_and_reruns_that_host() {
+    let mut a = app();
+    key(&mut a, KeyCode::Char('2'));
+    key(&mut a, KeyCode::Char('r'));
+    typ(&mut a, "uptime");
+    key(&mut a, KeyCode::Enter);
+    let cmds = a.update(Action::Msg(Msg::Shell(ShellMsg::RunResult {
+        run: 1,
+        result: Box::new(FleetRun {
+            host: "web1".into(),
+            exit_status: None,
+            exit_signal: None,
+            stdout: String::new(),
+            stderr: String::new(),
+            elapsed_ms: 5,
+            outcome: RunOutcome::Unreachable,
+            error: Some("unknown host key for [10.0.0.11]:22: ssh-ed25519 SHA256:abc (not in k); accept it in the TUI or run with --accept-new".into()),
+        }),
+    })));
+    assert!(
+        matches!(&cmds[..], [Command::Job { job, .. }] if job.what == "host key web1"),
+        "{cmds:?}"
+    );
+    a.update(Action::Msg(Msg::Shell(ShellMsg::KeyFetched {
+        host: "web1".into(),
+        fetched: opsdeck::ui::hostkey::Fetched::Unknown {
+            key: UnknownKey {
+                host_pattern: "[10.0.0.11]:22".into(),
+                key_type: "ssh-ed25519".into(),
+                fingerprint: "SHA256:abc".into(),
+                key_base64: "AAAA".into(),
+                known_hosts_file: "/k".into(),
+            },
+            via: None,
+        },
+    })));
+    let s = screen(&mut a, 100, 30);
+    assert!(
+        s.contains("Unknown host key for web1") && s.contains("SHA256:abc"),
+        "{s}"
+    );
+    let cmds = key(&mut a, KeyCode::Char('y'));
+    assert!(
+        matches!(&cmds[..], [Command::Job { job, .. }] if job.what == "accept key web1"),
+        "{cmds:?}"
+    );
+    let cmds = a.update(Action::Msg(Msg::Shell(ShellMsg::KeyAccepted {
+        host: "web1".into(),
+        result: Ok(()),
+    })));
+    assert!(
+        matches!(&cmds[..], [Command::Job { job, .. }] if job.what == "run `uptime` on 1 host(s)"),
+        "{cmds:?}"
+    );
+    // still the one run view
+    assert_eq!(
+        a.overlays
+            .iter()
+            .filter(|o| matches!(o, Overlay::Run(_)))
+            .count(),
+        1
+    );
+}
+
+/// A changed key is never asked about: shown with both fingerprints.
+#[test]
+fn a_changed_key_is_shown_and_not_asked_about() {
+    let mut a = app();
+    key(&mut a, KeyCode::Char('2'));
+    let cmds = key(&mut a, KeyCode::Char('c'));
+    assert_eq!(cmds.len(), 1);
+    let mut c = fixture_results().checks["web1"].clone();
+    c.status = Status::Crit;
+    c.error = Some("HOST KEY CHANGED, refusing to connect: web1 now offers ssh-ed25519 key SHA256:NEW, but /k:3 records SHA256:OLD. Someone may be intercepting the connection".into());
+    let cmds = a.update(Action::Msg(Msg::Shell(ShellMsg::Checked(Box::new(
+        opsdeck::checks::HostCheck {
+            check: c,
+            patches: PatchReport {
+                host: "web1".into(),
+                ..Default::default()
+            },
+            remote_cpu_ms: None,
+            listing_ran: false,
+        },
+    )))));
+    assert!(cmds.is_empty(), "{cmds:?}");
+    let s = screen(&mut a, 100, 30);
+    assert!(
+        s.contains("HOST KEY CHANGED for web1")
+            && s.contains("SHA256:NEW")
+            && s.contains("SHA256:OLD"),
+        "{s}"
+    );
+    assert!(!s.contains("Accept it"), "{s}");
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::*;
 use crate::checks::{self, HostCheck};
 use crate::model::{nagios_exit, CheckResult, Host};
-use crate::ssh::{Engine, EngineOptions};
+use crate::ssh::Engine;
 use crate::store::Store;
 use crate::util::format_age;
 
@@ -34,7 +34,7 @@ pub(super) fn check_targets(
     accept_new: bool,
 ) -> Result<(Store, Vec<HostCheck>), Failure> {
     let (store, hosts) = load_targets(home, targets)?;
-    let engine = Engine::new(&store.settings.ssh, EngineOptions { accept_new });
+    let engine = engine(&store, accept_new);
     let rt = runtime()?;
     let results = sweep_and_save(&store, &engine, &rt, hosts, &target_label(targets));
     Ok((store, results))

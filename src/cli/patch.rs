@@ -11,7 +11,7 @@ use crate::checks::{self, HostCheck};
 use crate::model::{nagios_exit, Host, PatchReport, Status, Thresholds, Update};
 use crate::patches::run::{self as prun, reboot_entry, refresh_entry};
 use crate::patches::{ApplyOptions, Event, HostOutcome, HostPlan, RebootOptions, RebootStep};
-use crate::ssh::{CancelFlag, Engine, EngineOptions, StreamKind};
+use crate::ssh::{CancelFlag, Engine, StreamKind};
 use crate::store::Store;
 use crate::util::format_age;
 
@@ -75,7 +75,7 @@ fn change_session(
     store: &Store,
     accept_new: bool,
 ) -> Result<(Engine, tokio::runtime::Runtime, CancelFlag), Failure> {
-    let engine = Engine::new(&store.settings.ssh, EngineOptions { accept_new });
+    let engine = engine(store, accept_new);
     let rt = runtime()?;
     let cancel: CancelFlag = Arc::new(AtomicBool::new(false));
     {

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::fleet::{self, Group, HostRun, Summary};
-use crate::ssh::{Engine, EngineOptions};
 
 pub fn run(home: &Home, a: &RunArgs) -> CmdResult {
     if a.command.is_empty() || a.command.iter().all(|w| w.trim().is_empty()) {
@@ -29,12 +28,7 @@ pub fn run(home: &Home, a: &RunArgs) -> CmdResult {
     }
     let order: Vec<String> = hosts.iter().map(|h| h.name.clone()).collect();
     let command = crate::util::shell_join(&a.command);
-    let engine = Engine::new(
-        &store.settings.ssh,
-        EngineOptions {
-            accept_new: a.accept_new,
-        },
-    );
+    let engine = engine(&store, a.accept_new);
     let started = Instant::now();
     let cancel = Arc::new(AtomicBool::new(false));
     let mut rx = fleet::start(

@@ -13,6 +13,7 @@ use crate::fleet::HostRun;
 use crate::model::Host;
 use crate::ssh::{CancelFlag, Engine, UnknownKey};
 use crate::store::Store;
+use crate::ui::hostkey::{self, Fetched, KeyProblem, Retry};
 use crate::ui::pane::{
     Ctx, Effect, Job, JobId, JobInfo, KeyHelp, Msg, Pane, PaneEvent, PaneId, Results, StoreOp,
 };
@@ -82,6 +83,11 @@ pub enum ShellMsg {
         host: String,
         key: UnknownKey,
     },
+    /// What connecting once more said about a host's key.
+    KeyFetched {
+        host: String,
+        fetched: Fetched,
+    },
     KeyAccepted {
         host: String,
         result: Result<(), String>,
@@ -90,8 +96,10 @@ pub enum ShellMsg {
         run: u64,
         result: Box<HostRun>,
     },
+    /// A run (or a retry of it on `hosts` only) ended.
     RunDone {
         run: u64,
+        hosts: Vec<String>,
     },
     /// ssh returned (exit status, None: killed / could not start: message).
     SshDone {
@@ -101,6 +109,16 @@ pub enum ShellMsg {
     Reloaded(Result<(Box<Store>, Results), String>),
     /// state/ read at start-up (after the first frame).
     ResultsLoaded(Box<Results>),
+}
+
+/// A host whose key is unknown, waiting for the key, the answer, the record.
+struct KeyWait {
+    host: String,
+    retries: Vec<Retry>,
+    /// The key and the jump host it belongs to (None: being fetched).
+    key: Option<(UnknownKey, Option<String>)>,
+    /// Said yes: being recorded.
+    accepting: bool,
 }
 
 pub enum Overlay {
@@ -151,8 +169,10 @@ pub struct App {
     pub now: jiff::Timestamp,
     pub size: (u16, u16),
     pub run_history: Vec<String>,
-    /// Unknown host keys waiting for a yes/no.
-    pending_keys: Vec<(String, UnknownKey)>,
+    /// Hosts whose key is unknown: what to retry, the key once fetched.
+    key_waits: Vec<KeyWait>,
+    /// Hosts to check as soon as the running sweep ends.
+    check_queue: Vec<String>,
     /// Results of the running sweep, saved when it ends.
     sweep_done: Vec<HostCheck>,
     sweep_target: String,
@@ -185,7 +205,8 @@ impl App {
             now: jiff::Timestamp::now(),
             size: (80, 24),
             run_history: Vec::new(),
-            pending_keys: Vec::new(),
+            key_waits: Vec::new(),
+            check_queue: Vec::new(),
             sweep_done: Vec::new(),
             sweep_target: String::new(),
             sweep_job: None,
@@ -288,6 +309,8 @@ impl App {
             Action::Tick(now) => self.now = now,
             Action::Msg(m) => self.on_msg(m, &mut out),
         }
+        // an unknown host key waits until nothing else takes keys
+        self.next_key_dialog();
         out
     }
 
@@ -443,10 +466,12 @@ impl App {
                 KeyCode::Char('y') | KeyCode::Char('Y') => self.confirmed(pane, tag, out),
                 KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Char('q') => {
                     if tag == "shell:hostkey" {
-                        if let Some((host, _)) = self.pending_keys.first().cloned() {
-                            self.pending_keys.remove(0);
-                            self.set_status(format!("host key of {host} not accepted"));
-                            self.next_key_dialog();
+                        if let Some(i) = self.asked_key() {
+                            let w = self.key_waits.remove(i);
+                            self.set_status(format!(
+                                "host key of {} not accepted; nothing retried",
+                                w.host
+                            ));
                         }
                     } else {
                         if tag == "shell:run" {
@@ -656,8 +681,14 @@ impl App {
                     self.start_run(view.command.clone(), view.hosts.clone(), out);
                 }
             }
-            (None, "shell:hostkey") if !self.pending_keys.is_empty() => {
-                let (host, key) = self.pending_keys.remove(0);
+            (None, "shell:hostkey") => {
+                let Some(i) = self.asked_key() else { return };
+                let w = &mut self.key_waits[i];
+                let Some((key, _)) = w.key.clone() else {
+                    return;
+                };
+                w.accepting = true;
+                let host = w.host.clone();
                 let engine = self.engine.clone();
                 let h = host.clone();
                 self.spawn_job(
@@ -760,6 +791,19 @@ impl App {
                     self.spawn_job(pane, job, out);
                 }
                 Effect::Check(hosts) => self.start_check(hosts, out),
+                Effect::HostKey { host, error, retry } => {
+                    if let Some(p) = pane {
+                        self.key_problem(
+                            &host,
+                            &error,
+                            Retry::Pane {
+                                pane: p,
+                                tag: retry,
+                            },
+                            out,
+                        );
+                    }
+                }
                 Effect::Ssh(host) => match self.ssh_argv(&host) {
                     Ok(argv) => out.push(Command::Suspend { argv, host }),
                     Err(e) => self.set_error(e),
@@ -834,7 +878,21 @@ impl App {
 
     fn start_check(&mut self, names: Vec<String>, out: &mut Vec<Command>) {
         if self.sweep_job.is_some() {
-            return self.set_error("a check is already running (J shows it; x cancels)");
+            // one sweep at a time: these go right after it
+            let mut queued = 0;
+            for n in names {
+                if self.store.host(&n).is_some() && !self.check_queue.contains(&n) {
+                    self.check_queue.push(n);
+                    queued += 1;
+                }
+            }
+            if queued > 0 {
+                self.set_status(format!(
+                    "a check is running; {} host(s) will be checked after it",
+                    self.check_queue.len()
+                ));
+            }
+            return;
         }
         let hosts: Vec<Host> = names
             .iter()
@@ -878,18 +936,45 @@ impl App {
     }
 
     fn start_run(&mut self, command: String, hosts: Vec<String>, out: &mut Vec<Command>) {
+        let run = self.next_run;
+        self.next_run += 1;
+        let id = self.spawn_run(run, command.clone(), hosts.clone(), out);
+        let mut view = RunView::new(run, command, hosts);
+        view.job = Some(id);
+        self.overlays.push(Overlay::Run(Box::new(view)));
+    }
+
+    /// Run `command` again on `host` after its key was recorded: into the
+    /// run's view when it is still open (the host's result is replaced),
+    /// else in a new view.
+    fn rerun(&mut self, run: u64, command: String, host: String, out: &mut Vec<Command>) {
+        if self.run_view(run).is_none() {
+            return self.start_run(command, vec![host], out);
+        }
+        let id = self.spawn_run(run, command, vec![host], out);
+        if let Some(v) = self.run_view(run) {
+            v.job = Some(id);
+            v.done = false;
+        }
+    }
+
+    /// The job of a run: results as `RunResult { run }`, then `RunDone`.
+    fn spawn_run(
+        &mut self,
+        run: u64,
+        command: String,
+        hosts: Vec<String>,
+        out: &mut Vec<Command>,
+    ) -> JobId {
         let list: Vec<Host> = hosts
             .iter()
             .filter_map(|n| self.store.host(n).cloned())
             .collect();
-        let run = self.next_run;
-        self.next_run += 1;
         let engine = self.engine.clone();
-        let cmd = command.clone();
         let n = list.len();
         let job = Job::task(None, format!("run `{command}` on {n} host(s)"), move |jh| {
             Box::pin(async move {
-                let mut rx = crate::fleet::start(&engine, list, cmd, None, jh.cancel_flag());
+                let mut rx = crate::fleet::start(&engine, list, command, None, jh.cancel_flag());
                 let mut done = 0;
                 while let Some(r) = rx.recv().await {
                     done += 1;
@@ -899,13 +984,10 @@ impl App {
                         result: Box::new(r),
                     }));
                 }
-                let _ = jh.tx.send(Msg::Shell(ShellMsg::RunDone { run }));
+                let _ = jh.tx.send(Msg::Shell(ShellMsg::RunDone { run, hosts }));
             })
         });
-        let id = self.spawn_job(None, job, out);
-        let mut view = RunView::new(run, command, hosts);
-        view.job = Some(id);
-        self.overlays.push(Overlay::Run(Box::new(view)));
+        self.spawn_job(None, job, out)
     }
 
     fn run_view(&mut self, run: u64) -> Option<&mut RunView> {
@@ -915,32 +997,134 @@ impl App {
         })
     }
 
-    fn next_key_dialog(&mut self) {
-        let Some((host, key)) = self.pending_keys.first() else {
-            return;
-        };
-        if self
-            .overlays
+    /// The wait the open host-key question is about: the first one whose
+    /// key is known and not being recorded.
+    fn asked_key(&self) -> Option<usize> {
+        self.key_waits
             .iter()
-            .any(|o| matches!(o, Overlay::Confirm { tag, .. } if tag == "shell:hostkey"))
+            .position(|w| w.key.is_some() && !w.accepting)
+    }
+
+    /// Ask about the next unknown key, unless the user is in the middle of
+    /// something that takes keys (a form, a prompt, another question, the
+    /// filter line): a `y` meant for that must never accept a host key.
+    fn next_key_dialog(&mut self) {
+        let Some(i) = self.asked_key() else { return };
+        if self.filter_input.is_some()
+            || self.overlays.iter().any(|o| {
+                matches!(
+                    o,
+                    Overlay::Confirm { .. } | Overlay::Form { .. } | Overlay::RunPrompt { .. }
+                )
+            })
         {
             return;
         }
-        let lines = vec![
-            format!("host:        {host} ({})", key.host_pattern),
-            format!("key type:    {}", key.key_type),
-            format!("fingerprint: {}", key.fingerprint),
-            format!("recorded in: {}", key.known_hosts_file.display()),
-            String::new(),
-            "Compare the fingerprint with the host's own (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub)."
-                .into(),
-        ];
+        let w = &self.key_waits[i];
+        let Some((key, via)) = &w.key else { return };
+        let (title, lines) = hostkey::ask_lines(&w.host, key, via.as_deref());
         self.overlays.push(Overlay::Confirm {
-            title: format!("Unknown host key for {host}. Accept it and check again?"),
+            title,
             lines,
             tag: "shell:hostkey".into(),
             pane: None,
         });
+    }
+
+    /// SSH work on `host` failed with `error`: when that is about its host
+    /// key, handle it the one way every pane shares (ask + record + retry,
+    /// or show a changed key). True: it was about the key.
+    fn key_problem(
+        &mut self,
+        host: &str,
+        error: &str,
+        retry: Retry,
+        out: &mut Vec<Command>,
+    ) -> bool {
+        let Some(problem) = hostkey::problem(error) else {
+            return false;
+        };
+        match problem {
+            KeyProblem::Changed(m) => self.show_changed_key(host, &m),
+            KeyProblem::Unknown => {
+                if let Some(w) = self.key_waits.iter_mut().find(|w| w.host == host) {
+                    if !w.retries.contains(&retry) {
+                        w.retries.push(retry);
+                    }
+                    return true;
+                }
+                let Some(h) = self.store.host(host).cloned() else {
+                    return true;
+                };
+                self.key_waits.push(KeyWait {
+                    host: host.to_string(),
+                    retries: vec![retry],
+                    key: None,
+                    accepting: false,
+                });
+                let engine = self.engine.clone();
+                self.spawn_job(
+                    None,
+                    Job::blocking(
+                        Some(h.name.clone()),
+                        format!("host key {host}"),
+                        move |jh| {
+                            let fetched = hostkey::fetch(&engine, &h);
+                            let _ = jh.tx.send(Msg::Shell(ShellMsg::KeyFetched {
+                                host: h.name.clone(),
+                                fetched,
+                            }));
+                        },
+                    ),
+                    out,
+                );
+            }
+        }
+        true
+    }
+
+    /// A changed key: refused, shown with both fingerprints (once per host
+    /// while the overlay is open).
+    fn show_changed_key(&mut self, host: &str, message: &str) {
+        let title = hostkey::changed_title(host);
+        self.set_error(format!(
+            "{host}: HOST KEY CHANGED, refused (see the notice)"
+        ));
+        if self
+            .overlays
+            .iter()
+            .any(|o| matches!(o, Overlay::Text { title: t, .. } if *t == title))
+        {
+            return;
+        }
+        let lines = hostkey::changed_lines(host, message, &self.theme);
+        self.overlays.push(Overlay::Text {
+            title,
+            lines,
+            scroll: 0,
+        });
+    }
+
+    /// The key of `host` is recorded: do again what failed on it.
+    fn retry_after_key(&mut self, host: String, retries: Vec<Retry>, out: &mut Vec<Command>) {
+        let mut by_pane: Vec<(PaneId, Vec<String>)> = Vec::new();
+        for r in retries {
+            match r {
+                Retry::Check => self.start_check(vec![host.clone()], out),
+                Retry::Run { run, command } => self.rerun(run, command, host.clone(), out),
+                Retry::Pane { pane, tag } => match by_pane.iter_mut().find(|(p, _)| *p == pane) {
+                    Some((_, tags)) => tags.push(tag),
+                    None => by_pane.push((pane, vec![tag])),
+                },
+            }
+        }
+        for (pane, retries) in by_pane {
+            let h = host.clone();
+            let effects = self.with_pane(pane, |p, ctx| {
+                p.handle_event(PaneEvent::HostKeyAccepted { host: h, retries }, ctx)
+            });
+            self.apply_effects(Some(pane), effects, out);
+        }
     }
 
     fn on_msg(&mut self, msg: Msg, out: &mut Vec<Command>) {
@@ -1012,8 +1196,12 @@ impl App {
         self.sweep_job = None;
         self.results.checking.clear();
         let done = std::mem::take(&mut self.sweep_done);
+        let queued = std::mem::take(&mut self.check_queue);
         if done.is_empty() {
             self.refresh_all();
+            if !queued.is_empty() {
+                self.start_check(queued, out);
+            }
             return;
         }
         let summary = crate::checks::summary(&done);
@@ -1028,6 +1216,9 @@ impl App {
             }),
         });
         self.refresh_all();
+        if !queued.is_empty() {
+            self.start_check(queued, out);
+        }
     }
 
     fn on_shell(&mut self, s: ShellMsg, out: &mut Vec<Command>) {
@@ -1035,40 +1226,15 @@ impl App {
             ShellMsg::Checked(hc) => {
                 let host = hc.check.host.clone();
                 self.results.checking.remove(&host);
-                let unknown_key = hc
-                    .check
-                    .error
-                    .as_deref()
-                    .is_some_and(|e| e.starts_with("unknown host key"));
+                let error = hc.check.error.clone();
                 self.results.checks.insert(host.clone(), hc.check.clone());
                 self.results
                     .patches
                     .insert(host.clone(), hc.patches.clone());
                 self.sweep_done.push(*hc);
                 self.refresh_all();
-                if unknown_key {
-                    // fetch the key itself (the check result only has its text)
-                    if let Some(h) = self.store.host(&host).cloned() {
-                        let engine = self.engine.clone();
-                        self.spawn_job(
-                            None,
-                            Job::blocking(
-                                Some(host.clone()),
-                                format!("host key {host}"),
-                                move |jh| {
-                                    if let Err(crate::ssh::SshError::HostKeyUnknown(key)) =
-                                        engine.connect(&h)
-                                    {
-                                        let _ = jh.tx.send(Msg::Shell(ShellMsg::UnknownKey {
-                                            host: h.name.clone(),
-                                            key,
-                                        }));
-                                    }
-                                },
-                            ),
-                            out,
-                        );
-                    }
+                if let Some(e) = error {
+                    self.key_problem(&host, &e, Retry::Check, out);
                 }
             }
             ShellMsg::SweepSaved(r) => match r {
@@ -1076,37 +1242,84 @@ impl App {
                 Err(e) => self.set_error(e),
             },
             ShellMsg::UnknownKey { host, key } => {
-                if !self.pending_keys.iter().any(|(h, _)| h == &host) {
-                    self.pending_keys.push((host, key));
+                self.on_shell(
+                    ShellMsg::KeyFetched {
+                        host,
+                        fetched: Fetched::Unknown { key, via: None },
+                    },
+                    out,
+                );
+            }
+            ShellMsg::KeyFetched { host, fetched } => {
+                let Some(i) = self.key_waits.iter().position(|w| w.host == host) else {
+                    // an UnknownKey nobody waited for: ask, then re-check
+                    if let Fetched::Unknown { key, via } = fetched {
+                        self.key_waits.push(KeyWait {
+                            host,
+                            retries: vec![Retry::Check],
+                            key: Some((key, via)),
+                            accepting: false,
+                        });
+                    }
+                    return self.next_key_dialog();
+                };
+                match fetched {
+                    Fetched::Unknown { key, via } => {
+                        self.key_waits[i].key = Some((key, via));
+                    }
+                    Fetched::Changed(m) => {
+                        self.key_waits.remove(i);
+                        self.show_changed_key(&host, &m);
+                    }
+                    Fetched::Known => {
+                        let w = self.key_waits.remove(i);
+                        self.retry_after_key(host, w.retries, out);
+                    }
+                    Fetched::Failed(e) => {
+                        self.key_waits.remove(i);
+                        self.set_error(format!("cannot get the host key of {host}: {e}"));
+                    }
                 }
                 self.next_key_dialog();
             }
-            ShellMsg::KeyAccepted { host, result } => match result {
-                Ok(()) => {
-                    self.set_status(format!("host key of {host} recorded; checking again"));
-                    if self.sweep_job.is_none() {
-                        self.start_check(vec![host], out);
+            ShellMsg::KeyAccepted { host, result } => {
+                let retries = match self.key_waits.iter().position(|w| w.host == host) {
+                    Some(i) => self.key_waits.remove(i).retries,
+                    None => vec![Retry::Check],
+                };
+                match result {
+                    Ok(()) => {
+                        self.set_status(format!("host key of {host} recorded; trying again"));
+                        self.retry_after_key(host, retries, out);
                     }
-                    self.next_key_dialog();
+                    Err(e) => self.set_error(format!("could not record the key of {host}: {e}")),
                 }
-                Err(e) => {
-                    self.set_error(format!("could not record the key of {host}: {e}"));
-                    self.next_key_dialog();
-                }
-            },
+                self.next_key_dialog();
+            }
             ShellMsg::RunResult { run, result } => {
-                if let Some(v) = self.run_view(run) {
+                let key_error = result.error.clone().map(|e| (result.host.clone(), e));
+                let command = self.run_view(run).map(|v| {
                     v.add(*result);
+                    v.command.clone()
+                });
+                if let (Some((host, e)), Some(command)) = (key_error, command) {
+                    self.key_problem(&host, &e, Retry::Run { run, command }, out);
                 }
             }
-            ShellMsg::RunDone { run } => {
+            ShellMsg::RunDone { run, hosts } => {
                 let mut entry = None;
                 if let Some(v) = self.run_view(run) {
                     v.done = true;
+                    let these: Vec<HostRun> = v
+                        .results
+                        .iter()
+                        .filter(|r| hosts.contains(&r.host))
+                        .cloned()
+                        .collect();
                     entry = Some(crate::fleet::journal_entry(
                         &v.command,
-                        &v.hosts.join(" "),
-                        &v.results,
+                        &hosts.join(" "),
+                        &these,
                     ));
                 }
                 if let Some(e) = entry {

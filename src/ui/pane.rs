@@ -423,6 +423,15 @@ pub enum Effect {
     Copy { what: String, value: String },
     /// Switch to a pane and select the row with this key there.
     Goto { pane: PaneId, key: Option<String> },
+    /// SSH work of this pane on `host` failed with `error`. When the error
+    /// is about the host key the shell handles it as everywhere (unknown:
+    /// ask, record, then `PaneEvent::HostKeyAccepted` with `retry`;
+    /// changed: shown with both fingerprints); otherwise nothing happens.
+    HostKey {
+        host: String,
+        error: String,
+        retry: String,
+    },
 }
 
 impl Effect {
@@ -463,6 +472,7 @@ impl fmt::Debug for Effect {
             Effect::Run(h) => write!(f, "Run({h:?})"),
             Effect::Copy { what, value } => write!(f, "Copy({what:?}, {value:?})"),
             Effect::Goto { pane, key } => write!(f, "Goto({pane:?}, {key:?})"),
+            Effect::HostKey { host, retry, .. } => write!(f, "HostKey({host:?}, {retry:?})"),
         }
     }
 }
@@ -487,6 +497,9 @@ pub enum PaneEvent {
     JobDone(JobId),
     /// Select the row with this key (Overview's jump).
     Select(String),
+    /// The key of `host` was recorded after an `Effect::HostKey`: do again
+    /// what the `retries` tags name.
+    HostKeyAccepted { host: String, retries: Vec<String> },
 }
 
 /// A tab.

@@ -36,7 +36,9 @@ impl RunView {
         }
     }
 
+    /// A host's result (replaces an earlier one of that host: a retry).
     pub fn add(&mut self, r: HostRun) {
+        self.results.retain(|x| x.host != r.host);
         self.results.push(r);
         // keep the order of the hosts as given, so groups do not jump around
         let order = |h: &str| self.hosts.iter().position(|x| x == h).unwrap_or(usize::MAX);

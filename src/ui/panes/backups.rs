@@ -350,7 +350,7 @@ impl Pane for BackupsPane {
         }
     }
 
-    fn handle_event(&mut self, event: PaneEvent, _ctx: &Ctx) -> Vec<Effect> {
+    fn handle_event(&mut self, event: PaneEvent, ctx: &Ctx) -> Vec<Effect> {
         match event {
             PaneEvent::Confirmed(tag) => {
                 let Some(name) = tag.strip_prefix("restored:").map(str::to_string) else {
@@ -380,10 +380,33 @@ impl Pane for BackupsPane {
                             if let Some(s) = self.checking.get_mut(&job) {
                                 s.remove(&r.name);
                             }
+                            // an unknown / changed host key: the shell asks
+                            // (or refuses) as in every pane, then `check:NAME`
+                            if let Some(e) = r.error {
+                                if r.host != backups::run::LOCAL {
+                                    return vec![Effect::HostKey {
+                                        host: r.host,
+                                        error: e,
+                                        retry: format!("check:{}", r.name),
+                                    }];
+                                }
+                            }
                         }
                     }
                 }
                 vec![]
+            }
+            PaneEvent::HostKeyAccepted { retries, .. } => {
+                let names: Vec<String> = retries
+                    .iter()
+                    .filter_map(|t| t.strip_prefix("check:"))
+                    .filter(|n| self.job(ctx, n).is_some())
+                    .map(str::to_string)
+                    .collect();
+                if names.is_empty() {
+                    return vec![];
+                }
+                self.check(ctx, names)
             }
             PaneEvent::JobDone(job) => {
                 self.checking.remove(&job);

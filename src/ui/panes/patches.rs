@@ -70,6 +70,8 @@ pub struct PatchesPane {
     touched: Vec<String>,
     /// The whole log of the last runs (the overlay may have been closed).
     log: Vec<String>,
+    /// Whether the running / last apply was security-only (for a retry).
+    last_security_only: bool,
 }
 
 impl PatchesPane {
@@ -83,6 +85,7 @@ impl PatchesPane {
             busy: None,
             touched: Vec::new(),
             log: Vec::new(),
+            last_security_only: false,
         }
     }
 
@@ -123,10 +126,14 @@ impl PatchesPane {
 
     /// `u` / `U`: plan in the background, then ask.
     fn start_plan(&mut self, ctx: &Ctx, security_only: bool) -> Vec<Effect> {
+        let hosts = self.targets(ctx);
+        self.plan_hosts(ctx, security_only, hosts)
+    }
+
+    fn plan_hosts(&mut self, ctx: &Ctx, security_only: bool, hosts: Vec<Host>) -> Vec<Effect> {
         if let Some(e) = self.refuse_if_busy() {
             return e;
         }
-        let hosts = self.targets(ctx);
         if hosts.is_empty() {
             return vec![Effect::Error("no host selected".into())];
         }
@@ -190,6 +197,8 @@ impl PatchesPane {
         let mut lines = Vec::new();
         let mut work = Vec::new();
         let mut failed = 0;
+        // unknown / changed host keys: asked about (or shown) by the shell
+        let mut key_effects = Vec::new();
         for (host, p) in plans {
             self.activity.remove(&host.name);
             match p {
@@ -207,6 +216,11 @@ impl PatchesPane {
                     self.activity
                         .insert(host.name.clone(), "plan failed".into());
                     lines.push(format!("NOT POSSIBLE: {e}"));
+                    key_effects.push(Effect::HostKey {
+                        host: host.name.clone(),
+                        error: e,
+                        retry: format!("plan:{security_only}"),
+                    });
                 }
             }
         }
@@ -224,6 +238,7 @@ impl PatchesPane {
                     lines: lines.into_iter().map(Line::raw).collect(),
                 });
             }
+            effects.extend(key_effects);
             return effects;
         }
         let packages: usize = work.iter().map(|(_, p)| p.changes.len()).sum();
@@ -236,14 +251,16 @@ impl PatchesPane {
         lines.push(String::new());
         lines.push("One host at a time; the first failure stops the rest.".into());
         self.pending = Some((security_only, work));
-        vec![Effect::confirm(
+        let mut effects = vec![Effect::confirm(
             format!(
                 "Apply {packages} {}package change(s) on {n} host(s)?",
                 if security_only { "security " } else { "" }
             ),
             lines,
             "patch:apply",
-        )]
+        )];
+        effects.extend(key_effects);
+        effects
     }
 
     fn start_apply(&mut self, ctx: &Ctx) -> Vec<Effect> {
@@ -260,6 +277,7 @@ impl PatchesPane {
             store: Some(ctx.store.clone()),
             recheck: None,
         };
+        self.last_security_only = security_only;
         self.touched = work.iter().map(|(h, _)| h.name.clone()).collect();
         for h in &self.touched {
             self.activity.insert(h.clone(), "waiting".into());
@@ -334,6 +352,14 @@ impl PatchesPane {
                 let mut effects = vec![self.log_line(format!("== {}: {summary}", o.host))];
                 for c in &o.changed {
                     effects.push(self.log_line(format!("   {}", c.describe())));
+                }
+                if let Some(e) = &o.error {
+                    // the key changed (or is unknown) since the plan: plan again
+                    effects.push(Effect::HostKey {
+                        host: o.host.clone(),
+                        error: e.clone(),
+                        retry: format!("plan:{}", self.last_security_only),
+                    });
                 }
                 effects
             }
@@ -482,10 +508,14 @@ impl PatchesPane {
     }
 
     fn confirm_host_job(&mut self, ctx: &Ctx, reboot: bool) -> Vec<Effect> {
+        let hosts = self.targets(ctx);
+        self.confirm_hosts(ctx, reboot, hosts)
+    }
+
+    fn confirm_hosts(&mut self, ctx: &Ctx, reboot: bool, hosts: Vec<Host>) -> Vec<Effect> {
         if let Some(e) = self.refuse_if_busy() {
             return e;
         }
-        let hosts = self.targets(ctx);
         if hosts.is_empty() {
             return vec![Effect::Error("no host selected".into())];
         }
@@ -857,8 +887,48 @@ impl Pane for PatchesPane {
                             Err(e) => format!("FAILED: {e}"),
                         };
                         self.activity.insert(host.clone(), text.clone());
-                        vec![self.log_line(format!("== {host}: {text}"))]
+                        let mut effects = vec![self.log_line(format!("== {host}: {text}"))];
+                        if let (Err(e), Some((_, busy))) = (result, self.busy) {
+                            let retry = if busy == Busy::Rebooting {
+                                "reboot"
+                            } else {
+                                "refresh"
+                            };
+                            effects.push(Effect::HostKey {
+                                host,
+                                error: e,
+                                retry: retry.into(),
+                            });
+                        }
+                        effects
                     }
+                }
+            }
+            PaneEvent::HostKeyAccepted { host, retries } => {
+                let Some(h) = ctx.store.host(&host).cloned() else {
+                    return vec![];
+                };
+                let Some(retry) = retries.first() else {
+                    return vec![];
+                };
+                // never start over what the user is being asked about
+                if self.busy.is_some() || self.pending.is_some() {
+                    return vec![Effect::Status(format!(
+                        "host key of {host} recorded; {} again when the running job is done",
+                        if retry.starts_with("plan:") {
+                            "u"
+                        } else {
+                            "f / R"
+                        }
+                    ))];
+                }
+                match retry.as_str() {
+                    "plan:true" => self.plan_hosts(ctx, true, vec![h]),
+                    "plan:false" => self.plan_hosts(ctx, false, vec![h]),
+                    // destructive: asked again, never just done
+                    "reboot" => self.confirm_hosts(ctx, true, vec![h]),
+                    "refresh" => self.confirm_hosts(ctx, false, vec![h]),
+                    _ => vec![],
                 }
             }
             PaneEvent::JobDone(job) => {
