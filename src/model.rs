@@ -75,6 +75,9 @@ pub struct SshSettings {
     pub command_timeout_s: u64,
     /// How many hosts are worked on at once.
     pub concurrency: usize,
+    /// Keep connections open this many seconds after their last use, in a
+    /// helper process (as OpenSSH's ControlPersist); 0: off.
+    pub persist_s: u64,
 }
 
 impl Default for SshSettings {
@@ -87,6 +90,7 @@ impl Default for SshSettings {
             connect_timeout_s: 10,
             command_timeout_s: 60,
             concurrency: 32,
+            persist_s: 0,
         }
     }
 }

@@ -113,6 +113,7 @@ fn opsdeck_toml_shows_every_setting_with_its_default() {
             connect_timeout_s: 1,
             command_timeout_s: 1,
             concurrency: 1,
+            persist_s: 1,
         },
         ..Settings::default()
     };

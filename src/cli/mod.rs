@@ -87,6 +87,19 @@ pub enum Command {
     /// Hand the inventory to another tool.
     #[command(subcommand)]
     Export(ExportCmd),
+    /// The connection helper of `[ssh] persist_s` (started by opsdeck itself).
+    #[command(name = "__mux", hide = true)]
+    Mux(MuxArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MuxArgs {
+    /// The home's state directory (the helper uses STATE/mux/).
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: PathBuf,
+    /// Seconds a connection is kept after its last use.
+    #[arg(long, value_name = "N")]
+    pub idle_s: u64,
 }
 
 #[derive(Debug, Args)]
@@ -353,6 +366,50 @@ pub enum ExportCmd {
 
 /// Parse the command line. Usage errors print a short hint and exit 64;
 /// `--help` / `--version` print and exit 0.
+/// The store and the hosts `TARGET...` selects (none: all), in the order of
+/// hosts.toml; an unknown target is a usage error (64).
+fn load_targets(
+    home: &Home,
+    targets: &[String],
+) -> Result<(crate::store::Store, Vec<crate::model::Host>), Failure> {
+    let store = crate::store::Store::load(home.clone()).map_err(Failure::from)?;
+    let hosts = crate::model::select_hosts(&store.hosts, targets)
+        .map_err(Failure::usage)?
+        .into_iter()
+        .cloned()
+        .collect();
+    Ok((store, hosts))
+}
+
+/// The SSH engine of a headless command: `[ssh]` settings, the home's
+/// state (persisted connection facts), `--accept-new` as given.
+fn engine(store: &crate::store::Store, accept_new: bool) -> crate::ssh::Engine {
+    crate::ssh::Engine::new(
+        &store.settings.ssh,
+        crate::ssh::EngineOptions { accept_new },
+    )
+    .with_home(&store.home)
+}
+
+/// The runtime of a headless command (two workers: the SSH work runs on
+/// the engine's blocking threads).
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(exit::SOFTWARE, format!("cannot start the runtime: {e}")))
+}
+
+/// The journal's target of a command: the targets as given, or "all".
+fn target_label(targets: &[String]) -> String {
+    if targets.is_empty() {
+        "all".into()
+    } else {
+        targets.join(" ")
+    }
+}
+
 pub fn parse() -> Cli {
     match Cli::try_parse() {
         Ok(cli) => cli,
@@ -396,6 +453,9 @@ pub fn dispatch(cli: Cli) -> i32 {
         Ok(h) => h,
         Err(e) => return report(Failure::from(e)),
     };
+    if let Some(Command::Mux(a)) = &cli.command {
+        return crate::ssh::mux::run_helper(&a.state_dir, a.idle_s);
+    }
     let Some(command) = cli.command else {
         return match crate::ui::run(home) {
             Ok(()) => exit::OK,
@@ -415,6 +475,7 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Backups(a) => backups::run(&home, &a),
         Command::Run(a) => run::run(&home, &a),
         Command::Report(a) => report::run(&home, &a),
+        Command::Mux(_) => Ok(exit::OK),
     };
     match result {
         Ok(code) => code,

@@ -74,7 +74,7 @@ pub fn public_blob(file: &Path) -> Option<Vec<u8>> {
 }
 
 /// Where the agent is.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum AgentChoice {
     /// `SSH_AUTH_SOCK` of the environment (none when unset).
     Env,

@@ -6,7 +6,9 @@
 //! Files: `config` (ssh -G and overrides), `known_hosts` (parser, verdicts,
 //! appends), `auth` (agent, key files, encrypted-key detection), `session`
 //! (connect, handshake, exec with deadlines), `jump` (ProxyJump tunnels),
-//! `sweep` (bounded fan-out on std threads), `local` (`host = "local"`).
+//! `sweep` (bounded fan-out on std threads), `local` (`host = "local"`),
+//! `mux` (connection persistence, `[ssh] persist_s`: a helper process that
+//! keeps sessions open between commands, as OpenSSH's ControlPersist).
 //! Decisions: docs/decisions/ssh.md.
 
 pub mod auth;
@@ -14,6 +16,7 @@ pub mod config;
 mod jump;
 pub mod known_hosts;
 mod local;
+pub mod mux;
 pub mod session;
 mod sweep;
 
@@ -24,12 +27,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use crate::model::{Host, SshSettings};
 
 /// StrictHostKeyChecking as resolved for a host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum StrictHostKeyChecking {
     /// Refuse unknown keys.
     Yes,
@@ -45,7 +49,7 @@ pub enum StrictHostKeyChecking {
 
 /// Everything needed to reach one host, after SSH-config resolution and the
 /// overrides from hosts.toml.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Resolved {
     /// The name in hosts.toml (or the jump spec).
     pub alias: String,
@@ -66,7 +70,7 @@ pub struct Resolved {
 }
 
 /// A host key the known_hosts files do not know.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UnknownKey {
     /// `host` or `[host]:port`, as it would be written to known_hosts.
     pub host_pattern: String,
@@ -80,7 +84,7 @@ pub struct UnknownKey {
     pub known_hosts_file: PathBuf,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum SshError {
     /// SSH config resolution failed (ssh -G error, bad ProxyJump spec...).
     Resolve(String),
@@ -177,7 +181,11 @@ pub type CancelFlag = Arc<AtomicBool>;
 
 enum ConnKind {
     Remote(Box<session::Remote>),
-    Local { default_timeout: Duration },
+    Local {
+        default_timeout: Duration,
+    },
+    /// A session kept by the connection helper (`[ssh] persist_s`).
+    Mux(Box<mux::MuxConn>),
 }
 
 /// A live connection to one host (or the local machine, for `host = "local"`).
@@ -229,12 +237,39 @@ impl Conn {
             }
             on_output(kind, chunk);
         };
-        let result = match &mut self.kind {
-            ConnKind::Remote(r) => r.exec(command, opts, &mut collect),
+        let mut fallback = None;
+        let mut result = match &mut self.kind {
+            ConnKind::Remote(r) => {
+                r.exec(command, opts, &mut collect, &mut session::Hooks::default())
+            }
             ConnKind::Local { default_timeout } => {
                 local::exec(command, opts, *default_timeout, &mut collect)
             }
+            ConnKind::Mux(m) => match m.exec(command, opts, &mut collect) {
+                mux::MuxExec::Done(r) => r,
+                mux::MuxExec::Fallback(why) => {
+                    fallback = Some((m.engine.clone(), m.resolved.clone(), why));
+                    Err(SshError::Other(String::new()))
+                }
+            },
         };
+        if let Some((engine, resolved, why)) = fallback {
+            // The helper went away before the command started: run it on a
+            // connection of our own, as without persistence.
+            tracing::info!(
+                "{}: connection helper unavailable ({why}); connecting directly",
+                resolved.alias
+            );
+            result = match engine.connect_direct(&resolved, None) {
+                Ok(mut remote) => {
+                    let r =
+                        remote.exec(command, opts, &mut collect, &mut session::Hooks::default());
+                    self.kind = ConnKind::Remote(remote);
+                    r
+                }
+                Err(e) => Err(e),
+            };
+        }
         if let Err(SshError::CommandTimeout(_)) = result {
             partial.elapsed = start.elapsed();
             self.partial = Some(partial);
@@ -271,6 +306,9 @@ struct Inner {
     kh_lock: Mutex<()>,
     /// Handshake slots per jump host (`host:port`).
     hop_gates: Mutex<HashMap<String, Arc<jump::Gate>>>,
+    /// Connection persistence (None: off).
+    persist: Option<mux::PersistConfig>,
+    mux: mux::ClientState,
 }
 
 #[derive(Clone)]
@@ -296,8 +334,55 @@ impl Engine {
                 resolved: Mutex::new(HashMap::new()),
                 kh_lock: Mutex::new(()),
                 hop_gates: Mutex::new(HashMap::new()),
+                persist: None,
+                mux: mux::ClientState::default(),
             }),
         }
+    }
+
+    /// This engine with connection persistence set (None: off): connections
+    /// are opened and kept by the helper process `cfg.program __mux` for the
+    /// home `cfg.state_dir`, `cfg.idle` after their last use. See [`mux`].
+    pub fn with_persist(self, cfg: Option<mux::PersistConfig>) -> Engine {
+        let i = &self.inner;
+        Engine {
+            inner: Arc::new(Inner {
+                settings: i.settings.clone(),
+                opts: i.opts.clone(),
+                agent: i.agent.clone(),
+                lookups: Mutex::new(HashMap::new()),
+                resolved: Mutex::new(HashMap::new()),
+                kh_lock: Mutex::new(()),
+                hop_gates: Mutex::new(HashMap::new()),
+                persist: cfg,
+                mux: mux::ClientState::default(),
+            }),
+        }
+    }
+
+    /// This engine with `[ssh] persist_s` applied for `home` (the helper is
+    /// this program, `state/mux/` its directory). persist_s = 0: unchanged.
+    pub fn with_home(self, home: &crate::store::Home) -> Engine {
+        let secs = self.inner.settings.persist_s;
+        if secs == 0 {
+            return self;
+        }
+        match std::env::current_exe() {
+            Ok(program) => self.with_persist(Some(mux::PersistConfig {
+                state_dir: home.state_dir.clone(),
+                idle: Duration::from_secs(secs),
+                program,
+            })),
+            Err(e) => {
+                tracing::info!("connection persistence off: cannot find this program ({e})");
+                self
+            }
+        }
+    }
+
+    /// Is connection persistence on for this engine?
+    pub fn persist(&self) -> Option<&mux::PersistConfig> {
+        self.inner.persist.as_ref()
     }
 
     /// The local machine with this engine's default command timeout.
@@ -379,18 +464,57 @@ impl Engine {
         self.connect_resolved(&r, cancel)
     }
 
-    /// Connect to an already resolved host (ProxyJump chain included).
+    /// Connect to an already resolved host (ProxyJump chain included):
+    /// through the connection helper when persistence is on (reusing a
+    /// kept session; directly when the helper is unavailable), else directly.
     pub fn connect_resolved(
         &self,
         r: &Resolved,
         cancel: Option<&CancelFlag>,
     ) -> Result<Conn, SshError> {
+        if let Some(cfg) = &self.inner.persist {
+            match mux::open(self, cfg, r, cancel) {
+                mux::Opened::Conn(m) => {
+                    return Ok(Conn {
+                        kind: ConnKind::Mux(Box::new(m)),
+                        partial: None,
+                    })
+                }
+                mux::Opened::Failed(e) => return Err(e),
+                mux::Opened::Unavailable(why) => {
+                    tracing::debug!("{}: connecting directly: {why}", r.alias);
+                }
+            }
+        }
+        let remote = self.connect_direct(r, cancel)?;
+        Ok(Conn {
+            kind: ConnKind::Remote(remote),
+            partial: None,
+        })
+    }
+
+    /// A connection of this process's own (no helper).
+    pub(crate) fn connect_direct(
+        &self,
+        r: &Resolved,
+        cancel: Option<&CancelFlag>,
+    ) -> Result<Box<session::Remote>, SshError> {
+        self.connect_with(r, cancel, self.inner.opts.accept_new)
+    }
+
+    pub(crate) fn connect_with(
+        &self,
+        r: &Resolved,
+        cancel: Option<&CancelFlag>,
+        accept_new: bool,
+    ) -> Result<Box<session::Remote>, SshError> {
         let cancelled = || cancel.is_some_and(|c| c.load(Ordering::Relaxed));
         let ctx = session::ConnectCtx {
-            accept_new: self.inner.opts.accept_new,
+            accept_new,
             agent: &self.inner.agent,
             kh_lock: &self.inner.kh_lock,
         };
+        let mut host_keys = Vec::new();
         let mut tunnels = Vec::new();
         let mut transport: Option<std::os::unix::net::UnixStream> = None;
         // hops, outermost first, then the target
@@ -422,18 +546,17 @@ impl Engine {
                     .map_err(wrap)?
             };
             tracing::debug!("connected to {}@{}:{}", hop.user, hop.hostname, hop.port);
+            host_keys.extend(session::HostKeyRecord::of(&sess, hop));
             if is_target {
-                return Ok(Conn {
-                    kind: ConnKind::Remote(Box::new(session::Remote {
-                        session: sess,
-                        sock: keep,
-                        tunnels,
-                        label: r.alias.clone(),
-                        default_timeout: self.command_timeout(),
-                        dead: false,
-                    })),
-                    partial: None,
-                });
+                return Ok(Box::new(session::Remote::new(
+                    sess,
+                    keep,
+                    tunnels,
+                    r.alias.clone(),
+                    self.command_timeout(),
+                    r.connect_timeout,
+                    host_keys,
+                )));
             }
             let next = chain[i + 1];
             let (stream, tunnel) =

@@ -49,6 +49,50 @@ pub(crate) struct Remote {
     pub(crate) default_timeout: Duration,
     /// Set after a command timed out: the session was cut.
     pub(crate) dead: bool,
+    /// The last exec got as far as starting the command on the host.
+    pub(crate) started: bool,
+    /// Kept open between uses (connection persistence): opening a channel
+    /// is bounded by `open_timeout` too, so a connection that died quietly
+    /// is noticed before the command's own timeout has gone.
+    pub(crate) reused: bool,
+    pub(crate) open_timeout: Duration,
+    /// The host keys this connection was verified with, per hop and the target.
+    pub(crate) host_keys: Vec<HostKeyRecord>,
+}
+
+/// A host key a connection was opened with, to check again before reuse.
+pub(crate) struct HostKeyRecord {
+    /// `host` or `[host]:port`.
+    pub(crate) name: String,
+    pub(crate) files: Vec<std::path::PathBuf>,
+    pub(crate) blob: Vec<u8>,
+}
+
+impl HostKeyRecord {
+    pub(crate) fn of(sess: &Session, r: &Resolved) -> Option<HostKeyRecord> {
+        let (blob, _) = sess.host_key()?;
+        Some(HostKeyRecord {
+            name: known_hosts::host_name(&r.hostname, r.port),
+            files: r.known_hosts_files.clone(),
+            blob: blob.to_vec(),
+        })
+    }
+    /// Do the known_hosts files still say this key is the host's?
+    pub(crate) fn still_known(&self) -> bool {
+        let entries = known_hosts::load(&self.files);
+        matches!(
+            known_hosts::verify(&entries, &self.name, &self.blob),
+            Verdict::Match { .. }
+        )
+    }
+}
+
+/// What a caller of [`Remote::exec`] can add: an abort check (polled while
+/// the command runs) and a call when the command has been started.
+#[derive(Default)]
+pub(crate) struct Hooks<'a> {
+    pub(crate) abort: Option<&'a dyn Fn() -> bool>,
+    pub(crate) started: Option<&'a mut dyn FnMut()>,
 }
 
 impl Drop for Remote {
@@ -380,14 +424,71 @@ fn would_block(e: &std::io::Error) -> bool {
         || e.raw_os_error() == Some(-37)
 }
 
+/// Has the peer closed this socket (EOF or error pending)? Data pending
+/// (a keepalive, a global request) is not closed.
+pub(crate) fn peer_closed(fd: RawFd) -> bool {
+    let mut b = [0u8; 1];
+    // SAFETY: recv into a buffer we own, without blocking and without consuming.
+    let n = unsafe {
+        libc::recv(
+            fd,
+            b.as_mut_ptr().cast(),
+            1,
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
+    };
+    if n == 0 {
+        return true;
+    }
+    if n < 0 {
+        let e = std::io::Error::last_os_error();
+        return !matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted);
+    }
+    false
+}
+
 impl Remote {
+    /// A connection built from its parts (not reused yet).
+    pub(crate) fn new(
+        session: Session,
+        sock: Sock,
+        tunnels: Vec<Tunnel>,
+        label: String,
+        default_timeout: Duration,
+        open_timeout: Duration,
+        host_keys: Vec<HostKeyRecord>,
+    ) -> Remote {
+        Remote {
+            session,
+            sock,
+            tunnels,
+            label,
+            default_timeout,
+            dead: false,
+            started: false,
+            reused: false,
+            open_timeout,
+            host_keys,
+        }
+    }
+
+    /// Can this kept connection serve another command: not cut, not closed
+    /// by the server, and every host key it was verified with still in the
+    /// known_hosts files (a key removed or changed there since is noticed
+    /// here, before reuse).
+    pub(crate) fn still_usable(&self) -> bool {
+        !self.dead && !peer_closed(self.sock.fd()) && self.host_keys.iter().all(|k| k.still_known())
+    }
+
     /// Run one command with its own deadline.
     pub(crate) fn exec(
         &mut self,
         command: &str,
         opts: &ExecOptions,
         on_output: &mut dyn FnMut(StreamKind, &[u8]),
+        hooks: &mut Hooks,
     ) -> Result<ExecOutput, SshError> {
+        self.started = false;
         if self.dead {
             return Err(SshError::Other(format!(
                 "{}: the connection was closed after an earlier timeout",
@@ -398,7 +499,7 @@ impl Remote {
         let start = Instant::now();
         let deadline = start + timeout;
         let left = || deadline.saturating_duration_since(Instant::now());
-        let result = self.exec_inner(command, opts, on_output, deadline, start);
+        let result = self.exec_inner(command, opts, on_output, hooks, deadline, start);
         match result {
             Err(SshError::CommandTimeout(_)) | Err(SshError::Timeout(_)) if left().is_zero() => {
                 self.dead = true;
@@ -418,7 +519,10 @@ impl Remote {
                 self.session.set_blocking(false);
                 Err(e)
             }
-            ok => ok,
+            ok => {
+                self.reused = true;
+                ok
+            }
         }
     }
 
@@ -427,19 +531,29 @@ impl Remote {
         command: &str,
         opts: &ExecOptions,
         on_output: &mut dyn FnMut(StreamKind, &[u8]),
+        hooks: &mut Hooks,
         deadline: Instant,
         start: Instant,
     ) -> Result<ExecOutput, SshError> {
         let left = || deadline.saturating_duration_since(Instant::now());
         let timeout = deadline - start;
         self.session.set_blocking(true);
-        self.session.set_timeout(ms(left()));
+        if self.reused {
+            self.session.set_timeout(ms(left().min(self.open_timeout)));
+        } else {
+            self.session.set_timeout(ms(left()));
+        }
         let mut ch = self
             .session
             .channel_session()
             .map_err(|e| translate(&e, "opening a channel"))?;
+        self.session.set_timeout(ms(left()));
         ch.exec(command)
             .map_err(|e| translate(&e, "starting the command"))?;
+        self.started = true;
+        if let Some(f) = hooks.started.as_mut() {
+            f();
+        }
         self.session.set_blocking(false);
 
         let mut out = ExecOutput::default();
@@ -518,6 +632,9 @@ impl Remote {
             }
             if left().is_zero() {
                 return Err(SshError::CommandTimeout(timeout));
+            }
+            if hooks.abort.is_some_and(|f| f()) {
+                return Err(SshError::Cancelled);
             }
             if !progress {
                 // sends only when KEEPALIVE_S have passed, and only with no

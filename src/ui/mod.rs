@@ -147,7 +147,7 @@ fn draw(term: &mut Term, app: &App) -> io::Result<()> {
 
 async fn event_loop(store: Store, t0: Instant) -> Result<(), Failure> {
     let theme = theme::Theme::detect(&store.settings.ui.theme);
-    let engine = Engine::new(&store.settings.ssh, EngineOptions::default());
+    let engine = Engine::new(&store.settings.ssh, EngineOptions::default()).with_home(&store.home);
     let tick = Duration::from_secs(store.settings.ui.tick_s.max(1));
     let exit_after_first =
         std::env::var_os("OPSDECK_EXIT_AFTER_FIRST_FRAME").is_some_and(|v| v == "1");

@@ -167,6 +167,46 @@ pub struct SshdProc {
     pub log: PathBuf,
 }
 
+impl SshdProc {
+    /// The pid of the listening sshd.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+/// Every descendant of `pid` (children first found, then theirs), from /proc.
+pub fn descendants(pid: u32) -> Vec<u32> {
+    let mut parent_of: Vec<(u32, u32)> = Vec::new();
+    if let Ok(rd) = fs::read_dir("/proc") {
+        for e in rd.flatten() {
+            let Some(p) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+                continue;
+            };
+            let Ok(stat) = fs::read_to_string(e.path().join("stat")) else {
+                continue;
+            };
+            // pid (comm) state ppid ...: comm may hold spaces, so split after ')'
+            let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+                continue;
+            };
+            if let Some(ppid) = rest.split_whitespace().nth(1).and_then(|v| v.parse().ok()) {
+                parent_of.push((p, ppid));
+            }
+        }
+    }
+    let mut out: Vec<u32> = Vec::new();
+    let mut frontier = vec![pid];
+    while let Some(p) = frontier.pop() {
+        for &(c, pp) in &parent_of {
+            if pp == p && !out.contains(&c) {
+                out.push(c);
+                frontier.push(c);
+            }
+        }
+    }
+    out
+}
+
 impl Drop for SshdProc {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -460,6 +500,7 @@ impl Fleet {
             connect_timeout_s: self.opts.connect_timeout_s,
             command_timeout_s: self.opts.command_timeout_s,
             concurrency: self.opts.concurrency,
+            persist_s: 0,
         }
     }
 
@@ -533,6 +574,30 @@ impl Fleet {
         });
         self.write_files();
         self.hosts.last().expect("just pushed")
+    }
+
+    /// Kill the per-connection processes of a host's sshd (its open
+    /// connections end; the sshd keeps listening).
+    pub fn kill_sessions(&self, name: &str) {
+        if let HostKind::Sshd(p) = &self.get(name).kind {
+            for pid in descendants(p.pid()) {
+                // SAFETY: kill(2) on a process of this test's own sshd.
+                unsafe {
+                    libc::kill(pid as i32, libc::SIGKILL);
+                }
+            }
+        }
+    }
+
+    /// Stop a host's sshd and its connections: its port refuses from now on.
+    pub fn stop_host(&mut self, name: &str) {
+        self.kill_sessions(name);
+        let h = self
+            .hosts
+            .iter_mut()
+            .find(|h| h.name == name)
+            .unwrap_or_else(|| panic!("no fleet host {name}"));
+        h.kind = HostKind::Refused;
     }
 
     /// Change what known_hosts says about a host (rewrites the file).
