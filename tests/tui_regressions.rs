@@ -174,3 +174,69 @@ fn move_keys_on_empty_lists_do_not_panic() {
     t.wait_text("open a ticket");
     quit(t);
 }
+
+/// Bug: below the minimum size the screen says "q quits", but keys still
+/// went to the (invisible) form: `q` was typed into it.
+#[test]
+fn too_small_keys_do_not_reach_a_hidden_form_and_q_quits() {
+    let dir = home();
+    let mut t = Pty::spawn(opsdeck(dir.path()), 80, 24);
+    t.wait_text("5 Vendors");
+    t.send("2a");
+    t.wait_text("Add a host");
+    t.send("abc");
+    t.wait_text("Name*: abc");
+    t.resize(50, 10);
+    t.wait_text("50x10 now");
+    t.send("xyz");
+    // one more resize, drawn only after the keys typed before it were read
+    t.resize(51, 10);
+    t.wait_text("51x10 now");
+    t.resize(80, 24);
+    let s = t.wait_text("Add a host");
+    assert!(s.contains("Name*: abc") && !s.contains("abcxyz"), "{s}");
+    t.resize(50, 10);
+    t.wait_text("q quits");
+    t.send("q");
+    assert!(t.wait_exit(Duration::from_secs(10)).success());
+    let text = std::fs::read_to_string(dir.path().join("hosts.toml")).unwrap();
+    assert_eq!(text, HOSTS);
+}
+
+/// Bug: when ssh itself failed (status 255: refused, unknown host, auth),
+/// its message flashed on the normal screen and the TUI came back over it
+/// at once. Now opsdeck waits for Enter first.
+#[test]
+fn ssh_failing_keeps_its_message_until_enter() {
+    let dir = home();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let fake = bin.join("ssh");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\necho 'ssh: connect to host 10.0.0.11 port 22: Connection refused' >&2\nexit 255\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut cmd = opsdeck(dir.path());
+    cmd.env(
+        "PATH",
+        format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        ),
+    );
+    let mut t = Pty::spawn(cmd, 80, 24);
+    t.wait_text("5 Vendors");
+    t.send("2");
+    t.wait_text("web1");
+    t.send("s");
+    let s = t.wait_text("Press Enter to return");
+    assert!(s.contains("Connection refused"), "{s}");
+    t.send("\r");
+    let s = t.wait_text("ssh web1 exited with status 255");
+    assert!(s.contains("5 Vendors"), "{s}");
+    quit(t);
+}

@@ -101,19 +101,53 @@ fn need<'a>(job: &'a BackupJob, value: &'a Option<String>, field: &str) -> Resul
     }
 }
 
-fn refuse(
-    value: &Option<impl Sized>,
-    field: &str,
-    kind: BackupKind,
-    hint: &str,
-) -> Result<(), String> {
-    if value.is_some() {
-        return Err(format!(
-            "`{field}` does not apply to a {} job{hint}",
-            kind_name(kind)
-        ));
+/// Why a field of another kind is refused, with what to use instead.
+fn refuse_hint(kind: BackupKind, field: &str) -> &'static str {
+    match (kind, field) {
+        (BackupKind::Restic, "passcommand") => " (use `password_command`)",
+        (BackupKind::Borg, "password_command") => " (use `passcommand`)",
+        (BackupKind::Borg, "password_file") => {
+            " (use `passcommand`, e.g. \"cat /root/.borg-pass\")"
+        }
+        _ => "",
     }
-    Ok(())
+}
+
+/// Refuse the kind-specific fields that do not belong to `job.kind`.
+fn refuse_foreign(job: &BackupJob) -> Result<(), String> {
+    let k = job.kind;
+    let allowed: &[&str] = match k {
+        BackupKind::Restic => &[
+            "repository",
+            "password_command",
+            "password_file",
+            "env_file",
+            "tag",
+            "path",
+        ],
+        BackupKind::Borg => &["repository", "passcommand"],
+        BackupKind::Path => &["path", "min_size"],
+        BackupKind::Command => &["command"],
+    };
+    let set = [
+        ("repository", job.repository.is_some()),
+        ("password_command", job.password_command.is_some()),
+        ("password_file", job.password_file.is_some()),
+        ("env_file", job.env_file.is_some()),
+        ("passcommand", job.passcommand.is_some()),
+        ("tag", job.tag.is_some()),
+        ("path", job.path.is_some()),
+        ("min_size", job.min_size.is_some()),
+        ("command", job.command.is_some()),
+    ];
+    match set.iter().find(|(f, on)| *on && !allowed.contains(f)) {
+        Some((f, _)) => Err(format!(
+            "`{f}` does not apply to a {} job{}",
+            kind_name(k),
+            refuse_hint(k, f)
+        )),
+        None => Ok(()),
+    }
 }
 
 pub fn kind_name(kind: BackupKind) -> &'static str {
@@ -153,8 +187,7 @@ pub fn validate(job: &BackupJob) -> Result<Policy, String> {
         .as_deref()
         .map(|w| parse_dur("restore_test_every", w))
         .transpose()?;
-    let k = job.kind;
-    match k {
+    match job.kind {
         BackupKind::Restic => {
             need(job, &job.repository, "repository")?;
             if job.password_command.is_some() && job.password_file.is_some() {
@@ -179,63 +212,24 @@ pub fn validate(job: &BackupJob) -> Result<Policy, String> {
                     need(job, v, f)?;
                 }
             }
-            refuse(
-                &job.passcommand,
-                "passcommand",
-                k,
-                " (use `password_command`)",
-            )?;
-            refuse(&job.min_size, "min_size", k, "")?;
-            refuse(&job.command, "command", k, "")?;
         }
         BackupKind::Borg => {
             need(job, &job.repository, "repository")?;
             if job.passcommand.is_some() {
                 need(job, &job.passcommand, "passcommand")?;
             }
-            refuse(
-                &job.password_command,
-                "password_command",
-                k,
-                " (use `passcommand`)",
-            )?;
-            refuse(
-                &job.password_file,
-                "password_file",
-                k,
-                " (use `passcommand`, e.g. \"cat /root/.borg-pass\")",
-            )?;
-            refuse(&job.env_file, "env_file", k, "")?;
-            refuse(&job.tag, "tag", k, "")?;
-            refuse(&job.path, "path", k, "")?;
-            refuse(&job.min_size, "min_size", k, "")?;
-            refuse(&job.command, "command", k, "")?;
         }
         BackupKind::Path => {
             let p = need(job, &job.path, "path")?;
             if p.starts_with('-') {
                 return Err(format!("path `{p}` must not start with `-`"));
             }
-            refuse(&job.repository, "repository", k, "")?;
-            refuse(&job.password_command, "password_command", k, "")?;
-            refuse(&job.password_file, "password_file", k, "")?;
-            refuse(&job.env_file, "env_file", k, "")?;
-            refuse(&job.passcommand, "passcommand", k, "")?;
-            refuse(&job.tag, "tag", k, "")?;
-            refuse(&job.command, "command", k, "")?;
         }
         BackupKind::Command => {
             need(job, &job.command, "command")?;
-            refuse(&job.repository, "repository", k, "")?;
-            refuse(&job.password_command, "password_command", k, "")?;
-            refuse(&job.password_file, "password_file", k, "")?;
-            refuse(&job.env_file, "env_file", k, "")?;
-            refuse(&job.passcommand, "passcommand", k, "")?;
-            refuse(&job.tag, "tag", k, "")?;
-            refuse(&job.path, "path", k, "")?;
-            refuse(&job.min_size, "min_size", k, "")?;
         }
     }
+    refuse_foreign(job)?;
     Ok(Policy {
         max_age,
         warn_age,

@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 
 use crate::model::Update;
+use crate::patches::parse::split_nevra;
 
 /// One manager's listing.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -42,22 +43,9 @@ impl Listing {
     }
 }
 
-/// Is an apt origin (`Debian-Security:12/stable-security`,
-/// `Ubuntu:22.04/jammy-security`, `UbuntuESMApps:22.04/jammy-apps-security`)
-/// a security one? check_apt's regex, widened for ESM and multi-dash suites
-/// (monitoring-plugins#1974).
-pub fn apt_origin_is_security(origin: &str) -> bool {
-    let o = origin.trim();
-    if o.starts_with("Debian-Security:") {
-        return true;
-    }
-    if o.starts_with("Ubuntu") {
-        if let Some((_, suite)) = o.split_once('/') {
-            return suite.ends_with("-security");
-        }
-    }
-    false
-}
+/// Is an apt origin a security one? check_apt's regex, widened for ESM
+/// and multi-dash suites: one definition, shared with the apply side.
+pub use crate::patches::parse::apt_origin_is_security;
 
 /// `apt-get -s upgrade` output: `Inst` lines, and the kept-back and
 /// deferred-by-phasing blocks.
@@ -88,8 +76,8 @@ pub fn parse_apt(text: &str) -> Result<Listing, String> {
             }
             in_block = false;
         }
-        if let Some(rest) = line.strip_prefix("Inst ") {
-            l.updates.push(parse_apt_inst(rest).ok_or_else(|| {
+        if line.starts_with("Inst ") {
+            l.updates.push(parse_apt_inst(line).ok_or_else(|| {
                 format!(
                     "cannot read `{}`",
                     line.chars().take(200).collect::<String>()
@@ -103,40 +91,16 @@ pub fn parse_apt(text: &str) -> Result<Listing, String> {
     Ok(l)
 }
 
-fn parse_apt_inst(rest: &str) -> Option<Update> {
-    let rest = rest.trim();
-    let (name, after) = rest.split_once(' ')?;
-    let after = after.trim_start();
-    let (installed, after) = if let Some(a) = after.strip_prefix('[') {
-        let (v, a) = a.split_once(']')?;
-        (Some(v.to_string()), a.trim_start())
-    } else {
-        (None, after)
-    };
-    let inner = after.strip_prefix('(')?;
-    let close = inner.rfind(')')?;
-    let inner = &inner[..close];
-    // "CAND ORIGIN, ORIGIN [arch]"
-    let (cand, origins) = inner.split_once(' ').unwrap_or((inner, ""));
-    let origins = match origins.rfind(" [") {
-        Some(i) => &origins[..i],
-        None if origins.starts_with('[') => "",
-        None => origins,
-    };
-    let list: Vec<&str> = origins
-        .split(", ")
-        .map(str::trim)
-        .filter(|o| !o.is_empty())
-        .collect();
-    if cand.is_empty() || name.is_empty() {
-        return None;
-    }
+/// One `Inst` line, read by the same parser as the apply side's
+/// simulations; a line without a candidate version is unreadable.
+fn parse_apt_inst(line: &str) -> Option<Update> {
+    let c = crate::patches::parse::parse_apt_line(line)?;
     Some(Update {
-        package: name.to_string(),
-        installed,
-        candidate: cand.to_string(),
-        origin: (!list.is_empty()).then(|| list.join(", ")),
-        security: Some(list.iter().any(|o| apt_origin_is_security(o))),
+        package: c.package,
+        installed: c.from,
+        candidate: c.to.filter(|v| !v.is_empty())?,
+        origin: c.origin,
+        security: c.security,
     })
 }
 
@@ -194,17 +158,6 @@ pub fn parse_dnf_check_update(text: &str) -> Result<Vec<Update>, String> {
     Ok(out)
 }
 
-/// Split an rpm NEVRA `name-[epoch:]version-release.arch` into (name, arch).
-pub fn split_nevra(s: &str) -> Option<(&str, &str)> {
-    let (nvr, arch) = s.rsplit_once('.')?;
-    let (nv, _release) = nvr.rsplit_once('-')?;
-    let (name, _version) = nv.rsplit_once('-')?;
-    if name.is_empty() || arch.is_empty() {
-        return None;
-    }
-    Some((name, arch))
-}
-
 /// `dnf -q updateinfo list --security` / `yum -q updateinfo list security`:
 /// `RHSA-2019:0710 Important/Sec. python-2.7.5-77.el7_6.x86_64` → `name.arch` set.
 pub fn parse_dnf_updateinfo(text: &str) -> Result<HashSet<String>, String> {
@@ -219,12 +172,12 @@ pub fn parse_dnf_updateinfo(text: &str) -> Result<HashSet<String>, String> {
             continue;
         }
         if w.len() == 3 {
-            let (name, arch) =
+            let (name, _, arch) =
                 split_nevra(w[2]).ok_or_else(|| format!("cannot read `{}`", w[2]))?;
             names.insert(format!("{name}.{arch}"));
         } else if w.len() < 3 {
             return Err(format!("cannot read `{}`", line.trim()));
-        } else if let Some((name, arch)) = w[2..].iter().find_map(|t| split_nevra(t)) {
+        } else if let Some((name, _, arch)) = w[2..].iter().find_map(|t| split_nevra(t)) {
             // dnf5 `advisory list` table: the package column is further right.
             names.insert(format!("{name}.{arch}"));
         }
@@ -239,73 +192,71 @@ pub fn mark_rpm_security(updates: &mut [Update], security: &HashSet<String>) {
     }
 }
 
-/// Cells of a zypper table row (`a | b | c`), trimmed.
-fn cells(line: &str) -> Vec<&str> {
-    line.split('|').map(str::trim).collect()
+/// The header cells and the data rows (the line and its cells) of a zypper
+/// table (`a | b | c`); separator lines and the text around the table are
+/// skipped. Cells are trimmed.
+fn zypper_table(text: &str) -> (Vec<&str>, Vec<(&str, Vec<&str>)>) {
+    let mut header = Vec::new();
+    let mut rows = Vec::new();
+    for line in text.lines().filter(|l| l.contains('|')) {
+        let c: Vec<&str> = line.split('|').map(str::trim).collect();
+        if c.iter().all(|x| x.chars().all(|ch| ch == '-' || ch == '+')) {
+            continue;
+        }
+        if header.is_empty() {
+            header = c;
+        } else {
+            rows.push((line.trim(), c));
+        }
+    }
+    (header, rows)
 }
 
 /// `zypper list-updates`: `S | Repository | Name | Current Version | Available Version | Arch`.
 pub fn parse_zypper_list_updates(text: &str) -> Result<Vec<Update>, String> {
-    let mut out = Vec::new();
-    let mut header: Option<Vec<String>> = None;
-    for line in text.lines() {
-        if !line.contains('|') {
-            continue;
-        }
-        let c = cells(line);
-        if c.iter().all(|x| x.chars().all(|ch| ch == '-' || ch == '+')) {
-            continue;
-        }
-        let Some(h) = &header else {
-            header = Some(c.iter().map(|x| x.to_string()).collect());
-            continue;
-        };
-        let idx = |name: &str| h.iter().position(|x| x == name);
-        let (Some(ni), Some(ci), Some(ai)) = (
-            idx("Name"),
-            idx("Current Version"),
-            idx("Available Version"),
-        ) else {
-            return Err("list-updates table without Name/Current/Available columns".into());
-        };
-        if c.len() != h.len() {
-            return Err(format!("cannot read `{}`", line.trim()));
-        }
-        let repo = idx("Repository").map(|i| c[i].to_string());
-        let arch = idx("Arch").map(|i| c[i]).unwrap_or("");
-        let _ = arch;
-        out.push(Update {
-            package: c[ni].to_string(),
-            installed: Some(c[ci].to_string()).filter(|s| !s.is_empty()),
-            candidate: c[ai].to_string(),
-            origin: repo,
-            security: None,
-        });
+    let (h, rows) = zypper_table(text);
+    if rows.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(out)
+    let idx = |name: &str| h.iter().position(|x| *x == name);
+    let (Some(ni), Some(ci), Some(ai)) = (
+        idx("Name"),
+        idx("Current Version"),
+        idx("Available Version"),
+    ) else {
+        return Err("list-updates table without Name/Current/Available columns".into());
+    };
+    let ri = idx("Repository");
+    rows.into_iter()
+        .map(|(line, c)| {
+            if c.len() != h.len() {
+                return Err(format!("cannot read `{line}`"));
+            }
+            Ok(Update {
+                package: c[ni].to_string(),
+                installed: Some(c[ci].to_string()).filter(|s| !s.is_empty()),
+                candidate: c[ai].to_string(),
+                origin: ri.map(|i| c[i].to_string()),
+                security: None,
+            })
+        })
+        .collect()
 }
 
 /// `zypper list-patches --category security`: rows whose Status is `needed`.
 pub fn parse_zypper_patches(text: &str) -> Result<u32, String> {
-    let mut header: Option<Vec<String>> = None;
+    let (h, rows) = zypper_table(text);
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let Some(si) = h.iter().position(|x| *x == "Status") else {
+        return Err("list-patches table without a Status column".into());
+    };
     let mut n = 0;
-    for line in text.lines() {
-        if !line.contains('|') {
-            continue;
-        }
-        let c = cells(line);
-        if c.iter().all(|x| x.chars().all(|ch| ch == '-' || ch == '+')) {
-            continue;
-        }
-        let Some(h) = &header else {
-            header = Some(c.iter().map(|x| x.to_string()).collect());
-            continue;
-        };
-        let Some(si) = h.iter().position(|x| x == "Status") else {
-            return Err("list-patches table without a Status column".into());
-        };
+    for (line, c) in rows {
+        // The Summary column may itself hold a `|`: more cells is fine.
         if c.len() < h.len() {
-            return Err(format!("cannot read `{}`", line.trim()));
+            return Err(format!("cannot read `{line}`"));
         }
         if c[si] == "needed" {
             n += 1;

@@ -7,7 +7,6 @@ use super::*;
 use crate::backups::view::{age_label, restore_label};
 use crate::backups::{self, run::check_all_blocking};
 use crate::model::{nagios_exit, BackupJob, BackupResult, Status};
-use crate::ssh::{Engine, EngineOptions};
 use crate::store::{JournalEntry, StateKind, Store};
 
 pub fn run(home: &Home, a: &BackupsArgs) -> CmdResult {
@@ -23,13 +22,7 @@ pub fn run(home: &Home, a: &BackupsArgs) -> CmdResult {
         );
         return Ok(exit::OK);
     }
-    let engine = Engine::new(
-        &store.settings.ssh,
-        EngineOptions {
-            accept_new: a.accept_new,
-        },
-    )
-    .with_home(&store.home);
+    let engine = engine(&store, a.accept_new);
     let tty = std::io::stderr().is_terminal();
     let results = check_all_blocking(
         &engine,

@@ -5,61 +5,13 @@ use std::sync::Arc;
 
 use super::*;
 use crate::checks::{self, HostCheck};
-use crate::model::{nagios_exit, select_hosts, CheckResult, Host};
-use crate::ssh::{Engine, EngineOptions};
+use crate::model::{nagios_exit, CheckResult, Host};
+use crate::ssh::Engine;
 use crate::store::Store;
 use crate::util::format_age;
 
 pub fn run(home: &Home, a: &CheckArgs) -> CmdResult {
-    let store = Store::load(home.clone()).map_err(Failure::from)?;
-    let hosts: Vec<Host> = select_hosts(&store.hosts, &a.targets)
-        .map_err(Failure::usage)?
-        .into_iter()
-        .cloned()
-        .collect();
-    let order: Vec<String> = hosts.iter().map(|h| h.name.clone()).collect();
-    let engine = Engine::new(
-        &store.settings.ssh,
-        EngineOptions {
-            accept_new: a.accept_new,
-        },
-    )
-    .with_home(&store.home);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::new(exit::SOFTWARE, format!("cannot start the runtime: {e}")))?;
-    let total = hosts.len();
-    let mut results: Vec<HostCheck> = rt.block_on(async {
-        let cancel = Arc::new(AtomicBool::new(false));
-        let c2 = cancel.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                c2.store(true, Ordering::SeqCst);
-            }
-        });
-        let mut rx = checks::sweep(&store, &engine, hosts, cancel);
-        let mut bar = Progress::new(total);
-        let mut done = Vec::with_capacity(total);
-        while let Some(hc) = rx.recv().await {
-            done.push(hc);
-            bar.update(done.len());
-        }
-        bar.finish();
-        done
-    });
-    results.sort_by_key(|r| order.iter().position(|n| *n == r.check.host));
-
-    let target = if a.targets.is_empty() {
-        "all".to_string()
-    } else {
-        a.targets.join(" ")
-    };
-    if let Err(e) = checks::save(&store, &results, &target) {
-        tracing::error!("cannot save the check results: {e}");
-        eprintln!("opsdeck: cannot save the check results: {e}");
-    }
+    let (_, results) = check_targets(home, &a.targets, a.accept_new)?;
 
     let checks: Vec<&CheckResult> = results.iter().map(|r| &r.check).collect();
     let mut out = std::io::stdout().lock();
@@ -72,6 +24,60 @@ pub fn run(home: &Home, a: &CheckArgs) -> CmdResult {
     }
     let _ = out.flush();
     Ok(nagios_exit(checks.iter().map(|c| c.status)))
+}
+
+/// Check the hosts `targets` select and save the results: what `check`
+/// and `patches` both do before they print.
+pub(super) fn check_targets(
+    home: &Home,
+    targets: &[String],
+    accept_new: bool,
+) -> Result<(Store, Vec<HostCheck>), Failure> {
+    let (store, hosts) = load_targets(home, targets)?;
+    let engine = engine(&store, accept_new);
+    let rt = runtime()?;
+    let results = sweep_and_save(&store, &engine, &rt, hosts, &target_label(targets));
+    Ok((store, results))
+}
+
+/// Check `hosts` (at most `[ssh] concurrency` at once; Ctrl-C cancels the
+/// hosts not done yet) with a progress bar when stderr is a terminal. The
+/// results come back in the order of `hosts`, saved to state/ (journaled
+/// as a check of `target`). `check`, `patches` and the re-check after
+/// `patch refresh` all go through here.
+pub(super) fn sweep_and_save(
+    store: &Store,
+    engine: &Engine,
+    rt: &tokio::runtime::Runtime,
+    hosts: Vec<Host>,
+    target: &str,
+) -> Vec<HostCheck> {
+    let order: Vec<String> = hosts.iter().map(|h| h.name.clone()).collect();
+    let total = hosts.len();
+    let mut results: Vec<HostCheck> = rt.block_on(async {
+        let cancel = Arc::new(AtomicBool::new(false));
+        let c2 = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                c2.store(true, Ordering::SeqCst);
+            }
+        });
+        let mut rx = checks::sweep(store, engine, hosts, cancel);
+        let mut bar = Progress::new(total);
+        let mut done = Vec::with_capacity(total);
+        while let Some(hc) = rx.recv().await {
+            done.push(hc);
+            bar.update(done.len());
+        }
+        bar.finish();
+        done
+    });
+    results.sort_by_key(|r| order.iter().position(|n| *n == r.check.host));
+    if let Err(e) = checks::save(store, &results, target) {
+        tracing::error!("cannot save the results: {e}");
+        eprintln!("opsdeck: cannot save the results: {e}");
+    }
+    results
 }
 
 /// A progress bar on stderr, only when stderr is a terminal.

@@ -366,6 +366,50 @@ pub enum ExportCmd {
 
 /// Parse the command line. Usage errors print a short hint and exit 64;
 /// `--help` / `--version` print and exit 0.
+/// The store and the hosts `TARGET...` selects (none: all), in the order of
+/// hosts.toml; an unknown target is a usage error (64).
+fn load_targets(
+    home: &Home,
+    targets: &[String],
+) -> Result<(crate::store::Store, Vec<crate::model::Host>), Failure> {
+    let store = crate::store::Store::load(home.clone()).map_err(Failure::from)?;
+    let hosts = crate::model::select_hosts(&store.hosts, targets)
+        .map_err(Failure::usage)?
+        .into_iter()
+        .cloned()
+        .collect();
+    Ok((store, hosts))
+}
+
+/// The SSH engine of a headless command: `[ssh]` settings, the home's
+/// state (persisted connection facts), `--accept-new` as given.
+fn engine(store: &crate::store::Store, accept_new: bool) -> crate::ssh::Engine {
+    crate::ssh::Engine::new(
+        &store.settings.ssh,
+        crate::ssh::EngineOptions { accept_new },
+    )
+    .with_home(&store.home)
+}
+
+/// The runtime of a headless command (two workers: the SSH work runs on
+/// the engine's blocking threads).
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(exit::SOFTWARE, format!("cannot start the runtime: {e}")))
+}
+
+/// The journal's target of a command: the targets as given, or "all".
+fn target_label(targets: &[String]) -> String {
+    if targets.is_empty() {
+        "all".into()
+    } else {
+        targets.join(" ")
+    }
+}
+
 pub fn parse() -> Cli {
     match Cli::try_parse() {
         Ok(cli) => cli,

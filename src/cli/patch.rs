@@ -8,32 +8,14 @@ use serde::Serialize;
 
 use super::*;
 use crate::checks::{self, HostCheck};
-use crate::model::{nagios_exit, select_hosts, Host, PatchReport, Status, Thresholds, Update};
+use crate::model::{nagios_exit, Host, PatchReport, Status, Thresholds, Update};
 use crate::patches::run::{self as prun, reboot_entry, refresh_entry};
 use crate::patches::{ApplyOptions, Event, HostOutcome, HostPlan, RebootOptions, RebootStep};
-use crate::ssh::{CancelFlag, Engine, EngineOptions, StreamKind};
+use crate::ssh::{CancelFlag, Engine, StreamKind};
 use crate::store::Store;
 use crate::util::format_age;
 
 // ------------------------------------------------------------------ shared
-
-fn load(home: &Home, targets: &[String]) -> Result<(Store, Vec<Host>), Failure> {
-    let store = Store::load(home.clone()).map_err(Failure::from)?;
-    let hosts: Vec<Host> = select_hosts(&store.hosts, targets)
-        .map_err(Failure::usage)?
-        .into_iter()
-        .cloned()
-        .collect();
-    Ok((store, hosts))
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::new(exit::SOFTWARE, format!("cannot start the runtime: {e}")))
-}
 
 /// First Ctrl-C: stop between hosts. Second: leave now.
 fn cancel_on_ctrl_c(cancel: CancelFlag) {
@@ -49,14 +31,6 @@ fn cancel_on_ctrl_c(cancel: CancelFlag) {
             }
         }
     });
-}
-
-fn target_label(targets: &[String]) -> String {
-    if targets.is_empty() {
-        "all".into()
-    } else {
-        targets.join(" ")
-    }
 }
 
 /// Ask on the terminal; without one, refuse (64) unless --yes was given.
@@ -93,6 +67,39 @@ fn need_terminal(yes: bool) -> Result<(), Failure> {
         ));
     }
     Ok(())
+}
+
+/// What changing hosts needs: an engine, a runtime, and a cancel flag that
+/// the first Ctrl-C raises (stop between hosts; a second one leaves now).
+fn change_session(
+    store: &Store,
+    accept_new: bool,
+) -> Result<(Engine, tokio::runtime::Runtime, CancelFlag), Failure> {
+    let engine = engine(store, accept_new);
+    let rt = runtime()?;
+    let cancel: CancelFlag = Arc::new(AtomicBool::new(false));
+    {
+        let _g = rt.enter();
+        cancel_on_ctrl_c(cancel.clone());
+    }
+    Ok((engine, rt, cancel))
+}
+
+/// `patch refresh|reboot`: refuse without a terminal unless --yes, load
+/// the targets, and ask `question(count, names)`. None: the answer was no.
+fn confirm_hosts(
+    home: &Home,
+    a: &PatchTargetsArgs,
+    question: impl FnOnce(usize, &str) -> String,
+) -> Result<Option<(Store, Vec<Host>)>, Failure> {
+    need_terminal(a.yes)?;
+    let (store, hosts) = load_targets(home, &a.targets)?;
+    let names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
+    if !confirm(&question(hosts.len(), &names.join(", ")), a.yes)? {
+        eprintln!("opsdeck: nothing done");
+        return Ok(None);
+    }
+    Ok(Some((store, hosts)))
 }
 
 fn prefixed(host: &str, kind: StreamKind, line: &str) {
@@ -286,36 +293,7 @@ pub fn render(reports: &[(PatchReport, Status)]) -> String {
 }
 
 pub fn list(home: &Home, a: &PatchesArgs) -> CmdResult {
-    let (store, hosts) = load(home, &a.targets)?;
-    let order: Vec<String> = hosts.iter().map(|h| h.name.clone()).collect();
-    let engine = Engine::new(
-        &store.settings.ssh,
-        EngineOptions {
-            accept_new: a.accept_new,
-        },
-    )
-    .with_home(&store.home);
-    let rt = runtime()?;
-    let mut results: Vec<HostCheck> = rt.block_on(async {
-        let cancel = Arc::new(AtomicBool::new(false));
-        let c2 = cancel.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                c2.store(true, Ordering::SeqCst);
-            }
-        });
-        let mut rx = checks::sweep(&store, &engine, hosts, cancel);
-        let mut done = Vec::new();
-        while let Some(hc) = rx.recv().await {
-            done.push(hc);
-        }
-        done
-    });
-    results.sort_by_key(|r| order.iter().position(|n| *n == r.patches.host));
-    if let Err(e) = checks::save(&store, &results, &target_label(&a.targets)) {
-        tracing::error!("cannot save the results: {e}");
-        eprintln!("opsdeck: cannot save the results: {e}");
-    }
+    let (store, results) = super::check::check_targets(home, &a.targets, a.accept_new)?;
     let t = &store.settings.thresholds;
     let reports: Vec<(PatchReport, Status)> = results
         .into_iter()
@@ -387,20 +365,8 @@ fn apply(home: &Home, a: &PatchApplyArgs) -> CmdResult {
     if !a.dry_run {
         need_terminal(a.yes)?;
     }
-    let (store, hosts) = load(home, &a.targets)?;
-    let engine = Engine::new(
-        &store.settings.ssh,
-        EngineOptions {
-            accept_new: a.accept_new,
-        },
-    )
-    .with_home(&store.home);
-    let rt = runtime()?;
-    let cancel: CancelFlag = Arc::new(AtomicBool::new(false));
-    {
-        let _g = rt.enter();
-        cancel_on_ctrl_c(cancel.clone());
-    }
+    let (store, hosts) = load_targets(home, &a.targets)?;
+    let (engine, rt, cancel) = change_session(&store, a.accept_new)?;
     let sim_timeout = Duration::from_secs(store.settings.ssh.command_timeout_s.max(60));
     eprintln!(
         "opsdeck: working out what would change on {} host(s) (native simulation)...",
@@ -569,33 +535,13 @@ fn outcome_line(o: &HostOutcome) -> String {
 }
 
 fn refresh(home: &Home, a: &PatchTargetsArgs) -> CmdResult {
-    need_terminal(a.yes)?;
-    let (store, hosts) = load(home, &a.targets)?;
-    let names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
-    if !confirm(
-        &format!(
-            "Refresh the package metadata (as root) on {} host(s): {}?",
-            hosts.len(),
-            names.join(", ")
-        ),
-        a.yes,
-    )? {
-        eprintln!("opsdeck: nothing done");
+    let Some((store, hosts)) = confirm_hosts(home, a, |n, names| {
+        format!("Refresh the package metadata (as root) on {n} host(s): {names}?")
+    })?
+    else {
         return Ok(exit::FAILURE);
-    }
-    let engine = Engine::new(
-        &store.settings.ssh,
-        EngineOptions {
-            accept_new: a.accept_new,
-        },
-    )
-    .with_home(&store.home);
-    let rt = runtime()?;
-    let cancel: CancelFlag = Arc::new(AtomicBool::new(false));
-    {
-        let _g = rt.enter();
-        cancel_on_ctrl_c(cancel.clone());
-    }
+    };
+    let (engine, rt, cancel) = change_session(&store, a.accept_new)?;
     let timeout = Duration::from_secs(store.settings.patches.apply_timeout_s.min(1800));
     let results: Vec<(String, Result<String, String>, Duration)> = rt.block_on(async {
         let mut rx = engine.sweep(hosts.clone(), cancel, move |conn, host| {
@@ -643,49 +589,19 @@ fn refresh(home: &Home, a: &PatchTargetsArgs) -> CmdResult {
         .cloned()
         .collect();
     if !ok_hosts.is_empty() {
-        let done: Vec<HostCheck> = rt.block_on(async {
-            let mut rx = checks::sweep(&store, &engine, ok_hosts, Arc::new(AtomicBool::new(false)));
-            let mut v = Vec::new();
-            while let Some(hc) = rx.recv().await {
-                v.push(hc);
-            }
-            v
-        });
-        if let Err(e) = checks::save(&store, &done, &target_label(&a.targets)) {
-            eprintln!("opsdeck: cannot save the re-check: {e}");
-        }
+        super::check::sweep_and_save(&store, &engine, &rt, ok_hosts, &target_label(&a.targets));
     }
     Ok(if failed > 0 { exit::FAILURE } else { exit::OK })
 }
 
 fn reboot(home: &Home, a: &PatchTargetsArgs) -> CmdResult {
-    need_terminal(a.yes)?;
-    let (store, hosts) = load(home, &a.targets)?;
-    let names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
-    if !confirm(
-        &format!(
-            "REBOOT {} host(s), one at a time: {}?",
-            hosts.len(),
-            names.join(", ")
-        ),
-        a.yes,
-    )? {
-        eprintln!("opsdeck: nothing done");
+    let Some((store, hosts)) = confirm_hosts(home, a, |n, names| {
+        format!("REBOOT {n} host(s), one at a time: {names}?")
+    })?
+    else {
         return Ok(exit::FAILURE);
-    }
-    let engine = Engine::new(
-        &store.settings.ssh,
-        EngineOptions {
-            accept_new: a.accept_new,
-        },
-    )
-    .with_home(&store.home);
-    let rt = runtime()?;
-    let cancel: CancelFlag = Arc::new(AtomicBool::new(false));
-    {
-        let _g = rt.enter();
-        cancel_on_ctrl_c(cancel.clone());
-    }
+    };
+    let (engine, rt, cancel) = change_session(&store, a.accept_new)?;
     let opts = RebootOptions {
         wait: Duration::from_secs(store.settings.patches.reboot_wait_s),
         ..RebootOptions::default()

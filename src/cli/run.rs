@@ -10,9 +10,6 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::fleet::{self, Group, HostRun, Summary};
-use crate::model::{select_hosts, Host};
-use crate::ssh::{Engine, EngineOptions};
-use crate::store::Store;
 
 pub fn run(home: &Home, a: &RunArgs) -> CmdResult {
     if a.command.is_empty() || a.command.iter().all(|w| w.trim().is_empty()) {
@@ -23,12 +20,7 @@ pub fn run(home: &Home, a: &RunArgs) -> CmdResult {
     if a.timeout == Some(0) {
         return Err(Failure::usage("--timeout must be at least 1 second"));
     }
-    let store = Store::load(home.clone()).map_err(Failure::from)?;
-    let hosts: Vec<Host> = select_hosts(&store.hosts, &a.targets)
-        .map_err(Failure::usage)?
-        .into_iter()
-        .cloned()
-        .collect();
+    let (store, hosts) = load_targets(home, &a.targets)?;
     if hosts.is_empty() {
         return Err(Failure::usage(
             "no hosts to run on (add some with `opsdeck host add`)",
@@ -36,13 +28,7 @@ pub fn run(home: &Home, a: &RunArgs) -> CmdResult {
     }
     let order: Vec<String> = hosts.iter().map(|h| h.name.clone()).collect();
     let command = crate::util::shell_join(&a.command);
-    let engine = Engine::new(
-        &store.settings.ssh,
-        EngineOptions {
-            accept_new: a.accept_new,
-        },
-    )
-    .with_home(&store.home);
+    let engine = engine(&store, a.accept_new);
     let started = Instant::now();
     let cancel = Arc::new(AtomicBool::new(false));
     let mut rx = fleet::start(
@@ -66,7 +52,7 @@ pub fn run(home: &Home, a: &RunArgs) -> CmdResult {
     }
     results.sort_by_key(|r| order.iter().position(|n| *n == r.host));
 
-    let target = a.targets.join(" ");
+    let target = target_label(&a.targets);
     if let Err(e) = store.journal(&fleet::journal_entry(&command, &target, &results)) {
         tracing::error!("cannot write the journal: {e}");
         eprintln!("opsdeck: cannot write the journal: {e}");

@@ -83,7 +83,7 @@ pub fn apt_origin_is_security(origin: &str) -> bool {
 }
 
 /// `Inst NAME [OLD] (NEW ORIGIN, ORIGIN [ARCH]) []` and `Remv NAME [OLD]`.
-fn parse_apt_line(line: &str) -> Option<Change> {
+pub(crate) fn parse_apt_line(line: &str) -> Option<Change> {
     let (kind, rest) = if let Some(r) = line.strip_prefix("Inst ") {
         (ChangeKind::Upgrade, r)
     } else if let Some(r) = line.strip_prefix("Remv ") {

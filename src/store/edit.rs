@@ -356,23 +356,39 @@ fn update_fields(table: &mut Table, old: Fields, new: Fields, prefix: &str, chan
     }
 }
 
+/// Update the `[[array]]` entry named `name`: the keys of `old` that differ
+/// in `new` are changed in place; `more` edits the table further (vendors'
+/// contacts and tickets).
+fn update_named(
+    path: &std::path::Path,
+    text: &str,
+    array: &'static str,
+    name: &str,
+    (old, new): (Fields, Fields),
+    more: impl FnOnce(&mut Table, &mut Changes),
+) -> Result<(String, Changes), StoreError> {
+    let mut doc = parse_doc(path, text)?;
+    let a = array_mut(&mut doc, array, path)?;
+    let i = index_by(a, "name", name).ok_or_else(|| StoreError::NotFound {
+        what: array,
+        name: name.to_string(),
+    })?;
+    let mut changes = Changes::default();
+    if let Some(t) = a.get_mut(i) {
+        update_fields(t, old, new, "", &mut changes);
+        more(t, &mut changes);
+    }
+    Ok((doc.to_string(), changes))
+}
+
 pub(crate) fn update_host(
     path: &std::path::Path,
     text: &str,
     old: &Host,
     new: &Host,
 ) -> Result<(String, Changes), StoreError> {
-    let mut doc = parse_doc(path, text)?;
-    let a = array_mut(&mut doc, "host", path)?;
-    let i = index_by(a, "name", &old.name).ok_or_else(|| StoreError::NotFound {
-        what: "host",
-        name: old.name.clone(),
-    })?;
-    let mut changes = Changes::default();
-    if let Some(t) = a.get_mut(i) {
-        update_fields(t, host_fields(old), host_fields(new), "", &mut changes);
-    }
-    Ok((doc.to_string(), changes))
+    let fields = (host_fields(old), host_fields(new));
+    update_named(path, text, "host", &old.name, fields, |_, _| {})
 }
 
 pub(crate) fn update_backup(
@@ -381,17 +397,8 @@ pub(crate) fn update_backup(
     old: &BackupJob,
     new: &BackupJob,
 ) -> Result<(String, Changes), StoreError> {
-    let mut doc = parse_doc(path, text)?;
-    let a = array_mut(&mut doc, "backup", path)?;
-    let i = index_by(a, "name", &old.name).ok_or_else(|| StoreError::NotFound {
-        what: "backup",
-        name: old.name.clone(),
-    })?;
-    let mut changes = Changes::default();
-    if let Some(t) = a.get_mut(i) {
-        update_fields(t, backup_fields(old), backup_fields(new), "", &mut changes);
-    }
-    Ok((doc.to_string(), changes))
+    let fields = (backup_fields(old), backup_fields(new));
+    update_named(path, text, "backup", &old.name, fields, |_, _| {})
 }
 
 /// Update a list of sub-tables (`[[vendor.contact]]`, `[[vendor.ticket]]`)
@@ -506,15 +513,8 @@ pub(crate) fn update_vendor(
     old: &Vendor,
     new: &Vendor,
 ) -> Result<(String, Changes), StoreError> {
-    let mut doc = parse_doc(path, text)?;
-    let a = array_mut(&mut doc, "vendor", path)?;
-    let i = index_by(a, "name", &old.name).ok_or_else(|| StoreError::NotFound {
-        what: "vendor",
-        name: old.name.clone(),
-    })?;
-    let mut changes = Changes::default();
-    if let Some(t) = a.get_mut(i) {
-        update_fields(t, vendor_fields(old), vendor_fields(new), "", &mut changes);
+    let fields = (vendor_fields(old), vendor_fields(new));
+    update_named(path, text, "vendor", &old.name, fields, |t, changes| {
         update_subtables(
             t,
             "contact",
@@ -522,7 +522,7 @@ pub(crate) fn update_vendor(
             &new.contacts,
             |c| c.name.as_str(),
             contact_fields,
-            &mut changes,
+            changes,
         );
         update_subtables(
             t,
@@ -531,10 +531,9 @@ pub(crate) fn update_vendor(
             &new.tickets,
             |t| t.reference.as_str(),
             ticket_fields,
-            &mut changes,
+            changes,
         );
-    }
-    Ok((doc.to_string(), changes))
+    })
 }
 
 #[cfg(test)]

@@ -306,6 +306,107 @@ fn entry(action: &str, target: &str, details: Vec<String>) -> JournalEntry {
     e
 }
 
+/// Hosts, vendors and backup jobs: `[[NAME]]` tables with a unique `name`,
+/// added, edited and removed alike.
+trait Named: Clone {
+    /// The array name, the word in messages and the journal prefix.
+    const WHAT: &'static str;
+    fn name(&self) -> &str;
+    /// Replace `old` by `new` in the file text, touching only changed keys.
+    fn update_text(
+        path: &Path,
+        text: &str,
+        old: &Self,
+        new: &Self,
+    ) -> Result<(String, edit::Changes), StoreError>;
+}
+
+macro_rules! named {
+    ($t:ty, $what:literal, $update:path) => {
+        impl Named for $t {
+            const WHAT: &'static str = $what;
+            fn name(&self) -> &str {
+                &self.name
+            }
+            fn update_text(
+                path: &Path,
+                text: &str,
+                old: &Self,
+                new: &Self,
+            ) -> Result<(String, edit::Changes), StoreError> {
+                $update(path, text, old, new)
+            }
+        }
+    };
+}
+
+named!(Host, "host", edit::update_host);
+named!(Vendor, "vendor", edit::update_vendor);
+named!(BackupJob, "backup", edit::update_backup);
+
+fn find_named<'a, T: Named>(items: &'a [T], name: &str) -> Result<&'a T, StoreError> {
+    items
+        .iter()
+        .find(|x| x.name() == name)
+        .ok_or_else(|| StoreError::NotFound {
+            what: T::WHAT,
+            name: name.to_string(),
+        })
+}
+
+fn refuse_duplicate<T: Named>(items: &[T], name: &str) -> Result<(), StoreError> {
+    if items.iter().any(|x| x.name() == name) {
+        return Err(StoreError::Duplicate {
+            what: T::WHAT,
+            name: name.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// The edit of `update_*`: `name` replaced by `new` (a rename must not
+/// collide), journaled as "WHAT.edit" with the changed keys.
+fn update_edit<T: Named>(
+    path: &Path,
+    text: &str,
+    items: &[T],
+    name: &str,
+    new: &T,
+) -> Result<Edit<()>, StoreError> {
+    let old = find_named(items, name)?;
+    if new.name() != name {
+        refuse_duplicate(items, new.name())?;
+    }
+    let (text, changes) = T::update_text(path, text, old, new)?;
+    Ok(Edit {
+        text,
+        value: (),
+        entries: vec![entry(&format!("{}.edit", T::WHAT), name, changes.0)],
+    })
+}
+
+/// The edit of `remove_*`: the table named `name` and its comment lines
+/// gone, journaled as "WHAT.rm"; the value is what was removed.
+fn remove_edit<T: Named>(
+    path: &Path,
+    text: &str,
+    items: &[T],
+    name: &str,
+) -> Result<Edit<T>, StoreError> {
+    let old = find_named(items, name)?.clone();
+    let text = edit::remove_table(path, text, T::WHAT, "name", name)?.ok_or_else(|| {
+        StoreError::NotFound {
+            what: T::WHAT,
+            name: name.to_string(),
+        }
+    })?;
+    Ok(Edit {
+        text,
+        value: old,
+        entries: vec![entry(&format!("{}.rm", T::WHAT), name, vec![])],
+    })
+}
+
 impl Store {
     /// Load every file; a missing file is empty. Validates (unknown keys,
     /// types, duplicate names) with path:line:column errors.
@@ -430,12 +531,7 @@ impl Store {
     pub fn add_host(&mut self, host: Host) -> Result<(), StoreError> {
         check_host(&host)?;
         self.change_hosts(|_, text, hosts| {
-            if hosts.iter().any(|h| h.name == host.name) {
-                return Err(StoreError::Duplicate {
-                    what: "host",
-                    name: host.name.clone(),
-                });
-            }
+            refuse_duplicate(hosts, &host.name)?;
             Ok(Edit {
                 text: edit::append_hosts(text, std::slice::from_ref(&host)),
                 value: (),
@@ -447,52 +543,11 @@ impl Store {
     /// Replace the host named `name` by `host`, touching only changed keys.
     pub fn update_host(&mut self, name: &str, host: Host) -> Result<(), StoreError> {
         check_host(&host)?;
-        self.change_hosts(|path, text, hosts| {
-            let old =
-                hosts
-                    .iter()
-                    .find(|h| h.name == name)
-                    .ok_or_else(|| StoreError::NotFound {
-                        what: "host",
-                        name: name.to_string(),
-                    })?;
-            if host.name != name && hosts.iter().any(|h| h.name == host.name) {
-                return Err(StoreError::Duplicate {
-                    what: "host",
-                    name: host.name.clone(),
-                });
-            }
-            let (text, changes) = edit::update_host(path, text, old, &host)?;
-            Ok(Edit {
-                text,
-                value: (),
-                entries: vec![entry("host.edit", name, changes.0)],
-            })
-        })
+        self.change_hosts(|path, text, hosts| update_edit(path, text, hosts, name, &host))
     }
 
     pub fn remove_host(&mut self, name: &str) -> Result<Host, StoreError> {
-        self.change_hosts(|path, text, hosts| {
-            let old = hosts
-                .iter()
-                .find(|h| h.name == name)
-                .cloned()
-                .ok_or_else(|| StoreError::NotFound {
-                    what: "host",
-                    name: name.to_string(),
-                })?;
-            let text = edit::remove_table(path, text, "host", "name", name)?.ok_or_else(|| {
-                StoreError::NotFound {
-                    what: "host",
-                    name: name.to_string(),
-                }
-            })?;
-            Ok(Edit {
-                text,
-                value: old,
-                entries: vec![entry("host.rm", name, vec![])],
-            })
-        })
+        self.change_hosts(|path, text, hosts| remove_edit(path, text, hosts, name))
     }
 
     /// Several hosts in one write (imports); refuses duplicates, adds none then.
@@ -538,12 +593,7 @@ impl Store {
     pub fn add_vendor(&mut self, vendor: Vendor) -> Result<(), StoreError> {
         check_vendor(&vendor)?;
         self.change_vendors(|_, text, vendors| {
-            if vendors.iter().any(|v| v.name == vendor.name) {
-                return Err(StoreError::Duplicate {
-                    what: "vendor",
-                    name: vendor.name.clone(),
-                });
-            }
+            refuse_duplicate(vendors, &vendor.name)?;
             Ok(Edit {
                 text: edit::append_vendor(text, &vendor),
                 value: (),
@@ -555,53 +605,11 @@ impl Store {
     /// Replace the vendor named `name` (contacts and tickets included).
     pub fn update_vendor(&mut self, name: &str, vendor: Vendor) -> Result<(), StoreError> {
         check_vendor(&vendor)?;
-        self.change_vendors(|path, text, vendors| {
-            let old =
-                vendors
-                    .iter()
-                    .find(|v| v.name == name)
-                    .ok_or_else(|| StoreError::NotFound {
-                        what: "vendor",
-                        name: name.to_string(),
-                    })?;
-            if vendor.name != name && vendors.iter().any(|v| v.name == vendor.name) {
-                return Err(StoreError::Duplicate {
-                    what: "vendor",
-                    name: vendor.name.clone(),
-                });
-            }
-            let (text, changes) = edit::update_vendor(path, text, old, &vendor)?;
-            Ok(Edit {
-                text,
-                value: (),
-                entries: vec![entry("vendor.edit", name, changes.0)],
-            })
-        })
+        self.change_vendors(|path, text, vendors| update_edit(path, text, vendors, name, &vendor))
     }
 
     pub fn remove_vendor(&mut self, name: &str) -> Result<Vendor, StoreError> {
-        self.change_vendors(|path, text, vendors| {
-            let old = vendors
-                .iter()
-                .find(|v| v.name == name)
-                .cloned()
-                .ok_or_else(|| StoreError::NotFound {
-                    what: "vendor",
-                    name: name.to_string(),
-                })?;
-            let text =
-                edit::remove_table(path, text, "vendor", "name", name)?.ok_or_else(|| {
-                    StoreError::NotFound {
-                        what: "vendor",
-                        name: name.to_string(),
-                    }
-                })?;
-            Ok(Edit {
-                text,
-                value: old,
-                entries: vec![entry("vendor.rm", name, vec![])],
-            })
-        })
+        self.change_vendors(|path, text, vendors| remove_edit(path, text, vendors, name))
     }
 
     /// Open a ticket; generates a reference when empty. Journals "ticket.open".
@@ -612,14 +620,7 @@ impl Store {
             });
         }
         self.change_vendors(|path, text, vendors| {
-            let old =
-                vendors
-                    .iter()
-                    .find(|v| v.name == vendor)
-                    .ok_or_else(|| StoreError::NotFound {
-                        what: "vendor",
-                        name: vendor.to_string(),
-                    })?;
+            let old = find_named(vendors, vendor)?;
             let mut ticket = ticket;
             let today = today();
             if ticket.reference.trim().is_empty() {
@@ -665,14 +666,7 @@ impl Store {
         date: Date,
     ) -> Result<(), StoreError> {
         self.change_vendors(|path, text, vendors| {
-            let old =
-                vendors
-                    .iter()
-                    .find(|v| v.name == vendor)
-                    .ok_or_else(|| StoreError::NotFound {
-                        what: "vendor",
-                        name: vendor.to_string(),
-                    })?;
+            let old = find_named(vendors, vendor)?;
             let mut new = old.clone();
             let t = new
                 .tickets
@@ -711,12 +705,7 @@ impl Store {
             });
         }
         self.change_backups(|_, text, jobs| {
-            if jobs.iter().any(|b| b.name == job.name) {
-                return Err(StoreError::Duplicate {
-                    what: "backup",
-                    name: job.name.clone(),
-                });
-            }
+            refuse_duplicate(jobs, &job.name)?;
             Ok(Edit {
                 text: edit::append_backup(text, &job),
                 value: (),
@@ -727,64 +716,17 @@ impl Store {
 
     /// Replace the backup job named `name`, touching only changed keys.
     pub fn update_backup(&mut self, name: &str, job: BackupJob) -> Result<(), StoreError> {
-        self.change_backups(|path, text, jobs| {
-            let old = jobs
-                .iter()
-                .find(|b| b.name == name)
-                .ok_or_else(|| StoreError::NotFound {
-                    what: "backup",
-                    name: name.to_string(),
-                })?;
-            if job.name != name && jobs.iter().any(|b| b.name == job.name) {
-                return Err(StoreError::Duplicate {
-                    what: "backup",
-                    name: job.name.clone(),
-                });
-            }
-            let (text, changes) = edit::update_backup(path, text, old, &job)?;
-            Ok(Edit {
-                text,
-                value: (),
-                entries: vec![entry("backup.edit", name, changes.0)],
-            })
-        })
+        self.change_backups(|path, text, jobs| update_edit(path, text, jobs, name, &job))
     }
 
     pub fn remove_backup(&mut self, name: &str) -> Result<BackupJob, StoreError> {
-        self.change_backups(|path, text, jobs| {
-            let old = jobs
-                .iter()
-                .find(|b| b.name == name)
-                .cloned()
-                .ok_or_else(|| StoreError::NotFound {
-                    what: "backup",
-                    name: name.to_string(),
-                })?;
-            let text =
-                edit::remove_table(path, text, "backup", "name", name)?.ok_or_else(|| {
-                    StoreError::NotFound {
-                        what: "backup",
-                        name: name.to_string(),
-                    }
-                })?;
-            Ok(Edit {
-                text,
-                value: old,
-                entries: vec![entry("backup.rm", name, vec![])],
-            })
-        })
+        self.change_backups(|path, text, jobs| remove_edit(path, text, jobs, name))
     }
 
     /// Set `last_restore_test` of a backup job. Journals "backup.restored".
     pub fn record_restore_test(&mut self, backup: &str, date: Date) -> Result<(), StoreError> {
         self.change_backups(|path, text, jobs| {
-            let old =
-                jobs.iter()
-                    .find(|b| b.name == backup)
-                    .ok_or_else(|| StoreError::NotFound {
-                        what: "backup",
-                        name: backup.to_string(),
-                    })?;
+            let old = find_named(jobs, backup)?;
             let mut new = old.clone();
             new.last_restore_test = Some(date);
             let (text, _) = edit::update_backup(path, text, old, &new)?;

@@ -260,6 +260,16 @@ impl App {
         self.panes = panes;
     }
 
+    /// Below the minimum size only "too small" is drawn.
+    pub fn too_small(&self) -> bool {
+        self.size.0 < MIN_WIDTH || self.size.1 < MIN_HEIGHT
+    }
+
+    /// The "jobs still running, quit?" question is on top.
+    pub fn asking_quit(&self) -> bool {
+        matches!(self.overlays.last(), Some(Overlay::Confirm { tag, .. }) if tag == "shell:quit")
+    }
+
     pub fn pane(&self, id: PaneId) -> &dyn Pane {
         self.panes[id.index()].as_ref()
     }
@@ -317,14 +327,25 @@ impl App {
     fn on_key(&mut self, key: KeyEvent, out: &mut Vec<Command>) {
         if ctrl(&key) && key.code == KeyCode::Char('c') {
             // Ctrl-C quits from anywhere; a second one answers the question
-            let asking = matches!(self.overlays.last(), Some(Overlay::Confirm { tag, .. }) if tag == "shell:quit");
-            if asking {
+            if self.asking_quit() {
                 self.overlays.pop();
                 return self.confirmed(None, "shell:quit".into(), out);
             }
             self.overlays.clear();
             self.filter_input = None;
             return self.ask_quit(out);
+        }
+        if self.too_small() {
+            // nothing but "too small" is on the screen: keys must not go to
+            // a form or a list the user cannot see; `q` quits as it says
+            // (a "jobs still running" question is answered with y/n there)
+            if self.asking_quit() {
+                return self.overlay_key(key, out);
+            }
+            if key.code == KeyCode::Char('q') {
+                self.ask_quit(out);
+            }
+            return;
         }
         if !self.overlays.is_empty() {
             return self.overlay_key(key, out);
@@ -1389,7 +1410,10 @@ impl App {
     pub fn global_keys() -> Vec<KeyHelp> {
         vec![
             KeyHelp::new("1-5, Tab, Shift-Tab", "switch pane"),
-            KeyHelp::new("j/k, ↓/↑, g/G, PgUp/PgDn", "move"),
+            KeyHelp::new(
+                "j/k, ↓/↑, g/G, PgUp/PgDn",
+                "move (Ctrl-D/Ctrl-U: half a page)",
+            ),
             KeyHelp::new(
                 "/ text, Enter, Esc",
                 "filter the list (every field), keep, clear",

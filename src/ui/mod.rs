@@ -331,6 +331,19 @@ fn suspend_and_run(
     let status = std::process::Command::new(&argv[0])
         .args(&argv[1..])
         .status();
+    if matches!(&status, Ok(s) if s.code() == Some(255)) {
+        // 255 is ssh's own failure (refused, unknown host, auth...): its
+        // message is on this screen; let the user read it before the
+        // alternate screen hides it
+        let mut out = io::stdout();
+        let _ = write!(
+            out,
+            "\r\n[opsdeck] ssh exited with status 255. Press Enter to return to opsdeck. "
+        );
+        let _ = out.flush();
+        let mut line = String::new();
+        let _ = io::stdin().read_line(&mut line);
+    }
     enter_terminal()?;
     let (w, h) = crossterm::terminal::size()?;
     term.resize(Rect::new(0, 0, w, h))?;

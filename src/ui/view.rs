@@ -18,7 +18,11 @@ pub fn draw(app: &App, frame: &mut Frame) {
             Line::styled("Terminal too small", theme.title()),
             Line::raw(format!("{}x{} now,", area.width, area.height)),
             Line::raw(format!("needs {MIN_WIDTH}x{MIN_HEIGHT}.")),
-            Line::raw("q quits"),
+            Line::raw(if app.asking_quit() {
+                format!("{} job(s) run: y quits, n stays", app.jobs.len())
+            } else {
+                "q quits".to_string()
+            }),
         ];
         frame.render_widget(Paragraph::new(lines), area);
         return;
@@ -150,6 +154,41 @@ pub fn draw(app: &App, frame: &mut Frame) {
     }
 }
 
+/// One key of the help: keys right-aligned in `w` columns, the description
+/// word-wrapped to `inner` columns with a hanging indent.
+fn help_entry(
+    keys: &str,
+    what: &str,
+    w: usize,
+    inner: usize,
+    theme: &crate::ui::theme::Theme,
+) -> Vec<Line<'static>> {
+    let room = inner.saturating_sub(w + 2).max(12);
+    let mut rows: Vec<String> = vec![String::new()];
+    for word in what.split_whitespace() {
+        let cur = rows.last_mut().expect("one row at least");
+        if !cur.is_empty() && cur.chars().count() + 1 + word.chars().count() > room {
+            rows.push(word.to_string());
+        } else {
+            if !cur.is_empty() {
+                cur.push(' ');
+            }
+            cur.push_str(word);
+        }
+    }
+    rows.into_iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let head = if i == 0 {
+                format!("{keys:>w$}  ")
+            } else {
+                " ".repeat(w + 2)
+            };
+            Line::from(vec![Span::styled(head, theme.key()), Span::raw(text)])
+        })
+        .collect()
+}
+
 fn draw_overlay(app: &App, frame: &mut Frame, area: Rect, o: &Overlay) {
     let theme = &app.theme;
     let wide = area.width.saturating_sub(4).min(100);
@@ -167,25 +206,22 @@ fn draw_overlay(app: &App, frame: &mut Frame, area: Rect, o: &Overlay) {
                 .max()
                 .unwrap_or(8);
             let globals = App::global_keys();
+            // the box's inner width (as draw_box computes it): descriptions
+            // wrap under themselves, not under the keys
+            let inner = (wide.min(80).min(area.width.saturating_sub(2)).max(10) - 2) as usize;
             for k in pane_keys.iter() {
-                lines.push(Line::from(vec![
-                    Span::styled(format!("{:>w$}  ", k.keys), theme.key()),
-                    Span::raw(k.what.clone()),
-                ]));
+                lines.extend(help_entry(&k.keys, &k.what, w, inner, theme));
             }
             lines.push(Line::raw(""));
             lines.push(Line::styled("Everywhere", theme.title()));
             for k in globals.iter() {
-                lines.push(Line::from(vec![
-                    Span::styled(format!("{:>w$}  ", k.keys), theme.key()),
-                    Span::raw(k.what.clone()),
-                ]));
+                lines.extend(help_entry(&k.keys, &k.what, w, inner, theme));
             }
             popup::draw_box(
                 frame,
                 area,
                 theme,
-                "Keys (Esc closes)",
+                "Keys (j/k scroll, Esc closes)",
                 lines,
                 None,
                 wide.min(80),
