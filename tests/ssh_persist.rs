@@ -416,6 +416,64 @@ fn the_helper_is_private_to_its_home() {
     }
 }
 
+/// Pids of helpers serving this state directory (from /proc/*/cmdline).
+fn helpers_of(state: &Path) -> Vec<i32> {
+    let want = state.display().to_string();
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else {
+            continue;
+        };
+        let args: Vec<String> = cmd
+            .split(|&b| b == 0)
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        if args.iter().any(|a| a == "__mux") && args.contains(&want) && alive(pid) {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+#[test]
+fn clients_starting_helpers_at_once_get_one() {
+    let fleet = Fleet::start(2);
+    let state = state_dir(&fleet);
+    let barrier = std::sync::Barrier::new(4);
+    std::thread::scope(|s| {
+        for i in 0..4 {
+            let (fleet, barrier) = (&fleet, &barrier);
+            let name = if i % 2 == 0 { "h1" } else { "h2" };
+            s.spawn(move || {
+                // separate engines: as separate opsdeck processes
+                let e = persisted(fleet);
+                barrier.wait();
+                assert_eq!(run(&e, fleet, name, "echo hi").unwrap().stdout, b"hi\n");
+            });
+        }
+    });
+    let until = Instant::now() + Duration::from_secs(5);
+    loop {
+        let pids = helpers_of(&state);
+        if pids.len() == 1 {
+            assert_eq!(pids[0], helper_pid(&fleet));
+            break;
+        }
+        assert!(Instant::now() < until, "helpers: {pids:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // every command went through that helper: its connections are kept
+    // (at most one per client; none opened directly and dropped)
+    let kept = logins(&fleet, "h1") + logins(&fleet, "h2");
+    assert!((2..=4).contains(&kept), "{kept}");
+    run(&persisted(&fleet), &fleet, "h1", "true").unwrap();
+    run(&persisted(&fleet), &fleet, "h2", "true").unwrap();
+    assert_eq!(logins(&fleet, "h1") + logins(&fleet, "h2"), kept);
+}
+
 #[test]
 fn persistence_off_starts_no_helper() {
     let fleet = Fleet::start(1);
