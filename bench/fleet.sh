@@ -6,15 +6,22 @@
 # For each size N it starts N OpenSSH sshd processes on 127.0.1.1..N:2222 (one
 # shared host key, the fleet's own user key, sessions with a stock empty HOME
 # via sshd's SetEnv so the machine's shell start-up files do not count), then
-# measures in the same run, wall time and client CPU (user+sys of the client
-# process and its children, by /usr/bin/time):
-#   1. opsdeck check all --json, first sweep (empty state: the probe runs the
-#      real `apt-get -s upgrade` on every host)
-#   2. opsdeck check all --json, repeat sweep (stamp unchanged: no listing)
-#   3. parallel-ssh running the same probe with the same input (the stamp) on
+# measures in the same run, wall time, client CPU (user+sys of the client
+# process and its children, by /usr/bin/time, plus opsdeck's connection
+# helper, which is detached: its CPU is read from /proc/PID/stat) and machine
+# CPU (all busy CPU time of the machine during the run, from /proc/stat:
+# client, helper and every sshd and probe, since the hosts are this machine):
+#   1. opsdeck check all --json, first sweep, `[ssh] persist_s = 60` (empty
+#      state: the probe runs the real `apt-get -s upgrade` on every host; the
+#      connection helper starts and opens every connection: the cold case)
+#   2. opsdeck check all --json, repeat sweep, persist_s = 60 (stamp
+#      unchanged: no listing; the kept connections are reused)
+#   3. the same repeat sweep with persist_s = 0 (a new connection per host,
+#      as without persistence)
+#   4. parallel-ssh running the same probe with the same input (the stamp) on
 #      the same hosts, OpenSSH's default key exchange
-#   4. the same with -O KexAlgorithms=curve25519-sha256
-#   5. ansible all -m setup
+#   5. the same with -O KexAlgorithms=curve25519-sha256
+#   6. ansible all -m setup
 # plus the probe's own CPU on the hosts (its `times` section), first and repeat.
 # Parallelism is the same for every client: 32 (opsdeck [ssh] concurrency,
 # parallel-ssh -p, ansible -f).
@@ -45,7 +52,15 @@ command -v ansible >/dev/null || { echo "ansible-core is needed" >&2; exit 1; }
 
 D=$(mktemp -d /tmp/opsdeck-bench.XXXXXX)
 PIDS=()
+# The connection helper of a fleet's opsdeck home (pid in state/mux/lock).
+helper_pid() { cat "$1/state/mux/lock" 2>/dev/null || true; }
+stop_helper() {
+    local p
+    p=$(helper_pid "$1")
+    [ -z "$p" ] || kill "$p" 2>/dev/null || true
+}
 cleanup() {
+    for f in "$D"/n*; do [ -d "$f" ] && stop_helper "$f"; done
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
     rm -rf "$D"
 }
@@ -63,14 +78,36 @@ cp "$D/id_ed25519.pub" "$D/authorized_keys"
 HOSTKEY=$(cut -d' ' -f1,2 "$D/hostkey.pub")
 USER_NAME=$(id -un)
 
-# measure LABEL CMD... : prints "wall user sys" (seconds) into $D/last
+TCK=$(getconf CLK_TCK)
+# Busy CPU time of the whole machine so far, in clock ticks.
+machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
+# CPU ticks (user+sys) of a process so far (0 when it is gone).
+proc_ticks() {
+    if [ -n "$1" ] && [ -r "/proc/$1/stat" ]; then
+        sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+    else
+        echo 0
+    fi
+}
+
+# measure LABEL CMD... : sets W (wall s), CPU (client user+sys s, plus the
+# connection helper's when HELPER_HOME is set), MCPU (machine busy CPU s).
 measure() {
-    local label=$1
+    local label=$1 h0 h1 m0 m1 hp
     shift
+    hp=""
+    [ -z "${HELPER_HOME:-}" ] || hp=$(helper_pid "$HELPER_HOME")
+    h0=$(proc_ticks "$hp")
+    m0=$(machine_ticks)
     "$TIME" -f '%e %U %S' -o "$D/last" "$@" > "$D/$label.out" 2> "$D/$label.err" || true
+    m1=$(machine_ticks)
+    [ -z "${HELPER_HOME:-}" ] || hp=$(helper_pid "$HELPER_HOME")
+    h1=$(proc_ticks "$hp")
     read -r W U S < <(tail -n 1 "$D/last")
-    CPU=$(awk -v u="$U" -v s="$S" 'BEGIN { printf "%.2f", u + s }')
-    echo "$label wall=${W}s client_cpu=${CPU}s" >&2
+    HCPU=$(awk -v a="$h0" -v b="$h1" -v t="$TCK" 'BEGIN { printf "%.2f", (b - a) / t }')
+    CPU=$(awk -v u="$U" -v s="$S" -v h="$HCPU" 'BEGIN { printf "%.2f", u + s + h }')
+    MCPU=$(awk -v a="$m0" -v b="$m1" -v t="$TCK" 'BEGIN { printf "%.2f", (b - a) / t }')
+    echo "$label wall=${W}s client_cpu=${CPU}s (helper ${HCPU}s) machine_cpu=${MCPU}s" >&2
 }
 
 # Sum of the probe's `times` output over a directory of per-host outputs, in ms per host.
@@ -83,6 +120,7 @@ probe_cpu_per_host() {
     ' "$@"
 }
 
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 ROWS=()
 for N in "${SIZES[@]}"; do
     echo "== fleet of $N hosts" >&2
@@ -135,6 +173,7 @@ identity_files = ["$D/id_ed25519"]
 connect_timeout_s = 20
 command_timeout_s = 600
 concurrency = $PAR
+persist_s = 60
 EOF
     # wait until every sshd listens
     for i in $(seq 1 "$N"); do
@@ -145,16 +184,27 @@ EOF
     done
 
     export OPSDECK_HOME="$F"
-    # 1 + 2: opsdeck, first and repeat sweep.
+    # 1 + 2: opsdeck, first and repeat sweep, persist_s = 60 (the helper's
+    # CPU counted with the client's).
     rm -rf "$F/state"
+    HELPER_HOME="$F"
     measure "opsdeck-first-$N" env -u SSH_AUTH_SOCK "$BIN" check all --json
-    OF_W=$W OF_C=$CPU
+    OF_W=$W OF_C=$CPU OF_M=$MCPU
     OF_R=$(grep -o 'remote probe CPU: [0-9]* ms in all over [0-9]* hosts' "$F/state/journal.toml" 2>/dev/null | tail -1 || true)
     measure "opsdeck-repeat-$N" env -u SSH_AUTH_SOCK "$BIN" check all --json
-    OR_W=$W OR_C=$CPU
+    OR_W=$W OR_C=$CPU OR_M=$MCPU
     OR_R=$(grep -o 'remote probe CPU: [0-9]* ms in all over [0-9]* hosts' "$F/state/journal.toml" 2>/dev/null | tail -1 || true)
     OK_HOSTS=$(grep -c '"host"' "$D/opsdeck-repeat-$N.out" || true)
     ERR_HOSTS=$(grep -c '"error": "' "$D/opsdeck-repeat-$N.out" || true)
+    stop_helper "$F"
+    HELPER_HOME=""
+    sleep 0.5
+    # 3: the repeat sweep without persistence (a new connection per host).
+    sed -i 's/^persist_s = .*/persist_s = 0/' "$F/opsdeck.toml"
+    measure "opsdeck-repeat-direct-$N" env -u SSH_AUTH_SOCK "$BIN" check all --json
+    OD_W=$W OD_C=$CPU OD_M=$MCPU
+    OD_OK=$(grep -c '"host"' "$D/opsdeck-repeat-direct-$N.out" || true)
+    OD_ERR=$(grep -c '"error": "' "$D/opsdeck-repeat-direct-$N.out" || true)
     per_host() { echo "$1" | awk '{ if ($9 > 0) printf "%.1f", $4 / $9; else print "n/a" }'; }
     OF_RH=$(per_host "$OF_R")
     OR_RH=$(per_host "$OR_R")
@@ -162,38 +212,40 @@ EOF
     STAMP=$(grep -o 'pkg_stamp = "[^"]*"' "$F/state/patches.toml" 2>/dev/null | head -1 | sed 's/pkg_stamp = "\(.*\)"/\1/' || true)
     CMD="sh -s -- '$STAMP'"
 
-    # 3 + 4: parallel-ssh, same probe, same input.
+    # 4 + 5: parallel-ssh, same probe, same input.
     rm -rf "$F/pssh-default" "$F/pssh-curve"
     measure "pssh-default-$N" "$PSSH" -h "$F/hosts.txt" -p "$PAR" -t 600 -x "-F $F/ssh_config" \
         -o "$F/pssh-default" -I "$CMD" < "$REPO/src/checks/probe.sh"
-    PD_W=$W PD_C=$CPU
+    PD_W=$W PD_C=$CPU PD_M=$MCPU
     PD_OK=$(grep -l '^@@opsdeck end' "$F"/pssh-default/* 2>/dev/null | wc -l)
     PD_RH=$(probe_cpu_per_host "$F"/pssh-default/*)
     measure "pssh-curve-$N" "$PSSH" -h "$F/hosts.txt" -p "$PAR" -t 600 -x "-F $F/ssh_config" \
         -O KexAlgorithms=curve25519-sha256 -o "$F/pssh-curve" -I "$CMD" < "$REPO/src/checks/probe.sh"
-    PC_W=$W PC_C=$CPU
+    PC_W=$W PC_C=$CPU PC_M=$MCPU
     PC_OK=$(grep -l '^@@opsdeck end' "$F"/pssh-curve/* 2>/dev/null | wc -l)
 
-    # 5: ansible -m setup.
+    # 6: ansible -m setup.
     export ANSIBLE_HOME="$D/ansible" ANSIBLE_LOCAL_TEMP="$D/ansible/tmp" \
         ANSIBLE_HOST_KEY_CHECKING=True ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3 \
         ANSIBLE_SSH_ARGS="-F $F/ssh_config -o ControlMaster=auto -o ControlPersist=60s" \
         ANSIBLE_NOCOLOR=1 ANSIBLE_LOAD_CALLBACK_PLUGINS=0
-    if [ -n "${BENCH_SKIP_ANSIBLE:-}" ]; then : > "$D/ansible-$N.out"; W=0 CPU=0; else
+    if [ -n "${BENCH_SKIP_ANSIBLE:-}" ]; then : > "$D/ansible-$N.out"; W=0 CPU=0 MCPU=0; else
     measure "ansible-$N" ansible all -i "$F/inventory.ini" -m setup -f "$PAR" -o
     fi
-    AN_W=$W AN_C=$CPU
+    AN_W=$W AN_C=$CPU AN_M=$MCPU
     AN_OK=$(grep -c 'SUCCESS' "$D/ansible-$N.out" || true)
     unset OPSDECK_HOME
 
-    ROWS+=("| $N | opsdeck check, first sweep | $OF_W | $OF_C | $OF_RH | $(grep -c '"host"' "$D/opsdeck-first-$N.out" || true) |")
-    ROWS+=("| $N | opsdeck check, repeat sweep | $OR_W | $OR_C | $OR_RH | $OK_HOSTS ($ERR_HOSTS errors) |")
-    ROWS+=("| $N | parallel-ssh, same probe + stamp, default kex | $PD_W | $PD_C | $PD_RH | $PD_OK |")
-    ROWS+=("| $N | parallel-ssh, same probe + stamp, curve25519-sha256 | $PC_W | $PC_C | | $PC_OK |")
-    ROWS+=("| $N | ansible -m setup | $AN_W | $AN_C | | $AN_OK |")
+    ROWS+=("| $N | opsdeck check, first sweep, persist_s=60 (cold: opens the connections) | $OF_W | $OF_C | $OF_M | $OF_RH | $(grep -c '"host"' "$D/opsdeck-first-$N.out" || true) |")
+    ROWS+=("| $N | opsdeck check, repeat sweep, persist_s=60 (kept connections) | $OR_W | $OR_C | $OR_M | $OR_RH | $OK_HOSTS ($ERR_HOSTS errors) |")
+    ROWS+=("| $N | opsdeck check, repeat sweep, persist_s=0 (new connections) | $OD_W | $OD_C | $OD_M | | $OD_OK ($OD_ERR errors) |")
+    ROWS+=("| $N | parallel-ssh, same probe + stamp, default kex | $PD_W | $PD_C | $PD_M | $PD_RH | $PD_OK |")
+    ROWS+=("| $N | parallel-ssh, same probe + stamp, curve25519-sha256 | $PC_W | $PC_C | $PC_M | | $PC_OK |")
+    ROWS+=("| $N | ansible -m setup | $AN_W | $AN_C | $AN_M | | $AN_OK |")
     ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }'; }
-    ROWS+=("| $N | ratios (wall) | repeat/pssh-default $(ratio "$OR_W" "$PD_W"), repeat/pssh-curve $(ratio "$OR_W" "$PC_W"), repeat/ansible $(ratio "$OR_W" "$AN_W") | | | |")
+    ROWS+=("| $N | ratios (wall) | repeat persist_s=60: /pssh-default $(ratio "$OR_W" "$PD_W"), /pssh-curve $(ratio "$OR_W" "$PC_W"), /ansible $(ratio "$OR_W" "$AN_W"); repeat persist_s=0: /pssh-default $(ratio "$OD_W" "$PD_W"), /pssh-curve $(ratio "$OD_W" "$PC_W") | | | | |")
 
+    stop_helper "$F"
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
     PIDS=()
     sleep 0.5
@@ -202,6 +254,8 @@ done
 echo
 echo "machine: $(nproc) CPUs, $(uname -r), $(ssh -V 2>&1), $(date -u +%Y-%m-%dT%H:%MZ)"
 echo
-echo "| hosts | client | wall s | client CPU s | probe CPU per host, ms | hosts answered |"
-echo "|---|---|---|---|---|---|"
+echo "load average before: $LOAD0"
+echo
+echo "| hosts | client | wall s | client CPU s | machine CPU s | probe CPU per host, ms | hosts answered |"
+echo "|---|---|---|---|---|---|---|"
 for r in "${ROWS[@]}"; do echo "$r"; done

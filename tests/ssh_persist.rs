@@ -79,6 +79,16 @@ fn helper_pid(fleet: &Fleet) -> i32 {
     text.trim().parse().expect("the helper's pid in mux/lock")
 }
 
+/// Is this process still running (not gone, not a zombie)?
+fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
 #[test]
 fn a_kept_connection_is_reused_with_identical_results() {
     let mut fleet = Fleet::start(1);
@@ -343,6 +353,10 @@ fn the_helper_is_private_to_its_home() {
     BufReader::new(&s).read_line(&mut reply).unwrap();
     assert!(reply.contains("refused"), "{reply}");
     assert!(!reply.contains("opened"), "{reply}");
+    // the helper logs to the home's log file (its stdio is /dev/null)
+    let log = std::fs::read_to_string(state_dir(&fleet).join("opsdeck.log")).unwrap_or_default();
+    assert!(log.contains("connection helper"), "{log}");
+    assert!(log.contains("refused a request for another home"), "{log}");
 
     // another home gets a helper and connections of its own
     let before = wait_logins(&fleet, "h1", 1);
@@ -364,11 +378,39 @@ fn the_helper_is_private_to_its_home() {
         .unwrap();
     assert_ne!(pid_other, helper_pid(&fleet));
 
+    // a client of another opsdeck version (an upgrade): the helper gives up
+    // its socket, and the next client starts a helper of its own version
+    let first_pid = helper_pid(&fleet);
+    let mut old_req = req.clone();
+    old_req["version"] = "0.0.0-older".into();
+    old_req["mux_dir"] = serde_json::json!(state_dir(&fleet).join("mux"));
+    let mut s = UnixStream::connect(&sock).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    writeln!(s, "{old_req}").unwrap();
+    let mut reply = String::new();
+    BufReader::new(&s).read_line(&mut reply).unwrap();
+    assert!(reply.contains("retires"), "{reply}");
+    drop(s);
+    let logins_before = wait_logins(&fleet, "h1", before + 1);
+    assert_eq!(run(&p, &fleet, "h1", "echo new").unwrap().stdout, b"new\n");
+    assert_ne!(helper_pid(&fleet), first_pid);
+    let until = Instant::now() + Duration::from_secs(5);
+    while alive(first_pid) {
+        assert!(
+            Instant::now() < until,
+            "retired helper {first_pid} did not exit"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        wait_logins(&fleet, "h1", logins_before + 1),
+        logins_before + 1
+    );
+
     // removing a home's socket ends its helper promptly
     std::fs::remove_file(socket_path(&other.path().join("state"))).unwrap();
     let until = Instant::now() + Duration::from_secs(5);
-    // SAFETY: kill(pid, 0) only asks whether the helper started here still exists.
-    while unsafe { libc::kill(pid_other, 0) } == 0 {
+    while alive(pid_other) {
         assert!(Instant::now() < until, "helper {pid_other} did not exit");
         std::thread::sleep(Duration::from_millis(50));
     }

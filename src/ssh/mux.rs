@@ -122,6 +122,8 @@ enum Request {
         stdin: Option<String>,
         timeout_ms: u64,
     },
+    /// Done with the session: back to the pool (answered by `released`).
+    Release,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -142,6 +144,7 @@ enum Reply {
         exit_status: Option<i32>,
         exit_signal: Option<String>,
     },
+    Released,
 }
 
 fn b64(data: &[u8]) -> String {
@@ -451,7 +454,8 @@ fn connect_or_start(cfg: &PersistConfig, state: &ClientState) -> Result<UnixStre
         state.off.store(true, Ordering::Relaxed);
         return Err(e);
     }
-    let until = Instant::now() + Duration::from_secs(3);
+    // (a loaded machine can take a while to start a process)
+    let until = Instant::now() + Duration::from_secs(10);
     let mut pause = Duration::from_millis(2);
     loop {
         match connect_checked(&sock) {
@@ -503,6 +507,18 @@ fn spawn_helper(cfg: &PersistConfig) -> Result<(), String> {
                 ));
             }
             Err(e) => return Err(format!("waiting for the helper: {e}")),
+        }
+    }
+}
+
+impl Drop for MuxConn {
+    /// Hand the session back and wait (briefly) until it is in the pool, so
+    /// a next command right after this one reuses it.
+    fn drop(&mut self) {
+        if !self.dead && self.lines.send(&Request::Release).is_ok() {
+            let _ = self
+                .lines
+                .recv(Some(Instant::now() + Duration::from_secs(2)), None);
         }
     }
 }
@@ -578,7 +594,10 @@ impl MuxConn {
                     self.dead = true;
                     return MuxExec::Done(Err(e));
                 }
-                Some(Reply::Opened { .. }) | Some(Reply::Refused(_)) | None => {
+                Some(Reply::Opened { .. })
+                | Some(Reply::Refused(_))
+                | Some(Reply::Released)
+                | None => {
                     self.dead = true;
                     if started {
                         return MuxExec::Done(Err(SshError::Other(format!(
@@ -608,6 +627,11 @@ struct Daemon {
     pool: Mutex<HashMap<String, Vec<Pooled>>>,
     active: AtomicUsize,
     last_use: Mutex<Instant>,
+    /// The socket and its inode (to remove it only while it is ours).
+    sock: PathBuf,
+    sock_inode: Option<u64>,
+    /// `mux/lock`, held while this helper owns the socket.
+    lock: Mutex<Option<std::fs::File>>,
 }
 
 /// What identifies a connection: everything resolved, except the name it
@@ -635,6 +659,19 @@ fn drop_in_background(items: Vec<Box<Remote>>) {
 }
 
 impl Daemon {
+    /// Give up the socket and the lock (a newer opsdeck asked: it starts a
+    /// helper of its own), keep serving the clients already here, exit when
+    /// they are done.
+    fn retire(&self, why: &str) {
+        if inode(&self.sock) == self.sock_inode {
+            let _ = std::fs::remove_file(&self.sock);
+        }
+        if let Some(f) = self.lock.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = f.unlock();
+        }
+        tracing::info!("connection helper {} retires: {why}", std::process::id());
+    }
+
     fn touch(&self) {
         *self.last_use.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
     }
@@ -699,14 +736,15 @@ impl Daemon {
         });
     }
 
-    /// Close sessions idle for `idle`.
+    /// Close sessions idle for `idle`, and those the server has closed.
     fn prune(&self) {
         let mut old = Vec::new();
         {
             let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
             for v in pool.values_mut() {
-                let (keep, gone): (Vec<Pooled>, Vec<Pooled>) =
-                    v.drain(..).partition(|p| p.since.elapsed() < self.idle);
+                let (keep, gone): (Vec<Pooled>, Vec<Pooled>) = v.drain(..).partition(|p| {
+                    p.since.elapsed() < self.idle && !session::peer_closed(p.remote.sock.fd())
+                });
                 *v = keep;
                 old.extend(gone.into_iter().map(|p| p.remote));
             }
@@ -737,8 +775,11 @@ impl Daemon {
                 accept_new,
             }) => {
                 if protocol != PROTOCOL || version != VERSION {
+                    self.retire(&format!(
+                        "a client of opsdeck {version} (protocol {protocol})"
+                    ));
                     let _ = lines.send(&Reply::Refused(format!(
-                        "this helper is opsdeck {VERSION} (protocol {PROTOCOL})"
+                        "this helper is opsdeck {VERSION} (protocol {PROTOCOL}); it retires"
                     )));
                     return;
                 }
@@ -792,6 +833,13 @@ impl Daemon {
                     if !self.exec(&mut remote, &resolved, accept_new, &lines, &command, &opts) {
                         break;
                     }
+                }
+                Ok(Request::Release) => {
+                    // back in the pool before the client goes on, so its
+                    // next command finds it
+                    self.checkin(key, remote);
+                    let _ = lines.send(&Reply::Released);
+                    return;
                 }
                 _ => {
                     let _ = lines.send(&Reply::Refused("expected exec".into()));
@@ -969,6 +1017,9 @@ fn serve(state_dir: &Path, idle: Duration) -> Result<(), String> {
         pool: Mutex::new(HashMap::new()),
         active: AtomicUsize::new(0),
         last_use: Mutex::new(Instant::now()),
+        sock: sock.clone(),
+        sock_inode: my_inode,
+        lock: Mutex::new(Some(lock)),
     });
     tracing::info!(
         "connection helper {} started for {} (keeps connections {}s)",
@@ -1017,7 +1068,9 @@ fn serve(state_dir: &Path, idle: Duration) -> Result<(), String> {
             }
         }
         d.prune();
-        if inode(&sock) != my_inode {
+        // Socket removed or replaced (home deleted, or retired): no new
+        // clients can come; finish with those here.
+        if inode(&sock) != my_inode && d.active.load(Ordering::SeqCst) == 0 {
             break "its socket was removed or replaced";
         }
         let last = *d.last_use.lock().unwrap_or_else(|p| p.into_inner());
@@ -1029,7 +1082,9 @@ fn serve(state_dir: &Path, idle: Duration) -> Result<(), String> {
         let _ = std::fs::remove_file(&sock);
     }
     drop(listener);
-    let _ = lock.unlock();
+    if let Some(f) = d.lock.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        let _ = f.unlock();
+    }
     tracing::info!("connection helper {} exits: {why}", std::process::id());
     Ok(())
 }
