@@ -455,6 +455,33 @@ fn delete_asks_first() {
     );
 }
 
+/// Deleting what others refer to says so in the question.
+#[test]
+fn delete_names_what_refers_to_it() {
+    let mut a = app();
+    key(&mut a, KeyCode::Char('2'));
+    key(&mut a, KeyCode::Char('/'));
+    typ(&mut a, "db1");
+    key(&mut a, KeyCode::Enter);
+    key(&mut a, KeyCode::Char('d'));
+    let s = screen(&mut a, 100, 30);
+    assert!(
+        s.contains("Delete host db1")
+            && s.contains("1 backup job(s) run on it")
+            && s.contains("db1-restic"),
+        "{s}"
+    );
+    key(&mut a, KeyCode::Esc);
+    key(&mut a, KeyCode::Char('5'));
+    key(&mut a, KeyCode::Char('d'));
+    let s = screen(&mut a, 100, 30);
+    assert!(
+        s.contains("Delete vendor Dell")
+            && s.contains("1 host(s) name it as their vendor and keep that name: db1"),
+        "{s}"
+    );
+}
+
 #[test]
 fn y_copies_the_selected_value() {
     let mut a = app();

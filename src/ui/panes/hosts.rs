@@ -481,11 +481,29 @@ impl Pane for HostsPane {
                 None => need("edit"),
             },
             KeyCode::Char('d') => match selected() {
-                Some(h) => vec![Effect::confirm(
-                    format!("Delete host {} from hosts.toml?", h.name),
-                    vec!["Its check results stay in state/ until the next sweep.".into()],
-                    format!("delete:{}", h.name),
-                )],
+                Some(h) => {
+                    let mut lines =
+                        vec!["Its check results stay in state/ until the next sweep.".to_string()];
+                    let jobs: Vec<&str> = ctx
+                        .store
+                        .backups
+                        .iter()
+                        .filter(|j| j.host == h.name)
+                        .map(|j| j.name.as_str())
+                        .collect();
+                    if !jobs.is_empty() {
+                        lines.push(format!(
+                            "{} backup job(s) run on it and will fail to check: {}",
+                            jobs.len(),
+                            ellipsize(&jobs.join(", "), 200)
+                        ));
+                    }
+                    vec![Effect::confirm(
+                        format!("Delete host {} from hosts.toml?", h.name),
+                        lines,
+                        format!("delete:{}", h.name),
+                    )]
+                }
                 None => need("delete"),
             },
             KeyCode::Char('s') => match selected() {

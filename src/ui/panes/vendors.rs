@@ -610,15 +610,32 @@ impl Pane for VendorsPane {
                         &format!("Edit vendor {}", v.name),
                         &v,
                     ))]),
-                    KeyCode::Char('d') => Some(vec![Effect::confirm(
-                        format!("Delete vendor {} with its contacts and tickets?", v.name),
-                        vec![format!(
+                    KeyCode::Char('d') => {
+                        let mut lines = vec![format!(
                             "{} contact(s), {} ticket(s) go with it.",
                             v.contacts.len(),
                             v.tickets.len()
-                        )],
-                        format!("delete:{}", v.name),
-                    )]),
+                        )];
+                        let hosts: Vec<&str> = ctx
+                            .store
+                            .hosts
+                            .iter()
+                            .filter(|h| h.vendor.as_deref() == Some(v.name.as_str()))
+                            .map(|h| h.name.as_str())
+                            .collect();
+                        if !hosts.is_empty() {
+                            lines.push(format!(
+                                "{} host(s) name it as their vendor and keep that name: {}",
+                                hosts.len(),
+                                crate::ui::widgets::table::ellipsize(&hosts.join(", "), 200)
+                            ));
+                        }
+                        Some(vec![Effect::confirm(
+                            format!("Delete vendor {} with its contacts and tickets?", v.name),
+                            lines,
+                            format!("delete:{}", v.name),
+                        )])
+                    }
                     _ => None,
                 }
             }
