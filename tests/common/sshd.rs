@@ -304,7 +304,16 @@ impl Agent {
                 .env("SSH_ASKPASS_REQUIRE", "force")
                 .env("DISPLAY", ":0");
         }
-        let out = cmd.output().expect("ssh-add");
+        // A script just written can be "busy" for exec while another test
+        // thread's fork still holds it open (ETXTBSY): try again.
+        let mut out = cmd.output().expect("ssh-add");
+        for _ in 0..5 {
+            if out.status.success() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+            out = cmd.output().expect("ssh-add");
+        }
         assert!(
             out.status.success(),
             "ssh-add failed: {}",
