@@ -592,14 +592,11 @@ impl App {
                     }
                     self.run_history.retain(|c| c != &cmd);
                     self.run_history.push(cmd.clone());
-                    if let Some(pat) = self
-                        .store
-                        .settings
-                        .run
-                        .dangerous_patterns
-                        .iter()
-                        .find(|p| !p.is_empty() && cmd.contains(p.as_str()))
-                        .cloned()
+                    if let Some(pat) = crate::fleet::dangerous_match(
+                        &cmd,
+                        &self.store.settings.run.dangerous_patterns,
+                    )
+                    .map(str::to_string)
                     {
                         self.overlays.push(Overlay::Run(Box::new(RunView::new(
                             0,
