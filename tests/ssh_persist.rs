@@ -305,6 +305,20 @@ fn host_key_questions_come_back_as_without_the_helper() {
         .unwrap()
         .contains(&fleet2.get("n2").ed25519_pub));
 
+    // an encrypted key without an agent: the same clear error, no prompt
+    let mut locked = Fleet::new(FleetOptions {
+        encrypted_key: true,
+        ..Default::default()
+    });
+    locked.add_hosts("k", 1, HostOptions::default());
+    let via_helper = run(&persisted(&locked), &locked, "k1", "true").unwrap_err();
+    assert!(matches!(via_helper, SshError::Auth(_)), "{via_helper:?}");
+    assert_eq!(
+        via_helper,
+        run(&direct(&locked), &locked, "k1", "true").unwrap_err()
+    );
+    assert!(via_helper.to_string().contains("encrypted"), "{via_helper}");
+
     // a key removed from known_hosts is noticed before a kept session is reused
     assert_eq!(
         run(&p2, &fleet2, "n2", "true").unwrap().exit_status,

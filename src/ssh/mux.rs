@@ -20,9 +20,12 @@
 //!   connection gives (unknown or changed host key, authentication...).
 //!   Then any number of `exec` requests, each answered by `started`, output
 //!   chunks (`stdout`/`stderr`, base64) as they arrive, and `done` or
-//!   `failed`. Closing the socket gives the session back to the pool; closing
-//!   it during a command cuts that command's connection, as a direct
-//!   connection's end would.
+//!   `failed`. `release` (sent when the `Conn` is dropped) gives the session
+//!   back to the pool before it is answered; closing the socket does too,
+//!   and closing it during a command cuts that command's connection, as a
+//!   direct connection's end would. A client of another opsdeck version
+//!   makes the helper retire (socket and lock given up at once, exit when
+//!   its clients are done).
 //! - Sessions are keyed by the whole resolved connection, so an edited SSH
 //!   config or hosts.toml that changes any of it gives a new connection.
 //!   Before reuse a session must not have been closed by the server, and
