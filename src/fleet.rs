@@ -308,6 +308,74 @@ pub fn journal_entry(command: &str, target: &str, results: &[HostRun]) -> Journa
     e
 }
 
+/// The first of `patterns` that `command` matches, for the TUI's confirm
+/// step. Both sides are compared in lower case with runs of white space
+/// made one space, a pattern only as whole words (`dd` is not in
+/// `useradd x`), and `rm`'s recursive and force flags in any spelling
+/// (`-r -f`, `-Rf`, `-fr`, `--recursive --force`) read as `rm -rf`.
+pub fn dangerous_match<'a>(command: &str, patterns: &'a [String]) -> Option<&'a str> {
+    let cmd = canonical_command(command);
+    patterns
+        .iter()
+        .find(|p| {
+            let pat = canonical_command(p);
+            !pat.is_empty() && contains_words(&cmd, &pat)
+        })
+        .map(|p| p.as_str())
+}
+
+fn canonical_command(s: &str) -> String {
+    let lower = s.to_lowercase();
+    let tokens: Vec<&str> = lower.split_whitespace().collect();
+    let mut out: Vec<String> = Vec::with_capacity(tokens.len());
+    let mut i = 0;
+    while i < tokens.len() {
+        let t = tokens[i];
+        out.push(t.to_string());
+        i += 1;
+        if t != "rm" && !t.ends_with("/rm") {
+            continue;
+        }
+        let (mut recursive, mut force) = (false, false);
+        let start = i;
+        while i < tokens.len() && tokens[i].starts_with('-') && tokens[i] != "--" {
+            match tokens[i] {
+                "--recursive" => recursive = true,
+                "--force" => force = true,
+                f if !f.starts_with("--") => {
+                    recursive |= f.contains('r');
+                    force |= f.contains('f');
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        if recursive && force {
+            out.push("-rf".into());
+        } else {
+            out.extend(tokens[start..i].iter().map(|t| t.to_string()));
+        }
+    }
+    out.join(" ")
+}
+
+/// `pat` in `text` starting and ending at word boundaries (where the
+/// pattern's own first or last character is part of a word).
+fn contains_words(text: &str, pat: &str) -> bool {
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    let (first, last) = match (pat.chars().next(), pat.chars().last()) {
+        (Some(f), Some(l)) => (f, l),
+        _ => return false,
+    };
+    text.match_indices(pat).any(|(i, _)| {
+        let before = text[..i].chars().last();
+        let after = text[i + pat.len()..].chars().next();
+        let starts = !word(first) || before.is_none_or(|c| !word(c));
+        let ends = !word(last) || after.is_none_or(|c| !word(c));
+        starts && ends
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -417,5 +485,42 @@ mod tests {
         let json = serde_json::to_value(&u).unwrap();
         assert_eq!(json["outcome"], "unreachable");
         assert_eq!(json["exit_status"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn dangerous_patterns_match_words_and_any_rm_spelling() {
+        let pats: Vec<String> = crate::model::RunSettings::default().dangerous_patterns;
+        for cmd in [
+            "rm -rf /var/tmp/x",
+            "sudo rm  -rf /",
+            "rm -r -f /srv",
+            "rm -Rf /srv",
+            "rm -fr /srv",
+            "/bin/rm --recursive --force /srv",
+            "REBOOT",
+            "sudo  systemctl   stop nginx",
+            "dd if=/dev/zero of=/dev/sda",
+            "mkfs.ext4 /dev/sdb1",
+            "shutdown -h now",
+        ] {
+            assert!(dangerous_match(cmd, &pats).is_some(), "{cmd}");
+        }
+        for cmd in [
+            "useradd x",
+            "uptime",
+            "rm -f /tmp/lockfile",
+            "rm -r /tmp/dir",
+            "cat /var/log/rebooted.log",
+            "systemctl status nginx",
+            "df -h",
+        ] {
+            assert_eq!(dangerous_match(cmd, &pats), None, "{cmd}");
+        }
+        assert_eq!(dangerous_match("anything", &["".to_string()]), None);
+        let own = vec!["DROP TABLE".to_string()];
+        assert_eq!(
+            dangerous_match("psql -c 'drop  table x'", &own),
+            Some("DROP TABLE")
+        );
     }
 }

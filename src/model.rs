@@ -167,7 +167,8 @@ impl Default for UiSettings {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct RunSettings {
-    /// Commands matching one of these substrings ask for confirmation in the TUI.
+    /// Commands matching one of these ask for confirmation in the TUI (whole
+    /// words, any case and spacing; `rm -rf` in any flag spelling).
     pub dangerous_patterns: Vec<String>,
 }
 

@@ -396,6 +396,32 @@ fn help_lists_the_keys_of_the_current_pane() {
 }
 
 #[test]
+fn help_scrolls_to_its_last_line_and_no_further() {
+    let mut a = app();
+    key(&mut a, KeyCode::Char('2'));
+    key(&mut a, KeyCode::Char('?'));
+    let _ = screen(&mut a, 80, 24);
+    for _ in 0..200 {
+        key(&mut a, KeyCode::Char('j'));
+        let _ = screen(&mut a, 80, 24);
+    }
+    let bottom = screen(&mut a, 80, 24);
+    // the last global key is on screen, not blank space past it
+    assert!(bottom.contains("quit"), "{bottom}");
+    let Some(Overlay::Help { scroll }) = a.overlays.last() else {
+        panic!("help closed");
+    };
+    let at_end = *scroll;
+    assert!(at_end > 0 && at_end < 200, "{at_end}");
+    // one `k` moves up at once (no hidden overscroll to climb back)
+    key(&mut a, KeyCode::Char('k'));
+    let Some(Overlay::Help { scroll }) = a.overlays.last() else {
+        panic!("help closed");
+    };
+    assert_eq!(*scroll, at_end - 1);
+}
+
+#[test]
 fn add_vendor_form_validates_and_writes_through_the_store() {
     let mut a = app();
     key(&mut a, KeyCode::Char('5'));

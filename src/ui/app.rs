@@ -168,6 +168,8 @@ pub struct App {
     next_job: u64,
     pub now: jiff::Timestamp,
     pub size: (u16, u16),
+    /// How far the help overlay can scroll, as its last drawing found.
+    pub help_max_scroll: std::cell::Cell<u16>,
     pub run_history: Vec<String>,
     /// Hosts whose key is unknown: what to retry, the key once fetched.
     key_waits: Vec<KeyWait>,
@@ -204,6 +206,7 @@ impl App {
             next_job: 1,
             now: jiff::Timestamp::now(),
             size: (80, 24),
+            help_max_scroll: std::cell::Cell::new(u16::MAX),
             run_history: Vec::new(),
             key_waits: Vec::new(),
             check_queue: Vec::new(),
@@ -463,7 +466,7 @@ impl App {
         match top {
             Overlay::Help { mut scroll } => match key.code {
                 KeyCode::Char('j') | KeyCode::Down => {
-                    scroll = scroll.saturating_add(1);
+                    scroll = scroll.saturating_add(1).min(self.help_max_scroll.get());
                     self.overlays.push(Overlay::Help { scroll });
                 }
                 KeyCode::Char('k') | KeyCode::Up => {
@@ -471,7 +474,7 @@ impl App {
                     self.overlays.push(Overlay::Help { scroll });
                 }
                 KeyCode::PageDown | KeyCode::Char(' ') => self.overlays.push(Overlay::Help {
-                    scroll: scroll.saturating_add(page),
+                    scroll: scroll.saturating_add(page).min(self.help_max_scroll.get()),
                 }),
                 KeyCode::PageUp => self.overlays.push(Overlay::Help {
                     scroll: scroll.saturating_sub(page),
@@ -592,14 +595,11 @@ impl App {
                     }
                     self.run_history.retain(|c| c != &cmd);
                     self.run_history.push(cmd.clone());
-                    if let Some(pat) = self
-                        .store
-                        .settings
-                        .run
-                        .dangerous_patterns
-                        .iter()
-                        .find(|p| !p.is_empty() && cmd.contains(p.as_str()))
-                        .cloned()
+                    if let Some(pat) = crate::fleet::dangerous_match(
+                        &cmd,
+                        &self.store.settings.run.dangerous_patterns,
+                    )
+                    .map(str::to_string)
                     {
                         self.overlays.push(Overlay::Run(Box::new(RunView::new(
                             0,

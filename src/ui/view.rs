@@ -217,7 +217,7 @@ fn draw_overlay(app: &App, frame: &mut Frame, area: Rect, o: &Overlay) {
             for k in globals.iter() {
                 lines.extend(help_entry(&k.keys, &k.what, w, inner, theme));
             }
-            popup::draw_box(
+            let max = popup::draw_box(
                 frame,
                 area,
                 theme,
@@ -227,6 +227,7 @@ fn draw_overlay(app: &App, frame: &mut Frame, area: Rect, o: &Overlay) {
                 wide.min(80),
                 *scroll,
             );
+            app.help_max_scroll.set(max);
         }
         Overlay::Confirm { title, lines, .. } => {
             let mut body: Vec<Line<'static>> = vec![Line::styled(title.clone(), theme.title())];

@@ -564,19 +564,6 @@ impl Default for PatchesPane {
     }
 }
 
-fn security_count(p: &PatchReport) -> Option<usize> {
-    if p.updates.iter().any(|u| u.security.is_none()) {
-        None
-    } else {
-        Some(
-            p.updates
-                .iter()
-                .filter(|u| u.security == Some(true))
-                .count(),
-        )
-    }
-}
-
 /// One row's numbers: from the host's update list, else (not listed yet)
 /// from the counts of its last check. None: nothing known.
 struct RowSummary {
@@ -592,7 +579,7 @@ fn summary(name: &str, ctx: &Ctx) -> RowSummary {
     if let Some(p) = ctx.results.patches.get(name) {
         return RowSummary {
             manager: p.package_manager.clone().unwrap_or_default(),
-            security: Some(security_count(p)),
+            security: Some(p.security_pending()),
             pending: if p.error.is_some() && p.updates.is_empty() {
                 "?".into()
             } else {
@@ -655,7 +642,7 @@ pub fn detail_lines(name: &str, p: Option<&PatchReport>, ctx: &Ctx) -> Vec<Strin
         "{name}: {} — {} pending, {} security; reboot required: {}; metadata age: {}; checked {}",
         p.package_manager.as_deref().unwrap_or("?"),
         p.updates.len(),
-        security_count(p)
+        p.security_pending()
             .map(|n| n.to_string())
             .unwrap_or_else(|| "unknown".into()),
         match p.reboot_required {

@@ -19,7 +19,8 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     }
 }
 
-/// A bordered popup with wrapped lines, scrolled by `scroll` lines.
+/// A bordered popup with wrapped lines, scrolled by `scroll` lines (at
+/// most to its last line); returns how far its text can scroll.
 #[allow(clippy::too_many_arguments)]
 pub fn draw_box(
     frame: &mut Frame,
@@ -30,7 +31,7 @@ pub fn draw_box(
     footer: Option<Line<'static>>,
     width: u16,
     scroll: u16,
-) {
+) -> u16 {
     let mut all = lines;
     if let Some(f) = footer {
         all.push(Line::raw(""));
@@ -40,6 +41,8 @@ pub fn draw_box(
     let inner_w = w.saturating_sub(2).max(1) as usize;
     let wrapped: usize = all.iter().map(|l| l.width().max(1).div_ceil(inner_w)).sum();
     let h = (wrapped as u16 + 2).min(area.height);
+    let max_scroll = (wrapped as u16).saturating_sub(h.saturating_sub(2));
+    let scroll = scroll.min(max_scroll);
     let rect = centered(area, w, h);
     frame.render_widget(Clear, rect);
     let block = Block::default()
@@ -53,4 +56,5 @@ pub fn draw_box(
             .scroll((scroll, 0)),
         rect,
     );
+    max_scroll
 }
