@@ -92,9 +92,25 @@ proc_ticks() {
 
 # measure LABEL CMD... : sets W (wall s), CPU (client user+sys s, plus the
 # connection helper's when HELPER_HOME is set), MCPU (machine busy CPU s).
+# Wait (30 s at most) until the machine is quiet: a 0.5 s window with at
+# least 90 % of both cores idle. The first sweep's apt-get runs leave the
+# machine busy for a while after they answer; every later measurement
+# starts from the same calm state.
+settle() {
+    local i a0 a1 t0 t1
+    for i in $(seq 1 60); do
+        read -r a0 t0 < <(awk '/^cpu / { print $5, $2+$3+$4+$5+$6+$7+$8+$9; exit }' /proc/stat)
+        sleep 0.5
+        read -r a1 t1 < <(awk '/^cpu / { print $5, $2+$3+$4+$5+$6+$7+$8+$9; exit }' /proc/stat)
+        [ $(( (a1 - a0) * 10 )) -ge $(( (t1 - t0) * 9 )) ] && return 0
+    done
+    echo "machine still busy after 30 s; measuring anyway" >&2
+}
+
 measure() {
     local label=$1 h0 h1 m0 m1 hp
     shift
+    settle
     hp=""
     [ -z "${HELPER_HOME:-}" ] || hp=$(helper_pid "$HELPER_HOME")
     h0=$(proc_ticks "$hp")
