@@ -5,7 +5,6 @@
 #[path = "common/pty.rs"]
 mod pty;
 
-use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use pty::Pty;
@@ -53,13 +52,8 @@ max_age = "8d"
     );
     std::fs::write(d.join("backups.toml"), toml).unwrap();
 
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_opsdeck"));
-    cmd.env("OPSDECK_HOME", d)
-        .env("HOME", d)
-        .env("TERM", "xterm-256color")
-        .env("NO_COLOR", "1")
-        .env_remove("TMUX")
-        .env_remove("OPSDECK_EXIT_AFTER_FIRST_FRAME");
+    let mut cmd = pty::opsdeck_tui(d, d);
+    cmd.env("NO_COLOR", "1");
     let mut t = Pty::spawn(cmd, 80, 24);
     t.wait_text("Vendors");
     t.send("4");

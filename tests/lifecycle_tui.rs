@@ -16,15 +16,7 @@ const HOSTS: &str = "[[host]]\nname = \"web1\"\n";
 const VENDORS: &str = "# who to call\n[[vendor]]\nname = \"Dell\"\ncategory = \"hardware\"\n";
 
 fn opsdeck(home: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_opsdeck"));
-    c.env("OPSDECK_HOME", home)
-        .env("HOME", home)
-        .env("TERM", "xterm-256color")
-        .env_remove("NO_COLOR")
-        .env_remove("TMUX")
-        .env_remove("OPSDECK_NOW")
-        .env_remove("OPSDECK_EXIT_AFTER_FIRST_FRAME");
-    c
+    pty::opsdeck_tui(home, home)
 }
 
 #[test]

@@ -15,14 +15,8 @@ use common::sshd::{Fleet, HostOptions, KnownHostsMode};
 use pty::Pty;
 
 fn tui(fleet: &Fleet) -> Pty {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_opsdeck"));
-    cmd.env("OPSDECK_HOME", fleet.home())
-        .env("HOME", fleet.user_home())
-        .env_remove("SSH_AUTH_SOCK")
-        .env("TERM", "xterm-256color")
-        .env("NO_COLOR", "1")
-        .env_remove("TMUX")
-        .env_remove("OPSDECK_EXIT_AFTER_FIRST_FRAME");
+    let mut cmd = pty::opsdeck_tui(&fleet.home(), &fleet.user_home());
+    cmd.env_remove("SSH_AUTH_SOCK").env("NO_COLOR", "1");
     Pty::spawn(cmd, 100, 30)
 }
 

@@ -33,21 +33,11 @@ notes = "call before 9"
 "#;
 
 fn home() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("hosts.toml"), HOSTS).unwrap();
-    std::fs::write(dir.path().join("vendors.toml"), VENDORS).unwrap();
-    dir
+    pty::home_with(&[("hosts.toml", HOSTS), ("vendors.toml", VENDORS)])
 }
 
 fn opsdeck(home: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_opsdeck"));
-    c.env("OPSDECK_HOME", home)
-        .env("HOME", home)
-        .env("TERM", "xterm-256color")
-        .env_remove("NO_COLOR")
-        .env_remove("TMUX")
-        .env_remove("OPSDECK_EXIT_AFTER_FIRST_FRAME");
-    c
+    pty::opsdeck_tui(home, home)
 }
 
 fn quit(mut t: Pty) {

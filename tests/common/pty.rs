@@ -10,9 +10,35 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// The real opsdeck binary as a TUI test starts it: its files under
+/// `opsdeck_home`, `HOME` at `home`, a colour xterm outside tmux, and
+/// nothing from the developer's environment that changes what is drawn
+/// (callers add `NO_COLOR` and the like).
+pub fn opsdeck_tui(opsdeck_home: &Path, home: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_opsdeck"));
+    c.env("OPSDECK_HOME", opsdeck_home)
+        .env("HOME", home)
+        .env("TERM", "xterm-256color")
+        .env_remove("NO_COLOR")
+        .env_remove("TMUX")
+        .env_remove("OPSDECK_NOW")
+        .env_remove("OPSDECK_EXIT_AFTER_FIRST_FRAME");
+    c
+}
+
+/// A fresh home holding `files` (name, text).
+pub fn home_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).expect("write a test file");
+    }
+    dir
+}
 
 pub struct Pty {
     master: File,
