@@ -198,8 +198,18 @@ pub fn load_and_track(store: &Store) -> Result<Snapshot, StoreError> {
 pub fn record_security_seen(store: &Store) -> Result<(), StoreError> {
     let checks: Vec<CheckResult> = store.load_state(StateKind::Checks)?;
     let patches: Vec<PatchReport> = store.load_state(StateKind::Patches)?;
+    record_security_seen_in(store, &checks, &patches)
+}
+
+/// [`record_security_seen`] with the whole state already in hand (a sweep
+/// that has just merged and written it).
+pub fn record_security_seen_in(
+    store: &Store,
+    checks: &[CheckResult],
+    patches: &[PatchReport],
+) -> Result<(), StoreError> {
     let prev = load_security_since(&store.home)?;
-    let next = track_security(&prev, &store.hosts, &checks, &patches);
+    let next = track_security(&prev, &store.hosts, checks, patches);
     if next != prev {
         save_security_since(&store.home, &next)?;
     }

@@ -349,12 +349,12 @@ pub fn save(store: &Store, results: &[HostCheck], target: &str) -> Result<(), St
     if results.is_empty() {
         return Ok(());
     }
-    store.merge_state(
+    let checks = store.merge_state(
         StateKind::Checks,
         results.iter().map(|r| r.check.clone()).collect(),
         |c: &CheckResult| c.host.as_str(),
     )?;
-    store.merge_state(
+    let patches = store.merge_state(
         StateKind::Patches,
         results.iter().map(|r| r.patches.clone()).collect(),
         |p: &PatchReport| p.host.as_str(),
@@ -396,7 +396,7 @@ pub fn save(store: &Store, results: &[HostCheck], target: &str) -> Result<(), St
     store.journal(&entry)?;
     // "Security updates pending since" for the Overview and the report:
     // derived data, so a failure here costs precision, not the check.
-    if let Err(e) = crate::overview::record_security_seen(store) {
+    if let Err(e) = crate::overview::record_security_seen_in(store, &checks, &patches) {
         tracing::warn!("cannot record when security updates were first seen: {e}");
     }
     Ok(())

@@ -769,7 +769,7 @@ impl Store {
         kind: StateKind,
         items: Vec<T>,
         key: fn(&T) -> &str,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<T>, StoreError> {
         let _lock = write::Lock::acquire(&self.home)?;
         state::merge(&self.home, kind, items, key)
     }

@@ -69,13 +69,14 @@ pub(crate) fn replace<T: Serialize>(
 
 /// Merge `items` by key; the caller holds the lock. A state file that does
 /// not parse is opsdeck's own, not the user's: it is moved aside to
-/// `NAME.corrupt` and started afresh.
+/// `NAME.corrupt` and started afresh. Returns the whole merged list, as
+/// written (so callers need not read the file again).
 pub(crate) fn merge<T: Serialize + DeserializeOwned>(
     home: &Home,
     kind: StateKind,
     items: Vec<T>,
     key: fn(&T) -> &str,
-) -> Result<(), StoreError> {
+) -> Result<Vec<T>, StoreError> {
     let path = path(home, kind);
     let mut current: Vec<T> = match load(home, kind) {
         Ok(v) => v,
@@ -93,5 +94,6 @@ pub(crate) fn merge<T: Serialize + DeserializeOwned>(
             None => current.push(item),
         }
     }
-    replace(home, kind, &current)
+    replace(home, kind, &current)?;
+    Ok(current)
 }
