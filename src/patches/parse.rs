@@ -913,6 +913,25 @@ mod tests {
         assert!(sim.kept_back.is_empty());
     }
 
+    /// Real output of this Debian 12 machine with `apt-mark hold bash
+    /// base-files`: held packages are "kept back", get no Inst line, and
+    /// are neither pending nor part of what an upgrade changes; the checks'
+    /// listing reads the same text the same way.
+    #[test]
+    fn apt_held_packages_are_kept_back_not_pending() {
+        let text = fixture!("apt-sim-held-debian12.txt");
+        let sim = parse_apt_simulation(text);
+        assert_eq!(sim.kept_back, ["base-files", "bash"]);
+        assert_eq!(sim.changes.len(), 129);
+        assert!(sim
+            .changes
+            .iter()
+            .all(|c| c.package != "bash" && c.package != "base-files"));
+        let listing = crate::checks::listing::parse_apt(text).expect("parses");
+        assert_eq!(listing.updates.len(), 129);
+        assert_eq!(listing.kept_back, ["base-files", "bash"]);
+    }
+
     #[test]
     fn apt_ubuntu_kept_back_phasing_epoch_multiarch() {
         let sim = parse_apt_simulation(fixture!("apt-sim-ubuntu-keptback-phased.txt"));
