@@ -282,6 +282,7 @@ fn host_target(host: &str) -> Target {
     Target {
         pane: Pane::Hosts,
         key: host.to_string(),
+        ticket: None,
     }
 }
 
@@ -329,6 +330,7 @@ pub fn contract_item(vendor: &Vendor, th: &Thresholds, today: Date) -> Option<It
         target: Target {
             pane: Pane::Vendors,
             key: vendor.name.clone(),
+            ticket: None,
         },
     })
 }

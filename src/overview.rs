@@ -49,6 +49,9 @@ impl Pane {
 pub struct Target {
     pub pane: Pane,
     pub key: String,
+    /// A row inside the keyed thing's details (a ticket's reference).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<String>,
 }
 
 /// What an Overview item is about. The order is the urgency order within a level.
@@ -315,6 +318,7 @@ fn host_items(snap: &Snapshot, now: Timestamp, today: Date, out: &mut Vec<Item>)
         let target = |pane: Pane| Target {
             pane,
             key: h.name.clone(),
+            ticket: None,
         };
         let check = snap.checks.iter().find(|c| c.host == h.name);
         if let Some(c) = check {
@@ -436,6 +440,7 @@ fn disk_items(host: &str, f: &Facts, th: &Thresholds, out: &mut Vec<Item>) {
             target: Target {
                 pane: Pane::Hosts,
                 key: host.to_string(),
+                ticket: None,
             },
             urgency: (d.used_pct * 10.0) as i64,
         });
@@ -447,6 +452,7 @@ fn backup_items(snap: &Snapshot, now: Timestamp, today: Date, out: &mut Vec<Item
         let target = Target {
             pane: Pane::Backups,
             key: job.name.clone(),
+            ticket: None,
         };
         if let Some(r) = snap.backups.iter().find(|r| r.name == job.name) {
             if let Some((level, why, urgency)) = backup_problem(r, now) {
@@ -590,6 +596,7 @@ fn vendor_items(snap: &Snapshot, today: Date, out: &mut Vec<Item>) {
                     target: Target {
                         pane: Pane::Vendors,
                         key: v.name.clone(),
+                        ticket: Some(t.reference.clone()),
                     },
                     urgency: days,
                 });

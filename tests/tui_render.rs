@@ -601,7 +601,8 @@ fn overview_jumps_to_the_row() {
     key(&mut a, KeyCode::Enter);
     assert_eq!(a.active, PaneId::Hosts);
     assert!(selected_line(&mut a).contains("web2"));
-    // the sixth item is the ticket: Enter goes to its vendor
+    // the sixth item is the ticket: Enter opens its vendor's details with
+    // that ticket selected
     key(&mut a, KeyCode::Char('1'));
     key(&mut a, KeyCode::Char('g'));
     for _ in 0..5 {
@@ -610,6 +611,13 @@ fn overview_jumps_to_the_row() {
     assert!(selected_line(&mut a).contains("Dell: ticket SR-1"));
     key(&mut a, KeyCode::Enter);
     assert_eq!(a.active, PaneId::Vendors);
+    let sel = selected_line(&mut a);
+    assert!(
+        sel.contains("SR-1") && sel.contains("disk failed in db1"),
+        "{sel}"
+    );
+    // Esc goes back to the vendor list, the vendor selected
+    key(&mut a, KeyCode::Esc);
     assert!(selected_line(&mut a).contains("Dell"));
 }
 

@@ -848,11 +848,18 @@ impl App {
                         out.push(Command::Copy(value));
                     }
                 }
-                Effect::Goto { pane: to, key } => {
+                Effect::Goto {
+                    pane: to,
+                    key,
+                    ticket,
+                } => {
                     self.switch(to);
                     if let Some(k) = key {
-                        let effects =
-                            self.with_pane(to, |p, ctx| p.handle_event(PaneEvent::Select(k), ctx));
+                        let event = match ticket {
+                            Some(t) => PaneEvent::SelectTicket(k, t),
+                            None => PaneEvent::Select(k),
+                        };
+                        let effects = self.with_pane(to, |p, ctx| p.handle_event(event, ctx));
                         self.apply_effects(Some(to), effects, out);
                     }
                 }

@@ -422,7 +422,13 @@ pub enum Effect {
     /// Copy to the clipboard with OSC 52; `what` names it in the status line.
     Copy { what: String, value: String },
     /// Switch to a pane and select the row with this key there.
-    Goto { pane: PaneId, key: Option<String> },
+    /// Switch to `pane`, select `key` there (and, in the Vendors pane, the
+    /// ticket `ticket` in its details).
+    Goto {
+        pane: PaneId,
+        key: Option<String>,
+        ticket: Option<String>,
+    },
     /// SSH work of this pane on `host` failed with `error`. When the error
     /// is about the host key the shell handles it as everywhere (unknown:
     /// ask, record, then `PaneEvent::HostKeyAccepted` with `retry`;
@@ -471,7 +477,9 @@ impl fmt::Debug for Effect {
             Effect::Ssh(h) => write!(f, "Ssh({h:?})"),
             Effect::Run(h) => write!(f, "Run({h:?})"),
             Effect::Copy { what, value } => write!(f, "Copy({what:?}, {value:?})"),
-            Effect::Goto { pane, key } => write!(f, "Goto({pane:?}, {key:?})"),
+            Effect::Goto { pane, key, ticket } => {
+                write!(f, "Goto({pane:?}, {key:?}, {ticket:?})")
+            }
             Effect::HostKey { host, retry, .. } => write!(f, "HostKey({host:?}, {retry:?})"),
         }
     }
@@ -497,6 +505,8 @@ pub enum PaneEvent {
     JobDone(JobId),
     /// Select the row with this key (Overview's jump).
     Select(String),
+    /// Select a vendor and one of its tickets (by reference) in its details.
+    SelectTicket(String, String),
     /// The key of `host` was recorded after an `Effect::HostKey`: do again
     /// what the `retries` tags name.
     HostKeyAccepted { host: String, retries: Vec<String> },

@@ -416,7 +416,7 @@ impl Pane for BackupsPane {
                 self.list.select_key(&key);
                 vec![]
             }
-            PaneEvent::FormSubmitted { .. } => vec![],
+            PaneEvent::FormSubmitted { .. } | PaneEvent::SelectTicket(..) => vec![],
         }
     }
 

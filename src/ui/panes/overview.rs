@@ -384,6 +384,7 @@ impl Pane for OverviewPane {
                 Some(vec![Effect::Goto {
                     pane: pane_id(it.target.pane),
                     key: Some(it.target.key.clone()),
+                    ticket: it.target.ticket.clone(),
                 }])
             }
             _ => None,

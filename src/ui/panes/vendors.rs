@@ -687,6 +687,27 @@ impl Pane for VendorsPane {
                 self.detail = false;
                 vec![]
             }
+            PaneEvent::SelectTicket(k, reference) => {
+                self.detail = false;
+                if !self.list.select_key(&k) {
+                    return vec![];
+                }
+                let Some(v) = self.selected(ctx) else {
+                    return vec![];
+                };
+                let rows = detail_rows(v, ctx);
+                let found = rows.iter().position(|r| match r.kind {
+                    RowKind::Ticket(i) => {
+                        v.tickets.get(i).is_some_and(|t| t.reference == reference)
+                    }
+                    _ => false,
+                });
+                if let Some(pos) = found {
+                    self.detail = true;
+                    self.detail_sel = pos;
+                }
+                vec![]
+            }
             PaneEvent::Confirmed(tag) => self.confirmed(&tag, ctx),
             PaneEvent::FormSubmitted { tag, values } => self.submitted(&tag, &values, ctx),
             PaneEvent::Saved { result, .. } => {
@@ -744,6 +765,7 @@ impl VendorsPane {
             (KeyCode::Enter, RowKind::Host(h)) => Some(vec![Effect::Goto {
                 pane: PaneId::Hosts,
                 key: Some(h.clone()),
+                ticket: None,
             }]),
             (KeyCode::Char('e'), RowKind::Contact(i) | RowKind::ContactValue(i)) => {
                 Some(vec![Effect::Form(contact_form(
