@@ -339,6 +339,20 @@ impl Pane for OverviewPane {
             "What needs you today: {} crit, {} warn",
             ov.counts.overview.crit, ov.counts.overview.warn
         );
+        let widths = vec![
+            Constraint::Length(5),
+            Constraint::Percentage(38),
+            Constraint::Fill(1),
+            Constraint::Length(7),
+        ];
+        // the columns as the table will lay them out (mark column first,
+        // one space between): long texts end in "…", not mid-word silently
+        let cols = ratatui::layout::Layout::horizontal(
+            std::iter::once(Constraint::Length(1)).chain(widths.iter().copied()),
+        )
+        .spacing(1)
+        .split(list);
+        let (what_w, why_w) = (cols[2].width as usize, cols[3].width as usize);
         table::draw(
             frame,
             list,
@@ -346,12 +360,7 @@ impl Pane for OverviewPane {
             TableSpec {
                 title: &title,
                 header: vec!["level", "what", "why", "go to"],
-                widths: vec![
-                    Constraint::Length(5),
-                    Constraint::Percentage(38),
-                    Constraint::Fill(1),
-                    Constraint::Length(7),
-                ],
+                widths,
                 empty: "nothing needs you (as far as the last checks know; C on Hosts checks all)",
             },
             &st.list,
@@ -362,8 +371,8 @@ impl Pane for OverviewPane {
                         level_label(it.level),
                         level_style(theme, it.level),
                     )),
-                    Cell::from(it.what.clone()),
-                    Cell::from(it.why.clone()),
+                    Cell::from(table::ellipsize(&it.what, what_w)),
+                    Cell::from(table::ellipsize(&it.why, why_w)),
                     Cell::from(Span::styled(it.target.pane.label(), theme.dim())),
                 ]
             },
