@@ -380,6 +380,11 @@ impl Pane for HostsPane {
                 ],
             )
         };
+        let cols = table::column_widths(area, &widths);
+        let fit = |text: String, col: usize| match cols.get(col) {
+            Some(&w) => ellipsize(&text, w),
+            None => text,
+        };
         table::draw(
             frame,
             area,
@@ -417,22 +422,22 @@ impl Pane for HostsPane {
                     .map(key_facts)
                     .unwrap_or_default();
                 let mut cells = vec![
-                    Cell::from(h.name.clone()),
-                    Cell::from(h.address.clone().unwrap_or_default()),
-                    Cell::from(h.tags.join(",")),
+                    Cell::from(fit(h.name.clone(), 0)),
+                    Cell::from(fit(h.address.clone().unwrap_or_default(), 1)),
+                    Cell::from(fit(h.tags.join(","), 2)),
                     Cell::from(Line::from(status)),
                     Cell::from(age),
                 ];
                 if wide {
-                    cells.push(Cell::from(why));
-                    cells.push(Cell::from(facts));
+                    cells.push(Cell::from(fit(why, 5)));
+                    cells.push(Cell::from(fit(facts, 6)));
                 } else {
                     let both = match (why.is_empty(), facts.is_empty()) {
                         (false, false) => format!("{why} | {facts}"),
                         (false, true) => why,
                         _ => facts,
                     };
-                    cells.push(Cell::from(ellipsize(&both, 200)));
+                    cells.push(Cell::from(fit(both, 5)));
                 }
                 cells
             },

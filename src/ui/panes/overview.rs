@@ -345,14 +345,9 @@ impl Pane for OverviewPane {
             Constraint::Fill(1),
             Constraint::Length(7),
         ];
-        // the columns as the table will lay them out (mark column first,
-        // one space between): long texts end in "…", not mid-word silently
-        let cols = ratatui::layout::Layout::horizontal(
-            std::iter::once(Constraint::Length(1)).chain(widths.iter().copied()),
-        )
-        .spacing(1)
-        .split(list);
-        let (what_w, why_w) = (cols[2].width as usize, cols[3].width as usize);
+        // long texts end in "…" where the column cuts them
+        let cols = table::column_widths(list, &widths);
+        let (what_w, why_w) = (cols[1], cols[2]);
         table::draw(
             frame,
             list,

@@ -82,6 +82,18 @@ pub fn draw<'a>(
     frame.render_widget(table, area);
 }
 
+/// The widths of the spec's columns as [`draw`] lays them out in `area`
+/// (after the mark column, one space apart), for cutting texts with
+/// [`ellipsize`] instead of mid-word.
+pub fn column_widths(area: Rect, widths: &[Constraint]) -> Vec<usize> {
+    let cols = ratatui::layout::Layout::horizontal(
+        std::iter::once(Constraint::Length(1)).chain(widths.iter().copied()),
+    )
+    .spacing(1)
+    .split(area);
+    cols.iter().skip(1).map(|c| c.width as usize).collect()
+}
+
 /// Truncate to `w` chars with an ellipsis.
 pub fn ellipsize(s: &str, w: usize) -> String {
     if s.chars().count() <= w {
