@@ -85,6 +85,16 @@ fn opt(v: &Option<String>) -> String {
     v.clone().unwrap_or_default()
 }
 
+/// The hosts whose `vendor` is this one, in inventory order.
+fn vendor_hosts<'a>(ctx: &'a Ctx, vendor: &str) -> Vec<&'a str> {
+    ctx.store
+        .hosts
+        .iter()
+        .filter(|h| h.vendor.as_deref() == Some(vendor))
+        .map(|h| h.name.as_str())
+        .collect()
+}
+
 /// The rows of a vendor's details.
 pub fn detail_rows(v: &Vendor, ctx: &Ctx) -> Vec<DetailRow> {
     let mut rows = Vec::new();
@@ -184,13 +194,7 @@ pub fn detail_rows(v: &Vendor, ctx: &Ctx) -> Vec<DetailRow> {
             ),
         });
     }
-    let hosts: Vec<&str> = ctx
-        .store
-        .hosts
-        .iter()
-        .filter(|h| h.vendor.as_deref() == Some(v.name.as_str()))
-        .map(|h| h.name.as_str())
-        .collect();
+    let hosts = vendor_hosts(ctx, &v.name);
     rows.push(DetailRow {
         kind: RowKind::Heading,
         label: format!("Hosts ({})", hosts.len()),
@@ -616,13 +620,7 @@ impl Pane for VendorsPane {
                             v.contacts.len(),
                             v.tickets.len()
                         )];
-                        let hosts: Vec<&str> = ctx
-                            .store
-                            .hosts
-                            .iter()
-                            .filter(|h| h.vendor.as_deref() == Some(v.name.as_str()))
-                            .map(|h| h.name.as_str())
-                            .collect();
+                        let hosts = vendor_hosts(ctx, &v.name);
                         if !hosts.is_empty() {
                             lines.push(format!(
                                 "{} host(s) name it as their vendor and keep that name: {}",
