@@ -644,11 +644,14 @@ use opsdeck::ui::pane::Msg;
 
 /// An app on real files in a temp dir.
 fn disk_app(dir: &std::path::Path) -> App {
-    std::fs::write(
-        dir.join("hosts.toml"),
+    disk_app_with(
+        dir,
         "# hosts\n[[host]]\nname = \"web1\"  # front\naddress = \"10.0.0.11\"\n\n[[host]]\nname = \"db1\"\nvendor = \"Dell\"\n",
     )
-    .unwrap();
+}
+
+fn disk_app_with(dir: &std::path::Path, hosts: &str) -> App {
+    std::fs::write(dir.join("hosts.toml"), hosts).unwrap();
     std::fs::write(
         dir.join("vendors.toml"),
         "# vendors\n[[vendor]]\nname = \"Dell\"  # hw\nphone = \"+49 30 1234\"\n",
@@ -749,6 +752,48 @@ fn vendor_contacts_and_tickets_are_written_through_the_store() {
         matches!(&cmds[..], [Command::Copy(v)] if v == "SR-77"),
         "{cmds:?}"
     );
+}
+
+/// The TUI's edit form changes exactly the edited value: every comment,
+/// blank line and untouched line of a hand-written file stays byte for byte.
+#[test]
+fn host_edit_form_changes_only_the_edited_line() {
+    let original = r#"# Our servers. Keep this list short and honest.
+# (Owner: the IT generalist; see the wiki for the rack plan.)
+
+[[host]]
+# the public web front
+name = "web1"          # front
+address = "10.0.0.11"  # DMZ
+tags = ["web"]         # what it serves
+
+    # an indented comment between tables
+
+[[host]]
+name = "db1"
+vendor = "Dell"   # under warranty
+# trailing comment of db1
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = disk_app_with(dir.path(), original);
+    press(&mut a, KeyCode::Char('2'));
+    press(&mut a, KeyCode::Char('e'));
+    // tags field is the sixth
+    for _ in 0..5 {
+        press(&mut a, KeyCode::Tab);
+    }
+    a.update(Action::Key(KeyEvent::new(
+        KeyCode::Char('u'),
+        KeyModifiers::CONTROL,
+    )));
+    write(&mut a, "web, prod");
+    press(&mut a, KeyCode::Enter);
+    let text = std::fs::read_to_string(dir.path().join("hosts.toml")).unwrap();
+    let expected = original.replace(
+        r#"tags = ["web"]         # what it serves"#,
+        r#"tags = ["web", "prod"]         # what it serves"#,
+    );
+    assert_eq!(text, expected);
 }
 
 #[test]
