@@ -378,6 +378,31 @@ pub struct BackupJob {
     pub notes: Option<String>,
 }
 
+impl BackupJob {
+    /// A job with only what every kind needs; the rest unset.
+    pub fn new(name: &str, host: &str, kind: BackupKind, max_age: &str) -> Self {
+        BackupJob {
+            name: name.into(),
+            host: host.into(),
+            kind,
+            repository: None,
+            password_command: None,
+            password_file: None,
+            env_file: None,
+            passcommand: None,
+            tag: None,
+            path: None,
+            min_size: None,
+            command: None,
+            max_age: max_age.into(),
+            warn_age: None,
+            last_restore_test: None,
+            restore_test_every: None,
+            notes: None,
+        }
+    }
+}
+
 // ---------------------------------------------------------------- results
 
 /// Nagios-style status of a host, backup or item.

@@ -51,23 +51,10 @@ fn facts(disks: &[(&str, f64)], security: Option<u32>, reboot: Option<bool>) -> 
 
 fn job(name: &str, last: Option<&str>, every: Option<&str>) -> BackupJob {
     BackupJob {
-        name: name.into(),
-        host: "nas".into(),
-        kind: BackupKind::Path,
-        repository: None,
-        password_command: None,
-        password_file: None,
-        env_file: None,
-        passcommand: None,
-        tag: None,
         path: Some("/srv/backup/*.tar".into()),
-        min_size: None,
-        command: None,
-        max_age: "26h".into(),
-        warn_age: None,
         last_restore_test: last.map(d),
         restore_test_every: every.map(String::from),
-        notes: None,
+        ..BackupJob::new(name, "nas", BackupKind::Path, "26h")
     }
 }
 

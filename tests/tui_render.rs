@@ -70,23 +70,10 @@ fn fixture_store() -> Store {
         },
     ];
     let backups = vec![BackupJob {
-        name: "db1-restic".into(),
-        host: "db1".into(),
-        kind: BackupKind::Restic,
         repository: Some("/srv/restic".into()),
-        password_command: None,
-        password_file: None,
-        env_file: None,
-        passcommand: None,
-        tag: None,
-        path: None,
-        min_size: None,
-        command: None,
-        max_age: "26h".into(),
-        warn_age: None,
         last_restore_test: date("2026-06-01"),
         restore_test_every: Some("90d".into()),
-        notes: None,
+        ..BackupJob::new("db1-restic", "db1", BackupKind::Restic, "26h")
     }];
     Store {
         home: Home::under("/nonexistent/opsdeck-test"),

@@ -12,25 +12,7 @@ const BORG_BERLIN: &str = include_str!("../../tests/fixtures/backups/borg-1.2-li
 const GARBAGE: &str = include_str!("../../tests/fixtures/backups/garbage.txt");
 
 fn job(kind: BackupKind) -> BackupJob {
-    BackupJob {
-        name: "j".into(),
-        host: "local".into(),
-        kind,
-        repository: None,
-        password_command: None,
-        password_file: None,
-        env_file: None,
-        passcommand: None,
-        tag: None,
-        path: None,
-        min_size: None,
-        command: None,
-        max_age: "26h".into(),
-        warn_age: None,
-        last_restore_test: None,
-        restore_test_every: None,
-        notes: None,
-    }
+    BackupJob::new("j", "local", kind, "26h")
 }
 
 fn restic_job() -> BackupJob {

@@ -139,25 +139,7 @@ impl Fixture {
 
     /// A job with defaults: host, max_age 26h.
     pub fn job(&self, name: &str, host: &str, kind: BackupKind) -> BackupJob {
-        BackupJob {
-            name: name.into(),
-            host: host.into(),
-            kind,
-            repository: None,
-            password_command: None,
-            password_file: None,
-            env_file: None,
-            passcommand: None,
-            tag: None,
-            path: None,
-            min_size: None,
-            command: None,
-            max_age: "26h".into(),
-            warn_age: None,
-            last_restore_test: None,
-            restore_test_every: None,
-            notes: None,
-        }
+        BackupJob::new(name, host, kind, "26h")
     }
 
     /// The jobs of the matrix, with what each must give: (job, status, text in reasons).

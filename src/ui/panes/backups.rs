@@ -456,23 +456,10 @@ mod tests {
 
     fn job(name: &str, kind: BackupKind) -> BackupJob {
         BackupJob {
-            name: name.into(),
-            host: "nas".into(),
-            kind,
             repository: Some("/srv/repo".into()),
-            password_command: None,
             password_file: Some("/root/pw".into()),
-            env_file: None,
-            passcommand: None,
-            tag: None,
-            path: None,
-            min_size: None,
-            command: None,
-            max_age: "26h".into(),
-            warn_age: None,
-            last_restore_test: None,
             restore_test_every: Some("90d".into()),
-            notes: None,
+            ..BackupJob::new(name, "nas", kind, "26h")
         }
     }
 
