@@ -452,26 +452,36 @@ fn refresh_runs_apt_get_update() {
     assert!(lines.iter().any(|l| l == "Reading package lists..."));
 }
 
+/// `reboot_host` on web1 with these waits; the result and every step.
+fn reboot_web1(
+    f: &Fleet,
+    wait: Duration,
+    poll: Duration,
+    timeout_s: u64,
+) -> (Result<Duration, String>, Vec<run::RebootStep>) {
+    let opts = RebootOptions {
+        wait,
+        poll,
+        timeout: Some(Duration::from_secs(timeout_s)),
+    };
+    let mut steps = Vec::new();
+    let r = run::reboot_host(
+        &engine(f),
+        &f.host("web1"),
+        &opts,
+        &Arc::new(AtomicBool::new(false)),
+        &mut |s| steps.push(s),
+    );
+    (r, steps)
+}
+
 #[test]
 fn reboot_waits_for_a_new_boot_id() {
     let f = fleet(&["web1"]);
     let stub = Stub::of(&f, "web1");
     stub.set_user(1000, "deploy");
     stub.set_boot_id("boot-before");
-    let e = engine(&f);
-    let opts = RebootOptions {
-        wait: Duration::from_secs(30),
-        poll: Duration::from_millis(200),
-        timeout: Some(Duration::from_secs(10)),
-    };
-    let mut steps = Vec::new();
-    let r = run::reboot_host(
-        &e,
-        &f.host("web1"),
-        &opts,
-        &Arc::new(AtomicBool::new(false)),
-        &mut |s| steps.push(s),
-    );
+    let (r, steps) = reboot_web1(&f, Duration::from_secs(30), Duration::from_millis(200), 10);
     assert!(r.is_ok(), "{r:?}");
     assert_eq!(stub.log(), ["sudo -n shutdown -r now", "shutdown -r now"]);
     assert_ne!(stub.boot_id(), "boot-before");
@@ -487,20 +497,7 @@ fn reboot_keeps_waiting_while_the_old_boot_id_answers() {
     let stub = Stub::of(&f, "web1");
     stub.set_boot_id("boot-before");
     stub.set_reboot_polls(2);
-    let e = engine(&f);
-    let opts = RebootOptions {
-        wait: Duration::from_secs(120),
-        poll: Duration::from_millis(100),
-        timeout: Some(Duration::from_secs(20)),
-    };
-    let mut steps = Vec::new();
-    let r = run::reboot_host(
-        &e,
-        &f.host("web1"),
-        &opts,
-        &Arc::new(AtomicBool::new(false)),
-        &mut |s| steps.push(s),
-    );
+    let (r, steps) = reboot_web1(&f, Duration::from_secs(120), Duration::from_millis(100), 20);
     assert!(r.is_ok(), "{r:?}");
     assert_eq!(stub.reads_while_down(), 2, "both old-id answers were read");
     assert!(stub.boot_id().starts_with("rebooted-"));
@@ -528,19 +525,7 @@ fn reboot_that_never_comes_back_fails_after_the_wait() {
     let stub = Stub::of(&f, "web1");
     stub.set_boot_id("boot-before");
     stub.set_reboot_polls(1_000_000);
-    let e = engine(&f);
-    let opts = RebootOptions {
-        wait: Duration::from_secs(1),
-        poll: Duration::from_millis(300),
-        timeout: Some(Duration::from_secs(20)),
-    };
-    let r = run::reboot_host(
-        &e,
-        &f.host("web1"),
-        &opts,
-        &Arc::new(AtomicBool::new(false)),
-        &mut |_| {},
-    );
+    let (r, _) = reboot_web1(&f, Duration::from_secs(1), Duration::from_millis(300), 20);
     assert_eq!(
         r.unwrap_err(),
         "web1: did not come back within 1s after the reboot was issued"
