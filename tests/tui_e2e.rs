@@ -144,23 +144,12 @@ fn broken_file_is_reported_before_the_screen_is_touched() {
 #[test]
 fn ssh_suspends_and_the_tui_comes_back() {
     let dir = home();
-    let bin = dir.path().join("bin");
-    std::fs::create_dir(&bin).unwrap();
-    let fake = bin.join("ssh");
-    std::fs::write(
-        &fake,
-        "#!/bin/sh\necho \"FAKE SSH $*\"\nstty -a | grep -q -- '-icanon' && echo RAW || echo COOKED\nread line\nexit 3\n",
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
     let mut cmd = opsdeck(dir.path());
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
+    pty::fake_ssh(
+        &mut cmd,
+        dir.path(),
+        "#!/bin/sh\necho \"FAKE SSH $*\"\nstty -a | grep -q -- '-icanon' && echo RAW || echo COOKED\nread line\nexit 3\n",
     );
-    cmd.env("PATH", path);
     let mut t = Pty::spawn(cmd, 80, 24);
     t.wait_text("Vendors");
     t.send("2");

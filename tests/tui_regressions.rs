@@ -199,24 +199,11 @@ fn too_small_keys_do_not_reach_a_hidden_form_and_q_quits() {
 #[test]
 fn ssh_failing_keeps_its_message_until_enter() {
     let dir = home();
-    let bin = dir.path().join("bin");
-    std::fs::create_dir(&bin).unwrap();
-    let fake = bin.join("ssh");
-    std::fs::write(
-        &fake,
-        "#!/bin/sh\necho 'ssh: connect to host 10.0.0.11 port 22: Connection refused' >&2\nexit 255\n",
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
     let mut cmd = opsdeck(dir.path());
-    cmd.env(
-        "PATH",
-        format!(
-            "{}:{}",
-            bin.display(),
-            std::env::var("PATH").unwrap_or_default()
-        ),
+    pty::fake_ssh(
+        &mut cmd,
+        dir.path(),
+        "#!/bin/sh\necho 'ssh: connect to host 10.0.0.11 port 22: Connection refused' >&2\nexit 255\n",
     );
     let mut t = Pty::spawn(cmd, 80, 24);
     t.wait_text("5 Vendors");

@@ -31,6 +31,24 @@ pub fn opsdeck_tui(opsdeck_home: &Path, home: &Path) -> Command {
     c
 }
 
+/// Put an executable `ssh` with `script` in `dir/bin` and first on the
+/// PATH of `cmd` (the TUI's `s` runs it instead of the real client).
+pub fn fake_ssh(cmd: &mut Command, dir: &Path, script: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).expect("bin dir");
+    let fake = bin.join("ssh");
+    std::fs::write(&fake, script).expect("write the fake ssh");
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755))
+        .expect("make the fake ssh executable");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    cmd.env("PATH", path);
+}
+
 /// A fresh home holding `files` (name, text).
 pub fn home_with(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
