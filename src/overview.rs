@@ -198,15 +198,9 @@ pub fn load_and_track(store: &Store) -> Result<Snapshot, StoreError> {
 /// security first-seen records up to date. For `check`, `patches` and the
 /// TUI, so "pending since" is as precise as the checks are frequent. The
 /// file is derived data: concurrent writers lose nothing but precision.
-pub fn record_security_seen(store: &Store) -> Result<(), StoreError> {
-    let checks: Vec<CheckResult> = store.load_state(StateKind::Checks)?;
-    let patches: Vec<PatchReport> = store.load_state(StateKind::Patches)?;
-    record_security_seen_in(store, &checks, &patches)
-}
-
-/// [`record_security_seen`] with the whole state already in hand (a sweep
-/// that has just merged and written it).
-pub fn record_security_seen_in(
+/// `checks` and `patches` are the whole state, as the sweep that has just
+/// merged them wrote it.
+pub fn record_security_seen(
     store: &Store,
     checks: &[CheckResult],
     patches: &[PatchReport],

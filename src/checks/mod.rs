@@ -396,7 +396,7 @@ pub fn save(store: &Store, results: &[HostCheck], target: &str) -> Result<(), St
     store.journal(&entry)?;
     // "Security updates pending since" for the Overview and the report:
     // derived data, so a failure here costs precision, not the check.
-    if let Err(e) = crate::overview::record_security_seen_in(store, &checks, &patches) {
+    if let Err(e) = crate::overview::record_security_seen(store, &checks, &patches) {
         tracing::warn!("cannot record when security updates were first seen: {e}");
     }
     Ok(())
