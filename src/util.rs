@@ -61,6 +61,12 @@ pub fn format_age(secs: u64) -> String {
     }
 }
 
+/// "1 host", "3 hosts", "0 hosts": a count with its noun, singular only for 1.
+/// `plural(n, "host", "hosts")`; irregular nouns give both forms.
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// Quote one word for a POSIX shell command line (remote `sh`).
 pub fn shell_quote(s: &str) -> String {
     if !s.is_empty()
@@ -173,6 +179,13 @@ pub fn local_user() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plural_is_singular_only_for_one() {
+        assert_eq!(plural(1, "host", "hosts"), "1 host");
+        assert_eq!(plural(0, "host", "hosts"), "0 hosts");
+        assert_eq!(plural(2, "entry", "entries"), "2 entries");
+    }
 
     #[test]
     fn durations() {
