@@ -12,6 +12,8 @@ pub mod exit {
     pub const NOINPUT: i32 = 66;
     pub const SOFTWARE: i32 = 70;
     pub const CANTCREAT: i32 = 73;
+    /// A home or state directory another user could write (EX_NOPERM).
+    pub const NOPERM: i32 = 77;
     pub const IOERR: i32 = 74;
     /// Another opsdeck holds the lock; try again.
     pub const TEMPFAIL: i32 = 75;

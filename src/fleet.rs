@@ -31,6 +31,9 @@ pub enum Outcome {
     Timeout,
     /// Never ran: no connection, host key or authentication refused, cancelled.
     Unreachable,
+    /// Started, then the connection was lost (or opsdeck failed): it may
+    /// have run to its end or not.
+    Unknown,
 }
 
 impl Outcome {
@@ -40,6 +43,7 @@ impl Outcome {
             Outcome::Failed => "failed",
             Outcome::Timeout => "timed out",
             Outcome::Unreachable => "unreachable",
+            Outcome::Unknown => "outcome unknown",
         }
     }
 }
@@ -57,6 +61,10 @@ pub struct HostRun {
     pub elapsed_ms: u64,
     pub outcome: Outcome,
     pub error: Option<String>,
+    /// Bytes of output dropped by the cap (the kept text says where): 0
+    /// when the output is whole.
+    #[serde(default)]
+    pub output_dropped: u64,
 }
 
 impl HostRun {
@@ -77,6 +85,7 @@ impl HostRun {
                 stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
                 elapsed_ms,
                 error: None,
+                output_dropped: o.dropped,
             },
             Err(e) => HostRun {
                 host: done.host,
@@ -87,9 +96,11 @@ impl HostRun {
                 elapsed_ms,
                 outcome: match e {
                     SshError::CommandTimeout(_) => Outcome::Timeout,
+                    SshError::LostAfterStart(_) | SshError::Internal(_) => Outcome::Unknown,
                     _ => Outcome::Unreachable,
                 },
                 error: Some(e.to_string()),
+                output_dropped: 0,
             },
         }
     }
@@ -110,6 +121,7 @@ impl HostRun {
             elapsed_ms: elapsed.as_millis() as u64,
             outcome: Outcome::Timeout,
             error: Some(err.to_string()),
+            output_dropped: partial.dropped,
         }
     }
 
@@ -129,18 +141,22 @@ impl HostRun {
 /// Start `command` (a shell command line, already quoted: see
 /// [`crate::util::shell_join`]) on `hosts`. Results arrive as each host
 /// finishes; the receiver closes when all are done. `timeout` None: `[ssh]
-/// command_timeout_s`. Needs no runtime; never blocks the caller.
+/// command_timeout_s`; `max_output`: bytes kept of each host's output
+/// streams (`[run] max_output`; None: the engine's default cap). Needs no
+/// runtime; never blocks the caller.
 pub fn start(
     engine: &Engine,
     hosts: Vec<Host>,
     command: String,
     timeout: Option<Duration>,
+    max_output: Option<usize>,
     cancel: CancelFlag,
 ) -> mpsc::UnboundedReceiver<HostRun> {
     let command = Arc::new(command);
     let opts = ExecOptions {
         stdin: None,
         timeout,
+        max_output,
     };
     let mut inner = engine.sweep(hosts, cancel, move |conn, _host| {
         match conn.exec(&command, &opts) {
@@ -198,8 +214,21 @@ impl Group {
             format!("{} hosts: {}", self.hosts.len(), self.hosts.join(", "))
         }
     }
-    /// "exit 0", "exit 2", "killed by TERM", "timed out: ...", "unreachable: ...".
+    /// "exit 0", "exit 2", "killed by TERM", "timed out: ...", "unreachable: ...",
+    /// with "; output truncated (N bytes dropped)" when the cap cut it.
     pub fn status_text(&self) -> String {
+        let r = &self.result;
+        let mut text = self.outcome_text();
+        if r.output_dropped > 0 {
+            text.push_str(&format!(
+                "; output truncated ({} bytes dropped)",
+                r.output_dropped
+            ));
+        }
+        text
+    }
+
+    fn outcome_text(&self) -> String {
         let r = &self.result;
         match r.outcome {
             Outcome::Ok | Outcome::Failed => match (&r.exit_signal, r.exit_status) {
@@ -207,7 +236,7 @@ impl Group {
                 (None, Some(code)) => format!("exit {code}"),
                 (None, None) => "no exit status".into(),
             },
-            Outcome::Timeout | Outcome::Unreachable => format!(
+            Outcome::Timeout | Outcome::Unreachable | Outcome::Unknown => format!(
                 "{}: {}",
                 r.outcome.label(),
                 sanitize(r.error.as_deref().unwrap_or("").as_bytes())
@@ -247,6 +276,8 @@ pub struct Summary {
     pub failed: usize,
     pub timeout: usize,
     pub unreachable: usize,
+    /// Started, then lost: may have run.
+    pub unknown: usize,
 }
 
 impl Summary {
@@ -261,6 +292,7 @@ impl Summary {
                 Outcome::Failed => s.failed += 1,
                 Outcome::Timeout => s.timeout += 1,
                 Outcome::Unreachable => s.unreachable += 1,
+                Outcome::Unknown => s.unknown += 1,
             }
         }
         s
@@ -268,17 +300,21 @@ impl Summary {
     pub fn all_ok(&self) -> bool {
         self.ok == self.total
     }
-    /// "5 hosts: 3 ok, 1 failed, 0 timed out, 1 unreachable".
+    /// "5 hosts: 3 ok, 1 failed, 0 timed out, 1 unreachable" (and ", 1
+    /// outcome unknown" when a host was lost after its command started).
     pub fn line(&self) -> String {
-        format!(
-            "{} host{}: {} ok, {} failed, {} timed out, {} unreachable",
-            self.total,
-            if self.total == 1 { "" } else { "s" },
+        let mut line = format!(
+            "{}: {} ok, {} failed, {} timed out, {} unreachable",
+            crate::util::plural(self.total, "host", "hosts"),
             self.ok,
             self.failed,
             self.timeout,
             self.unreachable
-        )
+        );
+        if self.unknown > 0 {
+            line.push_str(&format!(", {} outcome unknown", self.unknown));
+        }
+        line
     }
 }
 
@@ -396,6 +432,7 @@ mod tests {
             elapsed_ms: 5,
             outcome,
             error: err.map(str::to_string),
+            output_dropped: 0,
         }
     }
 
@@ -429,7 +466,8 @@ mod tests {
                 ok: 2,
                 failed: 2,
                 timeout: 1,
-                unreachable: 2
+                unreachable: 2,
+                unknown: 0,
             }
         );
         assert!(!s.all_ok());

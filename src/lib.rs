@@ -8,6 +8,7 @@ pub mod error;
 pub mod fleet;
 pub mod inventory;
 pub mod lifecycle;
+pub mod limits;
 pub mod logging;
 pub mod model;
 pub mod overview;

@@ -26,8 +26,8 @@ const MAX_LOG_BYTES: u64 = 5 * 1024 * 1024;
 fn open_log(home: &Home) -> Option<File> {
     crate::store::write::ensure_dir(&home.state_dir).ok()?;
     let path = home.log_path();
-    if let Ok(m) = std::fs::metadata(&path) {
-        if m.len() > MAX_LOG_BYTES {
+    if let Ok(m) = std::fs::symlink_metadata(&path) {
+        if m.file_type().is_file() && m.len() > MAX_LOG_BYTES {
             let _ = std::fs::rename(&path, path.with_extension("log.1"));
         }
     }
@@ -35,6 +35,7 @@ fn open_log(home: &Home) -> Option<File> {
         .append(true)
         .create(true)
         .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(path)
         .ok()
 }

@@ -146,11 +146,31 @@ impl Default for Thresholds {
     }
 }
 
+/// `[ui] theme`.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ThemeName {
+    /// 16 colours, unless NO_COLOR is set.
+    #[default]
+    Auto,
+    /// No colours at all.
+    Mono,
+}
+
+impl ThemeName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ThemeName::Auto => "auto",
+            ThemeName::Mono => "mono",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct UiSettings {
     /// "auto" (16 colours unless NO_COLOR), "mono".
-    pub theme: String,
+    pub theme: ThemeName,
     /// Seconds between slow ticks (age labels); nothing redraws faster without a reason.
     pub tick_s: u64,
 }
@@ -158,7 +178,7 @@ pub struct UiSettings {
 impl Default for UiSettings {
     fn default() -> Self {
         UiSettings {
-            theme: "auto".into(),
+            theme: ThemeName::Auto,
             tick_s: 5,
         }
     }
@@ -170,11 +190,18 @@ pub struct RunSettings {
     /// Commands matching one of these ask for confirmation in the TUI (whole
     /// words, any case and spacing; `rm -rf` in any flag spelling).
     pub dangerous_patterns: Vec<String>,
+    /// Bytes of one host's output kept by `run` and patch logs (the tail,
+    /// marked truncated); the rest is counted and dropped as it arrives.
+    pub max_output: u64,
 }
+
+/// Default `[run] max_output`: 1 MiB per host.
+pub const DEFAULT_MAX_OUTPUT: u64 = 1024 * 1024;
 
 impl Default for RunSettings {
     fn default() -> Self {
         RunSettings {
+            max_output: DEFAULT_MAX_OUTPUT,
             dangerous_patterns: [
                 "rm -rf",
                 "rm -fr",

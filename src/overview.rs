@@ -116,6 +116,9 @@ pub struct Snapshot {
     pub backups: Vec<BackupResult>,
     pub security_since: Vec<SecuritySince>,
     pub eol: EolTable,
+    /// State that could not be read in full (damaged entries skipped): shown
+    /// by the report and the TUI, never a failure.
+    pub notes: Vec<String>,
 }
 
 // ---------------------------------------------------------------- clock
@@ -142,19 +145,35 @@ fn rfc3339(t: Timestamp) -> String {
 // ---------------------------------------------------------------- I/O
 
 impl Snapshot {
-    /// Load the state files next to an already loaded store. A state file that
-    /// does not parse is an error (path:line:column); a missing one is empty.
+    /// Load the state files next to an already loaded store. State is a
+    /// cache: a damaged file gives what parses and a note; a missing one is
+    /// empty. Only `os-eol.toml`, the user's own file, can fail (78).
     pub fn load(store: &Store) -> Result<Snapshot, StoreError> {
+        let checks = store.load_state(StateKind::Checks);
+        let patches = store.load_state(StateKind::Patches);
+        let backups = store.load_state(StateKind::Backups);
+        let since = store.load_state(StateKind::SecuritySince);
+        let notes = [
+            &checks.problems,
+            &patches.problems,
+            &backups.problems,
+            &since.problems,
+        ]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
         Ok(Snapshot {
             thresholds: store.settings.thresholds.clone(),
             hosts: store.hosts.clone(),
             vendors: store.vendors.clone(),
             jobs: store.backups.clone(),
-            checks: store.load_state(StateKind::Checks)?,
-            patches: store.load_state(StateKind::Patches)?,
-            backups: store.load_state(StateKind::Backups)?,
-            security_since: load_security_since(&store.home)?,
+            checks: checks.items,
+            patches: patches.items,
+            backups: backups.items,
+            security_since: since.items,
             eol: EolTable::load(&store.home)?,
+            notes,
         })
     }
 
@@ -173,8 +192,8 @@ impl Snapshot {
     }
 }
 
-pub fn load_security_since(home: &Home) -> Result<Vec<SecuritySince>, StoreError> {
-    crate::store::load_state_in(home, StateKind::SecuritySince)
+pub fn load_security_since(home: &Home) -> Vec<SecuritySince> {
+    crate::store::load_state_in(home, StateKind::SecuritySince).items
 }
 
 pub fn save_security_since(home: &Home, items: &[SecuritySince]) -> Result<(), StoreError> {
@@ -205,7 +224,7 @@ pub fn record_security_seen(
     checks: &[CheckResult],
     patches: &[PatchReport],
 ) -> Result<(), StoreError> {
-    let prev = load_security_since(&store.home)?;
+    let prev = load_security_since(&store.home);
     let next = track_security(&prev, &store.hosts, checks, patches);
     if next != prev {
         save_security_since(&store.home, &next)?;

@@ -29,6 +29,10 @@ pub struct Report {
     pub vendors: Vec<VendorRow>,
     pub lifecycle: Vec<lifecycle::Item>,
     pub journal: JournalSection,
+    /// State that could not be read in full (damaged entries skipped): the
+    /// report is made from what could be read, and says so.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -286,6 +290,7 @@ pub fn build(snap: &Snapshot, journal: &[JournalEntry], now: Timestamp, today: D
             since: rfc3339(since),
             entries: entries.into_iter().map(|(_, e)| e).collect(),
         },
+        notes: snap.notes.clone(),
     }
 }
 
@@ -734,6 +739,13 @@ pub fn to_markdown(r: &Report) -> String {
         );
         // one trailing newline only
         o.pop();
+    }
+    if !r.notes.is_empty() {
+        o.push_str("\n## Data problems\n\n");
+        o.push_str("This report was made from the state that could be read:\n\n");
+        for n in &r.notes {
+            o.push_str(&format!("- {}\n", md_escape(n)));
+        }
     }
     o
 }

@@ -3,15 +3,25 @@
 
 use std::time::Duration;
 
+/// The longest duration any setting may name: 100 years. Longer is not a
+/// policy but a typo, and refusing it keeps every deadline computed from a
+/// duration far from overflow.
+pub const MAX_DURATION_S: u64 = 100 * 365 * 86_400;
+
 /// Parse a duration such as `"26h"`, `"90d"`, `"1w2d"`, `"45m"`, `"30s"`.
-/// A bare number is seconds.
+/// A bare number is seconds. More than 100 years ([`MAX_DURATION_S`]) is
+/// refused, never saturated.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
     if t.is_empty() {
         return Err("empty duration: write e.g. \"26h\" or \"90d\"".into());
     }
-    if let Ok(n) = t.parse::<u64>() {
-        return Ok(Duration::from_secs(n));
+    let too_long = || format!("`{s}` is longer than 100 years; write e.g. \"26h\" or \"90d\"");
+    if t.bytes().all(|b| b.is_ascii_digit()) {
+        return match t.parse::<u64>() {
+            Ok(n) if n <= MAX_DURATION_S => Ok(Duration::from_secs(n)),
+            _ => Err(too_long()),
+        };
     }
     let mut total: u64 = 0;
     let mut num = String::new();
@@ -36,10 +46,18 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
                 ))
             }
         };
-        let n: u64 = num
-            .parse()
-            .map_err(|_| format!("`{s}` is not a duration: a unit needs a number before it"))?;
-        total = total.saturating_add(n.saturating_mul(unit));
+        if num.is_empty() {
+            return Err(format!(
+                "`{s}` is not a duration: a unit needs a number before it"
+            ));
+        }
+        total = num
+            .parse::<u64>()
+            .ok()
+            .and_then(|n| n.checked_mul(unit))
+            .and_then(|n| total.checked_add(n))
+            .filter(|&n| n <= MAX_DURATION_S)
+            .ok_or_else(too_long)?;
         num.clear();
     }
     if !num.is_empty() {
@@ -59,6 +77,29 @@ pub fn format_age(secs: u64) -> String {
         172_800..=1_209_599 => format!("{}d", secs / 86_400),
         _ => format!("{}w", secs / 604_800),
     }
+}
+
+/// At most `max` characters of `s`, cut with "…" (a bounded excerpt of
+/// remote text for messages, state and the journal).
+pub fn excerpt(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        None => s.to_string(),
+        Some((i, _)) => format!("{}… ({} bytes in all)", &s[..i], s.len()),
+    }
+}
+
+/// Run `f`, turning a panic into an error text ("internal error: MESSAGE"),
+/// so that one host's failure of any kind becomes that host's result
+/// instead of a thread that vanishes with it.
+pub fn catch_panic<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| {
+        let what = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        format!("internal error: {what} (a bug in opsdeck; please report it)")
+    })
 }
 
 /// "1 host", "3 hosts", "0 hosts": a count with its noun, singular only for 1.
@@ -162,23 +203,90 @@ pub fn age_of(rfc3339: &str, now: jiff::Timestamp) -> Option<u64> {
     Some(d.max(0) as u64)
 }
 
-/// The local user name, for the journal's "who".
-pub fn local_user() -> String {
-    for var in ["USER", "LOGNAME"] {
-        if let Ok(u) = std::env::var(var) {
-            if !u.is_empty() {
-                return u;
-            }
+/// The account name of `uid` from the password database (getpwuid_r).
+pub fn user_name(uid: u32) -> Option<String> {
+    let mut buf = vec![0u8; 4096];
+    loop {
+        // SAFETY: passwd is plain data; getpwuid_r writes into `pwd` and
+        // `buf` (of the length given) and sets `result` to &pwd or null.
+        let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+        let mut result: *mut libc::passwd = std::ptr::null_mut();
+        let rc = unsafe {
+            libc::getpwuid_r(
+                uid,
+                &mut pwd,
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                &mut result,
+            )
+        };
+        if rc == libc::ERANGE && buf.len() < 1 << 20 {
+            buf.resize(buf.len() * 4, 0);
+            continue;
         }
+        if rc != 0 || result.is_null() || pwd.pw_name.is_null() {
+            return None;
+        }
+        // SAFETY: pw_name points into `buf`, NUL-terminated.
+        let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
+        return Some(name.to_string_lossy().into_owned()).filter(|n| !n.is_empty());
     }
+}
+
+/// The local user, for the journal's "who": the account name of the real
+/// uid ("root", never "uid0"), with the user who ran sudo when there was
+/// one ("root (sudo by alice)"); `$USER` only where the password database
+/// has no entry (a container with an unnamed uid).
+pub fn local_user() -> String {
     // SAFETY: getuid never fails.
     let uid = unsafe { libc::getuid() };
-    format!("uid{uid}")
+    let name = user_name(uid)
+        .or_else(|| {
+            ["USER", "LOGNAME"]
+                .iter()
+                .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
+        })
+        .unwrap_or_else(|| format!("uid{uid}"));
+    match std::env::var("SUDO_USER") {
+        Ok(by) if uid == 0 && !by.is_empty() && by != name => {
+            format!("{name} (sudo by {})", sanitize(by.as_bytes()))
+        }
+        _ => name,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn absurd_durations_are_refused_not_saturated() {
+        for d in [
+            "99999999999999999d",
+            "18446744073709551615",
+            "101y",
+            "5300000w",
+            "1y99999999999999999999s",
+        ] {
+            let e = parse_duration(d).expect_err(d);
+            assert!(e.contains("100 years"), "{d}: {e}");
+        }
+        assert_eq!(parse_duration("100y").unwrap().as_secs(), MAX_DURATION_S);
+        assert_eq!(
+            parse_duration("3153600000").unwrap().as_secs(),
+            MAX_DURATION_S
+        );
+    }
+
+    #[test]
+    fn the_user_is_named_never_numbered() {
+        // SAFETY: getuid never fails.
+        let uid = unsafe { libc::getuid() };
+        if uid == 0 {
+            assert_eq!(user_name(0).as_deref(), Some("root"));
+        }
+        assert!(!local_user().starts_with("uid"), "{}", local_user());
+    }
 
     #[test]
     fn plural_is_singular_only_for_one() {

@@ -48,6 +48,7 @@ impl Exec for LocalSh {
             exit_status: out.status.code(),
             exit_signal: None,
             elapsed: start.elapsed(),
+            dropped: 0,
         })
     }
 }

@@ -97,9 +97,9 @@ fn json_document_exit_codes_state_and_journal() {
 
     // State: both kinds, with the stamp; one journal entry for the sweep.
     let store = Store::load(Home::under(fleet.home())).unwrap();
-    let checks: Vec<CheckResult> = store.load_state(StateKind::Checks).unwrap();
+    let checks: Vec<CheckResult> = store.load_state(StateKind::Checks).items;
     assert_eq!(checks.len(), 3);
-    let patches: Vec<PatchReport> = store.load_state(StateKind::Patches).unwrap();
+    let patches: Vec<PatchReport> = store.load_state(StateKind::Patches).items;
     let web1 = patches.iter().find(|p| p.host == "web1").unwrap();
     assert_eq!(web1.updates.len(), 4);
     assert!(web1.pkg_stamp.is_some());
@@ -130,7 +130,7 @@ fn json_document_exit_codes_state_and_journal() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v.as_array().unwrap().len(), 1);
     assert_eq!(v[0]["facts"]["updates"]["pending"], 4);
-    let patches: Vec<PatchReport> = store.load_state(StateKind::Patches).unwrap();
+    let patches: Vec<PatchReport> = store.load_state(StateKind::Patches).items;
     let again = patches.iter().find(|p| p.host == "web1").unwrap();
     let calls = std::fs::read_to_string(stub.join("calls.log"))
         .unwrap()

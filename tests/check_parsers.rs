@@ -17,6 +17,22 @@ fn fixture(name: &str) -> String {
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
+/// The probe output `text` as a host's result (exit 0, no previous listing).
+fn assemble_text(text: String) -> opsdeck::checks::HostCheck {
+    let out = ExecOutput {
+        stdout: text.into_bytes(),
+        exit_status: Some(0),
+        ..Default::default()
+    };
+    assemble(
+        "h",
+        Ok(out),
+        Default::default(),
+        None,
+        &Thresholds::default(),
+    )
+}
+
 fn names(l: &Listing) -> Vec<&str> {
     l.updates.iter().map(|u| u.package.as_str()).collect()
 }
@@ -148,8 +164,8 @@ fn alma9_dnf_probe() {
     };
     assert_eq!(
         l.pending(),
-        6,
-        "Obsoleting block not counted; wrapped name joined"
+        7,
+        "the Obsoleting block's new package counted, the replaced one not; wrapped name joined"
     );
     assert_eq!(l.security(), Some(3));
     let bind = l
@@ -301,21 +317,135 @@ fn arch_pacman_with_ignored() {
 }
 
 #[test]
-fn garbage_and_truncation_are_errors_naming_the_section() {
+fn garbage_is_an_error_and_a_bad_section_fails_alone() {
+    // not the probe's output at all: the only whole-host parse error
     let e = parse::parse_probe("Last login: yesterday\nhello\n").unwrap_err();
     assert_eq!(e.section, "probe");
     let text = fixture("probe-alma9-fresh.txt");
+
+    // cut in the middle of `failed`: what came before stands
     let cut = &text[..text.find("@@opsdeck failed").unwrap() + 20];
-    let e = parse::parse_probe(cut).unwrap_err();
-    assert_eq!(e.section, "failed");
-    assert!(e.message.contains("truncated"));
+    let r = parse::parse_probe(cut).unwrap();
+    assert_eq!(r.facts.load, Some([6.2, 3.1, 1.0]));
+    assert_eq!(r.facts.disks.len(), 3);
+    assert_eq!(r.facts.failed_units, None);
+    assert_eq!(r.problems[0].section, "failed");
+    assert!(r.problems[0].message.contains("truncated"));
+
+    // one section unreadable: that fact unknown, the others kept
     let bad = text.replace("6.20 3.10 1.00", "six three one");
-    assert_eq!(parse::parse_probe(&bad).unwrap_err().section, "load");
+    let r = parse::parse_probe(&bad).unwrap();
+    assert_eq!(r.facts.load, None);
+    assert_eq!(r.facts.cpus, Some(4));
+    assert_eq!(r.facts.disks.len(), 3);
+    assert_eq!(r.problems.len(), 1);
+    assert_eq!(r.problems[0].section, "load");
+
+    // a malformed package line: updates unknown with the reason, facts kept
     let bad = text.replace(
         "bind-libs.x86_64                      32:9",
         "bind-libs.x86_64 32:9 x y z",
     );
-    assert_eq!(parse::parse_probe(&bad).unwrap_err().section, "list.dnf");
+    let r = parse::parse_probe(&bad).unwrap();
+    let UpdatesState::Fresh(Err(e)) = &r.updates else {
+        panic!("{:?}", r.updates)
+    };
+    assert!(e.contains("list.dnf"), "{e}");
+    assert_eq!(r.facts.mem_used_pct, Some(50.0));
+}
+
+#[test]
+fn a_bad_section_costs_one_fact_through_assemble() {
+    let text = fixture("probe-alma9-fresh.txt");
+    let bad = text.replace("6.20 3.10 1.00", "six three one");
+    let hc = assemble_text(bad);
+    let facts = hc.check.facts.as_ref().expect("facts kept");
+    assert_eq!(facts.load, None);
+    assert!(!facts.disks.is_empty());
+    assert_eq!(facts.reboot_required, Some(true));
+    assert!(
+        hc.check
+            .reasons
+            .iter()
+            .any(|r| r.contains("`load` section")),
+        "{:?}",
+        hc.check.reasons
+    );
+    // the disk at 90.6% is still critical: a lost fact never hides a known one
+    assert_eq!(hc.check.status, Status::Crit);
+}
+
+#[test]
+fn yum_notices_obsoletes_and_wrapping() {
+    // Ansible's own RHEL 7 sample (test/units/modules/test_yum.py): 12
+    // updates and 6 obsoleting packages, which Ansible counts as pending too.
+    let u = listing::parse_dnf_check_update(&fixture("yum-rhel7-obsoletes.txt")).unwrap();
+    assert_eq!(u.len(), 18, "{u:?}");
+    assert!(u.iter().any(|x| x.package == "python2-pip.noarch"));
+    assert!(
+        !u.iter().any(|x| x.package == "python-pip.noarch"),
+        "the replaced package is not pending"
+    );
+    assert!(!u.iter().any(|x| x.package.contains("develdashboardfixes")));
+    // plugin, RHN, entitlement and mirror notices skipped; names wrapped over
+    // two and three lines joined
+    let u = listing::parse_dnf_check_update(&fixture("yum-notices-wrapped.txt")).unwrap();
+    let names: Vec<&str> = u.iter().map(|x| x.package.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "xxxxxxxxxxxxxxxxxxxxxxxxxx.noarch",
+            "glibc.x86_64",
+            "empty-empty-empty-empty-empty.x86_64"
+        ]
+    );
+    assert_eq!(u[2].origin.as_deref(), Some("addons"));
+    // a listing made only of notices has nothing pending
+    let only = "Plugin \"product-id\" can't be imported\nThis system is receiving updates from RHN Classic or Red Hat Satellite.\n";
+    assert!(listing::parse_dnf_check_update(only).unwrap().is_empty());
+}
+
+#[test]
+fn a_notice_in_the_listing_keeps_every_fact() {
+    // the exact report of the hardening issue: one plugin line in list.dnf
+    let text = fixture("probe-alma9-fresh.txt").replace(
+        "@@opsdeck list.dnf\n",
+        "@@opsdeck list.dnf\nPlugin \"product-id\" can't be imported\nThis system is not registered with an entitlement server. You can use subscription-manager to register.\n",
+    );
+    assert!(
+        text.contains("product-id"),
+        "the fixture has a list.dnf section"
+    );
+    let r = parse::parse_probe(&text).unwrap();
+    assert!(r.problems.is_empty(), "{:?}", r.problems);
+    let UpdatesState::Fresh(Ok(l)) = r.updates else {
+        panic!("{:?}", r.updates)
+    };
+    assert_eq!(l.pending(), 7);
+    assert_eq!(r.facts.disks.len(), 3);
+}
+
+#[test]
+fn absurd_numbers_from_a_host_are_not_trusted() {
+    // a full filesystem whose sizes are near u64::MAX: 100 %, not 0 %
+    let big = u64::MAX - 5;
+    let df = format!(
+        "Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/huge {big} {big} 0 100% /huge\n/dev/half {big} {} {} 50% /half\n",
+        big / 2,
+        big / 2
+    );
+    let lines: Vec<&str> = df.lines().collect();
+    let disks = parse::parse_disks(&lines).unwrap();
+    assert_eq!(disks[0].used_pct, 100.0);
+    assert_eq!(disks[1].used_pct, 50.0);
+    // memory counters that would overflow when added
+    let mem = format!("MemTotal: {big} kB\nMemFree: {big} kB\nBuffers: {big} kB\nCached: 10 kB\n");
+    let lines: Vec<&str> = mem.lines().collect();
+    assert_eq!(parse::parse_mem(&lines).unwrap(), Some(0.0));
+    // NaN and infinite loads are not loads
+    for l in ["nan 1 1", "inf 0 0", "1e400 1 1"] {
+        assert!(parse::parse_load(&[l]).is_err(), "{l}");
+    }
 }
 
 #[test]
@@ -329,18 +459,7 @@ fn listing_failure_is_unknown_not_a_parse_error() {
         panic!("{:?}", r.updates)
     };
     assert_eq!(e, "apt-get exited 100: E: Could not open lock file");
-    let out = ExecOutput {
-        stdout: text.into_bytes(),
-        exit_status: Some(0),
-        ..Default::default()
-    };
-    let hc = assemble(
-        "h",
-        Ok(out),
-        Default::default(),
-        None,
-        &Thresholds::default(),
-    );
+    let hc = assemble_text(text);
     assert_eq!(hc.check.status, Status::Unknown);
     assert!(hc
         .check
@@ -459,7 +578,31 @@ proptest! {
         let mutated = format!("{}{}{}", &text[..at], junk, &text[at..]);
         all_parsers(&mutated);
         if end < text.len() && name.starts_with("probe") && !text[..end].contains("@@opsdeck end") {
-            prop_assert!(parse::parse_probe(&text[..end]).is_err());
+            // cut output is never taken for whole: either not the probe's at
+            // all, or a report that names the truncated section
+            match parse::parse_probe(&text[..end]) {
+                Err(e) => prop_assert!(
+                    e.section == "probe" || e.message.contains("truncated"),
+                    "{e}"
+                ),
+                Ok(r) => prop_assert!(
+                    r.problems.iter().any(|p| p.message.contains("truncated")),
+                    "{:?}", r.problems
+                ),
+            }
+        }
+        if name.starts_with("probe") {
+            // junk anywhere inside a probe output: the host still comes back,
+            // with its name and its facts (a section may be unknown)
+            let out = ExecOutput { stdout: mutated.into_bytes(), ..Default::default() };
+            let hc = assemble("h", Ok(out), Default::default(), None, &Thresholds::default());
+            prop_assert_eq!(hc.check.host.as_str(), "h");
+            prop_assert_eq!(hc.patches.host.as_str(), "h");
+            // (junk inside the `@@opsdeck probe 1` header line makes it
+            // not the probe's output: then the error names that)
+            if at > text.find("@@opsdeck probe 1\n").unwrap_or(0) + 18 {
+                prop_assert!(hc.check.facts.is_some(), "{:?}", hc.check);
+            }
         }
     }
 }

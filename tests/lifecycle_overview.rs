@@ -177,6 +177,7 @@ fn snapshot() -> Snapshot {
             since: "2026-11-12T09:00:00Z".into(),
         }],
         eol: EolTable::embedded(),
+        notes: Vec::new(),
     }
 }
 

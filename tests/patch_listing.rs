@@ -26,6 +26,7 @@ fn list(f: &Fleet, host: &str) -> checks::HostCheck {
             &ExecOptions {
                 stdin: Some(checks::PROBE.as_bytes().to_vec()),
                 timeout: Some(Duration::from_secs(60)),
+                ..Default::default()
             },
         )
     });

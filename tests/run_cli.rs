@@ -65,6 +65,7 @@ fn library_run_groups_and_classifies() {
         f.model_hosts(),
         "greet".into(),
         Some(std::time::Duration::from_secs(2)),
+        None,
         Arc::new(AtomicBool::new(false)),
     );
     let mut results = Vec::new();

@@ -56,6 +56,7 @@ fn healthy_host_runs_commands() {
             &ExecOptions {
                 stdin: Some(b"hello".to_vec()),
                 timeout: None,
+                ..Default::default()
             },
         )
         .unwrap();
@@ -107,6 +108,7 @@ fn command_outliving_its_timeout_is_cut() {
         &ExecOptions {
             stdin: None,
             timeout: Some(Duration::from_secs(1)),
+            ..Default::default()
         },
     );
     assert_eq!(r, Err(SshError::CommandTimeout(Duration::from_secs(1))));

@@ -115,6 +115,7 @@ fn a_kept_connection_is_reused_with_identical_results() {
         let opts = ExecOptions {
             stdin: stdin.map(<[u8]>::to_vec),
             timeout: None,
+            ..Default::default()
         };
         let via_helper = p
             .connect(&fleet.host("h1"))
@@ -529,6 +530,7 @@ fn timeouts_hold_through_the_helper() {
         &ExecOptions {
             stdin: None,
             timeout: Some(Duration::from_secs(1)),
+            ..Default::default()
         },
     );
     assert!(matches!(r, Err(SshError::CommandTimeout(_))), "{r:?}");

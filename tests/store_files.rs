@@ -2,8 +2,9 @@
 //! edits, bad files are reported with path:line:column and left alone,
 //! saves are atomic under SIGKILL, the lock, modes, .bak and the journal.
 
+mod common;
+
 use std::fs;
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -287,27 +288,11 @@ fn modes_bak_and_journal_appended() {
 
 /// Start `opsdeck host add NAME` paused between the temp file and the rename.
 fn paused_add(home: &Path, name: &str) -> std::process::Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_opsdeck"))
-        .args(["host", "add", name])
-        .env("OPSDECK_HOME", home)
-        .env("OPSDECK_TEST_PAUSE_BEFORE_RENAME_MS", "20000")
-        .env("OPSDECK_TEST_PAUSE_FILE", "hosts.toml")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if err.read_line(&mut line).unwrap() == 0 {
-            panic!("opsdeck ended before pausing");
-        }
-        if line.contains("paused before rename") {
-            break;
-        }
-    }
-    child
+    common::paused::paused(
+        home,
+        &["host", "add", name],
+        "OPSDECK_TEST_PAUSE_BEFORE_RENAME_MS",
+    )
 }
 
 #[test]

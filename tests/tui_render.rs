@@ -931,6 +931,7 @@ fn run_view_fills_in_live_and_groups_identical_outputs() {
         elapsed_ms: 5,
         outcome,
         error: (outcome == Outcome::Unreachable).then(|| "connection failed: refused".to_string()),
+        output_dropped: 0,
     };
     for (h, o, oc) in [
         ("db1", "up 3 days\n", Outcome::Ok),
@@ -987,6 +988,7 @@ fn run_asks_about_an_unknown_key_and_reruns_that_host() {
             elapsed_ms: 5,
             outcome: RunOutcome::Unreachable,
             error: Some("unknown host key for [10.0.0.11]:22: ssh-ed25519 SHA256:abc (not in k); accept it in the TUI or run with --accept-new".into()),
+            output_dropped: 0,
         }),
     })));
     assert!(

@@ -84,6 +84,12 @@ impl CheckError {
             message: message.into(),
         }
     }
+    pub fn unknown(message: impl Into<String>) -> CheckError {
+        CheckError {
+            status: Status::Unknown,
+            message: message.into(),
+        }
+    }
 }
 
 fn parse_dur(field: &str, value: &str) -> Result<Duration, String> {
@@ -503,6 +509,7 @@ pub fn probe(
     let opts = ExecOptions {
         stdin: Some(Vec::new()),
         timeout,
+        ..Default::default()
     };
     match exec.exec(&cmd, &opts) {
         Ok(out) => parse_output(job, &out),

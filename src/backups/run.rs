@@ -96,7 +96,11 @@ pub fn check_jobs(
                     let _ = tx.send(cancelled(&job));
                     continue;
                 }
-                let _ = tx.send(check_job(&mut conn, &job, timeout));
+                let result = crate::util::catch_panic(|| check_job(&mut conn, &job, timeout))
+                    .unwrap_or_else(|e| {
+                        failed(&job, CheckError::unknown(e), Timestamp::now(), today())
+                    });
+                let _ = tx.send(result);
             }
         });
     }

@@ -34,6 +34,7 @@ fn out(code: i32, stdout: &str, stderr: &str) -> ExecOutput {
         exit_status: Some(code),
         exit_signal: None,
         elapsed: Duration::from_millis(5),
+        dropped: 0,
     }
 }
 

@@ -104,43 +104,85 @@ fn parse_apt_inst(line: &str) -> Option<Update> {
     })
 }
 
-/// `dnf|yum -q check-update`: `name.arch  [epoch:]version-release  repo`;
-/// long names wrap onto the next line; the `Obsoleting Packages` block ends it.
+/// RPM architectures: a token `NAME.ARCH` with one of these is a package.
+const RPM_ARCHES: &[&str] = &[
+    "x86_64",
+    "noarch",
+    "i386",
+    "i486",
+    "i586",
+    "i686",
+    "athlon",
+    "aarch64",
+    "armv7hl",
+    "armv6hl",
+    "armhfp",
+    "ppc64",
+    "ppc64le",
+    "ppc",
+    "s390x",
+    "s390",
+    "riscv64",
+    "loongarch64",
+    "mips",
+    "mipsel",
+    "mips64el",
+    "ia64",
+    "sparc64",
+    "alpha",
+    "src",
+    "nosrc",
+];
+
+/// `name.arch` with a known architecture.
+fn is_name_arch(w: &str) -> bool {
+    matches!(w.rsplit_once('.'), Some((n, a)) if !n.is_empty() && RPM_ARCHES.contains(&a))
+}
+
+/// `dnf|yum check-update`: `name.arch  [epoch:]version-release  repo`.
+/// Long names wrap onto the next line(s). The `Obsoleting Packages` block
+/// lists new packages that replace installed ones (pending, as yum itself
+/// and Ansible's yum module count them) with the replaced package indented
+/// under each (skipped). Every other line is a notice of yum/dnf or a
+/// plugin (`Loaded plugins:` and its `: ...` continuation, `Plugin "x"
+/// can't be imported`, subscription-manager and RHN messages, mirror lists,
+/// `Security:` notes, in any language): skipped, whatever its words, since
+/// only a line that starts with `name.arch` can be a package.
 pub fn parse_dnf_check_update(text: &str) -> Result<Vec<Update>, String> {
     let mut out: Vec<Update> = Vec::new();
     let mut carry: Vec<String> = Vec::new();
+    let mut obsoletes = false;
     for line in text.lines() {
         let t = line.trim();
         if t.is_empty() {
             continue;
         }
         if t.starts_with("Obsoleting Packages") {
-            break;
-        }
-        if t.starts_with("Last metadata expiration")
-            || t.starts_with("Security:")
-            || t.starts_with("Loaded plugins")
-            || t.starts_with("Loading mirror")
-            || t.starts_with(" * ")
-        {
+            obsoletes = true;
+            carry.clear();
             continue;
         }
-        carry.extend(t.split_whitespace().map(str::to_string));
-        if carry.len() < 3 {
-            if carry.len() == 1 && carry[0].contains('.') {
-                continue; // wrapped name
-            }
-            if carry.len() == 2 {
+        let words: Vec<&str> = t.split_whitespace().collect();
+        if carry.is_empty() {
+            // the replaced package of an obsoletes pair: indented, installed (`@repo`)
+            let indented = line.starts_with(char::is_whitespace);
+            if !is_name_arch(words[0]) || (obsoletes && indented) {
                 continue;
             }
-            return Err(format!("cannot read `{t}`"));
+        }
+        carry.extend(words.iter().map(|w| w.to_string()));
+        if carry.len() < 3 {
+            continue; // wrapped: the version and repo come on the next line(s)
         }
         if carry.len() > 3 {
-            return Err(format!("cannot read `{t}`"));
+            return Err(format!(
+                "cannot read `{}`",
+                carry.join(" ").chars().take(200).collect::<String>()
+            ));
         }
         let (na, evr, repo) = (&carry[0], &carry[1], &carry[2]);
-        if !na.contains('.') || !evr.contains('-') {
-            return Err(format!("cannot read `{t}`"));
+        if !evr.contains('-') {
+            return Err(format!("cannot read `{}`", carry.join(" ")));
         }
         out.push(Update {
             package: na.clone(),
@@ -284,7 +326,16 @@ pub fn parse_apk(text: &str) -> Result<Listing, String> {
     let mut l = Listing::default();
     for line in text.lines() {
         let w: Vec<&str> = line.split_whitespace().collect();
-        if w.is_empty() || line.starts_with("Installed:") || line.starts_with("WARNING") {
+        // notices: the header, warnings, and what `apk update` prints
+        // when it ran in the same shell (fetch lines, the repository
+        // versions, the `OK:` summary)
+        if w.is_empty()
+            || line.starts_with("Installed:")
+            || line.starts_with("WARNING")
+            || line.starts_with("fetch ")
+            || line.starts_with("OK:")
+            || (w.len() >= 2 && w[0].starts_with('v') && w[1].starts_with('['))
+        {
             continue;
         }
         if w.len() != 3 || w[1] != "<" {

@@ -82,24 +82,14 @@ impl Previous {
 /// Load the previous results of every host (missing or unreadable state: empty).
 pub fn load_previous(store: &Store) -> HashMap<String, Previous> {
     let mut map: HashMap<String, Previous> = HashMap::new();
-    match store.load_state::<PatchReport>(StateKind::Patches) {
-        Ok(v) => {
-            for p in v {
-                let h = p.host.clone();
-                map.entry(h).or_default().patches = Some(p);
-            }
-        }
-        Err(e) => tracing::warn!("previous patch state unreadable, listing every host: {e}"),
+    for p in store.load_state::<PatchReport>(StateKind::Patches).items {
+        let h = p.host.clone();
+        map.entry(h).or_default().patches = Some(p);
     }
-    match store.load_state::<CheckResult>(StateKind::Checks) {
-        Ok(v) => {
-            for c in v {
-                let h = c.host.clone();
-                let counts = c.facts.and_then(|f| f.updates);
-                map.entry(h).or_default().counts = counts;
-            }
-        }
-        Err(e) => tracing::warn!("previous check state unreadable: {e}"),
+    for c in store.load_state::<CheckResult>(StateKind::Checks).items {
+        let h = c.host.clone();
+        let counts = c.facts.and_then(|f| f.updates);
+        map.entry(h).or_default().counts = counts;
     }
     map
 }
@@ -143,6 +133,11 @@ pub fn assemble(
         Ok(o) => o,
         Err(SshError::Cancelled) => {
             return error_result(host, Status::Unknown, "cancelled".into(), elapsed)
+        }
+        // it reached the host, then opsdeck or the connection failed: the
+        // host's state is unknown, not "unreachable"
+        Err(e @ (SshError::Internal(_) | SshError::LostAfterStart(_))) => {
+            return error_result(host, Status::Unknown, e.to_string(), elapsed)
         }
         Err(e) => return error_result(host, Status::Crit, e.to_string(), elapsed),
     };
@@ -215,7 +210,12 @@ pub fn assemble(
         }
     }
     patches.reboot_required = facts.reboot_required;
-    let verdict = rules::evaluate(&facts, thresholds, listing_error.as_deref());
+    let mut verdict = rules::evaluate(&facts, thresholds, listing_error.as_deref());
+    // a section that could not be read: its facts are unknown, the rest stand
+    for p in &report.problems {
+        verdict.status = verdict.status.worst(Status::Unknown);
+        verdict.reasons.push(p.to_string());
+    }
     HostCheck {
         check: CheckResult {
             host: host.to_string(),
@@ -276,6 +276,7 @@ pub fn sweep_with(
             &ExecOptions {
                 stdin: Some(PROBE.as_bytes().to_vec()),
                 timeout: None,
+                ..Default::default()
             },
         )
     });

@@ -16,10 +16,12 @@ pub struct ParseError {
 }
 
 impl ParseError {
+    /// The message is cut at 300 characters: it quotes remote text, and a
+    /// host's 10 MB line must not travel into the state and the journal.
     pub fn new(section: &str, message: impl Into<String>) -> ParseError {
         ParseError {
-            section: section.to_string(),
-            message: message.into(),
+            section: crate::util::excerpt(section, 64),
+            message: crate::util::excerpt(&message.into(), 300),
         }
     }
 }
@@ -42,17 +44,27 @@ const MARK: &str = "@@opsdeck ";
 #[derive(Debug, Clone, Default)]
 pub struct Sections<'a> {
     pub list: Vec<(&'a str, Vec<&'a str>)>,
+    /// Sections left out because the output was cut in them (by the output
+    /// cap, or without the end marker: a timeout, a dying connection), with why.
+    pub cut: Vec<(&'a str, String)>,
 }
 
 impl<'a> Sections<'a> {
     /// Split on `@@opsdeck NAME` lines. Text before the first marker (a noisy
-    /// shell start-up file) is ignored. Requires the `probe` header and the
-    /// `end` marker: without them the output is truncated or not the probe's.
+    /// shell start-up file) is ignored. Requires the `probe` header: without
+    /// it the output is not the probe's. Without the `end` marker the output
+    /// was cut: the sections before the last are whole and kept, the last
+    /// one is left out and named in [`Sections::truncated`].
     pub fn split(text: &'a str) -> Result<Sections<'a>, ParseError> {
         let mut list: Vec<(&'a str, Vec<&'a str>)> = Vec::new();
         let mut ended = false;
+        let mut cut: Vec<(&'a str, String)> = Vec::new();
+        // after a truncation mark: the lines up to the next marker belong to
+        // a section whose start was dropped
+        let mut skipping = false;
         for line in text.lines() {
             if let Some(rest) = line.strip_prefix(MARK) {
+                skipping = false;
                 let name = rest.split_whitespace().next().unwrap_or("");
                 if name == "end" {
                     ended = true;
@@ -68,6 +80,15 @@ impl<'a> Sections<'a> {
                     }
                 }
                 list.push((name, Vec::new()));
+            } else if let Some(dropped) = line.strip_prefix(crate::ssh::capture::TRUNCATION_MARK) {
+                // the output was capped in the middle of this section
+                if let Some((name, _)) = list.pop() {
+                    let n = dropped.split_whitespace().next().unwrap_or("?");
+                    cut.push((name, format!("output over the cap ({n} bytes dropped)")));
+                }
+                skipping = true;
+            } else if skipping {
+                continue;
             } else if let Some((_, lines)) = list.last_mut() {
                 lines.push(line);
             }
@@ -83,9 +104,17 @@ impl<'a> Sections<'a> {
         }
         if !ended {
             let last = list.last().map(|(n, _)| *n).unwrap_or("probe");
-            return Err(ParseError::new(last, "output truncated (no end marker)"));
+            if list.len() <= 2 && cut.is_empty() {
+                // nothing whole came before the cut: not a report at all
+                return Err(ParseError::new(last, "output truncated (no end marker)"));
+            }
+            list.pop();
+            cut.push((
+                last,
+                "output truncated (no end marker); the sections after it are unknown".into(),
+            ));
         }
-        Ok(Sections { list })
+        Ok(Sections { list, cut })
     }
 
     /// Lines of a section; None when the probe did not print it.
@@ -141,56 +170,76 @@ pub struct ProbeReport {
     pub reboot_deferred: bool,
     /// CPU the probe used on the host (shell plus children), milliseconds.
     pub remote_cpu_ms: Option<u64>,
+    /// Sections that could not be read (their facts are unknown).
+    pub problems: Vec<ParseError>,
 }
 
-/// Parse the whole probe output.
+/// Parse the whole probe output. Only output that is not the probe's at
+/// all is an error; every section fails alone: its facts stay unknown
+/// (`None`) and the reason goes to [`ProbeReport::problems`], so one line a
+/// parser does not know never costs the host its other facts.
 pub fn parse_probe(text: &str) -> Result<ProbeReport, ParseError> {
     let s = Sections::split(text)?;
     let mut facts = Facts::default();
+    let mut problems: Vec<ParseError> = Vec::new();
+    for (section, why) in &s.cut {
+        problems.push(ParseError::new(section, why.clone()));
+    }
+    // A section's value, or its default with the problem kept.
+    fn keep<T: Default>(r: Result<T, ParseError>, problems: &mut Vec<ParseError>) -> T {
+        r.unwrap_or_else(|e| {
+            problems.push(e);
+            T::default()
+        })
+    }
 
     if let Some(lines) = s.get("os") {
-        let (pretty, id, ver) = parse_os(lines)?;
+        let (pretty, id, ver) = keep(parse_os(lines), &mut problems);
         facts.os = pretty;
         facts.os_id = id;
         facts.os_version_id = ver;
     }
-    facts.kernel = one_word(s.get("kernel"), "kernel")?;
-    facts.uptime_s = parse_uptime(s.get("uptime").unwrap_or(&[]))?;
-    facts.cpus = parse_cpus(s.get("cpus").unwrap_or(&[]))?;
-    facts.load = parse_load(s.get("load").unwrap_or(&[]))?;
-    facts.mem_used_pct = parse_mem(s.get("mem").unwrap_or(&[]))?;
-    facts.disks = parse_disks(s.get("disks").unwrap_or(&[]))?;
-    facts.failed_units = parse_failed(s.get("failed"), s.rc("failed")?)?;
+    facts.kernel = keep(one_word(s.get("kernel"), "kernel"), &mut problems);
+    facts.uptime_s = keep(parse_uptime(s.get("uptime").unwrap_or(&[])), &mut problems);
+    facts.cpus = keep(parse_cpus(s.get("cpus").unwrap_or(&[])), &mut problems);
+    facts.load = keep(parse_load(s.get("load").unwrap_or(&[])), &mut problems);
+    facts.mem_used_pct = keep(parse_mem(s.get("mem").unwrap_or(&[])), &mut problems);
+    facts.disks = keep(parse_disks(s.get("disks").unwrap_or(&[])), &mut problems);
+    let failed_rc = keep(s.rc("failed"), &mut problems);
+    facts.failed_units = keep(parse_failed(s.get("failed"), failed_rc), &mut problems);
 
-    let pkg = parse_pkg(s.get("pkg").unwrap_or(&[]))?;
+    let pkg = keep(parse_pkg(s.get("pkg").unwrap_or(&[])), &mut problems);
     facts.package_manager = pkg.manager.clone();
     if let (Some(now), Some(m)) = (pkg.now, pkg.newest_meta) {
-        facts.metadata_age_s = Some((now - m).max(0) as u64);
+        facts.metadata_age_s = Some(now.saturating_sub(m).max(0) as u64);
     }
 
-    let reboot = parse_reboot(s.get("reboot").unwrap_or(&[]))?;
+    let reboot = keep(parse_reboot(s.get("reboot").unwrap_or(&[])), &mut problems);
     facts.reboot_required = reboot.required;
 
+    // The listing's own failures are "updates unknown" with the reason,
+    // whatever part of it could not be read.
     let updates = match s.get("updates").map(first_word) {
-        None => {
-            return Err(ParseError::new("updates", "section missing"));
-        }
+        None => UpdatesState::Fresh(Err(
+            ParseError::new("updates", "section missing").to_string()
+        )),
         Some("none") => UpdatesState::NoManager,
         Some("unchanged") => UpdatesState::Unchanged,
-        Some("fresh") => UpdatesState::Fresh(parse_listing(&s, pkg.manager.as_deref())?),
-        Some(other) => {
-            return Err(ParseError::new(
-                "updates",
-                format!("unexpected state `{other}`"),
-            ))
-        }
+        Some("fresh") => UpdatesState::Fresh(
+            parse_listing(&s, pkg.manager.as_deref()).unwrap_or_else(|e| Err(e.to_string())),
+        ),
+        Some(other) => UpdatesState::Fresh(Err(ParseError::new(
+            "updates",
+            format!("unexpected state `{other}`"),
+        )
+        .to_string())),
     };
 
     // RHEL family: needs-restarting ran with the listing.
     if reboot.deferred {
         if let UpdatesState::Fresh(_) = updates {
-            facts.reboot_required =
-                parse_needs_restarting(s.get("needs-restarting"), s.rc("needs-restarting")?);
+            let rc = keep(s.rc("needs-restarting"), &mut problems);
+            facts.reboot_required = parse_needs_restarting(s.get("needs-restarting"), rc);
         }
     }
 
@@ -202,6 +251,7 @@ pub fn parse_probe(text: &str) -> Result<ProbeReport, ParseError> {
         reboot_pkgs: reboot.pkgs,
         reboot_deferred: reboot.deferred,
         remote_cpu_ms: s.get("cpu").and_then(parse_times),
+        problems,
     })
 }
 
@@ -351,7 +401,9 @@ pub fn parse_mem(lines: &[&str]) -> Result<Option<f64>, ParseError> {
     };
     let avail = match (avail, free) {
         (Some(a), _) => a,
-        (None, Some(f)) => f + buffers.unwrap_or(0) + cached.unwrap_or(0),
+        (None, Some(f)) => f
+            .saturating_add(buffers.unwrap_or(0))
+            .saturating_add(cached.unwrap_or(0)),
         (None, None) => return Ok(None),
     };
     let used = total.saturating_sub(avail) as f64;
@@ -453,10 +505,13 @@ pub fn parse_disks(lines: &[&str]) -> Result<Vec<Disk>, ParseError> {
         if pseudo || size == 0 {
             continue;
         }
-        let used_pct = if used + avail == 0 {
+        // in floating point: a filesystem that reports sizes near u64::MAX
+        // must not wrap (a full disk shown as empty)
+        let (u, a) = (used as f64, avail as f64);
+        let used_pct = if u + a == 0.0 {
             0.0
         } else {
-            round1(used as f64 * 100.0 / (used + avail) as f64)
+            round1((u * 100.0 / (u + a)).clamp(0.0, 100.0))
         };
         out.retain(|d| d.mount != mount);
         out.push(Disk {

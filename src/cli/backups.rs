@@ -14,9 +14,9 @@ pub fn run(home: &Home, a: &BackupsArgs) -> CmdResult {
     let jobs = select(&store.backups, &a.names)?;
     if jobs.is_empty() {
         if a.json {
-            println!("[]");
+            out::line("[]");
         }
-        eprintln!(
+        tell!(
             "opsdeck: no backup jobs in {}; add [[backup]] tables (see `opsdeck init`)",
             home.backups_path().display()
         );
@@ -32,7 +32,10 @@ pub fn run(home: &Home, a: &BackupsArgs) -> CmdResult {
         |r, done, total| {
             tracing::info!(job = %r.name, status = ?r.status, "backup checked");
             if tty {
-                eprint!("\r\x1b[Kchecked {done}/{total}: {}", r.name);
+                eprint!(
+                    "\r\x1b[Kchecked {done}/{total}: {}",
+                    crate::util::sanitize(r.name.as_bytes())
+                );
                 if done == total {
                     eprint!("\r\x1b[K");
                 }
@@ -45,19 +48,17 @@ pub fn run(home: &Home, a: &BackupsArgs) -> CmdResult {
         r.name.as_str()
     }) {
         tracing::warn!("could not save the results: {e}");
-        eprintln!("opsdeck: could not save the results: {e}");
+        tell!("opsdeck: could not save the results: {e}");
     }
     if let Err(e) = store.journal(&journal_entry(&a.names, &results)) {
         tracing::warn!("could not write the journal: {e}");
-        eprintln!("opsdeck: could not write the journal: {e}");
+        tell!("opsdeck: could not write the journal: {e}");
     }
 
     if a.json {
-        let text = serde_json::to_string_pretty(&results)
-            .map_err(|e| Failure::new(exit::SOFTWARE, format!("cannot write JSON: {e}")))?;
-        println!("{text}");
+        out::json(&results)?;
     } else {
-        print!("{}", table(&jobs, &results));
+        out::text(&table(&jobs, &results));
     }
     Ok(nagios_exit(results.iter().map(|r| r.status)))
 }

@@ -14,15 +14,11 @@ pub fn run(home: &Home, a: &CheckArgs) -> CmdResult {
     let (_, results) = check_targets(home, &a.targets, a.accept_new)?;
 
     let checks: Vec<&CheckResult> = results.iter().map(|r| &r.check).collect();
-    let mut out = std::io::stdout().lock();
     if a.json {
-        let text = serde_json::to_string_pretty(&checks)
-            .map_err(|e| Failure::new(exit::SOFTWARE, e.to_string()))?;
-        let _ = writeln!(out, "{text}");
+        out::json(&checks)?;
     } else {
-        let _ = out.write_all(table(&checks).as_bytes());
+        out::text(&table(&checks));
     }
-    let _ = out.flush();
     Ok(nagios_exit(checks.iter().map(|c| c.status)))
 }
 
@@ -75,7 +71,7 @@ pub(super) fn sweep_and_save(
     results.sort_by_key(|r| order.iter().position(|n| *n == r.check.host));
     if let Err(e) = checks::save(store, &results, target) {
         tracing::error!("cannot save the results: {e}");
-        eprintln!("opsdeck: cannot save the results: {e}");
+        tell!("opsdeck: cannot save the results: {e}");
     }
     results
 }

@@ -8,13 +8,6 @@ use crate::inventory;
 use crate::model::{toml_date, Date, Host, Ticket, Vendor};
 use crate::store::{today, Store};
 
-/// A line on stdout; a closed pipe (`| head`) is not an error.
-macro_rules! say {
-    ($($arg:tt)*) => {{
-        let _ = writeln!(std::io::stdout(), $($arg)*);
-    }};
-}
-
 /// The commented example files `init` writes (embedded at build time).
 pub const EXAMPLES: [(&str, &str); 4] = [
     ("opsdeck.toml", include_str!("../../config/opsdeck.toml")),
@@ -200,7 +193,7 @@ fn host_add(home: &Home, a: HostAddArgs) -> CmdResult {
     let mut store = load(home)?;
     if let Some(v) = &host.vendor {
         if store.vendor(v).is_none() {
-            eprintln!("note: vendor `{v}` is not in vendors.toml (yet)");
+            tell!("note: vendor `{v}` is not in vendors.toml (yet)");
         }
     }
     let name = host.name.clone();
@@ -218,7 +211,7 @@ fn host_list(home: &Home, a: &ListArgs) -> CmdResult {
         return print_json(&store.hosts);
     }
     if store.hosts.is_empty() {
-        eprintln!(
+        tell!(
             "no hosts yet: `opsdeck host add NAME` or `opsdeck host import --ssh-config ~/.ssh/config`"
         );
         return Ok(exit::OK);
@@ -241,15 +234,11 @@ fn host_list(home: &Home, a: &ListArgs) -> CmdResult {
             ]
         })
         .collect();
-    let _ = write!(
-        std::io::stdout(),
-        "{}",
-        table(
-            &["NAME", "ADDRESS", "PORT", "USER", "JUMP", "TAGS"],
-            &rows,
-            &[20, 20, 5, 10, 12, 80]
-        )
-    );
+    out::text(&table(
+        &["NAME", "ADDRESS", "PORT", "USER", "JUMP", "TAGS"],
+        &rows,
+        &[20, 20, 5, 10, 12, 80],
+    ));
     Ok(exit::OK)
 }
 
@@ -271,7 +260,7 @@ fn host_import(home: &Home, a: &ImportArgs) -> CmdResult {
     };
     let mut store = load(home)?;
     for n in &found.notes {
-        eprintln!("note: {n}");
+        tell!("note: {n}");
     }
     let mut new = Vec::new();
     let mut present = Vec::new();
@@ -286,7 +275,7 @@ fn host_import(home: &Home, a: &ImportArgs) -> CmdResult {
         }
     }
     for e in &invalid {
-        eprintln!("skipped: {e}");
+        tell!("skipped: {e}");
     }
     if !present.is_empty() {
         say!(
@@ -353,7 +342,7 @@ pub fn vendor(home: &Home, c: VendorCmd) -> CmdResult {
                 relative(home, &home.vendors_path())
             );
             if !users.is_empty() {
-                eprintln!(
+                tell!(
                     "note: hosts still name it as their vendor: {}",
                     users.join(", ")
                 );
@@ -392,7 +381,7 @@ fn vendor_list(home: &Home, a: &ListArgs) -> CmdResult {
         return print_json(&store.vendors);
     }
     if store.vendors.is_empty() {
-        eprintln!("no vendors yet: `opsdeck vendor add NAME --phone ... --email ...`");
+        tell!("no vendors yet: `opsdeck vendor add NAME --phone ... --email ...`");
         return Ok(exit::OK);
     }
     let rows: Vec<Vec<String>> = store
@@ -416,15 +405,11 @@ fn vendor_list(home: &Home, a: &ListArgs) -> CmdResult {
             ]
         })
         .collect();
-    let _ = write!(
-        std::io::stdout(),
-        "{}",
-        table(
-            &["NAME", "CATEGORY", "PHONE", "CONTRACT", "OPEN", "EMAIL"],
-            &rows,
-            &[20, 10, 16, 10, 4, 80]
-        )
-    );
+    out::text(&table(
+        &["NAME", "CATEGORY", "PHONE", "CONTRACT", "OPEN", "EMAIL"],
+        &rows,
+        &[20, 10, 16, 10, 4, 80],
+    ));
     Ok(exit::OK)
 }
 
@@ -457,19 +442,13 @@ pub fn export(home: &Home, c: ExportCmd) -> CmdResult {
             match output {
                 Some(p) if p.as_os_str() != "-" => {
                     crate::store::write::write_atomic(&p, text.as_bytes())?;
-                    eprintln!(
-                        "wrote {} host{} to {}",
-                        store.hosts.len(),
-                        if store.hosts.len() == 1 { "" } else { "s" },
+                    tell!(
+                        "wrote {} to {}",
+                        crate::util::plural(store.hosts.len(), "host", "hosts"),
                         p.display()
                     );
                 }
-                _ => {
-                    let mut out = std::io::stdout().lock();
-                    out.write_all(text.as_bytes())
-                        .and_then(|_| out.flush())
-                        .map_err(|e| Failure::new(exit::IOERR, format!("stdout: {e}")))?;
-                }
+                _ => out::text(&text),
             }
             Ok(exit::OK)
         }

@@ -7,10 +7,12 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::error::{exit, CmdResult, Failure};
 use crate::store::Home;
+use out::{say, tell};
 
 pub mod backups;
 pub mod check;
 pub mod inventory;
+pub mod out;
 pub mod patch;
 pub mod report;
 pub mod run;
@@ -133,7 +135,7 @@ pub struct HostAddArgs {
     pub name: String,
     #[arg(long)]
     pub address: Option<String>,
-    #[arg(long)]
+    #[arg(long, value_parser = crate::limits::flag(crate::limits::PORT))]
     pub port: Option<u16>,
     #[arg(long)]
     pub user: Option<String>,
@@ -224,7 +226,7 @@ pub struct PatchApplyArgs {
     #[arg(long)]
     pub yes: bool,
     /// Hosts patched at once (default from [patches] parallel, 1).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::limits::flag(crate::limits::PARALLEL))]
     pub parallel: Option<usize>,
     /// Go on with the other hosts after a failure.
     #[arg(long)]
@@ -330,7 +332,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub json: bool,
     /// Seconds before a host's command is abandoned (default [ssh] command_timeout_s).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::limits::flag(crate::limits::COMMAND_TIMEOUT_S))]
     pub timeout: Option<u64>,
     #[arg(long)]
     pub accept_new: bool,
@@ -439,7 +441,7 @@ pub fn parse() -> Cli {
                         .find(|l| l.contains("--help"))
                         .map(|l| l.trim().to_string())
                         .unwrap_or_else(|| "For more information, try '--help'.".into());
-                    eprintln!("{first}\n{hint}");
+                    tell!("{first}\n{hint}");
                     std::process::exit(exit::USAGE);
                 }
             }
@@ -449,7 +451,7 @@ pub fn parse() -> Cli {
 
 /// Run one headless command; returns the process exit code.
 pub fn dispatch(cli: Cli) -> i32 {
-    let home = match Home::resolve(cli.home.as_deref()) {
+    let home = match Home::resolve(cli.home.as_deref()).and_then(|h| h.check_safe().map(|_| h)) {
         Ok(h) => h,
         Err(e) => return report(Failure::from(e)),
     };
@@ -477,13 +479,14 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Report(a) => report::run(&home, &a),
         Command::Mux(_) => Ok(exit::OK),
     };
-    match result {
+    let code = match result {
         Ok(code) => code,
         Err(f) => report(f),
-    }
+    };
+    out::finish(code)
 }
 
 fn report(f: Failure) -> i32 {
-    eprintln!("opsdeck: {}", f.message);
+    tell!("opsdeck: {}", f.message);
     f.code
 }

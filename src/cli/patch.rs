@@ -22,7 +22,7 @@ fn cancel_on_ctrl_c(cancel: CancelFlag) {
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             cancel.store(true, Ordering::SeqCst);
-            eprintln!(
+            tell!(
                 "opsdeck: cancelling: hosts in progress finish, no new host starts \
                  (Ctrl-C again to leave now)"
             );
@@ -45,7 +45,7 @@ fn confirm(question: &str, yes: bool) -> Result<bool, Failure> {
         ));
     }
     let mut err = std::io::stderr().lock();
-    let _ = write!(err, "{question} [y/N] ");
+    let _ = write!(err, "{} [y/N] ", crate::util::sanitize(question.as_bytes()));
     let _ = err.flush();
     let mut line = String::new();
     if std::io::stdin().lock().read_line(&mut line).is_err() {
@@ -96,7 +96,7 @@ fn confirm_hosts(
     let (store, hosts) = load_targets(home, &a.targets)?;
     let names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
     if !confirm(&question(hosts.len(), &names.join(", ")), a.yes)? {
-        eprintln!("opsdeck: nothing done");
+        tell!("opsdeck: nothing done");
         return Ok(None);
     }
     Ok(Some((store, hosts)))
@@ -108,7 +108,12 @@ fn prefixed(host: &str, kind: StreamKind, line: &str) {
         StreamKind::Stderr => "!",
     };
     let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "{host} {mark} {line}");
+    let _ = writeln!(
+        err,
+        "{} {mark} {}",
+        crate::util::sanitize(host.as_bytes()),
+        crate::util::sanitize(line.as_bytes())
+    );
 }
 
 /// Re-check hosts after a change: the checks sweep of those hosts, saved.
@@ -303,16 +308,12 @@ pub fn list(home: &Home, a: &PatchesArgs) -> CmdResult {
             (hc.patches, s)
         })
         .collect();
-    let mut out = std::io::stdout().lock();
     if a.json {
         let v: Vec<PatchJson> = reports.iter().map(|(r, _)| to_json(r)).collect();
-        let text = serde_json::to_string_pretty(&v)
-            .map_err(|e| Failure::new(exit::SOFTWARE, e.to_string()))?;
-        let _ = writeln!(out, "{text}");
+        out::json(&v)?;
     } else {
-        let _ = out.write_all(render(&reports).as_bytes());
+        out::text(&render(&reports));
     }
-    let _ = out.flush();
     Ok(nagios_exit(reports.iter().map(|(_, s)| *s)))
 }
 
@@ -368,7 +369,7 @@ fn apply(home: &Home, a: &PatchApplyArgs) -> CmdResult {
     let (store, hosts) = load_targets(home, &a.targets)?;
     let (engine, rt, cancel) = change_session(&store, a.accept_new)?;
     let sim_timeout = Duration::from_secs(store.settings.ssh.command_timeout_s.max(60));
-    eprintln!(
+    tell!(
         "opsdeck: working out what would change on {} host(s) (native simulation)...",
         hosts.len()
     );
@@ -408,10 +409,8 @@ fn apply(home: &Home, a: &PatchApplyArgs) -> CmdResult {
     let packages: usize = work.iter().map(|(_, p)| p.changes.len()).sum();
 
     if a.dry_run {
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(text.as_bytes());
-        let _ = writeln!(
-            out,
+        out::text(&text);
+        say!(
             "dry run: nothing changed; {} package change(s) on {} host(s) would be applied{}",
             packages,
             work.len(),
@@ -428,7 +427,7 @@ fn apply(home: &Home, a: &PatchApplyArgs) -> CmdResult {
         });
     }
 
-    eprint!("{text}");
+    eprint!("{}", crate::util::sanitize(text.as_bytes()));
     if failed_plans > 0 && !a.keep_going {
         return Err(Failure::new(
             exit::FAILURE,
@@ -439,7 +438,7 @@ fn apply(home: &Home, a: &PatchApplyArgs) -> CmdResult {
         ));
     }
     if work.is_empty() {
-        println!("nothing to do");
+        say!("nothing to do");
         return Ok(if failed_plans > 0 {
             exit::FAILURE
         } else {
@@ -457,7 +456,7 @@ fn apply(home: &Home, a: &PatchApplyArgs) -> CmdResult {
         }
     );
     if !confirm(&question, a.yes)? {
-        eprintln!("opsdeck: nothing applied");
+        tell!("opsdeck: nothing applied");
         return Ok(exit::FAILURE);
     }
 
@@ -478,12 +477,12 @@ fn apply(home: &Home, a: &PatchApplyArgs) -> CmdResult {
         rt.block_on(async {
             while let Some(ev) = rx.recv().await {
                 match ev {
-                    Event::Started { host } => eprintln!("{host}: applying..."),
+                    Event::Started { host } => tell!("{host}: applying..."),
                     Event::Line { host, kind, line } => prefixed(&host, kind, &line),
-                    Event::Note { host, message } => eprintln!("{host}: {message}"),
-                    Event::Finished(o) => eprintln!("{}", outcome_line(&o)),
+                    Event::Note { host, message } => tell!("{host}: {message}"),
+                    Event::Finished(o) => tell!("{}", outcome_line(&o)),
                     Event::Skipped { host, reason } => {
-                        eprintln!("{host}: skipped: {reason}");
+                        tell!("{host}: skipped: {reason}");
                         skipped.push((host, reason));
                     }
                 }
@@ -491,12 +490,11 @@ fn apply(home: &Home, a: &PatchApplyArgs) -> CmdResult {
         });
         outcomes = rt.block_on(handle).unwrap_or_default();
     }
-    let mut out = std::io::stdout().lock();
     for o in &outcomes {
-        let _ = writeln!(out, "{}", outcome_line(o));
+        say!("{}", outcome_line(o));
     }
     for (h, why) in &skipped {
-        let _ = writeln!(out, "{h}: skipped: {why}");
+        say!("{h}: skipped: {why}");
     }
     let failed = outcomes.iter().filter(|o| !o.ok).count() + failed_plans;
     Ok(if failed > 0 || !skipped.is_empty() {
@@ -563,25 +561,23 @@ fn refresh(home: &Home, a: &PatchTargetsArgs) -> CmdResult {
         v
     });
     let mut failed = 0;
-    let mut out = std::io::stdout().lock();
     for h in &hosts {
         let Some((_, r, took)) = results.iter().find(|(n, _, _)| *n == h.name) else {
             continue;
         };
         if let Err(e) = store.journal(&refresh_entry(&h.name, r, *took)) {
-            eprintln!("opsdeck: could not write the journal: {e}");
+            tell!("opsdeck: could not write the journal: {e}");
         }
         match r {
             Ok(_) => {
-                let _ = writeln!(out, "{}: metadata refreshed", h.name);
+                say!("{}: metadata refreshed", h.name);
             }
             Err(e) => {
                 failed += 1;
-                let _ = writeln!(out, "{}: FAILED: {e}", h.name);
+                say!("{}: FAILED: {e}", h.name);
             }
         }
     }
-    drop(out);
     // Re-check what was refreshed: the pending list may have changed.
     let ok_hosts: Vec<Host> = hosts
         .iter()
@@ -611,7 +607,7 @@ fn reboot(home: &Home, a: &PatchTargetsArgs) -> CmdResult {
     for (i, host) in hosts.iter().enumerate() {
         if cancel.load(Ordering::SeqCst) {
             for h in &hosts[i..] {
-                println!("{}: skipped: cancelled", h.name);
+                say!("{}: skipped: cancelled", h.name);
             }
             failed += 1;
             break;
@@ -625,17 +621,17 @@ fn reboot(home: &Home, a: &PatchTargetsArgs) -> CmdResult {
                 let name = host2.name.clone();
                 prun::reboot_host(&engine2, &host2, &opts2, &cancel2, &mut |step| match step {
                     RebootStep::Issued => {
-                        eprintln!("{name}: reboot issued, waiting for it to come back")
+                        tell!("{name}: reboot issued, waiting for it to come back")
                     }
                     RebootStep::Waiting => {}
                     RebootStep::Back { after } => {
-                        eprintln!("{name}: back after {}s", after.as_secs())
+                        tell!("{name}: back after {}s", after.as_secs())
                     }
                 })
             }))
             .unwrap_or_else(|e| Err(format!("internal error: {e}")));
         if let Err(e) = store.journal(&reboot_entry(&host.name, &r)) {
-            eprintln!("opsdeck: could not write the journal: {e}");
+            tell!("opsdeck: could not write the journal: {e}");
         }
         match &r {
             Ok(d) => {
@@ -645,12 +641,12 @@ fn reboot(home: &Home, a: &PatchTargetsArgs) -> CmdResult {
                     .block_on(rt.spawn_blocking(move || rc(&h2)))
                     .unwrap_or_else(|e| Err(e.to_string()));
                 match check {
-                    Ok(()) => println!(
+                    Ok(()) => say!(
                         "{}: rebooted, back after {}s, re-checked",
                         host.name,
                         d.as_secs()
                     ),
-                    Err(e) => println!(
+                    Err(e) => say!(
                         "{}: rebooted, back after {}s; re-check failed: {e}",
                         host.name,
                         d.as_secs()
@@ -659,10 +655,10 @@ fn reboot(home: &Home, a: &PatchTargetsArgs) -> CmdResult {
             }
             Err(e) => {
                 failed += 1;
-                println!("{}: FAILED: {e}", host.name);
+                say!("{}: FAILED: {e}", host.name);
                 if !cancel.load(Ordering::SeqCst) && i + 1 < hosts.len() {
                     for h in &hosts[i + 1..] {
-                        println!("{}: skipped: an earlier reboot failed", h.name);
+                        say!("{}: skipped: an earlier reboot failed", h.name);
                     }
                     break;
                 }

@@ -4,7 +4,6 @@
 //! or atomically to FILE (mode 0600). `OPSDECK_NOW` fixes "now" (tests,
 //! back-dated reports). Exit 0, or the store's exit code when a file does
 //! not parse; 64 for a bad OPSDECK_NOW; 73 when FILE cannot be written.
-use std::io::Write;
 
 use super::*;
 use crate::overview;
@@ -15,8 +14,29 @@ pub fn run(home: &Home, a: &ReportArgs) -> CmdResult {
     let now = overview::now().map_err(Failure::usage)?;
     let today = overview::today_of(now);
     let store = Store::load(home.clone()).map_err(Failure::from)?;
-    let snap = overview::load_and_track(&store).map_err(Failure::from)?;
-    let journal = store.read_journal().map_err(Failure::from)?;
+    let mut snap = overview::load_and_track(&store).map_err(Failure::from)?;
+    // the journal is read entry by entry: a damaged entry is skipped and
+    // counted, never the end of every later report
+    let journal = match store.read_journal_checked() {
+        Ok((entries, damaged)) => {
+            if let Some(first) = damaged.first() {
+                snap.notes.push(format!(
+                    "{} damaged journal entr{} skipped (first: {first})",
+                    damaged.len(),
+                    if damaged.len() == 1 { "y" } else { "ies" }
+                ));
+            }
+            entries
+        }
+        Err(e) => {
+            snap.notes
+                .push(format!("the journal could not be read: {e}"));
+            Vec::new()
+        }
+    };
+    for n in &snap.notes {
+        tracing::warn!("{n}");
+    }
     let r = report::build(&snap, &journal, now, today);
     let text = match a.format {
         ReportFormat::Markdown => report::to_markdown(&r),
@@ -27,17 +47,21 @@ pub fn run(home: &Home, a: &ReportArgs) -> CmdResult {
             crate::store::write_output_file(path, text.as_bytes()).map_err(|e| {
                 Failure::new(exit::CANTCREAT, format!("cannot write the report: {e}"))
             })?;
-            tracing::info!("report written to {}", path.display());
+            tell!(
+                "wrote the report ({}, {}, {} bytes) to {}",
+                match a.format {
+                    ReportFormat::Markdown => "Markdown",
+                    ReportFormat::Json => "JSON",
+                },
+                crate::util::plural(r.hosts.len(), "host", "hosts"),
+                text.len(),
+                path.display()
+            );
         }
-        None => {
-            let mut out = std::io::stdout().lock();
-            if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-                // A closed pipe (`| head`) is not an error worth a message.
-                if e.kind() != std::io::ErrorKind::BrokenPipe {
-                    return Err(Failure::new(exit::IOERR, format!("stdout: {e}")));
-                }
-            }
-        }
+        None => match a.format {
+            ReportFormat::Markdown => out::text(&text),
+            ReportFormat::Json => out::raw(&text),
+        },
     }
     Ok(exit::OK)
 }

@@ -3,7 +3,7 @@
 //! The words after `--` are quoted one by one (util::shell_join): the remote
 //! shell sees exactly those words. For shell syntax, say so:
 //! `opsdeck run all -- sh -c 'df -h / | tail -1'`.
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -36,6 +36,7 @@ pub fn run(home: &Home, a: &RunArgs) -> CmdResult {
         hosts,
         command.clone(),
         a.timeout.map(Duration::from_secs),
+        usize::try_from(store.settings.run.max_output).ok(),
         cancel,
     );
     let total = order.len();
@@ -55,20 +56,16 @@ pub fn run(home: &Home, a: &RunArgs) -> CmdResult {
     let target = target_label(&a.targets);
     if let Err(e) = store.journal(&fleet::journal_entry(&command, &target, &results)) {
         tracing::error!("cannot write the journal: {e}");
-        eprintln!("opsdeck: cannot write the journal: {e}");
+        tell!("opsdeck: cannot write the journal: {e}");
     }
 
     let summary = Summary::of(&results);
-    let mut out = std::io::stdout().lock();
     if a.json {
-        let text = serde_json::to_string_pretty(&results)
-            .map_err(|e| Failure::new(exit::SOFTWARE, e.to_string()))?;
-        let _ = writeln!(out, "{text}");
+        out::json(&results)?;
     } else {
         let text = render(&fleet::group(&results), &summary, started.elapsed());
-        let _ = out.write_all(text.as_bytes());
+        out::text(&text);
     }
-    let _ = out.flush();
     Ok(if summary.all_ok() {
         exit::OK
     } else {
@@ -125,6 +122,7 @@ mod tests {
                 Outcome::Failed
             },
             error: None,
+            output_dropped: 0,
         };
         let rs = vec![
             mk("a", "same\n", "", 0),

@@ -198,6 +198,7 @@ fn exec(conn: &mut Conn, cmd: &str, timeout: Option<Duration>) -> Result<ExecOut
         &ExecOptions {
             stdin: None,
             timeout,
+            ..Default::default()
         },
     )
     .map_err(|e| e.to_string())
@@ -467,6 +468,7 @@ pub fn apply_host(
         &ExecOptions {
             stdin: None,
             timeout,
+            ..Default::default()
         },
         &mut |kind, chunk| match kind {
             StreamKind::Stdout => out_split.push(chunk, &mut |l| on_line(StreamKind::Stdout, l)),
@@ -616,13 +618,9 @@ pub fn apply_all(
                     host: host.name.clone(),
                 });
                 let started = Instant::now();
-                let outcome = match engine.connect(&host) {
-                    Err(e) => HostOutcome::failed(
-                        &host.name,
-                        plan.apply_command.as_deref().unwrap_or(""),
-                        e.to_string(),
-                        started,
-                    ),
+                let command = plan.apply_command.as_deref().unwrap_or("");
+                let outcome = crate::util::catch_panic(|| match engine.connect(&host) {
+                    Err(e) => HostOutcome::failed(&host.name, command, e.to_string(), started),
                     Ok(mut conn) => {
                         let name = host.name.clone();
                         apply_host(&mut conn, &plan, opts.timeout, &mut |kind, line| {
@@ -633,7 +631,8 @@ pub fn apply_all(
                             });
                         })
                     }
-                };
+                })
+                .unwrap_or_else(|e| HostOutcome::failed(&host.name, command, e, started));
                 if let Some(store) = &opts.store {
                     if let Err(e) = store.journal(&outcome.journal_entry()) {
                         let _ = tx.send(Event::Note {
@@ -708,6 +707,7 @@ pub fn refresh_host(
             &ExecOptions {
                 stdin: None,
                 timeout,
+                ..Default::default()
             },
             &mut |kind, chunk| match kind {
                 StreamKind::Stdout => {
@@ -815,6 +815,7 @@ pub fn reboot_host(
             &ExecOptions {
                 stdin: None,
                 timeout: opts.timeout,
+                ..Default::default()
             },
         ) {
             Ok(out) => {

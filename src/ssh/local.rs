@@ -29,7 +29,8 @@ pub(crate) fn exec(
         .spawn()
         .map_err(|e| SshError::Other(format!("cannot run sh: {e}")))?;
     let pid = child.id() as i32;
-    let (tx, rx) = mpsc::channel::<(StreamKind, Vec<u8>)>();
+    // bounded: a command that prints faster than it is read waits for us
+    let (tx, rx) = mpsc::sync_channel::<(StreamKind, Vec<u8>)>(16);
     let mut readers = Vec::new();
     if let Some(out) = child.stdout.take() {
         readers.push(spawn_reader(out, StreamKind::Stdout, tx.clone()));
@@ -53,13 +54,7 @@ pub(crate) fn exec(
             break;
         }
         match rx.recv_timeout(left) {
-            Ok((kind, chunk)) => {
-                on_output(kind, &chunk);
-                match kind {
-                    StreamKind::Stdout => out.stdout.extend_from_slice(&chunk),
-                    StreamKind::Stderr => out.stderr.extend_from_slice(&chunk),
-                }
-            }
+            Ok((kind, chunk)) => on_output(kind, &chunk),
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 timed_out = true;
                 break;
@@ -105,7 +100,7 @@ pub(crate) fn exec(
 fn spawn_reader<R: Read + Send + 'static>(
     mut r: R,
     kind: StreamKind,
-    tx: mpsc::Sender<(StreamKind, Vec<u8>)>,
+    tx: mpsc::SyncSender<(StreamKind, Vec<u8>)>,
 ) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let mut buf = vec![0u8; 32 * 1024];
@@ -151,8 +146,10 @@ mod tests {
         let opts = ExecOptions {
             stdin: stdin.map(|s| s.to_vec()),
             timeout: Some(Duration::from_secs(t)),
+            ..Default::default()
         };
-        exec(cmd, &opts, Duration::from_secs(60), &mut |_, _| {})
+        // through the connection, which keeps the (capped) output
+        crate::ssh::Conn::local().exec(cmd, &opts)
     }
 
     #[test]
@@ -179,5 +176,22 @@ mod tests {
             run("sleep 30 & echo started", None, 1),
             Err(SshError::CommandTimeout(_))
         ));
+        // endless output: capped as it arrives, the result says so
+        let opts = ExecOptions {
+            max_output: Some(64 * 1024),
+            timeout: Some(Duration::from_secs(20)),
+            ..Default::default()
+        };
+        let o = crate::ssh::Conn::local()
+            .exec(
+                "head -c 50000000 /dev/zero | tr '\\0' x; echo; echo tail-line",
+                &opts,
+            )
+            .unwrap();
+        assert!(o.stdout.len() < 70 * 1024, "{}", o.stdout.len());
+        assert!(o.dropped > 49_000_000, "{}", o.dropped);
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(text.contains(crate::ssh::capture::TRUNCATION_MARK));
+        assert!(text.ends_with("tail-line\n"));
     }
 }

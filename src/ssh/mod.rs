@@ -12,6 +12,7 @@
 //! Decisions: docs/decisions/ssh.md.
 
 pub mod auth;
+pub mod capture;
 pub mod config;
 mod jump;
 pub mod known_hosts;
@@ -111,6 +112,14 @@ pub enum SshError {
     },
     /// The sweep was cancelled.
     Cancelled,
+    /// The command had started (the server confirmed it) and then the
+    /// connection was lost (the server, the network or the connection
+    /// helper went away): it may have run to its end, or not. Never
+    /// reported as "never ran".
+    LostAfterStart(String),
+    /// opsdeck itself failed on this host (a panic caught at the host's
+    /// boundary): the outcome is unknown, never "ok" and never dropped.
+    Internal(String),
     Other(String),
 }
 
@@ -135,12 +144,29 @@ impl fmt::Display for SshError {
             SshError::CommandTimeout(d) => write!(f, "command timed out after {}s", d.as_secs()),
             SshError::Jump { hop, error } => write!(f, "via jump host {hop}: {error}"),
             SshError::Cancelled => write!(f, "cancelled"),
+            SshError::LostAfterStart(m) => write!(
+                f,
+                "outcome unknown: connection lost after the command started ({m})"
+            ),
+            SshError::Internal(m) => f.write_str(m),
             SshError::Other(m) => f.write_str(m),
         }
     }
 }
 
 impl std::error::Error for SshError {}
+
+impl SshError {
+    /// Did the command possibly run (so the host may have changed)? True
+    /// for a command that timed out or was lost after it started, and for
+    /// an internal failure whose moment is unknown.
+    pub fn may_have_run(&self) -> bool {
+        matches!(
+            self,
+            SshError::CommandTimeout(_) | SshError::LostAfterStart(_) | SshError::Internal(_)
+        )
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StreamKind {
@@ -155,6 +181,16 @@ pub struct ExecOptions {
     pub stdin: Option<Vec<u8>>,
     /// None: [ssh] command_timeout_s.
     pub timeout: Option<Duration>,
+    /// Bytes kept of each output stream (head and tail, the middle counted
+    /// and dropped as it arrives); None: [`capture::DEFAULT_CAP`].
+    pub max_output: Option<usize>,
+}
+
+impl ExecOptions {
+    /// The cap of each output stream.
+    pub fn cap(&self) -> usize {
+        self.max_output.unwrap_or(capture::DEFAULT_CAP)
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -165,6 +201,8 @@ pub struct ExecOutput {
     pub exit_status: Option<i32>,
     pub exit_signal: Option<String>,
     pub elapsed: Duration,
+    /// Bytes of output dropped by the cap (0: the output is whole).
+    pub dropped: u64,
 }
 
 /// Options of one engine (one per command / TUI session).
@@ -229,12 +267,9 @@ impl Conn {
         );
         self.partial = None;
         let start = std::time::Instant::now();
-        let mut partial = ExecOutput::default();
+        let mut partial = capture::Streams::new(opts.cap());
         let mut collect = |kind: StreamKind, chunk: &[u8]| {
-            match kind {
-                StreamKind::Stdout => partial.stdout.extend_from_slice(chunk),
-                StreamKind::Stderr => partial.stderr.extend_from_slice(chunk),
-            }
+            partial.push(kind, chunk);
             on_output(kind, chunk);
         };
         let mut fallback = None;
@@ -270,9 +305,19 @@ impl Conn {
                 Err(e) => Err(e),
             };
         }
-        if let Err(SshError::CommandTimeout(_)) = result {
-            partial.elapsed = start.elapsed();
-            self.partial = Some(partial);
+        // The output is kept here, once, capped, whatever kind of
+        // connection ran the command (the runners only stream it).
+        match &mut result {
+            Ok(out) => partial.finish_into(out),
+            Err(SshError::CommandTimeout(_)) => {
+                let mut out = ExecOutput {
+                    elapsed: start.elapsed(),
+                    ..Default::default()
+                };
+                partial.finish_into(&mut out);
+                self.partial = Some(out);
+            }
+            Err(_) => {}
         }
         result
     }

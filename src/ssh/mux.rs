@@ -574,14 +574,10 @@ impl MuxConn {
                     )));
                 }
                 Some(Reply::Stdout(d)) => {
-                    let bytes = unb64(&d).unwrap_or_default();
-                    on_output(StreamKind::Stdout, &bytes);
-                    out.stdout.extend_from_slice(&bytes);
+                    on_output(StreamKind::Stdout, &unb64(&d).unwrap_or_default());
                 }
                 Some(Reply::Stderr(d)) => {
-                    let bytes = unb64(&d).unwrap_or_default();
-                    on_output(StreamKind::Stderr, &bytes);
-                    out.stderr.extend_from_slice(&bytes);
+                    on_output(StreamKind::Stderr, &unb64(&d).unwrap_or_default());
                 }
                 Some(Reply::Done {
                     exit_status,
@@ -603,7 +599,7 @@ impl MuxConn {
                 | None => {
                     self.dead = true;
                     if started {
-                        return MuxExec::Done(Err(SshError::Other(format!(
+                        return MuxExec::Done(Err(SshError::LostAfterStart(format!(
                             "{}: the connection helper ended during the command",
                             self.resolved.alias
                         ))));
@@ -832,6 +828,7 @@ impl Daemon {
                     let opts = ExecOptions {
                         stdin,
                         timeout: Some(Duration::from_millis(timeout_ms.max(1))),
+                        ..Default::default()
                     };
                     if !self.exec(&mut remote, &resolved, accept_new, &lines, &command, &opts) {
                         break;

@@ -517,7 +517,14 @@ impl Remote {
                 self.dead = true;
                 self.sock.shutdown();
                 self.session.set_blocking(false);
-                Err(e)
+                match e {
+                    // the server confirmed the start: whether the command
+                    // ran to its end is not known
+                    e if self.started && !matches!(e, SshError::Cancelled) && !e.may_have_run() => {
+                        Err(SshError::LostAfterStart(format!("{}: {e}", self.label)))
+                    }
+                    e => Err(e),
+                }
             }
             ok => {
                 self.reused = true;
@@ -570,7 +577,6 @@ impl Remote {
                     Ok(0) => break,
                     Ok(n) => {
                         on_output(StreamKind::Stdout, &buf[..n]);
-                        out.stdout.extend_from_slice(&buf[..n]);
                         progress = true;
                     }
                     Err(e) if would_block(&e) => break,
@@ -583,7 +589,6 @@ impl Remote {
                     Ok(0) => break,
                     Ok(n) => {
                         on_output(StreamKind::Stderr, &buf[..n]);
-                        out.stderr.extend_from_slice(&buf[..n]);
                         progress = true;
                     }
                     Err(e) if would_block(&e) => break,
@@ -617,13 +622,7 @@ impl Remote {
                             StreamKind::Stderr => ch.stderr().read(&mut buf),
                         };
                         match r {
-                            Ok(n) if n > 0 => {
-                                on_output(kind, &buf[..n]);
-                                match kind {
-                                    StreamKind::Stdout => out.stdout.extend_from_slice(&buf[..n]),
-                                    StreamKind::Stderr => out.stderr.extend_from_slice(&buf[..n]),
-                                }
-                            }
+                            Ok(n) if n > 0 => on_output(kind, &buf[..n]),
                             _ => break,
                         }
                     }

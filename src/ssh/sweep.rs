@@ -90,7 +90,10 @@ where
                     .spawn(move || {
                         let _guard = guard;
                         let start = Instant::now();
-                        let result = one_host(&engine2, &host, &cancel2, &*job2);
+                        let result = crate::util::catch_panic(|| {
+                            one_host(&engine2, &host, &cancel2, &*job2)
+                        })
+                        .unwrap_or_else(|e| Err(SshError::Internal(e)));
                         let _ = tx2.send(HostDone {
                             host: host.name.clone(),
                             elapsed: start.elapsed(),

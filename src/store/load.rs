@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::StoreError;
+use crate::limits::{self, Key, Problem};
 use crate::model::{BackupJob, Host, Settings, Vendor};
 
 #[derive(Debug, Default, Deserialize)]
@@ -56,6 +57,18 @@ pub(crate) fn parse_error(path: &Path, text: &str, offset: usize, message: Strin
     }
 }
 
+/// Read a file's bytes. `Ok(None)` when it does not exist.
+pub(crate) fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
+    match std::fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(StoreError::Io {
+            path: path.to_path_buf(),
+            message: format!("cannot read: {e}"),
+        }),
+    }
+}
+
 /// Read a file as text. `Ok(None)` when it does not exist.
 pub(crate) fn read_text(path: &Path) -> Result<Option<String>, StoreError> {
     match std::fs::read(path) {
@@ -99,36 +112,96 @@ pub(crate) fn deserialize<T: serde::de::DeserializeOwned>(
     })
 }
 
-/// Where `[[ARRAY]]` number `index` has its key `key` (or its header).
-fn locate(text: &str, array: &str, index: usize, sub: Option<(&str, usize)>, key: &str) -> usize {
+/// Byte offset of what a key path names (its key when it has one), or of
+/// the nearest thing on the way when the path ends early; 0 when the text
+/// does not parse.
+pub(crate) fn locate_keys(text: &str, path: &[Key]) -> usize {
+    use toml_edit::{Item, TableLike, Value};
+    enum Cur<'a> {
+        Table(&'a dyn TableLike),
+        Item(&'a Item),
+    }
     let Ok(doc) = toml_edit::Document::parse(text) else {
-        return 0;
-    };
-    let Some(tables) = doc.get(array).and_then(|i| i.as_array_of_tables()) else {
-        return 0;
-    };
-    let Some(mut table) = tables.get(index) else {
-        return 0;
-    };
-    let mut header = table.span().map(|s| s.start).unwrap_or(0);
-    if let Some((sub_key, sub_index)) = sub {
-        match table
-            .get(sub_key)
-            .and_then(|i| i.as_array_of_tables())
-            .and_then(|a| a.get(sub_index))
-        {
-            Some(t) => {
-                table = t;
-                header = t.span().map(|s| s.start).unwrap_or(header);
+        // toml_edit refuses what serde's toml reads (an integer beyond
+        // i64): find the key's line by its name
+        let Some(Key::Name(last)) = path.iter().rev().find(|k| matches!(k, Key::Name(_))) else {
+            return 0;
+        };
+        let mut off = 0;
+        for line in text.split_inclusive('\n') {
+            let t = line.trim_start();
+            if t.strip_prefix(last)
+                .is_some_and(|r| r.trim_start().starts_with('='))
+            {
+                return off + (line.len() - t.len());
             }
-            None => return header,
+            off += line.len();
+        }
+        return 0;
+    };
+    let mut cur = Cur::Table(doc.as_table());
+    let mut best = 0;
+    for seg in path {
+        let next = match (cur, *seg) {
+            (Cur::Table(t), Key::Name(k)) => t.get_key_value(k).map(|(key, item)| {
+                if let Some(span) = key.span() {
+                    best = span.start;
+                }
+                Cur::Item(item)
+            }),
+            (Cur::Item(item), Key::Name(k)) => item.as_table_like().and_then(|t| {
+                t.get_key_value(k).map(|(key, item)| {
+                    if let Some(span) = key.span() {
+                        best = span.start;
+                    }
+                    Cur::Item(item)
+                })
+            }),
+            (Cur::Item(Item::ArrayOfTables(a)), Key::Index(i)) => a.get(i).map(|t| {
+                if let Some(span) = t.span() {
+                    best = span.start;
+                }
+                Cur::Table(t as &dyn TableLike)
+            }),
+            (Cur::Item(Item::Value(Value::Array(a))), Key::Index(i)) => a.get(i).map(|v| {
+                if let Some(span) = v.span() {
+                    best = span.start;
+                }
+                Cur::Item(&Item::None)
+            }),
+            _ => None,
+        };
+        match next {
+            Some(n) => cur = n,
+            None => break,
         }
     }
-    table
-        .key(key)
-        .and_then(|k| k.span())
-        .map(|s| s.start)
-        .unwrap_or(header)
+    best
+}
+
+/// Where `[[ARRAY]]` number `index` has its key `key` (or its header).
+fn locate(
+    text: &str,
+    array: &'static str,
+    index: usize,
+    sub: Option<(&'static str, usize)>,
+    key: &'static str,
+) -> usize {
+    let mut path = vec![Key::Name(array), Key::Index(index)];
+    if let Some((sub_key, sub_index)) = sub {
+        path.push(Key::Name(sub_key));
+        path.push(Key::Index(sub_index));
+    }
+    path.push(Key::Name(key));
+    locate_keys(text, &path)
+}
+
+/// The first range problem of a file as `path:line:column: message`.
+fn first_problem(path: &Path, text: &str, problems: Vec<Problem>) -> Result<(), StoreError> {
+    match problems.into_iter().next() {
+        None => Ok(()),
+        Some(p) => Err(parse_error(path, text, locate_keys(text, &p.at), p.message)),
+    }
 }
 
 /// First repeated name in `names`: (index of the repeat, index of the first).
@@ -145,10 +218,10 @@ fn first_duplicate<'a>(names: impl Iterator<Item = &'a str>) -> Option<(usize, u
 fn empty_name(
     path: &Path,
     text: &str,
-    array: &str,
+    array: &'static str,
     index: usize,
-    sub: Option<(&str, usize)>,
-    key: &str,
+    sub: Option<(&'static str, usize)>,
+    key: &'static str,
 ) -> StoreError {
     let off = locate(text, array, index, sub, key);
     parse_error(path, text, off, format!("`{key}` must not be empty"))
@@ -172,6 +245,7 @@ pub(crate) fn parse_hosts(path: &Path, text: &str) -> Result<Vec<Host>, StoreErr
             ),
         ));
     }
+    first_problem(path, text, limits::hosts(&file.host))?;
     Ok(file.host)
 }
 
@@ -242,11 +316,14 @@ pub(crate) fn parse_backups(path: &Path, text: &str) -> Result<Vec<BackupJob>, S
             ),
         ));
     }
+    first_problem(path, text, limits::backups(&file.backup))?;
     Ok(file.backup)
 }
 
 pub(crate) fn parse_settings(path: &Path, text: &str) -> Result<Settings, StoreError> {
-    deserialize(path, text)
+    let settings: Settings = deserialize(path, text)?;
+    first_problem(path, text, limits::settings(&settings))?;
+    Ok(settings)
 }
 
 /// Load one file: missing is empty.
@@ -260,25 +337,19 @@ pub(crate) fn load_file<T: Default>(
     }
 }
 
-/// Things that are worth a warning but not a refusal: durations that do
-/// not parse, references to vendors or hosts that do not exist.
+/// Things that are worth a warning but not a refusal: references to vendors or hosts that do not exist.
 pub(crate) fn warnings(
-    settings: &Settings,
     hosts: &[Host],
     vendors: &[Vendor],
     backups: &[BackupJob],
     paths: (&PathBuf, &PathBuf),
 ) -> Vec<String> {
-    use crate::util::parse_duration;
     let (hosts_path, backups_path) = paths;
     let mut out = Vec::new();
     let vendor_names: std::collections::HashSet<&str> =
         vendors.iter().map(|v| v.name.as_str()).collect();
     let host_names: std::collections::HashSet<&str> =
         hosts.iter().map(|h| h.name.as_str()).collect();
-    if let Err(e) = parse_duration(&settings.thresholds.metadata_max_age) {
-        out.push(format!("opsdeck.toml: [thresholds] metadata_max_age: {e}"));
-    }
     for h in hosts {
         if let Some(v) = &h.vendor {
             if !vendor_names.contains(v.as_str()) {
@@ -291,22 +362,6 @@ pub(crate) fn warnings(
         }
     }
     for b in backups {
-        let dur = [
-            ("max_age", Some(&b.max_age)),
-            ("warn_age", b.warn_age.as_ref()),
-            ("restore_test_every", b.restore_test_every.as_ref()),
-        ];
-        for (key, value) in dur {
-            if let Some(v) = value {
-                if let Err(e) = parse_duration(v) {
-                    out.push(format!(
-                        "{}: backup `{}`: {key}: {e}",
-                        backups_path.display(),
-                        b.name
-                    ));
-                }
-            }
-        }
         if b.host != "local" && !host_names.contains(b.host.as_str()) {
             out.push(format!(
                 "{}: backup `{}` runs on host `{}`, which is not in hosts.toml",

@@ -24,6 +24,7 @@ pub mod state;
 pub mod write;
 
 pub use load::line_col;
+pub use state::{damaged_path, StateRead};
 
 /// Where the files are.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,6 +83,61 @@ impl Home {
     pub fn log_path(&self) -> PathBuf {
         self.state_dir.join("opsdeck.log")
     }
+
+    /// Refuse a home another user could plant files in: the config and
+    /// state directories (and the state directory's parent, when it is not
+    /// the config directory) must belong to the user running opsdeck (or to
+    /// root) and be writable by nobody else, as OpenSSH's StrictModes asks
+    /// of `~/.ssh`. Directories that do not exist yet are created 0700 by
+    /// opsdeck itself. Files inside are opened without following symlinks.
+    pub fn check_safe(&self) -> Result<(), StoreError> {
+        use std::os::unix::fs::MetadataExt;
+        // SAFETY: geteuid never fails.
+        let me = unsafe { libc::geteuid() };
+        let mut dirs = vec![self.config_dir.as_path(), self.state_dir.as_path()];
+        if let Some(parent) = self.state_dir.parent() {
+            if parent != self.config_dir {
+                dirs.push(parent);
+            }
+        }
+        for dir in dirs {
+            let m = match std::fs::metadata(dir) {
+                Ok(m) => m,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => {
+                    return Err(StoreError::Io {
+                        path: dir.to_path_buf(),
+                        message: format!("cannot inspect: {e}"),
+                    })
+                }
+            };
+            let unsafe_dir = |why: String| StoreError::Unsafe {
+                path: dir.to_path_buf(),
+                message: why,
+            };
+            if !m.is_dir() {
+                return Err(unsafe_dir("is not a directory".into()));
+            }
+            if m.uid() != me && m.uid() != 0 {
+                return Err(unsafe_dir(format!(
+                    "belongs to {} (uid {}), not to you ({}): another user could plant \
+                     links there that opsdeck would follow. Use a home of your own \
+                     (--home DIR or OPSDECK_HOME), or take this one over (chown)",
+                    crate::util::user_name(m.uid()).unwrap_or_else(|| "another user".into()),
+                    m.uid(),
+                    crate::util::local_user()
+                )));
+            }
+            if m.mode() & 0o022 != 0 {
+                return Err(unsafe_dir(format!(
+                    "can be written by other users (mode {:o}): fix it with `chmod go-w {}`",
+                    m.mode() & 0o777,
+                    dir.display()
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -117,6 +173,11 @@ pub enum StoreError {
     Invalid {
         message: String,
     },
+    /// A home or state directory opsdeck must not use (exit 77).
+    Unsafe {
+        path: PathBuf,
+        message: String,
+    },
 }
 
 impl fmt::Display for StoreError {
@@ -137,6 +198,13 @@ impl fmt::Display for StoreError {
                 write!(f, "a {what} named `{name}` exists already")
             }
             StoreError::Invalid { message } => f.write_str(message),
+            StoreError::Unsafe { path, message } => {
+                write!(
+                    f,
+                    "refusing the opsdeck home {}: it {message}",
+                    path.display()
+                )
+            }
         }
     }
 }
@@ -151,6 +219,7 @@ impl StoreError {
             StoreError::Locked { .. } => exit::TEMPFAIL,
             StoreError::NotFound { .. } => exit::NOINPUT,
             StoreError::Duplicate { .. } | StoreError::Invalid { .. } => exit::USAGE,
+            StoreError::Unsafe { .. } => exit::NOPERM,
         }
     }
 }
@@ -430,6 +499,14 @@ impl Store {
         let (hosts, _) = hosts?;
         let (vendors, _) = vendors?;
         let (backups, _) = backups?;
+        // a change whose writer was killed before journaling it
+        if journal::pending_path(&home).exists() {
+            if let Some(_lock) = write::Lock::try_acquire(&home) {
+                if let Err(e) = journal::recover(&home) {
+                    tracing::warn!("cannot complete the journal: {e}");
+                }
+            }
+        }
         let store = Store {
             home,
             settings,
@@ -443,11 +520,9 @@ impl Store {
         Ok(store)
     }
 
-    /// What is odd but allowed in the files: durations that do not parse,
-    /// vendors or hosts referred to but not defined.
+    /// What is odd but allowed in the files: vendors or hosts referred to but not defined.
     pub fn warnings(&self) -> Vec<String> {
         load::warnings(
-            &self.settings,
             &self.hosts,
             &self.vendors,
             &self.backups,
@@ -475,6 +550,7 @@ impl Store {
         edit: impl FnOnce(&Path, &str, &[T]) -> Result<Edit<R>, StoreError>,
     ) -> Result<R, StoreError> {
         let _lock = write::Lock::acquire(&self.home)?;
+        journal::recover(&self.home)?;
         let old = load::read_text(&path)?;
         let text = old.as_deref().unwrap_or("");
         let current = parse(&path, text)?;
@@ -493,12 +569,17 @@ impl Store {
                 path.display()
             ),
         })?;
+        // The journal's entries are written as an intent first: a change
+        // never lands without its entry, even when opsdeck is killed
+        // between the rename and the append (journal::recover).
+        journal::intend(&self.home, &path, &new_text, &entries)?;
         write::save(&path, old.as_deref(), &new_text)?;
         set(self, new_items);
-        for e in &entries {
-            if let Err(err) = journal::append(&self.home, e) {
-                tracing::error!("the change was made but not journaled: {err}");
-            }
+        write::test_pause_before_journal();
+        if let Err(err) = journal::complete(&self.home, &entries) {
+            tracing::error!(
+                "the change was made; its journal entry waits in state/journal.pending: {err}"
+            );
         }
         Ok(value)
     }
@@ -758,8 +839,9 @@ impl Store {
         journal::read(&self.home.journal_path())
     }
 
-    /// Latest results of one kind.
-    pub fn load_state<T: DeserializeOwned>(&self, kind: StateKind) -> Result<Vec<T>, StoreError> {
+    /// Latest results of one kind. Never fails: a damaged file gives what
+    /// parses, and names what did not in `problems` (also logged).
+    pub fn load_state<T: DeserializeOwned>(&self, kind: StateKind) -> StateRead<T> {
         state::load(&self.home, kind)
     }
 
@@ -785,10 +867,7 @@ impl Store {
 }
 
 /// [`Store::load_state`] for callers that hold only the [`Home`] (the TUI's panes).
-pub fn load_state_in<T: DeserializeOwned>(
-    home: &Home,
-    kind: StateKind,
-) -> Result<Vec<T>, StoreError> {
+pub fn load_state_in<T: DeserializeOwned>(home: &Home, kind: StateKind) -> StateRead<T> {
     state::load(home, kind)
 }
 
@@ -891,7 +970,7 @@ mod tests {
             .unwrap();
         s.merge_state(StateKind::Checks, vec![r("b", 3)], |c| &c.host)
             .unwrap();
-        let got: Vec<CheckResult> = s.load_state(StateKind::Checks).unwrap();
+        let got: Vec<CheckResult> = s.load_state(StateKind::Checks).items;
         assert_eq!(got, vec![r("a", 1), r("b", 3)]);
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(dir.path().join("state/checks.toml"))

@@ -69,9 +69,39 @@ fn test_pause(target: &Path) {
     std::thread::sleep(Duration::from_millis(ms));
 }
 
-/// Write `bytes` to `path` atomically, mode 0600.
+/// `O_NOFOLLOW`: open a file opsdeck owns in its home, never what a planted
+/// symlink points to (the open fails with ELOOP instead).
+pub(crate) const NOFOLLOW: i32 = libc::O_NOFOLLOW;
+
+/// Test hook: with `OPSDECK_TEST_PAUSE_BEFORE_JOURNAL_MS=N`, a change says
+/// so on stderr and sleeps N ms after its file was renamed into place and
+/// before its journal entries are appended (the window a kill used to
+/// leave a change without its entry).
+pub(crate) fn test_pause_before_journal() {
+    let Some(ms) = std::env::var("OPSDECK_TEST_PAUSE_BEFORE_JOURNAL_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    else {
+        return;
+    };
+    eprintln!("opsdeck-test: paused before the journal");
+    std::thread::sleep(Duration::from_millis(ms));
+}
+
+/// Write `bytes` to `path` atomically, mode 0600. A symlink at `path` is
+/// replaced, never followed (state files, output files).
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let target = real_target(path);
+    write_atomic_to(path.to_path_buf(), bytes)
+}
+
+/// Write atomically where `path` really is: a hand-edited file that is a
+/// symlink (dotfiles kept elsewhere) is written where the link points, so
+/// the link survives. Only for the user's own config files.
+fn write_followed(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    write_atomic_to(real_target(path), bytes)
+}
+
+fn write_atomic_to(target: PathBuf, bytes: &[u8]) -> Result<(), StoreError> {
     let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -129,7 +159,7 @@ pub(crate) fn save(path: &Path, old: Option<&str>, new: &str) -> Result<(), Stor
     if let Some(old) = old {
         write_atomic(&bak_path(&real_target(path)), old.as_bytes())?;
     }
-    write_atomic(path, new.as_bytes())
+    write_followed(path, new.as_bytes())
 }
 
 /// Serialises writers inside one process (the file lock alone would make a
@@ -157,7 +187,29 @@ pub(crate) fn lock_path(home: &Home) -> PathBuf {
 impl Lock {
     /// Take the lock, retrying for about two seconds.
     pub(crate) fn acquire(home: &Home) -> Result<Lock, StoreError> {
-        let guard = IN_PROCESS.lock().unwrap_or_else(|e| e.into_inner());
+        Self::acquire_within(home, lock_wait())
+    }
+
+    /// Take the lock if it is free right now (None: someone holds it).
+    pub(crate) fn try_acquire(home: &Home) -> Option<Lock> {
+        Self::acquire_within(home, Duration::ZERO).ok()
+    }
+
+    fn acquire_within(home: &Home, wait: Duration) -> Result<Lock, StoreError> {
+        let guard = if wait.is_zero() {
+            match IN_PROCESS.try_lock() {
+                Ok(g) => g,
+                Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => {
+                    return Err(StoreError::Locked {
+                        path: lock_path(home),
+                        message: "busy".into(),
+                    })
+                }
+            }
+        } else {
+            IN_PROCESS.lock().unwrap_or_else(|e| e.into_inner())
+        };
         ensure_dir(&home.state_dir)?;
         let path = lock_path(home);
         let mut file = OpenOptions::new()
@@ -166,9 +218,10 @@ impl Lock {
             .create(true)
             .truncate(false)
             .mode(0o600)
+            .custom_flags(NOFOLLOW)
             .open(&path)
             .map_err(|e| io_err(&path, "cannot open the lock file", e))?;
-        let deadline = Instant::now() + lock_wait();
+        let deadline = Instant::now() + wait;
         loop {
             match file.try_lock() {
                 Ok(()) => break,

@@ -999,10 +999,18 @@ impl App {
             .filter_map(|n| self.store.host(n).cloned())
             .collect();
         let engine = self.engine.clone();
+        let max_output = self.store.settings.run.max_output;
         let n = list.len();
         let job = Job::task(None, format!("run `{command}` on {n} host(s)"), move |jh| {
             Box::pin(async move {
-                let mut rx = crate::fleet::start(&engine, list, command, None, jh.cancel_flag());
+                let mut rx = crate::fleet::start(
+                    &engine,
+                    list,
+                    command,
+                    None,
+                    usize::try_from(max_output).ok(),
+                    jh.cancel_flag(),
+                );
                 let mut done = 0;
                 while let Some(r) = rx.recv().await {
                     done += 1;

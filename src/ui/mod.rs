@@ -146,7 +146,7 @@ fn draw(term: &mut Term, app: &App) -> io::Result<()> {
 }
 
 async fn event_loop(store: Store, t0: Instant) -> Result<(), Failure> {
-    let theme = theme::Theme::detect(&store.settings.ui.theme);
+    let theme = theme::Theme::detect(store.settings.ui.theme.as_str());
     let engine = Engine::new(&store.settings.ssh, EngineOptions::default()).with_home(&store.home);
     let tick = Duration::from_secs(store.settings.ui.tick_s.max(1));
     let exit_after_first =

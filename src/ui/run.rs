@@ -93,7 +93,7 @@ impl RunView {
             let style = match g.result.outcome {
                 Outcome::Ok => theme.ok(),
                 Outcome::Failed => theme.warn(),
-                Outcome::Timeout | Outcome::Unreachable => theme.crit(),
+                Outcome::Timeout | Outcome::Unreachable | Outcome::Unknown => theme.crit(),
             };
             lines.push(Line::from(vec![
                 Span::styled(format!("── {} ", g.title()), theme.title()),

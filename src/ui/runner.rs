@@ -28,18 +28,27 @@ pub struct Runner {
 /// Latest results from state/ (an unreadable file is reported, not fatal).
 pub fn load_results(store: &Store) -> Results {
     let mut r = Results::default();
-    match store.load_state::<CheckResult>(StateKind::Checks) {
-        Ok(v) => r.checks = v.into_iter().map(|c| (c.host.clone(), c)).collect(),
-        Err(e) => r.load_errors.push(e.to_string()),
-    }
-    match store.load_state::<PatchReport>(StateKind::Patches) {
-        Ok(v) => r.patches = v.into_iter().map(|c| (c.host.clone(), c)).collect(),
-        Err(e) => r.load_errors.push(e.to_string()),
-    }
-    match store.load_state::<BackupResult>(StateKind::Backups) {
-        Ok(v) => r.backups = v.into_iter().map(|c| (c.name.clone(), c)).collect(),
-        Err(e) => r.load_errors.push(e.to_string()),
-    }
+    let checks = store.load_state::<CheckResult>(StateKind::Checks);
+    let patches = store.load_state::<PatchReport>(StateKind::Patches);
+    let backups = store.load_state::<BackupResult>(StateKind::Backups);
+    r.load_errors.extend(checks.problems);
+    r.load_errors.extend(patches.problems);
+    r.load_errors.extend(backups.problems);
+    r.checks = checks
+        .items
+        .into_iter()
+        .map(|c| (c.host.clone(), c))
+        .collect();
+    r.patches = patches
+        .items
+        .into_iter()
+        .map(|c| (c.host.clone(), c))
+        .collect();
+    r.backups = backups
+        .items
+        .into_iter()
+        .map(|c| (c.name.clone(), c))
+        .collect();
     r
 }
 

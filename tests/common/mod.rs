@@ -2,4 +2,5 @@
 //! needs; helpers not used by one test binary are not dead code elsewhere.
 #![allow(dead_code)]
 
+pub mod paused;
 pub mod sshd;

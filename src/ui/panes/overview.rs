@@ -76,10 +76,7 @@ impl OverviewPane {
                 EolTable::embedded()
             }
         });
-        match overview::load_security_since(home) {
-            Ok(s) => self.state.get_mut().security_since = s,
-            Err(e) => errors.push(e.to_string()),
-        }
+        self.state.get_mut().security_since = overview::load_security_since(home);
         if !errors.is_empty() {
             self.load_error = Some(errors.join("; "));
         }
@@ -115,6 +112,7 @@ impl OverviewPane {
             backups: ctx.results.backups.values().cloned().collect(),
             security_since: std::mem::take(&mut st.security_since),
             eol: self.eol.clone().unwrap_or_else(EolTable::embedded),
+            notes: Vec::new(),
         };
         snap.track_security();
         let now = ctx.now;
