@@ -322,24 +322,39 @@ pub fn expand_range(pattern: &str) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
-/// The jump host of `ansible_ssh_common_args` when it says only that:
-/// `-o ProxyJump=X`, `-o 'ProxyJump=X'`, `-o ProxyJump X`, `-J X`.
+/// The jump host named in `ansible_ssh_common_args`: `-o ProxyJump=X`,
+/// `-o 'ProxyJump=X'`, `-o ProxyJump X`, `-oProxyJump=X`, `-J X` (the
+/// other options there are not opsdeck's to keep: `-F`, known hosts files).
 pub fn jump_from_common_args(args: &str) -> Option<String> {
-    let words: Vec<String> = args
-        .split_whitespace()
-        .map(|w| w.trim_matches(|c| c == '\'' || c == '"').to_string())
-        .collect();
-    let value = match words.as_slice() {
-        [o, kv] if o == "-o" => {
-            let (k, v) = kv.split_once('=')?;
-            k.eq_ignore_ascii_case("proxyjump").then(|| v.to_string())?
+    let words = ini_words(args);
+    let mut it = words.iter().peekable();
+    while let Some(w) = it.next() {
+        let value = if w == "-J" {
+            it.next().cloned()
+        } else if let Some(j) = w.strip_prefix("-J").filter(|j| !j.is_empty()) {
+            Some(j.to_string())
+        } else {
+            let opt = if w == "-o" {
+                it.next().cloned()
+            } else {
+                w.strip_prefix("-o").map(str::to_string)
+            };
+            match opt {
+                Some(kv) => match kv.split_once(['=', ' ']) {
+                    Some((k, v)) if k.eq_ignore_ascii_case("proxyjump") => {
+                        Some(v.trim().to_string())
+                    }
+                    None if kv.eq_ignore_ascii_case("proxyjump") => it.next().cloned(),
+                    _ => None,
+                },
+                None => None,
+            }
+        };
+        if let Some(v) = value.filter(|v| !v.is_empty() && !v.contains(char::is_whitespace)) {
+            return Some(v);
         }
-        [o, k, v] if o == "-o" && k.eq_ignore_ascii_case("proxyjump") => v.clone(),
-        [j, v] if j == "-J" => v.clone(),
-        [kv] if kv.starts_with("-oProxyJump=") => kv["-oProxyJump=".len()..].to_string(),
-        _ => return None,
-    };
-    (!value.is_empty() && !value.contains(char::is_whitespace)).then_some(value)
+    }
+    None
 }
 
 /// Collects hosts, their groups and variables while reading an inventory.
@@ -354,6 +369,8 @@ struct Builder {
     group_order: Vec<String>,
     notes: Vec<String>,
     ignored_vars: BTreeMap<String, Vec<String>>,
+    /// group -> its variables (`[g:vars]`, `vars:`), in file order
+    group_vars: BTreeMap<String, Vec<(String, String)>>,
 }
 
 impl Builder {
@@ -378,6 +395,54 @@ impl Builder {
             }
         }
     }
+    fn group_var(&mut self, group: &str, key: String, value: String) {
+        self.group(group);
+        let vars = self.group_vars.entry(group.to_string()).or_default();
+        vars.retain(|(k, _)| *k != key);
+        vars.push((key, value));
+    }
+
+    /// How deep a group is below `all` (all: 0, top level: 1, a child one
+    /// more than its deepest parent): deeper groups' variables win, as in
+    /// Ansible.
+    fn depth(&self, group: &str, seen: &mut Vec<String>) -> usize {
+        if group == "all" || seen.iter().any(|g| g == group) {
+            return 0;
+        }
+        seen.push(group.to_string());
+        let d = self
+            .children
+            .iter()
+            .filter(|(p, kids)| kids.iter().any(|k| k == group) && p.as_str() != "all")
+            .map(|(p, _)| self.depth(p, seen))
+            .max()
+            .map_or(1, |d| d + 1);
+        seen.pop();
+        d
+    }
+
+    /// A host's variables as Ansible computes them: `all`'s, then its
+    /// groups' from the shallowest to the deepest (by name at one depth),
+    /// then its own.
+    fn effective_vars(&self, host: &str) -> BTreeMap<String, String> {
+        let mut groups: Vec<(usize, String)> = self
+            .groups_of_all(host)
+            .into_iter()
+            .map(|g| (self.depth(&g, &mut Vec::new()), g))
+            .collect();
+        groups.sort();
+        let mut vars = BTreeMap::new();
+        for (_, g) in &groups {
+            for (k, v) in self.group_vars.get(g).into_iter().flatten() {
+                vars.insert(k.clone(), v.clone());
+            }
+        }
+        for (k, v) in self.vars.get(host).into_iter().flatten() {
+            vars.insert(k.clone(), v.clone());
+        }
+        vars
+    }
+
     fn child(&mut self, parent: &str, child: &str) {
         self.group(parent);
         self.group(child);
@@ -387,8 +452,25 @@ impl Builder {
         }
     }
 
-    /// Groups containing `host`, directly or through children.
+    /// Every group containing `host` (with `all`), for its variables.
+    fn groups_of_all(&self, host: &str) -> Vec<String> {
+        let mut g = self.member_groups(host);
+        if !g.iter().any(|x| x == "all") {
+            g.push("all".into());
+        }
+        g
+    }
+
+    /// Groups containing `host` as tags (not `all` and `ungrouped`).
     fn groups_of(&self, host: &str) -> Vec<String> {
+        self.member_groups(host)
+            .into_iter()
+            .filter(|g| g != "all" && g != "ungrouped")
+            .collect()
+    }
+
+    /// Groups containing `host`, directly or through children.
+    fn member_groups(&self, host: &str) -> Vec<String> {
         let mut member: HashSet<&str> = self
             .group_hosts
             .iter()
@@ -409,7 +491,7 @@ impl Builder {
         }
         self.group_order
             .iter()
-            .filter(|g| member.contains(g.as_str()) && *g != "all" && *g != "ungrouped")
+            .filter(|g| member.contains(g.as_str()))
             .cloned()
             .collect()
     }
@@ -422,8 +504,7 @@ impl Builder {
                 tags: self.groups_of(name),
                 ..Default::default()
             };
-            let vars = self.vars.get(name).cloned().unwrap_or_default();
-            for (k, v) in vars {
+            for (k, v) in self.effective_vars(name) {
                 match k.as_str() {
                     "ansible_host" | "ansible_ssh_host" => h.address = Some(v),
                     "ansible_port" | "ansible_ssh_port" => match v.parse::<u16>() {
@@ -436,7 +517,7 @@ impl Builder {
                     "ansible_ssh_common_args" => match jump_from_common_args(&v) {
                         Some(j) => h.jump = Some(j),
                         None => self.notes.push(format!(
-                            "{name}: ansible_ssh_common_args `{v}` is more than a ProxyJump; ignored"
+                            "{name}: ansible_ssh_common_args `{v}` names no ProxyJump; ignored"
                         )),
                     },
                     _ => self.ignored_vars.entry(k).or_default().push(name.clone()),
@@ -512,12 +593,7 @@ pub fn parse_ansible_ini(text: &str) -> Result<Imported, String> {
             let name = &line[1..end];
             section = match name.split_once(':') {
                 Some((g, "children")) => Section::Children(g.to_string()),
-                Some((g, "vars")) => {
-                    b.notes.push(format!(
-                        "line {lineno}: [{g}:vars] ignored (group variables are not imported)"
-                    ));
-                    Section::Vars(g.to_string())
-                }
+                Some((g, "vars")) => Section::Vars(g.to_string()),
                 Some((_, other)) => {
                     return Err(format!("line {lineno}: unknown section kind `:{other}`"))
                 }
@@ -529,7 +605,16 @@ pub fn parse_ansible_ini(text: &str) -> Result<Imported, String> {
             continue;
         }
         match &section {
-            Section::Vars(_) => {}
+            Section::Vars(group) => {
+                let group = group.clone();
+                let Some((k, v)) = line.split_once('=') else {
+                    return Err(format!(
+                        "line {lineno}: `{line}` is not a key=value group variable"
+                    ));
+                };
+                let value = ini_words(v.trim()).into_iter().next().unwrap_or_default();
+                b.group_var(&group, k.trim().to_string(), value);
+            }
             Section::Children(parent) => {
                 let parent = parent.clone();
                 b.child(&parent, line);
@@ -551,18 +636,7 @@ pub fn parse_ansible_ini(text: &str) -> Result<Imported, String> {
                         }
                     }
                 }
-                // host:port (not inside a range's brackets, not IPv6)
-                let (pattern, port) = match first.rsplit_once(':') {
-                    Some((h, p))
-                        if !h.contains(':')
-                            && !p.contains(']')
-                            && p.chars().all(|c| c.is_ascii_digit())
-                            && !p.is_empty() =>
-                    {
-                        (h.to_string(), Some(p.to_string()))
-                    }
-                    _ => (first.clone(), None),
-                };
+                let (pattern, port) = split_host_port(first);
                 if let Some(p) = port {
                     vars.push(("ansible_port".into(), p));
                 }
@@ -573,6 +647,21 @@ pub fn parse_ansible_ini(text: &str) -> Result<Imported, String> {
         }
     }
     Ok(b.finish())
+}
+
+/// `host:port` (not inside a range's brackets, not IPv6) → (host, port).
+fn split_host_port(pattern: &str) -> (String, Option<String>) {
+    match pattern.rsplit_once(':') {
+        Some((h, p))
+            if !h.contains(':')
+                && !p.contains(']')
+                && p.chars().all(|c| c.is_ascii_digit())
+                && !p.is_empty() =>
+        {
+            (h.to_string(), Some(p.to_string()))
+        }
+        _ => (pattern.to_string(), None),
+    }
 }
 
 fn yaml_scalar(y: &Yaml) -> Option<String> {
@@ -598,9 +687,17 @@ fn yaml_group(b: &mut Builder, name: &str, node: &Yaml, depth: usize) -> Result<
         let key = yaml_scalar(k).unwrap_or_default();
         match key.as_str() {
             "hosts" => {
+                // a string is read as one key with no value, as Ansible does
+                let one;
                 let hosts = match v {
                     Yaml::Hash(h) => h,
                     Yaml::Null => continue,
+                    Yaml::String(_) => {
+                        let mut m = yaml_rust2::yaml::Hash::new();
+                        m.insert(v.clone(), Yaml::Null);
+                        one = m;
+                        &one
+                    }
                     _ => return Err(format!("`{name}.hosts` is not a mapping")),
                 };
                 for (hk, hv) in hosts {
@@ -618,12 +715,18 @@ fn yaml_group(b: &mut Builder, name: &str, node: &Yaml, depth: usize) -> Result<
                                 }
                             }
                         }
+                        // `web1:` and `web1: ""`: a host with no variables
                         Yaml::Null => {}
+                        Yaml::String(s) if s.is_empty() => {}
                         _ => {
                             return Err(format!(
                                 "host `{pattern}` of `{name}`: vars are not a mapping"
                             ))
                         }
+                    }
+                    let (pattern, port) = split_host_port(&pattern);
+                    if let Some(p) = port {
+                        vars.push(("ansible_port".into(), p));
                     }
                     for h in expand_range(&pattern)? {
                         b.host(name, &h, vars.clone());
@@ -631,9 +734,16 @@ fn yaml_group(b: &mut Builder, name: &str, node: &Yaml, depth: usize) -> Result<
                 }
             }
             "children" => {
+                let one;
                 let kids = match v {
                     Yaml::Hash(h) => h,
                     Yaml::Null => continue,
+                    Yaml::String(_) => {
+                        let mut m = yaml_rust2::yaml::Hash::new();
+                        m.insert(v.clone(), Yaml::Null);
+                        one = m;
+                        &one
+                    }
                     _ => return Err(format!("`{name}.children` is not a mapping")),
                 };
                 for (ck, cv) in kids {
@@ -641,12 +751,25 @@ fn yaml_group(b: &mut Builder, name: &str, node: &Yaml, depth: usize) -> Result<
                         return Err(format!("a child group of `{name}` is not a string"));
                     };
                     b.child(name, &child);
+                    // a child that is not a mapping is still a (empty) group
+                    let cv = match cv {
+                        Yaml::Hash(_) | Yaml::Null => cv,
+                        _ => &Yaml::Null,
+                    };
                     yaml_group(b, &child, cv, depth + 1)?;
                 }
             }
-            "vars" => b.notes.push(format!(
-                "vars of group `{name}` ignored (group variables are not imported)"
-            )),
+            "vars" => match v {
+                Yaml::Hash(vm) => {
+                    for (vk, vv) in vm {
+                        if let Some(vk) = yaml_scalar(vk) {
+                            b.group_var(name, vk, yaml_scalar(vv).unwrap_or_default());
+                        }
+                    }
+                }
+                Yaml::Null => {}
+                _ => return Err(format!("`{name}.vars` is not a mapping")),
+            },
             other => b
                 .notes
                 .push(format!("group `{name}`: unknown key `{other}` ignored")),
@@ -726,8 +849,95 @@ pub fn yaml_quote(s: &str) -> String {
     }
 }
 
-fn host_vars(h: &Host) -> Vec<(&'static str, String)> {
+/// A host's connection as OpenSSH resolves it (`ssh -G` through the
+/// configured `[ssh] config_file`, then hosts.toml's overrides): what the
+/// export gives Ansible so it reaches exactly the host opsdeck reaches,
+/// whatever config file opsdeck was told to read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportConn {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    /// The key file to log in with (the first that exists).
+    pub identity: Option<String>,
+    /// Options for `ansible_ssh_common_args` (`-F FILE`, known hosts, ProxyJump).
+    pub ssh_args: Vec<String>,
+}
+
+impl ExportConn {
+    /// From the engine's resolution of a host.
+    pub fn from_resolved(r: &crate::ssh::Resolved, config_file: Option<&Path>) -> ExportConn {
+        let mut ssh_args = Vec::new();
+        if let Some(cfg) = config_file {
+            // jump hosts and `Host *` options resolve as opsdeck resolves them
+            ssh_args.push(format!(
+                "-F {}",
+                crate::util::shell_quote(&cfg.to_string_lossy())
+            ));
+        }
+        if !r.known_hosts_files.is_empty() && !default_known_hosts(&r.known_hosts_files) {
+            let files: Vec<String> = r
+                .known_hosts_files
+                .iter()
+                .map(|f| f.to_string_lossy().into_owned())
+                .collect();
+            ssh_args.push(format!(
+                "-o {}",
+                crate::util::shell_quote(&format!("UserKnownHostsFile={}", files.join(" ")))
+            ));
+        }
+        if r.identities_only {
+            ssh_args.push("-o IdentitiesOnly=yes".into());
+        }
+        if !r.jumps.is_empty() {
+            // the hops as named (aliases of the SSH config, or user@host:port):
+            // ssh gives its `-F` to the jump's own ssh, which resolves them
+            // with their keys and known hosts as opsdeck does
+            let hops: Vec<String> = r.jumps.iter().map(|j| j.alias.clone()).collect();
+            ssh_args.push(format!(
+                "-o {}",
+                crate::util::shell_quote(&format!("ProxyJump={}", hops.join(",")))
+            ));
+        }
+        ExportConn {
+            host: r.hostname.clone(),
+            port: r.port,
+            user: r.user.clone(),
+            identity: r
+                .identity_files
+                .iter()
+                .find(|p| p.is_file())
+                .map(|p| p.to_string_lossy().into_owned()),
+            ssh_args,
+        }
+    }
+}
+
+/// OpenSSH's own default list: nothing to tell Ansible's ssh.
+fn default_known_hosts(files: &[std::path::PathBuf]) -> bool {
+    let defaults = [
+        expand_tilde("~/.ssh/known_hosts"),
+        expand_tilde("~/.ssh/known_hosts2"),
+        PathBuf::from("/etc/ssh/ssh_known_hosts"),
+        PathBuf::from("/etc/ssh/ssh_known_hosts2"),
+    ];
+    files == defaults || files == &defaults[..2]
+}
+
+fn host_vars(h: &Host, conn: Option<&ExportConn>) -> Vec<(&'static str, String)> {
     let mut v = Vec::new();
+    if let Some(c) = conn {
+        v.push(("ansible_host", yaml_quote(&c.host)));
+        v.push(("ansible_port", c.port.to_string()));
+        v.push(("ansible_user", yaml_quote(&c.user)));
+        if let Some(k) = &c.identity {
+            v.push(("ansible_ssh_private_key_file", yaml_quote(k)));
+        }
+        if !c.ssh_args.is_empty() {
+            v.push(("ansible_ssh_common_args", yaml_quote(&c.ssh_args.join(" "))));
+        }
+        return v;
+    }
     if let Some(a) = &h.address {
         v.push(("ansible_host", yaml_quote(a)));
     }
@@ -746,8 +956,7 @@ fn host_vars(h: &Host) -> Vec<(&'static str, String)> {
     v
 }
 
-fn write_host(out: &mut String, indent: &str, h: &Host, with_vars: bool) {
-    let vars = if with_vars { host_vars(h) } else { Vec::new() };
+fn write_host(out: &mut String, indent: &str, h: &Host, vars: Vec<(&'static str, String)>) {
     out.push_str(indent);
     out.push_str(&yaml_quote(&h.name));
     out.push_str(":\n");
@@ -756,12 +965,18 @@ fn write_host(out: &mut String, indent: &str, h: &Host, with_vars: bool) {
     }
 }
 
+/// [`export_ansible_resolved`] with the connection settings of hosts.toml only.
+pub fn export_ansible(hosts: &[Host]) -> String {
+    export_ansible_resolved(hosts, &BTreeMap::new())
+}
+
 /// An Ansible YAML inventory: tags become groups under `all.children`,
 /// hosts without tags go under `all.hosts`, connection settings become host
 /// variables (given once, where the host first appears). Groups and hosts
 /// are sorted by name, so the output does not depend on the order of
-/// hosts.toml (export, import, export gives the same bytes).
-pub fn export_ansible(hosts: &[Host]) -> String {
+/// hosts.toml (export, import, export gives the same bytes). A host with a
+/// resolved connection in `conns` is exported with it (see [`ExportConn`]).
+pub fn export_ansible_resolved(hosts: &[Host], conns: &BTreeMap<String, ExportConn>) -> String {
     let mut sorted: Vec<&Host> = hosts.iter().collect();
     sorted.sort_by(|a, b| a.name.cmp(&b.name));
     let mut out = format!(
@@ -791,7 +1006,7 @@ pub fn export_ansible(hosts: &[Host]) -> String {
     if !untagged.is_empty() {
         out.push_str("  hosts:\n");
         for h in &untagged {
-            write_host(&mut out, "    ", h, true);
+            write_host(&mut out, "    ", h, host_vars(h, conns.get(&h.name)));
         }
     }
     if !groups.is_empty() {
@@ -800,8 +1015,12 @@ pub fn export_ansible(hosts: &[Host]) -> String {
         for (g, members) in &groups {
             out.push_str(&format!("    {}:\n      hosts:\n", yaml_quote(g)));
             for h in members {
-                let first = done.insert(h.name.as_str());
-                write_host(&mut out, "        ", h, first);
+                let vars = if done.insert(h.name.as_str()) {
+                    host_vars(h, conns.get(&h.name))
+                } else {
+                    Vec::new()
+                };
+                write_host(&mut out, "        ", h, vars);
             }
         }
     }
@@ -862,7 +1081,13 @@ mod tests {
             Some("admin@b:2222")
         );
         assert_eq!(jump_from_common_args("-J b1,b2").as_deref(), Some("b1,b2"));
-        assert_eq!(jump_from_common_args("-o ProxyJump=b -o Foo=1"), None);
+        // the jump is found among other options (which are not opsdeck's)
+        assert_eq!(
+            jump_from_common_args("-F /x/cfg -o 'UserKnownHostsFile=/a /b' -o ProxyJump=u@b:22,c")
+                .as_deref(),
+            Some("u@b:22,c")
+        );
+        assert_eq!(jump_from_common_args("-oProxyJump=b").as_deref(), Some("b"));
         assert_eq!(jump_from_common_args("-o StrictHostKeyChecking=no"), None);
     }
 
@@ -906,6 +1131,10 @@ mod tests {
         assert!(got.hosts[0].tags.is_empty());
         assert_eq!(got.hosts[1].tags, ["web", "prod"]);
         assert_eq!(got.hosts[1].user.as_deref(), Some("deploy"));
-        assert!(got.notes.iter().any(|n| n.contains("[prod:vars]")));
+        assert!(
+            got.notes.iter().any(|n| n.contains("`x`")),
+            "{:?}",
+            got.notes
+        );
     }
 }

@@ -2,6 +2,8 @@
 //! export → import → export round trip, and `ansible-inventory --list`
 //! accepting the export.
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -66,8 +68,14 @@ fn ini_fixture() {
     assert_eq!(db1.jump.as_deref(), Some("admin@bastion:22"));
     assert_eq!(db1.tags, ["db", "prod"]);
     assert_eq!(by_name(h, "db2").port, Some(2200));
+    // group variables, with Ansible's precedence: the host's own over the
+    // deeper group (db) over its parent (prod); nothing for `mail`
+    assert_eq!(by_name(h, "lb1").user.as_deref(), Some("ops"));
+    assert_eq!(db1.user.as_deref(), Some("dbadmin"));
+    assert_eq!(by_name(h, "db2").user.as_deref(), Some("dbadmin"));
+    assert_eq!(by_name(h, "mail.example.org").user, None);
     assert!(
-        got.notes.iter().any(|n| n.contains("[prod:vars]")),
+        got.notes.iter().any(|n| n.contains("ntp_server")),
         "{:?}",
         got.notes
     );
@@ -103,8 +111,20 @@ fn yaml_fixture() {
     assert_eq!(db1.address.as_deref(), Some("10.0.1.5"));
     assert_eq!(db1.jump.as_deref(), Some("admin@bastion:22"));
     assert_eq!(db1.tags, ["prod", "db"]);
+    assert_eq!(
+        db1.user.as_deref(),
+        Some("dbadmin"),
+        "db's vars over prod's"
+    );
+    assert_eq!(by_name(h, "lb1").user.as_deref(), Some("ops"));
+    assert_eq!(
+        by_name(h, "web01.example.org").user.as_deref(),
+        Some("deploy")
+    );
     assert!(
-        got.notes.iter().any(|n| n.contains("vars of group `all`")),
+        got.notes
+            .iter()
+            .any(|n| n.contains("ansible_python_interpreter")),
         "{:?}",
         got.notes
     );
@@ -113,6 +133,16 @@ fn yaml_fixture() {
         "{:?}",
         got.notes
     );
+    // strings under hosts: and children: are read as Ansible reads them
+    let got = parse_ansible_yaml(
+        "all:\n  hosts: solo\n  children:\n    web:\n      hosts:\n        w1: \"\"\n        w2:\n    empty: \"\"\n    prod:\n      children: web\n      vars:\n        ansible_port: 2201\n",
+    )
+    .unwrap();
+    let names: Vec<&str> = got.hosts.iter().map(|h| h.name.as_str()).collect();
+    assert_eq!(names, ["solo", "w1", "w2"]);
+    assert_eq!(by_name(&got.hosts, "w1").tags, ["web", "prod"]);
+    assert_eq!(by_name(&got.hosts, "w2").port, Some(2201));
+    assert_eq!(by_name(&got.hosts, "solo").port, None);
     assert!(parse_ansible_yaml("all: [1, 2]").is_err());
     assert!(parse_ansible_yaml("all:\n  hosts: 3\n").is_err());
 }
@@ -128,14 +158,14 @@ fn tricky_hosts() -> Vec<Host> {
         Host {
             name: "alpha".into(),
             port: Some(2222),
-            user: Some("o'brien".into()),
+            user: Some("null".into()),
             jump: Some("admin@bastion:22,b2".into()),
             tags: vec!["db".into(), "web-legacy".into()],
             ..Default::default()
         },
         Host {
             name: "yes".into(),
-            address: Some("host \"quoted\" #x".into()),
+            address: Some("2001:db8::1".into()),
             ..Default::default()
         },
         Host {
@@ -177,12 +207,19 @@ fn export_import_export_is_identical() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let imported = Store::load(Home::under(&second)).unwrap();
     assert_eq!(imported.hosts.len(), 5);
+    // the CLI exports each host as OpenSSH resolves it: the import gives
+    // those values back, and exporting them again gives the same bytes
     for h in tricky_hosts() {
         let got = by_name(&imported.hosts, &h.name);
-        assert_eq!(got.address, h.address, "{}", h.name);
-        assert_eq!(got.port, h.port, "{}", h.name);
-        assert_eq!(got.user, h.user, "{}", h.name);
-        assert_eq!(got.jump, h.jump, "{}", h.name);
+        if let Some(a) = &h.address {
+            assert_eq!(got.address.as_ref(), Some(a), "{}", h.name);
+        }
+        if let Some(p) = h.port {
+            assert_eq!(got.port, Some(p), "{}", h.name);
+        }
+        if let Some(u) = &h.user {
+            assert_eq!(got.user.as_ref(), Some(u), "{}", h.name);
+        }
         let mut a = got.tags.clone();
         let mut b = h.tags.clone();
         a.sort();
@@ -191,8 +228,18 @@ fn export_import_export_is_identical() {
     }
     let o = run(&second, &["export", "ansible"]);
     assert_eq!(String::from_utf8_lossy(&o.stdout), text1);
-    // Library level too.
-    assert_eq!(export_ansible(&imported.hosts), text1);
+
+    // Library level, with hosts.toml's own settings: every field survives.
+    let text0 = export_ansible(&tricky_hosts());
+    let back = parse_ansible_yaml(&text0).unwrap();
+    for h in tricky_hosts() {
+        let got = by_name(&back.hosts, &h.name);
+        assert_eq!(got.address, h.address, "{}", h.name);
+        assert_eq!(got.port, h.port, "{}", h.name);
+        assert_eq!(got.user, h.user, "{}", h.name);
+        assert_eq!(got.jump, h.jump, "{}", h.name);
+    }
+    assert_eq!(export_ansible(&back.hosts), text0);
     assert_eq!(export_ansible(&[]), "# Ansible inventory written by `opsdeck export ansible` (0 hosts).\n# Check it with: ansible-inventory -i FILE --list\nall:\n  hosts: {}\n");
 }
 
@@ -227,12 +274,12 @@ fn ansible_inventory_accepts_the_export() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let vars = &v["_meta"]["hostvars"];
     assert_eq!(vars["alpha"]["ansible_port"], 2222);
-    assert_eq!(vars["alpha"]["ansible_user"], "o'brien");
+    assert_eq!(vars["alpha"]["ansible_user"], "null");
     assert_eq!(
         vars["alpha"]["ansible_ssh_common_args"],
         "-o ProxyJump=admin@bastion:22,b2"
     );
-    assert_eq!(vars["yes"]["ansible_host"], "host \"quoted\" #x");
+    assert_eq!(vars["yes"]["ansible_host"], "2001:db8::1");
     assert_eq!(vars["zeta"]["ansible_host"], "10.0.0.9");
     let mut web: Vec<String> = v["web"]["hosts"]
         .as_array()
@@ -322,5 +369,75 @@ proptest::proptest! {
             let b = back.hosts.iter().find(|x| x.name == h.name).unwrap();
             proptest::prop_assert_eq!(&b.user, &h.user);
         }
+    }
+}
+
+/// The hand-off works as it is: with `[ssh] config_file` pointing at a
+/// config of its own (HostName, Port, User, IdentityFile, known hosts, a
+/// ProxyJump), `ansible all -i EXPORT -m ping` reaches every host opsdeck
+/// reaches.
+#[test]
+fn ansible_reaches_every_host_of_the_export() {
+    use common::sshd::{Fleet, FleetOptions, HostOptions};
+    let mut fleet = Fleet::new(FleetOptions::default());
+    fleet.add_hosts("web", 2, HostOptions::default());
+    fleet.add_host("bastion", HostOptions::default());
+    fleet.add_host(
+        "inner",
+        HostOptions {
+            proxy_jump: Some("bastion".into()),
+            tags: vec!["db".into()],
+            ..Default::default()
+        },
+    );
+    fleet.write_files();
+    let o = fleet
+        .opsdeck(&["run", "all", "--", "true"])
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "opsdeck reaches them: {}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+
+    let inv = fleet.dir().join("export.yml");
+    let o = fleet
+        .opsdeck(&["export", "ansible", "-o", inv.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = fs::read_to_string(&inv).unwrap();
+    assert!(text.contains("ansible_ssh_private_key_file"), "{text}");
+    assert!(text.contains("-o ProxyJump=bastion"), "{text}");
+
+    let tmp = fleet.dir().join("ansible-tmp");
+    fs::create_dir_all(&tmp).unwrap();
+    let o = Command::new("ansible")
+        .args(["all", "-i"])
+        .arg(&inv)
+        .args(["-m", "ping", "-o", "--timeout", "20"])
+        .env("HOME", fleet.user_home())
+        .env_remove("SSH_AUTH_SOCK")
+        .env("ANSIBLE_HOME", &tmp)
+        .env("ANSIBLE_LOCAL_TEMP", &tmp)
+        .env("ANSIBLE_REMOTE_TMP", "/tmp")
+        .env("ANSIBLE_PYTHON_INTERPRETER", "/usr/bin/python3")
+        .env("ANSIBLE_NOCOLOR", "1")
+        .env("ANSIBLE_FORKS", "4")
+        .output()
+        .expect("ansible (apt-get install ansible-core)");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "ansible failed:\n{out}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    for h in ["web1", "web2", "bastion", "inner"] {
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with(&format!("{h} | SUCCESS"))),
+            "{h} not reached:\n{out}"
+        );
     }
 }

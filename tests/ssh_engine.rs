@@ -638,9 +638,30 @@ fn strict_host_key_checking_from_the_ssh_config() {
     let text = std::fs::read_to_string(fleet.known_hosts()).unwrap();
     assert!(text.contains(&fleet.get("h1").ed25519_pub), "{text}");
 
-    // yes in the config: refused even with --accept-new, nothing written
+    // yes in the config: refused without --accept-new, nothing written...
     let mut fleet = one_host(KnownHostsMode::Missing);
     fleet.extra_ssh_config = vec!["Match all".into(), "  StrictHostKeyChecking yes".into()];
+    fleet.write_files();
+    let before = std::fs::read(fleet.known_hosts()).unwrap();
+    assert!(matches!(
+        run(&engine(&fleet), &fleet, "h1", "true"),
+        Err(SshError::HostKeyUnknown(_))
+    ));
+    assert_eq!(std::fs::read(fleet.known_hosts()).unwrap(), before);
+    // ...and --accept-new, the user's explicit word on the command line,
+    // wins over the file, as `ssh -o StrictHostKeyChecking=accept-new` does
+    let e = Engine::with_agent(
+        &fleet.ssh_settings(),
+        EngineOptions { accept_new: true },
+        AgentChoice::Off,
+    );
+    run(&e, &fleet, "h1", "true").unwrap();
+    let text = std::fs::read_to_string(fleet.known_hosts()).unwrap();
+    assert!(text.contains(&fleet.get("h1").ed25519_pub), "{text}");
+
+    // a changed key stays refused, --accept-new and all
+    let mut fleet = one_host(KnownHostsMode::Wrong);
+    fleet.extra_ssh_config = vec!["Match all".into(), "  StrictHostKeyChecking no".into()];
     fleet.write_files();
     let before = std::fs::read(fleet.known_hosts()).unwrap();
     let e = Engine::with_agent(
@@ -650,7 +671,7 @@ fn strict_host_key_checking_from_the_ssh_config() {
     );
     assert!(matches!(
         e.connect(&fleet.host("h1")),
-        Err(SshError::HostKeyUnknown(_))
+        Err(SshError::HostKeyChanged(_))
     ));
     assert_eq!(std::fs::read(fleet.known_hosts()).unwrap(), before);
 }

@@ -268,7 +268,7 @@ fn host_import(home: &Home, a: &ImportArgs) -> CmdResult {
     for h in found.hosts {
         if store.host(&h.name).is_some() {
             present.push(h.name);
-        } else if let Err(e) = crate::store::check_host_name(&h.name) {
+        } else if let Err(e) = crate::store::check_host(&h) {
             invalid.push(e.to_string());
         } else {
             new.push(h);
@@ -438,7 +438,27 @@ pub fn export(home: &Home, c: ExportCmd) -> CmdResult {
     match c {
         ExportCmd::Ansible { output } => {
             let store = load(home)?;
-            let text = inventory::export_ansible(&store.hosts);
+            // each host as OpenSSH resolves it through the configured config
+            // file: Ansible then reaches every host opsdeck reaches
+            let engine = super::engine(&store, false);
+            let cfg = crate::ssh::config::config_path(&store.settings.ssh)
+                .filter(|_| store.settings.ssh.config_file.is_some());
+            let mut conns = std::collections::BTreeMap::new();
+            for h in &store.hosts {
+                match engine.resolve(h) {
+                    Ok(r) => {
+                        conns.insert(
+                            h.name.clone(),
+                            inventory::ExportConn::from_resolved(&r, cfg.as_deref()),
+                        );
+                    }
+                    Err(e) => tell!(
+                        "note: {}: {e}; exported with the settings of hosts.toml only",
+                        h.name
+                    ),
+                }
+            }
+            let text = inventory::export_ansible_resolved(&store.hosts, &conns);
             match output {
                 Some(p) if p.as_os_str() != "-" => {
                     crate::store::write::write_atomic(&p, text.as_bytes())?;

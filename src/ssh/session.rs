@@ -352,11 +352,16 @@ fn verify_host_key(
                 key_base64: openssl::base64::encode_block(&blob),
                 known_hosts_file: file,
             };
-            let auto = match r.strict {
-                StrictHostKeyChecking::No | StrictHostKeyChecking::AcceptNew => true,
-                StrictHostKeyChecking::Ask => ctx.accept_new,
-                StrictHostKeyChecking::Yes => false,
-            };
+            // `--accept-new` on the command line is the user's explicit
+            // intent and wins over the config file, as
+            // `ssh -o StrictHostKeyChecking=accept-new` does (the first
+            // value wins in OpenSSH, and -o comes first); a changed key is
+            // refused above, always.
+            let auto = ctx.accept_new
+                || matches!(
+                    r.strict,
+                    StrictHostKeyChecking::No | StrictHostKeyChecking::AcceptNew
+                );
             if !other_types.is_empty() {
                 tracing::warn!(
                     "{name} offers a {key_type} key, but known_hosts holds only {} key(s) for it: \

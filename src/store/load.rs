@@ -246,6 +246,13 @@ pub(crate) fn parse_hosts(path: &Path, text: &str) -> Result<Vec<Host>, StoreErr
         ));
     }
     first_problem(path, text, limits::hosts(&file.host))?;
+    // what reaches `ssh -G` and the user's `ssh` must be what it claims
+    for (i, h) in file.host.iter().enumerate() {
+        if let Err((key, message)) = crate::validate::host(h) {
+            let off = locate(text, "host", i, None, key);
+            return Err(parse_error(path, text, off, format!("{key}: {message}")));
+        }
+    }
     Ok(file.host)
 }
 

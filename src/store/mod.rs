@@ -308,37 +308,16 @@ pub fn today() -> Date {
     jiff::Zoned::now().date()
 }
 
-/// A name opsdeck can use as a host name: not empty, no whitespace or
-/// control characters, not `all`, not starting with `@` or `-`.
+/// A name opsdeck can use as a host name ([`crate::validate::host_name`]).
 pub fn check_host_name(name: &str) -> Result<(), StoreError> {
-    let bad = |why: &str| {
-        Err(StoreError::Invalid {
-            message: format!("`{name}` cannot be a host name: {why}"),
-        })
-    };
-    if name.is_empty() {
-        return bad("it is empty");
-    }
-    if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return bad("it contains white space or control characters");
-    }
-    if name.starts_with('@') || name.starts_with('-') {
-        return bad("it starts with `@` or `-`");
-    }
-    if name == "all" {
-        return bad("`all` selects every host");
-    }
-    Ok(())
+    crate::validate::host_name(name).map_err(|message| StoreError::Invalid { message })
 }
 
-fn check_host(h: &Host) -> Result<(), StoreError> {
-    check_host_name(&h.name)?;
-    if h.port == Some(0) {
-        return Err(StoreError::Invalid {
-            message: format!("host `{}`: port 0 is not a port", h.name),
-        });
-    }
-    Ok(())
+/// Every connection field of a host ([`crate::validate::host`]).
+pub fn check_host(h: &Host) -> Result<(), StoreError> {
+    crate::validate::host(h).map_err(|(key, message)| StoreError::Invalid {
+        message: format!("host `{}`: {key}: {message}", h.name),
+    })
 }
 
 fn check_vendor(v: &Vendor) -> Result<(), StoreError> {
@@ -423,11 +402,13 @@ fn find_named<'a, T: Named>(items: &'a [T], name: &str) -> Result<&'a T, StoreEr
         })
 }
 
+/// A new name must differ from every other one regardless of case:
+/// "contoso isp" beside "Contoso ISP" is one vendor typed twice.
 fn refuse_duplicate<T: Named>(items: &[T], name: &str) -> Result<(), StoreError> {
-    if items.iter().any(|x| x.name() == name) {
+    if let Some(x) = items.iter().find(|x| x.name().eq_ignore_ascii_case(name)) {
         return Err(StoreError::Duplicate {
             what: T::WHAT,
-            name: name.to_string(),
+            name: x.name().to_string(),
         });
     }
     Ok(())

@@ -875,7 +875,9 @@ impl App {
             .store
             .host(name)
             .ok_or_else(|| format!("no host named {name}"))?;
-        crate::ui::widgets::form::name(&host.name)?;
+        // validated again at use: every value below reaches the user's ssh,
+        // `-o HostName=` past OpenSSH's own check of a destination
+        crate::validate::host(host).map_err(|(key, e)| format!("{key}: {e}"))?;
         let mut argv = vec!["ssh".to_string()];
         if let Some(cfg) = &self.store.settings.ssh.config_file {
             argv.push("-F".into());
