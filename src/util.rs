@@ -88,6 +88,15 @@ pub fn excerpt(s: &str, max: usize) -> String {
     }
 }
 
+/// `start + d`, saturating: a deadline that does not fit is 100 years
+/// away instead of a panic (a timeout of 2^63 seconds used to lose a host).
+pub fn deadline(start: std::time::Instant, d: Duration) -> std::time::Instant {
+    start
+        .checked_add(d)
+        .or_else(|| start.checked_add(Duration::from_secs(MAX_DURATION_S)))
+        .unwrap_or(start)
+}
+
 /// Run `f`, turning a panic into an error text ("internal error: MESSAGE"),
 /// so that one host's failure of any kind becomes that host's result
 /// instead of a thread that vanishes with it.

@@ -24,7 +24,6 @@ fn err(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-
 #[test]
 fn crafted_addresses_are_refused_at_import() {
     let dir = tempfile::tempdir().unwrap();
@@ -170,8 +169,29 @@ fn ssh_like() -> impl Strategy<Value = String> {
     proptest::collection::vec(piece, 0..12).prop_map(|v| v.concat())
 }
 
+fn ssh_g_like() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        "(hostname|port|user|identityfile|userknownhostsfile|proxyjump|connecttimeout|stricthostkeychecking|identitiesonly|identityagent) [ -~]{0,24}\n",
+        "[a-z]{1,12} [ -~]{0,20}\n",
+        "[ -~\t]{0,30}\n",
+    ];
+    proptest::collection::vec(piece, 0..16).prop_map(|v| v.concat())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn random_ssh_g_output_never_panics(text in ssh_g_like()) {
+        match opsdeck::ssh::config::parse_ssh_g(&text) {
+            Ok(g) => {
+                let r = opsdeck::ssh::config::from_ssh_g("h", &g, &Default::default(), "u");
+                prop_assert!(r.port > 0);
+            }
+            Err(e) => prop_assert!(!e.is_empty()),
+        }
+        let _ = opsdeck::ssh::config::parse_jump_chain(&text);
+    }
 
     #[test]
     fn random_inventories_never_panic_and_every_host_is_valid(ini in ini_like(), yaml in yaml_like(), ssh in ssh_like()) {

@@ -370,9 +370,9 @@ fn real_apt_pending_count_matches_apt_get_s_upgrade() {
         command_timeout_s: 60,
         ..Default::default()
     });
-    f.add_host("local", HostOptions::default());
+    f.add_host("thisbox", HostOptions::default());
     let before = local_pending();
-    let (out, so, se) = run(&mut f.opsdeck(&["patches", "local", "--json"]));
+    let (out, so, se) = run(&mut f.opsdeck(&["patches", "thisbox", "--json"]));
     let after = local_pending();
     assert_eq!(
         before, after,

@@ -92,7 +92,7 @@ fn refused_and_silent_hosts_fail_within_their_timeout() {
         Ok(_) => panic!("connected to a refused port"),
     }
     match e.connect(&fleet.host("mute")) {
-        Err(SshError::Timeout(m)) => assert!(m.contains("handshake"), "{m}"),
+        Err(SshError::Timeout(m)) => assert!(m.contains("does not speak SSH"), "{m}"),
         Err(other) => panic!("expected Timeout, got {other:?}"),
         Ok(_) => panic!("connected to a silent listener"),
     }

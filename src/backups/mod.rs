@@ -512,7 +512,18 @@ pub fn probe(
         ..Default::default()
     };
     match exec.exec(&cmd, &opts) {
-        Ok(out) => parse_output(job, &out),
+        // a tool that printed more than the cap: whatever it said is not
+        // trusted as a whole, and the error says why
+        Ok(out) => parse_output(job, &out).map_err(|mut e| {
+            if out.dropped > 0 {
+                e.message = format!(
+                    "{} (output truncated: {} bytes over the cap dropped)",
+                    crate::util::excerpt(&e.message, 300),
+                    out.dropped
+                );
+            }
+            e
+        }),
         Err(e) => Err(CheckError::crit(format!("{}: {e}", job.host))),
     }
 }

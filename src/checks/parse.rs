@@ -47,6 +47,9 @@ pub struct Sections<'a> {
     /// Sections left out because the output was cut in them (by the output
     /// cap, or without the end marker: a timeout, a dying connection), with why.
     pub cut: Vec<(&'a str, String)>,
+    /// The output cap dropped part of the output (how many bytes): a
+    /// section not found may have been in it.
+    pub capped: Option<String>,
 }
 
 impl<'a> Sections<'a> {
@@ -59,6 +62,7 @@ impl<'a> Sections<'a> {
         let mut list: Vec<(&'a str, Vec<&'a str>)> = Vec::new();
         let mut ended = false;
         let mut cut: Vec<(&'a str, String)> = Vec::new();
+        let mut capped = None;
         // after a truncation mark: the lines up to the next marker belong to
         // a section whose start was dropped
         let mut skipping = false;
@@ -82,10 +86,11 @@ impl<'a> Sections<'a> {
                 list.push((name, Vec::new()));
             } else if let Some(dropped) = line.strip_prefix(crate::ssh::capture::TRUNCATION_MARK) {
                 // the output was capped in the middle of this section
+                let n = dropped.split_whitespace().next().unwrap_or("?");
                 if let Some((name, _)) = list.pop() {
-                    let n = dropped.split_whitespace().next().unwrap_or("?");
                     cut.push((name, format!("output over the cap ({n} bytes dropped)")));
                 }
+                capped = Some(n.to_string());
                 skipping = true;
             } else if skipping {
                 continue;
@@ -114,7 +119,22 @@ impl<'a> Sections<'a> {
                 "output truncated (no end marker); the sections after it are unknown".into(),
             ));
         }
-        Ok(Sections { list, cut })
+        Ok(Sections { list, cut, capped })
+    }
+
+    /// Why a section is not there: cut by the output cap or the end of the
+    /// output (the reason), else "section missing".
+    pub fn missing(&self, name: &str) -> String {
+        self.cut
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, why)| why.clone())
+            .or_else(|| {
+                self.capped
+                    .as_ref()
+                    .map(|n| format!("lost in the output dropped over the cap ({n} bytes)"))
+            })
+            .unwrap_or_else(|| "section missing".into())
     }
 
     /// Lines of a section; None when the probe did not print it.
@@ -221,7 +241,7 @@ pub fn parse_probe(text: &str) -> Result<ProbeReport, ParseError> {
     // whatever part of it could not be read.
     let updates = match s.get("updates").map(first_word) {
         None => UpdatesState::Fresh(Err(
-            ParseError::new("updates", "section missing").to_string()
+            ParseError::new("updates", s.missing("updates")).to_string()
         )),
         Some("none") => UpdatesState::NoManager,
         Some("unchanged") => UpdatesState::Unchanged,
@@ -649,7 +669,7 @@ fn parse_listing(
     };
     let list_name = format!("list.{pm}");
     let Some(lines) = s.get(&list_name) else {
-        return Err(ParseError::new(&list_name, "section missing"));
+        return Err(ParseError::new(&list_name, s.missing(&list_name)));
     };
     let Some(rc) = s.rc(&list_name)? else {
         return Err(ParseError::new(&list_name, "exit code missing"));

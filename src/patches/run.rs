@@ -780,7 +780,7 @@ pub enum RebootStep {
 }
 
 fn sleep_cancellable(d: Duration, cancel: &CancelFlag) -> bool {
-    let end = Instant::now() + d;
+    let end = crate::util::deadline(Instant::now(), d);
     while Instant::now() < end {
         if cancel.load(Ordering::SeqCst) {
             return false;

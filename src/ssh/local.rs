@@ -18,7 +18,7 @@ pub(crate) fn exec(
 ) -> Result<ExecOutput, SshError> {
     let timeout = opts.timeout.unwrap_or(default_timeout);
     let start = Instant::now();
-    let deadline = start + timeout;
+    let deadline = crate::util::deadline(start, timeout);
     let mut child = Command::new("sh")
         .arg("-c")
         .arg(command)

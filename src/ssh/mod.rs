@@ -632,7 +632,10 @@ impl Engine {
             .entry(key)
             .or_insert_with(|| Arc::new(jump::Gate::new()))
             .clone();
-        let wait_until = std::time::Instant::now() + hop.connect_timeout * 6;
+        let wait_until = crate::util::deadline(
+            std::time::Instant::now(),
+            hop.connect_timeout.saturating_mul(6),
+        );
         let _permit = gate.acquire(wait_until, cancelled)?;
         if let Some(u) = transport {
             return session::establish(session::Sock::Unix(u), hop, ctx);

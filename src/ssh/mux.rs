@@ -356,7 +356,10 @@ fn absolute(p: &Path) -> PathBuf {
 /// for a helper that hangs): generous, as a jump host may queue handshakes.
 fn open_budget(r: &Resolved) -> Duration {
     let hops = r.jumps.len() as u32 + 1;
-    r.connect_timeout * 8 * hops + Duration::from_secs(10)
+    r.connect_timeout
+        .saturating_mul(8)
+        .saturating_mul(hops)
+        .saturating_add(Duration::from_secs(10))
 }
 
 pub(crate) fn open(
@@ -390,7 +393,7 @@ pub(crate) fn open(
     if let Err(e) = lines.send(&req) {
         return Opened::Unavailable(format!("sending to the helper: {e}"));
     }
-    let deadline = Instant::now() + open_budget(r);
+    let deadline = crate::util::deadline(Instant::now(), open_budget(r));
     match lines.recv(Some(deadline), cancel) {
         Ok(Some(line)) => match serde_json::from_slice::<Reply>(&line) {
             Ok(Reply::Opened { reused }) => {
@@ -552,7 +555,8 @@ impl MuxConn {
         }
         // The helper enforces the timeout; this is the backstop (it may
         // have to replace a dead kept session first).
-        let backstop = start + timeout + open_budget(&self.resolved);
+        let backstop =
+            crate::util::deadline(start, timeout.saturating_add(open_budget(&self.resolved)));
         let mut started = false;
         let mut out = ExecOutput::default();
         loop {

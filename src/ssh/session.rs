@@ -176,15 +176,23 @@ fn lookup(host: &str, port: u16, timeout: Duration) -> Result<Vec<std::net::Sock
     }
 }
 
-/// TCP to the first address that answers within the connect timeout.
+/// TCP to the first address that answers, all of them within one connect
+/// timeout. The error says what happened first: refused (nothing listens),
+/// no route, or no answer at all (the host is down, or a firewall drops
+/// the connection), so a narrow column keeps the useful part.
 pub(crate) fn tcp_connect(r: &Resolved) -> Result<TcpStream, SshError> {
+    let deadline = crate::util::deadline(Instant::now(), r.connect_timeout);
     let addrs = lookup(&r.hostname, r.port, r.connect_timeout)?;
     if addrs.is_empty() {
         return Err(SshError::Dns(format!("{}: no address", r.hostname)));
     }
     let mut last = None;
     for a in &addrs {
-        match TcpStream::connect_timeout(a, r.connect_timeout) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        match TcpStream::connect_timeout(a, left) {
             Ok(s) => {
                 let _ = s.set_nodelay(true);
                 return Ok(s);
@@ -193,18 +201,28 @@ pub(crate) fn tcp_connect(r: &Resolved) -> Result<TcpStream, SshError> {
                 tracing::debug!("connect {a}: {e}");
                 last = Some(match e.kind() {
                     ErrorKind::TimedOut | ErrorKind::WouldBlock => SshError::Timeout(format!(
-                        "TCP connect to {a} took longer than {}s",
+                        "no answer from {a} within {}s (host down, or a firewall drops the connection)",
                         r.connect_timeout.as_secs()
                     )),
                     ErrorKind::ConnectionRefused => {
-                        SshError::Connect(format!("{a}: connection refused"))
+                        SshError::Connect(format!("refused by {a} (nothing listens on that port)"))
+                    }
+                    ErrorKind::HostUnreachable | ErrorKind::NetworkUnreachable => {
+                        SshError::Connect(format!("no route to {a} ({e})"))
                     }
                     _ => SshError::Connect(format!("{a}: {e}")),
                 });
             }
         }
     }
-    Err(last.unwrap_or_else(|| SshError::Connect("no address".into())))
+    Err(last.unwrap_or_else(|| {
+        SshError::Timeout(format!(
+            "no answer from {}:{} within {}s (host down, or a firewall drops the connection)",
+            r.hostname,
+            r.port,
+            r.connect_timeout.as_secs()
+        ))
+    }))
 }
 
 /// What the engine needs to know while connecting.
@@ -221,7 +239,7 @@ pub(crate) fn establish(
     r: &Resolved,
     ctx: &ConnectCtx,
 ) -> Result<(Session, Sock), SshError> {
-    let deadline = Instant::now() + r.connect_timeout;
+    let deadline = crate::util::deadline(Instant::now(), r.connect_timeout);
     let left = || deadline.saturating_duration_since(Instant::now());
     let mut sess = Session::new().map_err(|e| SshError::Other(format!("libssh2: {e}")))?;
     let keep = match &transport {
@@ -278,7 +296,9 @@ pub(crate) fn establish(
     sess.handshake().map_err(|e| {
         if err_code(&e) == -9 || left().is_zero() {
             SshError::Timeout(format!(
-                "no SSH handshake within {}s (the port accepts connections but does not speak SSH)",
+                "no SSH banner from {}:{} within {}s (it accepts connections but does not speak SSH)",
+                r.hostname,
+                r.port,
                 r.connect_timeout.as_secs()
             ))
         } else {
@@ -502,7 +522,7 @@ impl Remote {
         }
         let timeout = opts.timeout.unwrap_or(self.default_timeout);
         let start = Instant::now();
-        let deadline = start + timeout;
+        let deadline = crate::util::deadline(start, timeout);
         let left = || deadline.saturating_duration_since(Instant::now());
         let result = self.exec_inner(command, opts, on_output, hooks, deadline, start);
         match result {

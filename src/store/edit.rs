@@ -563,7 +563,8 @@ mod tests {
     #[test]
     fn appended_dates_and_escapes() {
         let h = Host {
-            name: "web \"1\"".into(),
+            name: "web1".into(),
+            location: Some("rack \"A\" # 2".into()),
             notes: Some("line1\nline2".into()),
             purchased: Some(Date::constant(2023, 4, 1)),
             tags: vec!["a".into()],

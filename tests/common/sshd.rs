@@ -134,6 +134,9 @@ pub enum HostKind {
     Silent(SilentListener),
     /// Nothing listens: connections are refused.
     Refused,
+    /// Never answers a connection (SYNs dropped): a host that is down or
+    /// behind a firewall that drops.
+    Blackhole(Blackhole),
 }
 
 /// One host of the fleet.
@@ -255,6 +258,52 @@ impl Drop for SilentListener {
         let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
         if let Some(t) = self.thread.take() {
             let _ = t.join();
+        }
+    }
+}
+
+/// An address whose SYNs go unanswered, on loopback: a listener with a
+/// backlog of 0 whose one queue place is taken and never accepted, so the
+/// kernel drops every further SYN, as for a host that is down or behind a
+/// firewall that drops. Closed on drop.
+pub struct Blackhole {
+    _listener: TcpListener,
+    _filler: TcpStream,
+    pub addr: SocketAddr,
+}
+
+impl Blackhole {
+    pub fn start(ip: Ipv4Addr) -> Blackhole {
+        use std::os::fd::FromRawFd;
+        // SAFETY: a plain socket(2)/bind(2)/listen(2) sequence on an fd we
+        // own from here on (wrapped in a TcpListener right away).
+        let listener = unsafe {
+            let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+            assert!(fd >= 0, "socket");
+            let l = TcpListener::from_raw_fd(fd);
+            let sa = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: 0,
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from(ip).to_be(),
+                },
+                sin_zero: [0; 8],
+            };
+            let rc = libc::bind(
+                fd,
+                (&sa as *const libc::sockaddr_in).cast(),
+                std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+            );
+            assert_eq!(rc, 0, "bind");
+            assert_eq!(libc::listen(fd, 0), 0, "listen");
+            l
+        };
+        let addr = listener.local_addr().expect("local addr");
+        let filler = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).expect("filler");
+        Blackhole {
+            _listener: listener,
+            _filler: filler,
+            addr,
         }
     }
 }
@@ -558,6 +607,14 @@ impl Fleet {
         let l = SilentListener::start(addr);
         let port = l.port();
         self.push_plain(name, addr, port, HostKind::Silent(l))
+    }
+
+    /// A host that never answers (down, or a firewall that drops).
+    pub fn add_blackhole(&mut self, name: &str) -> &FleetHost {
+        let addr = next_addr();
+        let b = Blackhole::start(addr);
+        let port = b.addr.port();
+        self.push_plain(name, addr, port, HostKind::Blackhole(b))
     }
 
     /// A host whose port refuses connections.
