@@ -183,6 +183,16 @@ pub struct App {
     pub quit: bool,
     /// The newest check result (for the header), kept by refresh_all.
     pub latest_check: Option<jiff::Timestamp>,
+    /// The data changed since the panes last re-derived their rows.
+    dirty: bool,
+    /// The event loop's channel (None in tests): panes that compute in
+    /// the background (the Overview) answer through it.
+    pub tx: Option<tokio::sync::mpsc::UnboundedSender<Msg>>,
+    /// Leave the panes' refresh to the event loop ([`App::flush`], at most
+    /// a few times a second during a burst of results) instead of doing it
+    /// at the end of every `update`. Off by default (tests see every
+    /// update at once); the loop turns it on.
+    pub defer_refresh: bool,
 }
 
 fn ctrl(key: &KeyEvent) -> bool {
@@ -216,6 +226,9 @@ impl App {
             next_run: 1,
             quit: false,
             latest_check: None,
+            dirty: false,
+            tx: None,
+            defer_refresh: false,
         };
         for e in app.results.load_errors.clone() {
             app.status = Some((true, e));
@@ -232,6 +245,7 @@ impl App {
             now: self.now,
             jobs: &self.jobs,
             engine: &self.engine,
+            tx: self.tx.as_ref(),
         }
     }
 
@@ -246,7 +260,43 @@ impl App {
         r
     }
 
+    /// How long until something on the screen changes by itself (a
+    /// message fades, a spinner turns); None: nothing until input.
+    pub fn next_wake(&self) -> Option<std::time::Duration> {
+        None
+    }
+
+    /// The clock moved on (the loop sets it before every batch). Ages and
+    /// "days left" are re-derived once a minute.
+    pub fn set_now(&mut self, now: jiff::Timestamp) {
+        if now.as_second() / 60 != self.now.as_second() / 60 {
+            self.data_changed();
+        }
+        self.now = now;
+    }
+
+    /// The panes have not seen the newest data yet (see [`App::flush`]).
+    pub fn needs_refresh(&self) -> bool {
+        self.dirty
+    }
+
+    /// Re-derive every pane's rows if the data changed since the last time.
+    pub fn flush(&mut self) {
+        if self.dirty {
+            self.refresh_all();
+        }
+    }
+
+    /// New data: the panes re-derive their rows at the end of this update,
+    /// or (event loop) when [`App::flush`] is next called. One result of a
+    /// 1,000-host sweep costs O(log n) this way, not a refresh of every
+    /// pane (which is O(n) and more).
+    fn data_changed(&mut self) {
+        self.dirty = true;
+    }
+
     pub fn refresh_all(&mut self) {
+        self.dirty = false;
         self.latest_check = self
             .results
             .checks
@@ -257,7 +307,9 @@ impl App {
         {
             let ctx = self.ctx();
             for p in panes.iter_mut() {
+                let t = std::time::Instant::now();
                 p.refresh(&ctx);
+                tracing::trace!(pane = ?p.id(), us = t.elapsed().as_micros() as u64, "refresh");
             }
         }
         self.panes = panes;
@@ -319,11 +371,14 @@ impl App {
                 }
             }
             Action::Resize(w, h) => self.size = (w, h),
-            Action::Tick(now) => self.now = now,
+            Action::Tick(now) => self.set_now(now),
             Action::Msg(m) => self.on_msg(m, &mut out),
         }
         // an unknown host key waits until nothing else takes keys
         self.next_key_dialog();
+        if self.dirty && !self.defer_refresh {
+            self.refresh_all();
+        }
         out
     }
 
@@ -806,7 +861,7 @@ impl App {
                 Effect::ReloadStore => out.push(Command::Reload),
                 Effect::MergeResults(u) => {
                     self.results.merge(u);
-                    self.refresh_all();
+                    self.data_changed();
                 }
                 Effect::Job(job) => {
                     self.spawn_job(pane, job, out);
@@ -959,7 +1014,7 @@ impl App {
             })
         });
         self.set_status(format!("checking {n} host(s)…"));
-        self.refresh_all();
+        self.data_changed();
         self.sweep_job = Some(self.spawn_job(None, job, out));
     }
 
@@ -1212,7 +1267,7 @@ impl App {
             }
             Msg::Results(u) => {
                 self.results.merge(u);
-                self.refresh_all();
+                self.data_changed();
             }
             Msg::Status(Ok(s)) => self.set_status(s),
             Msg::Status(Err(s)) => self.set_error(s),
@@ -1226,7 +1281,7 @@ impl App {
         let done = std::mem::take(&mut self.sweep_done);
         let queued = std::mem::take(&mut self.check_queue);
         if done.is_empty() {
-            self.refresh_all();
+            self.data_changed();
             if !queued.is_empty() {
                 self.start_check(queued, out);
             }
@@ -1243,7 +1298,7 @@ impl App {
                 Ok(format!("{summary} (saved)"))
             }),
         });
-        self.refresh_all();
+        self.data_changed();
         if !queued.is_empty() {
             self.start_check(queued, out);
         }
@@ -1260,7 +1315,7 @@ impl App {
                     .patches
                     .insert(host.clone(), hc.patches.clone());
                 self.sweep_done.push(*hc);
-                self.refresh_all();
+                self.data_changed();
                 if let Some(e) = error {
                     self.key_problem(&host, &e, Retry::Check, out);
                 }
@@ -1387,7 +1442,7 @@ impl App {
                     self.set_error(e.clone());
                 }
                 self.results = r;
-                self.refresh_all();
+                self.data_changed();
             }
             ShellMsg::Reloaded(r) => match r {
                 Ok((store, results)) => {

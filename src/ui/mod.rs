@@ -10,6 +10,7 @@
 //! The pane contract is in [`pane`].
 
 pub mod app;
+pub mod errors;
 pub mod hostkey;
 pub mod osc52;
 pub mod pane;
@@ -46,6 +47,10 @@ use pane::Msg;
 
 /// At most one frame per this interval.
 const FRAME: Duration = Duration::from_millis(16);
+/// While results pour in, the panes re-derive their rows at most this often.
+const REFRESH_GAP: Duration = Duration::from_millis(100);
+/// At most this long on messages before the loop reads keys and draws again.
+const BATCH: Duration = Duration::from_millis(8);
 
 /// Leave raw mode and the alternate screen, show the cursor. Safe to call twice.
 pub fn restore_terminal() {
@@ -121,8 +126,11 @@ pub fn run(home: Home) -> Result<(), Failure> {
         "files loaded in {:?}",
         t0.elapsed()
     );
+    // the loop runs on this thread (block_on); every runtime thread, the
+    // blocking pool included (SSH, `ssh -G`), is background work
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .on_thread_start(background_priority)
         .enable_all()
         .build()
         .map_err(|e| Failure::new(exit::SOFTWARE, format!("cannot start the runtime: {e}")))?;
@@ -131,6 +139,20 @@ pub fn run(home: Home) -> Result<(), Failure> {
     // Blocking SSH work still in flight is cancelled; do not wait for it.
     rt.shutdown_timeout(Duration::from_millis(300));
     result
+}
+
+/// Lower the calling thread's scheduling priority (nice +10; the
+/// processes it starts, such as `ssh -G`, inherit it). Every thread but the
+/// UI's calls this: a sweep of 1,000 hosts keeps both cores busy, and the
+/// keyboard must still be answered at once (docs/performance.md).
+pub fn background_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: gettid and setpriority on the calling thread only; no memory
+    // is passed. A failure leaves the priority as it was.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 19);
+    }
 }
 
 fn io_fail(e: io::Error) -> Failure {
@@ -165,6 +187,8 @@ async fn event_loop(store: Store, t0: Instant) -> Result<(), Failure> {
         ..Default::default()
     };
     let mut app = App::new(store, results, theme, engine);
+    app.defer_refresh = true;
+    app.tx = Some(tx.clone());
 
     // SIGINT while ssh runs in the foreground must not kill us: a handler
     // (not SIG_IGN, which a child would inherit) swallows it.
@@ -179,22 +203,30 @@ async fn event_loop(store: Store, t0: Instant) -> Result<(), Failure> {
     let mut events = Some(EventStream::new());
     let mut first = true;
     let mut last_draw = Instant::now() - FRAME;
+    let mut last_refresh = Instant::now() - REFRESH_GAP;
+    let mut need_draw = true;
+    // messages left in the channel by the last batch (its time ran out)
+    let mut backlog = false;
     let mut next_tick = tokio::time::Instant::now() + tick;
     let mut input_at: Option<Instant> = None;
 
     loop {
-        {
-            let since = last_draw.elapsed();
-            if since < FRAME {
-                tokio::time::sleep(FRAME - since).await;
-                let mut cmds = Vec::new();
-                drain(&mut app, &mut events, &mut rx, &mut cmds, &mut input_at).await;
-                if run_commands(cmds, &mut app, &runner, &mut term, &mut events, &tx)? {
-                    break;
-                }
-            }
+        let now = Instant::now();
+        // the panes re-derive their rows at most every REFRESH_GAP while
+        // results pour in, never once per result
+        if app.needs_refresh() && now >= last_refresh + REFRESH_GAP {
+            let t = Instant::now();
+            app.flush();
+            last_refresh = Instant::now();
+            need_draw = true;
+            tracing::trace!(us = t.elapsed().as_micros() as u64, "panes refreshed");
+        }
+        if need_draw && now >= last_draw + FRAME {
+            let t = Instant::now();
             draw(&mut term, &app).map_err(io_fail)?;
             last_draw = Instant::now();
+            tracing::trace!(us = t.elapsed().as_micros() as u64, "drawn");
+            need_draw = false;
             if let Some(t) = input_at.take() {
                 tracing::debug!(
                     latency_us = t.elapsed().as_micros() as u64,
@@ -209,23 +241,49 @@ async fn event_loop(store: Store, t0: Instant) -> Result<(), Failure> {
                 }
             }
         }
+        // when to come back without input: the frame cap, the refresh
+        // gap, the app's own timers (a message fading, a spinner), the tick
+        let mut wake = next_tick;
+        let at = |i: Instant| tokio::time::Instant::from_std(i);
+        if need_draw {
+            wake = wake.min(at(last_draw + FRAME));
+        }
+        if app.needs_refresh() {
+            wake = wake.min(at(last_refresh + REFRESH_GAP));
+        }
+        if let Some(d) = app.next_wake() {
+            wake = wake.min(tokio::time::Instant::now() + d);
+        }
+        if backlog {
+            wake = tokio::time::Instant::now();
+        }
         let mut cmds = Vec::new();
         tokio::select! {
+            biased;
             ev = next_event(&mut events) => match ev {
                 Some(Ok(ev)) => {
+                    app.set_now(jiff::Timestamp::now());
                     handle_event(&mut app, ev, &mut cmds, &mut input_at);
                 }
                 Some(Err(e)) => return Err(io_fail(e)),
                 None => break,
             },
-            Some(msg) = rx.recv() => cmds.extend(app.update(Action::Msg(msg))),
-            _ = tokio::time::sleep_until(next_tick) => {
-                next_tick = tokio::time::Instant::now() + tick;
+            _ = sigint.recv() => {}
+            Some(msg) = rx.recv(), if !backlog => {
+                app.set_now(jiff::Timestamp::now());
+                cmds.extend(app.update(Action::Msg(msg)));
+            }
+            _ = tokio::time::sleep_until(wake) => {
+                if tokio::time::Instant::now() >= next_tick {
+                    next_tick = tokio::time::Instant::now() + tick;
+                }
                 cmds.extend(app.update(Action::Tick(jiff::Timestamp::now())));
             }
-            _ = sigint.recv() => {}
         }
-        drain(&mut app, &mut events, &mut rx, &mut cmds, &mut input_at).await;
+        need_draw = true;
+        let t = Instant::now();
+        backlog = drain(&mut app, &mut events, &mut rx, &mut cmds, &mut input_at).await;
+        tracing::trace!(us = t.elapsed().as_micros() as u64, backlog, "drained");
         if run_commands(cmds, &mut app, &runner, &mut term, &mut events, &tx)? {
             break;
         }
@@ -261,15 +319,19 @@ async fn try_next_event(s: &mut EventStream) -> Poll<Option<io::Result<Event>>> 
     std::future::poll_fn(|cx| Poll::Ready(s.poll_next_unpin(cx))).await
 }
 
-/// Take everything already waiting, without waiting.
+/// Take what is already waiting, without waiting: every input event, and
+/// messages for at most [`BATCH`] (a burst of a 1,000-host sweep must not
+/// hold the loop: keys are read between batches and a frame is drawn).
+/// True: messages are still waiting.
 async fn drain(
     app: &mut App,
     events: &mut Option<EventStream>,
     rx: &mut mpsc::UnboundedReceiver<Msg>,
     cmds: &mut Vec<Command>,
     input_at: &mut Option<Instant>,
-) {
-    for _ in 0..1000 {
+) -> bool {
+    let start = Instant::now();
+    loop {
         let mut any = false;
         if let Some(s) = events.as_mut() {
             if let Poll::Ready(Some(Ok(ev))) = try_next_event(s).await {
@@ -277,12 +339,20 @@ async fn drain(
                 any = true;
             }
         }
+        if start.elapsed() >= BATCH {
+            return !rx.is_empty();
+        }
         if let Ok(msg) = rx.try_recv() {
+            let kind = msg.kind();
+            let t = Instant::now();
             cmds.extend(app.update(Action::Msg(msg)));
+            if t.elapsed() > Duration::from_millis(5) {
+                tracing::trace!(us = t.elapsed().as_micros() as u64, kind, "slow message");
+            }
             any = true;
         }
         if !any {
-            break;
+            return false;
         }
     }
 }

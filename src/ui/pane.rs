@@ -203,6 +203,9 @@ pub struct Ctx<'a> {
     pub now: jiff::Timestamp,
     pub jobs: &'a [JobInfo],
     pub engine: &'a Engine,
+    /// The event loop's channel, for a pane's own background computation
+    /// (the Overview). None in tests: compute in place.
+    pub tx: Option<&'a UnboundedSender<Msg>>,
 }
 
 impl Ctx<'_> {
@@ -319,6 +322,21 @@ pub enum Msg {
     Status(Result<String, String>),
     /// Internal messages of the shell (check sweep, run view, ssh).
     Shell(crate::ui::app::ShellMsg),
+}
+
+impl Msg {
+    /// What it is, for the log.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Msg::Job { .. } => "job",
+            Msg::Progress { .. } => "progress",
+            Msg::JobDone { .. } => "job done",
+            Msg::Saved { .. } => "saved",
+            Msg::Results(_) => "results",
+            Msg::Status(_) => "status",
+            Msg::Shell(_) => "shell",
+        }
+    }
 }
 
 /// Given to a job: talk back to the UI, see cancellation.

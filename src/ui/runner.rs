@@ -51,6 +51,7 @@ impl Runner {
         let spawned = std::thread::Builder::new()
             .name("store-writer".into())
             .spawn(move || {
+                crate::ui::background_priority();
                 let mut store = store;
                 while let Ok(m) = wrx.recv() {
                     match m {

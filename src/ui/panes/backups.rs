@@ -546,6 +546,7 @@ mod tests {
                 now: self.now,
                 jobs: &[],
                 engine: &self.engine,
+                tx: None,
             }
         }
     }

@@ -76,7 +76,7 @@ pub fn key_facts(f: &Facts) -> String {
 
 fn reason(c: &CheckResult) -> String {
     match &c.error {
-        Some(e) => e.lines().next().unwrap_or("").to_string(),
+        Some(e) => crate::ui::errors::headline(e),
         None => c.reasons.join("; "),
     }
 }

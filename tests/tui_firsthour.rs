@@ -1,0 +1,104 @@
+//! Issue #15 "The first hour", the TUI part: the real binary in a
+//! pseudo-terminal at 80x24 (keys in, screen text out), one test per thing
+//! a new user tripped over.
+
+#[path = "common/pty.rs"]
+mod pty;
+
+use std::fmt::Write as _;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use pty::Pty;
+
+fn opsdeck(home: &Path) -> Command {
+    pty::opsdeck_tui(home, home)
+}
+
+#[allow(dead_code)]
+fn quit(mut t: Pty) {
+    t.send("\x1b\x1bq");
+    let s = t.screen();
+    if s.contains("still running") {
+        t.send("y");
+    }
+    assert!(t.wait_exit(Duration::from_secs(10)).success());
+}
+
+/// A listener that accepts connections and never says a word (an SSH
+/// banner wait that ends only with the connect timeout).
+fn silent_listener() -> (TcpListener, u16) {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    let port = l.local_addr().unwrap().port();
+    let held = l.try_clone().unwrap();
+    std::thread::spawn(move || {
+        let mut conns = Vec::new();
+        for c in held.incoming() {
+            match c {
+                Ok(c) => conns.push(c),
+                Err(_) => break,
+            }
+        }
+    });
+    (l, port)
+}
+
+/// A port on 127.0.0.1 where nothing listens (connections are refused).
+fn refused_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// Bug: `C` on 1,000 hosts froze the screen: every result refreshed every
+/// pane (O(n) and more per result) and the loop drained all messages before
+/// it read a key, so `?`, `q` and Ctrl-C answered only after the burst.
+/// Now a key typed while the results pour in is answered while the sweep
+/// still runs (the latency itself is measured in bench/tui-sweep.sh).
+#[test]
+fn keys_are_answered_while_a_big_sweep_runs() {
+    let (_silent, silent) = silent_listener();
+    let refused = refused_port();
+    // the silent host first: it keeps the sweep open for the connect
+    // timeout while the 600 refused results arrive as fast as they can
+    let mut hosts = String::new();
+    writeln!(
+        hosts,
+        "[[host]]\nname = \"slow\"\naddress = \"127.0.0.1\"\nport = {silent}\n"
+    )
+    .unwrap();
+    for i in 0..600 {
+        writeln!(
+            hosts,
+            "[[host]]\nname = \"h{i:04}\"\naddress = \"127.0.0.1\"\nport = {refused}\n"
+        )
+        .unwrap();
+    }
+    let dir = pty::home_with(&[
+        ("hosts.toml", &hosts),
+        (
+            "opsdeck.toml",
+            "[ssh]\nconnect_timeout_s = 8\ncommand_timeout_s = 8\n",
+        ),
+    ]);
+    let mut t = Pty::spawn(opsdeck(dir.path()), 80, 24);
+    t.wait_text("5 Vendors");
+    t.send("2");
+    t.wait_text("h0000");
+    t.send("C");
+    t.send("?");
+    // the help is drawn while the sweep has not ended
+    let s = t.wait_text("Keys");
+    assert!(s.contains("checking"), "{s}");
+    t.send("\x1b");
+    // the results land in the rows during the sweep
+    t.wait_for("refused rows", Duration::from_secs(30), |s| {
+        s.contains("refused") && s.lines().next().unwrap_or("").contains("checking")
+    });
+    // `q` asks about the running sweep at once; y quits
+    t.send("q");
+    t.wait_text("still running");
+    t.send("y");
+    assert!(t.wait_exit(Duration::from_secs(10)).success());
+}
