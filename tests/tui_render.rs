@@ -118,6 +118,7 @@ fn fixture_results() -> Results {
             elapsed_ms: 312,
             checked_at: "2026-11-22T11:55:00Z".into(),
             facts: Some(facts),
+            last_known: None,
         },
     );
     r.checks.insert(
@@ -130,6 +131,7 @@ fn fixture_results() -> Results {
             elapsed_ms: 3,
             checked_at: "2026-11-22T11:00:00Z".into(),
             facts: None,
+            last_known: None,
         },
     );
     r.backups.insert(
@@ -1078,4 +1080,126 @@ fn esc_glued_to_the_next_key_is_esc_then_the_key() {
     )));
     assert!(a.overlays.is_empty());
     assert!(matches!(&cmds[..], [Command::Quit]), "{cmds:?}");
+}
+
+/// Issue #15 item 3 / #11 class 15: an unreachable host showed `sec 0` in
+/// Patches, "Patches: 0 security" in the Overview and the tab count
+/// dropped. Its last known figures stay, marked stale ("(3)", "(5m old)"),
+/// in every pane, the Overview and the report.
+#[test]
+fn an_unreachable_host_keeps_its_last_known_figures_marked_stale() {
+    let mut a = app();
+    let before = screen(&mut a, 80, 24);
+    assert!(before.contains("3 Patches 1!"), "{before}");
+    let error = "connection failed: Connection refused (os error 111)";
+    let hc = opsdeck::checks::HostCheck {
+        check: CheckResult {
+            host: "web1".into(),
+            status: Status::Crit,
+            error: Some(error.into()),
+            reasons: vec!["unreachable".into()],
+            elapsed_ms: 3,
+            checked_at: "2026-11-22T11:59:00Z".into(),
+            facts: None,
+            last_known: None,
+        },
+        patches: PatchReport {
+            host: "web1".into(),
+            error: Some(error.into()),
+            checked_at: Some("2026-11-22T11:59:00Z".into()),
+            ..Default::default()
+        },
+        remote_cpu_ms: None,
+        listing_ran: false,
+    };
+    a.update(Action::Msg(Msg::Shell(ShellMsg::Checked(Box::new(hc)))));
+
+    key(&mut a, KeyCode::Char('3'));
+    let s = screen(&mut a, 80, 24);
+    // the tab count keeps the host with its pending security updates
+    assert!(s.contains("3 Patches 1!"), "{s}");
+    let row = s.lines().find(|l| l.contains("web1")).unwrap();
+    assert!(row.contains("(3)") && row.contains("(12)"), "{row}");
+    assert!(row.contains("refused"), "{row}");
+    assert!(!row.contains(" 0 "), "{row}");
+    // web2 never had facts: unknown, not 0
+    let row = s.lines().find(|l| l.contains("web2")).unwrap();
+    assert!(row.contains('?') && !row.contains(" 0 "), "{row}");
+
+    key(&mut a, KeyCode::Char('1'));
+    let s = screen(&mut a, 80, 24);
+    assert!(s.contains("Patches: 3 security on 1 host"), "{s}");
+    assert!(s.contains("1 host last known"), "{s}");
+
+    key(&mut a, KeyCode::Char('2'));
+    let s = screen(&mut a, 120, 24);
+    let row = s.lines().find(|l| l.contains("web1")).unwrap();
+    assert!(
+        row.contains("refused") && row.contains("(5m old) Debian 12"),
+        "{row}"
+    );
+    key(&mut a, KeyCode::Enter);
+    let s = screen(&mut a, 100, 40);
+    assert!(
+        s.contains("last known facts, gathered 2026-11-22T11:55:00Z"),
+        "{s}"
+    );
+
+    // the report (from the same data as state/ would hold it)
+    let snap = opsdeck::overview::Snapshot {
+        thresholds: Thresholds::default(),
+        hosts: a.store.hosts.clone(),
+        vendors: vec![],
+        jobs: vec![],
+        checks: a.results.checks.values().cloned().collect(),
+        patches: a.results.patches.values().cloned().collect(),
+        backups: vec![],
+        security_since: vec![],
+        eol: opsdeck::lifecycle::EolTable::embedded(),
+    };
+    let now: jiff::Timestamp = NOW.parse().unwrap();
+    let r = opsdeck::report::build(&snap, &[], now, opsdeck::overview::today_of(now));
+    let web1 = r.hosts.iter().find(|h| h.name == "web1").unwrap();
+    assert_eq!(web1.security_pending, Some(3));
+    assert_eq!(web1.facts_as_of.as_deref(), Some("2026-11-22T11:55:00Z"));
+    let md = opsdeck::report::to_markdown(&r);
+    assert!(md.contains("figures: last known, 2026-11-22"), "{md}");
+}
+
+/// The carry-forward is kept in state/ by `checks::save` (the TUI's sweep
+/// and `opsdeck check` share it): after a failed check the host's last
+/// known facts are still there, with the time they were gathered, and a
+/// second failure keeps them.
+#[test]
+fn a_failed_check_keeps_the_last_known_facts_in_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::load(Home::under(dir.path())).unwrap();
+    let good = fixture_results().checks["web1"].clone();
+    let hc = |check: CheckResult| opsdeck::checks::HostCheck {
+        patches: PatchReport {
+            host: check.host.clone(),
+            ..Default::default()
+        },
+        check,
+        remote_cpu_ms: None,
+        listing_ran: false,
+    };
+    opsdeck::checks::save(&store, &[hc(good.clone())], "web1").unwrap();
+    for at in ["2026-11-22T12:10:00Z", "2026-11-22T12:20:00Z"] {
+        let failed = CheckResult {
+            status: Status::Crit,
+            error: Some("timed out: connect".into()),
+            checked_at: at.into(),
+            facts: None,
+            ..good.clone()
+        };
+        opsdeck::checks::save(&store, &[hc(failed)], "web1").unwrap();
+        let saved: Vec<CheckResult> = store.load_state(opsdeck::store::StateKind::Checks).unwrap();
+        let web1 = saved.iter().find(|c| c.host == "web1").unwrap();
+        assert_eq!(web1.checked_at, at);
+        assert!(web1.facts.is_none());
+        let last = web1.last_known.as_ref().expect("last known facts kept");
+        assert_eq!(last.checked_at, good.checked_at);
+        assert_eq!(Some(&last.facts), good.facts.as_ref());
+    }
 }

@@ -886,6 +886,7 @@ mod tests {
                 }],
                 ..Default::default()
             }),
+            last_known: None,
         };
         s.merge_state(StateKind::Checks, vec![r("a", 1), r("b", 2)], |c| &c.host)
             .unwrap();

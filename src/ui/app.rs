@@ -1310,7 +1310,12 @@ impl App {
                 let host = hc.check.host.clone();
                 self.results.checking.remove(&host);
                 let error = hc.check.error.clone();
-                self.results.checks.insert(host.clone(), hc.check.clone());
+                let mut check = hc.check.clone();
+                // unreachable now: the last known facts stay, marked stale
+                if let Some(prev) = self.results.checks.get(&host) {
+                    check.keep_last_known(prev);
+                }
+                self.results.checks.insert(host.clone(), check);
                 self.results
                     .patches
                     .insert(host.clone(), hc.patches.clone());

@@ -71,20 +71,20 @@ pub fn draw(app: &App, frame: &mut Frame) {
         .iter()
         .map(|id| app.pane(*id).count(&ctx))
         .collect();
+    // narrower: the critical count is the last to go ("12 (2!)" → "2!" →
+    // "!" → nothing)
     let label = |id: PaneId, level: u8| -> String {
         let c = &counts[id.index()];
+        let n = id.index() + 1;
+        let t = id.title();
         match level {
-            0 => format!(" {} {} {} ", id.index() + 1, id.title(), c),
-            1 => format!(
-                " {} {} {} ",
-                id.index() + 1,
-                id.title(),
-                c.split_whitespace().next().unwrap_or("")
-            ),
-            _ => format!(" {} {} ", id.index() + 1, id.title()),
+            0 => format!(" {n} {t} {c} "),
+            1 => format!(" {n} {t} {} ", critical_or_first(c)),
+            2 if c.contains('!') => format!(" {n} {t}! "),
+            _ => format!(" {n} {t} "),
         }
     };
-    let level = (0..3u8)
+    let level = (0..4u8)
         .find(|&lv| {
             PaneId::ALL
                 .iter()
@@ -92,7 +92,7 @@ pub fn draw(app: &App, frame: &mut Frame) {
                 .sum::<usize>()
                 <= tabs.width as usize
         })
-        .unwrap_or(2);
+        .unwrap_or(3);
     let mut spans = Vec::new();
     for id in PaneId::ALL {
         let style = if id == app.active {
@@ -152,6 +152,17 @@ pub fn draw(app: &App, frame: &mut Frame) {
     for o in &app.overlays {
         draw_overlay(app, frame, body.union(status), o);
     }
+}
+
+/// A tab count cut to one word: the critical part ("12 (2!)" → "2!"),
+/// else the first word ("3 (1 open)" → "3").
+fn critical_or_first(count: &str) -> String {
+    count
+        .split_whitespace()
+        .find(|w| w.contains('!'))
+        .map(|w| w.trim_matches(|c| c == '(' || c == ')').to_string())
+        .or_else(|| count.split_whitespace().next().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// One key of the help: keys right-aligned in `w` columns, the description

@@ -81,6 +81,22 @@ fn reason(c: &CheckResult) -> String {
     }
 }
 
+/// The key facts, or (the last check did not reach the host) the last
+/// known ones: "(2h old) Debian 12 · …".
+fn known_facts_text(c: &CheckResult, ctx: &Ctx) -> String {
+    match c.known_facts() {
+        Some((f, None)) => key_facts(f),
+        Some((f, Some(at))) => format!(
+            "({} old) {}",
+            ctx.age_of(at)
+                .map(crate::util::format_age)
+                .unwrap_or_else(|| "?".into()),
+            key_facts(f)
+        ),
+        None => String::new(),
+    }
+}
+
 fn opt(v: &Option<String>) -> String {
     v.clone().unwrap_or_default()
 }
@@ -157,7 +173,17 @@ pub fn details(h: &Host, c: Option<&CheckResult>, ctx: &Ctx) -> Vec<Line<'static
         }
     }
     let unknown = || "unknown".to_string();
-    if let Some(f) = &c.facts {
+    if let Some((_, Some(at))) = c.known_facts() {
+        l.push(Line::raw(""));
+        l.push(Line::styled(
+            format!(
+                "last known facts, gathered {at} ({}); the last check did not reach the host:",
+                ctx.age_label(Some(at))
+            ),
+            t.warn(),
+        ));
+    }
+    if let Some((f, _)) = c.known_facts() {
         l.push(kv("os", f.os.clone().unwrap_or_else(unknown)));
         l.push(kv("kernel", f.kernel.clone().unwrap_or_else(unknown)));
         l.push(kv(
@@ -331,7 +357,7 @@ impl Pane for HostsPane {
                 hay.push_str(c.status.label());
                 hay.push(' ');
                 hay.push_str(&reason(c));
-                if let Some(f) = &c.facts {
+                if let Some((f, _)) = c.known_facts() {
                     hay.push(' ');
                     hay.push_str(&key_facts(f));
                     hay.push(' ');
@@ -417,10 +443,7 @@ impl Pane for HostsPane {
                         .unwrap_or_else(|| "never".into())
                 };
                 let why = c.map(reason).unwrap_or_default();
-                let facts = c
-                    .and_then(|c| c.facts.as_ref())
-                    .map(key_facts)
-                    .unwrap_or_default();
+                let facts = c.map(|c| known_facts_text(c, ctx)).unwrap_or_default();
                 let mut cells = vec![
                     Cell::from(fit(h.name.clone(), 0)),
                     Cell::from(fit(h.address.clone().unwrap_or_default(), 1)),

@@ -330,6 +330,12 @@ fn counts_lines<'a>(c: &Counts, theme: &Theme) -> [Line<'a>; 4] {
             theme.dim(),
         ));
     }
+    if p.stale > 0 {
+        patches.push(Span::styled(
+            format!(" ({} last known: unreachable now)", plural(p.stale, "host")),
+            theme.warn(),
+        ));
+    }
     patches.push(Span::styled(
         format!(", {}", plural(p.reboot_required, "reboot")),
         if p.reboot_required > 0 {

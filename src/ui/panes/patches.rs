@@ -564,8 +564,10 @@ impl Default for PatchesPane {
     }
 }
 
-/// One row's numbers: from the host's update list, else (not listed yet)
-/// from the counts of its last check. None: nothing known.
+/// One row's numbers: from the host's update list, else (not listed yet,
+/// or the last check did not reach the host) from the counts of its last
+/// check, or the last known counts marked with their time (`stale`).
+/// None: nothing known.
 struct RowSummary {
     manager: String,
     security: Option<Option<usize>>,
@@ -573,29 +575,30 @@ struct RowSummary {
     reboot: Option<Option<bool>>,
     metadata: String,
     checked_at: Option<String>,
+    /// The figures are the last known ones, gathered then (RFC 3339).
+    stale: Option<String>,
 }
 
 fn summary(name: &str, ctx: &Ctx) -> RowSummary {
-    if let Some(p) = ctx.results.patches.get(name) {
+    if let Some(p) = ctx.results.patches.get(name).filter(|p| p.error.is_none()) {
         return RowSummary {
             manager: p.package_manager.clone().unwrap_or_default(),
             security: Some(p.security_pending()),
-            pending: if p.error.is_some() && p.updates.is_empty() {
-                "?".into()
-            } else {
-                p.updates.len().to_string()
-            },
+            pending: p.updates.len().to_string(),
             reboot: Some(p.reboot_required),
             metadata: p
                 .metadata_age_s
                 .map(format_age)
                 .unwrap_or_else(|| "?".into()),
             checked_at: p.checked_at.clone(),
+            stale: None,
         };
     }
+    // no list, or its listing failed: never "0", the check's counts or unknown
     let check = ctx.results.checks.get(name);
-    match check.and_then(|c| c.facts.as_ref()) {
-        Some(f) => {
+    let failed = ctx.results.patches.contains_key(name) || check.is_some();
+    match check.and_then(|c| c.known_facts()) {
+        Some((f, stale)) => {
             let u = f.updates.clone().unwrap_or_default();
             RowSummary {
                 manager: f.package_manager.clone().unwrap_or_default(),
@@ -610,16 +613,27 @@ fn summary(name: &str, ctx: &Ctx) -> RowSummary {
                     .map(format_age)
                     .unwrap_or_else(|| "?".into()),
                 checked_at: check.map(|c| c.checked_at.clone()),
+                stale: stale.map(str::to_string),
             }
         }
         None => RowSummary {
             manager: String::new(),
-            security: None,
-            pending: String::new(),
-            reboot: None,
+            security: failed.then_some(None),
+            pending: if failed { "?".into() } else { String::new() },
+            reboot: failed.then_some(None),
             metadata: String::new(),
             checked_at: check.map(|c| c.checked_at.clone()),
+            stale: None,
         },
+    }
+}
+
+/// A last known figure reads "(3)": not what the host has now.
+fn stale_mark(text: String, stale: bool) -> String {
+    if stale && !text.is_empty() && text != "?" {
+        format!("({text})")
+    } else {
+        text
     }
 }
 
@@ -638,11 +652,17 @@ pub fn detail_lines(name: &str, p: Option<&PatchReport>, ctx: &Ctx) -> Vec<Strin
         return vec![format!("{name}: not checked yet (c checks it)")];
     };
     let mut lines = Vec::new();
+    let failed = p.error.is_some();
     lines.push(format!(
         "{name}: {} — {} pending, {} security; reboot required: {}; metadata age: {}; checked {}",
         p.package_manager.as_deref().unwrap_or("?"),
-        p.updates.len(),
+        if failed {
+            "unknown".to_string()
+        } else {
+            p.updates.len().to_string()
+        },
         p.security_pending()
+            .filter(|_| !failed)
             .map(|n| n.to_string())
             .unwrap_or_else(|| "unknown".into()),
         match p.reboot_required {
@@ -657,6 +677,24 @@ pub fn detail_lines(name: &str, p: Option<&PatchReport>, ctx: &Ctx) -> Vec<Strin
     ));
     if let Some(e) = &p.error {
         lines.push(format!("error: {e}"));
+        let r = summary(name, ctx);
+        if let Some(at) = &r.stale {
+            lines.push(format!(
+                "last known ({}): {} pending, {} security, reboot required: {}; \
+                 the list comes back with the next check that reaches the host",
+                ctx.age_label(Some(at)),
+                r.pending,
+                match r.security {
+                    Some(Some(n)) => n.to_string(),
+                    _ => "unknown".into(),
+                },
+                match r.reboot {
+                    Some(Some(true)) => "yes",
+                    Some(Some(false)) => "no",
+                    _ => "unknown",
+                }
+            ));
+        }
     }
     for u in ordered(&p.updates) {
         lines.push(format!(
@@ -689,18 +727,18 @@ impl Pane for PatchesPane {
         PaneId::Patches
     }
     fn count(&self, ctx: &Ctx) -> String {
-        let pending = ctx
-            .results
-            .patches
-            .values()
-            .filter(|p| !p.updates.is_empty())
-            .count();
-        let sec = ctx
-            .results
-            .patches
-            .values()
-            .filter(|p| p.updates.iter().any(|u| u.security == Some(true)))
-            .count();
+        // last known figures of unreachable hosts count too: a host that
+        // stopped answering still has its updates pending
+        let (mut pending, mut sec) = (0, 0);
+        for h in &ctx.store.hosts {
+            let r = summary(&h.name, ctx);
+            if r.pending.parse::<usize>().is_ok_and(|n| n > 0) {
+                pending += 1;
+            }
+            if matches!(r.security, Some(Some(n)) if n > 0) {
+                sec += 1;
+            }
+        }
         if sec > 0 {
             format!("{pending} ({sec}!)")
         } else {
@@ -758,20 +796,23 @@ impl Pane for PatchesPane {
                 };
                 let p = ctx.results.patches.get(name);
                 let r = summary(name, ctx);
+                let stale = r.stale.is_some();
                 let sec_cell = match r.security {
-                    Some(Some(0)) => Cell::from("0"),
-                    Some(Some(n)) => {
-                        Cell::from(ratatui::text::Span::styled(n.to_string(), theme.crit()))
-                    }
+                    Some(Some(0)) => Cell::from(stale_mark("0".into(), stale)),
+                    Some(Some(n)) => Cell::from(ratatui::text::Span::styled(
+                        stale_mark(n.to_string(), stale),
+                        theme.crit(),
+                    )),
                     Some(None) => Cell::from("?"),
                     None => Cell::from(""),
                 };
-                let pending = r.pending;
+                let pending = stale_mark(r.pending, stale);
                 let reboot = match r.reboot {
-                    Some(Some(true)) => {
-                        Cell::from(ratatui::text::Span::styled("yes", theme.warn()))
-                    }
-                    Some(Some(false)) => Cell::from("no"),
+                    Some(Some(true)) => Cell::from(ratatui::text::Span::styled(
+                        stale_mark("yes".into(), stale),
+                        theme.warn(),
+                    )),
+                    Some(Some(false)) => Cell::from(stale_mark("no".into(), stale)),
                     Some(None) => Cell::from("?"),
                     None => Cell::from(""),
                 };
@@ -783,11 +824,17 @@ impl Pane for PatchesPane {
                 };
                 let state = match self.activity.get(name) {
                     Some(a) => a.clone(),
-                    None => p
-                        .and_then(|p| p.error.clone())
-                        .or_else(|| ctx.results.checks.get(name).and_then(|c| c.error.clone()))
-                        .map(|e| format!("error: {}", e.lines().next().unwrap_or("")))
-                        .unwrap_or_default(),
+                    None => {
+                        let error = p
+                            .and_then(|p| p.error.clone())
+                            .or_else(|| ctx.results.checks.get(name).and_then(|c| c.error.clone()))
+                            .map(|e| format!("error: {}", crate::ui::errors::short(&e)))
+                            .unwrap_or_default();
+                        match &r.stale {
+                            Some(at) => format!("{error}; (n) from {}", ctx.age_label(Some(at))),
+                            None => error,
+                        }
+                    }
                 };
                 let state_style = if state.starts_with("FAILED") || state.starts_with("error") {
                     theme.error()
