@@ -224,7 +224,7 @@ fn u_plans_asks_applies_streams_journals_and_rechecks() {
     assert!(rest.is_empty(), "{rest:?}");
     let s = screen(&mut app, 100, 30);
     assert!(
-        s.contains("Apply 2 security package change(s) on 2 host(s)?"),
+        s.contains("Apply 2 security package changes on 2 hosts?"),
         "{s}"
     );
     assert!(
@@ -296,14 +296,14 @@ fn refresh_and_reboot_ask_first() {
     let cmds = key(&mut app, KeyCode::Char('R'));
     assert!(cmds.is_empty(), "nothing runs before the answer: {cmds:?}");
     let s = screen(&mut app, 80, 24);
-    assert!(s.contains("REBOOT 1 host(s)?"), "{s}");
+    assert!(s.contains("REBOOT 1 host?"), "{s}");
     assert!(s.contains("web1 (reboot required)"), "{s}");
     key(&mut app, KeyCode::Char('n'));
     let cmds = key(&mut app, KeyCode::Char('f'));
     assert!(cmds.is_empty());
     let s = screen(&mut app, 80, 24);
     assert!(
-        s.contains("Refresh the package metadata (as root) on 1 host(s)?"),
+        s.contains("Refresh the package metadata (as root) on 1 host?"),
         "{s}"
     );
     assert!(s.contains("web1 (metadata 2h old)"), "{s}");
@@ -365,7 +365,7 @@ fn a_plan_failing_on_an_unknown_key_asks_and_plans_again() {
     })));
     assert!(
         cmds.iter().any(
-            |c| matches!(c, Command::Job { job, .. } if job.what == "plan security updates on 1 host(s)")
+            |c| matches!(c, Command::Job { job, .. } if job.what == "plan security updates on 1 host")
         ),
         "{cmds:?}"
     );

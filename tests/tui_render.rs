@@ -482,7 +482,7 @@ fn delete_names_what_refers_to_it() {
     let s = screen(&mut a, 100, 30);
     assert!(
         s.contains("Delete host db1")
-            && s.contains("1 backup job(s) run on it")
+            && s.contains("1 backup job runs on it")
             && s.contains("db1-restic"),
         "{s}"
     );
@@ -492,7 +492,7 @@ fn delete_names_what_refers_to_it() {
     let s = screen(&mut a, 100, 30);
     assert!(
         s.contains("Delete vendor Dell")
-            && s.contains("1 host(s) name it as their vendor and keep that name: db1"),
+            && s.contains("1 host names it as their vendor and keep that name: db1"),
         "{s}"
     );
 }
@@ -535,7 +535,7 @@ fn marks_check_ssh_and_run() {
     key(&mut a, KeyCode::Char(' '));
     let cmds = key(&mut a, KeyCode::Char('c'));
     assert!(
-        matches!(&cmds[..], [Command::Job { job, .. }] if job.what == "check 2 host(s)"),
+        matches!(&cmds[..], [Command::Job { job, .. }] if job.what == "check 2 hosts"),
         "{cmds:?}"
     );
     assert_eq!(a.jobs.len(), 1);
@@ -865,7 +865,7 @@ fn unknown_host_key_asks_with_the_fingerprint() {
         result: Ok(()),
     })));
     assert!(
-        matches!(&cmds[..], [Command::Job { job, .. }] if job.what == "check 1 host(s)"),
+        matches!(&cmds[..], [Command::Job { job, .. }] if job.what == "check 1 host"),
         "{cmds:?}"
     );
 }
@@ -1023,7 +1023,7 @@ fn run_asks_about_an_unknown_key_and_reruns_that_host() {
         result: Ok(()),
     })));
     assert!(
-        matches!(&cmds[..], [Command::Job { job, .. }] if job.what == "run `uptime` on 1 host(s)"),
+        matches!(&cmds[..], [Command::Job { job, .. }] if job.what == "run `uptime` on 1 host"),
         "{cmds:?}"
     );
     // still the one run view
@@ -1202,4 +1202,153 @@ fn a_failed_check_keeps_the_last_known_facts_in_state() {
         assert_eq!(last.checked_at, good.checked_at);
         assert_eq!(Some(&last.facts), good.facts.as_ref());
     }
+}
+
+fn at(app: &mut App, secs: i64) {
+    let t: jiff::Timestamp = NOW.parse().unwrap();
+    app.update(Action::Tick(
+        jiff::Timestamp::from_second(t.as_second() + secs).unwrap(),
+    ));
+}
+
+fn footer(app: &mut App) -> String {
+    screen(app, 80, 24)
+        .lines()
+        .nth(23)
+        .unwrap_or("")
+        .to_string()
+}
+
+/// Issue #15 item 5: the key hints vanished for good after the first
+/// message, messages never expired and errors looked like any message.
+#[test]
+fn messages_fade_the_key_bar_comes_back_errors_stay_until_a_key() {
+    let mut a = app();
+    key(&mut a, KeyCode::Char('2'));
+    let f = footer(&mut a);
+    assert!(f.contains("c check") && f.contains("? help"), "{f}");
+    key(&mut a, KeyCode::Char('Z'));
+    let f = footer(&mut a);
+    assert!(f.contains("does nothing here"), "{f}");
+    // the event loop is told when to wake up for the fade (no busy loop)
+    let wake = a.next_wake().expect("a wake-up for the fade");
+    assert!(wake <= std::time::Duration::from_millis(5100), "{wake:?}");
+    at(&mut a, 6);
+    let f = footer(&mut a);
+    assert!(f.contains("? help") && !f.contains("does nothing"), "{f}");
+    assert_eq!(a.next_wake(), None);
+
+    // an error: styled, prefixed, it stays
+    a.update(Action::Msg(Msg::Status(Err(
+        "the store writer stopped".into()
+    ))));
+    at(&mut a, 60);
+    let buf = render(&mut a, 80, 24);
+    let f = text(&buf).lines().nth(23).unwrap().to_string();
+    assert!(f.starts_with("error: the store writer stopped"), "{f}");
+    assert_eq!(buf[(0, 23)].fg, Color::Red);
+    assert!(buf[(0, 23)].modifier.contains(Modifier::BOLD));
+    assert_eq!(a.next_wake(), None);
+    // a later message does not hide it; Esc dismisses it and does nothing else
+    a.update(Action::Msg(Msg::Status(Ok("backups checked".into()))));
+    assert!(footer(&mut a).starts_with("error:"));
+    key(&mut a, KeyCode::Esc);
+    let f = footer(&mut a);
+    assert!(!f.contains("error:") && f.contains("? help"), "{f}");
+    // a key typed at once (before the error could be read) leaves it up;
+    // later any key dismisses it and does what it does
+    a.update(Action::Msg(Msg::Status(Err("no route".into()))));
+    key(&mut a, KeyCode::Char('j'));
+    assert!(footer(&mut a).starts_with("error: no route"));
+    at(&mut a, 125);
+    key(&mut a, KeyCode::Char('3'));
+    let s = screen(&mut a, 80, 24);
+    let f = s.lines().nth(23).unwrap();
+    assert!(!f.contains("error:") && s.contains("› Patches"), "{s}");
+}
+
+/// Issue #15 item 6: marks could not be cleared and silently redirected
+/// a later `c`. Esc clears them, `*` marks what the filter shows, and the
+/// footer says how many are marked.
+#[test]
+fn marks_are_shown_cleared_and_marked_by_filter() {
+    let mut a = app();
+    key(&mut a, KeyCode::Char('2'));
+    key(&mut a, KeyCode::Char(' ')); // marks web1, moves to web2
+    let f = footer(&mut a);
+    assert!(f.contains("1 marked"), "{f}");
+    // Esc: the marks go, `c` acts on the selected row again
+    key(&mut a, KeyCode::Esc);
+    let f = footer(&mut a);
+    assert!(f.contains("1 row unmarked"), "{f}");
+    let cmds = key(&mut a, KeyCode::Char('c'));
+    assert!(
+        matches!(&cmds[..], [Command::Job { job, .. }] if job.what == "check 1 host"),
+        "{cmds:?}"
+    );
+    assert!(a.results.checking.contains("web2") && !a.results.checking.contains("web1"));
+    // `*` marks what the filter shows
+    key(&mut a, KeyCode::Char('/'));
+    typ(&mut a, "web");
+    key(&mut a, KeyCode::Enter);
+    key(&mut a, KeyCode::Char('*'));
+    let f = footer(&mut a);
+    assert!(f.contains("2 rows marked (what the filter shows)"), "{f}");
+    at(&mut a, 6);
+    let f = footer(&mut a);
+    assert!(f.contains("2 marked"), "{f}");
+    let f = screen(&mut a, 140, 24).lines().nth(23).unwrap().to_string();
+    assert!(f.contains("2 marked: actions use them (Esc clears)"), "{f}");
+    key(&mut a, KeyCode::Esc); // the filter first
+    key(&mut a, KeyCode::Esc); // then the marks
+    let f = footer(&mut a);
+    assert!(
+        f.contains("2 rows unmarked") && !f.contains("use them"),
+        "{f}"
+    );
+    // the help says Space moves down
+    key(&mut a, KeyCode::Char('?'));
+    let s = screen(&mut a, 100, 60);
+    assert!(s.contains("mark the row and move down"), "{s}");
+}
+
+/// Issue #15 item 7: no spinner or elapsed time, and the counter lagged
+/// behind the rows.
+#[test]
+fn running_work_shows_a_spinner_the_time_and_a_true_counter() {
+    let mut a = app();
+    key(&mut a, KeyCode::Char('2'));
+    key(&mut a, KeyCode::Char('C'));
+    at(&mut a, 3);
+    let f = footer(&mut a);
+    assert!(f.contains("check 4 hosts 0/4 3s (J)"), "{f}");
+    assert!(
+        ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"]
+            .iter()
+            .any(|s| f.contains(s)),
+        "{f}"
+    );
+    // the loop wakes up for the spinner while something runs
+    assert!(a.next_wake().is_some());
+    let mut c = fixture_results().checks["web2"].clone();
+    c.host = "db1".into();
+    a.update(Action::Msg(Msg::Shell(ShellMsg::Checked(Box::new(
+        opsdeck::checks::HostCheck {
+            check: c,
+            patches: PatchReport {
+                host: "db1".into(),
+                ..Default::default()
+            },
+            remote_cpu_ms: None,
+            listing_ran: false,
+        },
+    )))));
+    let f = footer(&mut a);
+    assert!(f.contains("1/4"), "{f}");
+    key(&mut a, KeyCode::Char('J'));
+    let s = screen(&mut a, 100, 30);
+    assert!(
+        s.contains("running") && s.contains("1/4") && s.contains("3s"),
+        "{s}"
+    );
 }

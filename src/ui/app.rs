@@ -161,8 +161,8 @@ pub struct App {
     pub overlays: Vec<Overlay>,
     /// While typing after `/`.
     pub filter_input: Option<String>,
-    /// (is error, text).
-    pub status: Option<(bool, String)>,
+    /// The footer's message (fades; errors stay until a key).
+    pub status: crate::ui::status::StatusLine,
     pub jobs: Vec<JobInfo>,
     cancels: HashMap<JobId, CancelFlag>,
     next_job: u64,
@@ -178,6 +178,7 @@ pub struct App {
     /// Results of the running sweep, saved when it ends.
     sweep_done: Vec<HostCheck>,
     sweep_target: String,
+    sweep_total: usize,
     sweep_job: Option<JobId>,
     next_run: u64,
     pub quit: bool,
@@ -210,7 +211,7 @@ impl App {
             active: PaneId::Overview,
             overlays: Vec::new(),
             filter_input: None,
-            status: None,
+            status: Default::default(),
             jobs: Vec::new(),
             cancels: HashMap::new(),
             next_job: 1,
@@ -222,6 +223,7 @@ impl App {
             check_queue: Vec::new(),
             sweep_done: Vec::new(),
             sweep_target: String::new(),
+            sweep_total: 0,
             sweep_job: None,
             next_run: 1,
             quit: false,
@@ -231,7 +233,7 @@ impl App {
             defer_refresh: false,
         };
         for e in app.results.load_errors.clone() {
-            app.status = Some((true, e));
+            app.set_error(e);
         }
         app.refresh_all();
         app
@@ -263,7 +265,12 @@ impl App {
     /// How long until something on the screen changes by itself (a
     /// message fades, a spinner turns); None: nothing until input.
     pub fn next_wake(&self) -> Option<std::time::Duration> {
-        None
+        let spin = (!self.jobs.is_empty())
+            .then(|| std::time::Duration::from_millis(crate::ui::footer::SPIN_MS));
+        match (self.status.next_change(self.now), spin) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// The clock moved on (the loop sets it before every batch). Ages and
@@ -334,12 +341,14 @@ impl App {
     }
 
     fn set_status(&mut self, text: impl Into<String>) {
-        self.status = Some((false, text.into()));
+        let t = text.into();
+        tracing::info!("{t}");
+        self.status.info(t, self.now);
     }
     fn set_error(&mut self, text: impl Into<String>) {
         let t = text.into();
         tracing::warn!("{t}");
-        self.status = Some((true, t));
+        self.status.error(t, self.now);
     }
 
     // ------------------------------------------------------------ update
@@ -392,6 +401,11 @@ impl App {
             self.overlays.clear();
             self.filter_input = None;
             return self.ask_quit(out);
+        }
+        // an error that was up long enough to be read goes with this key;
+        // Esc only dismisses it, any other key also does what it does
+        if self.status.key_pressed(self.now) && key.code == KeyCode::Esc {
+            return;
         }
         if self.too_small() {
             // nothing but "too small" is on the screen: keys must not go to
@@ -455,12 +469,37 @@ impl App {
                 out.push(Command::Reload);
             }
             KeyCode::Esc if !pane_esc => {
+                // one thing at a time: the filter, then the marks
                 if !self.pane(self.active).filter().is_empty() {
                     self.apply_filter(String::new());
                     self.set_status("filter cleared");
+                } else if self.pane(self.active).marks() > 0 {
+                    let n = self.pane(self.active).marks();
+                    let active = self.active;
+                    self.with_pane(active, |p, _| p.clear_marks());
+                    self.set_status(format!(
+                        "{} unmarked: actions use the selected row again",
+                        crate::util::plural(n, "row", "rows")
+                    ));
                 } else {
-                    self.status = None;
+                    self.status.clear();
                 }
+            }
+            KeyCode::Char('*') => {
+                let active = self.active;
+                let n = self.with_pane(active, |p, _| p.mark_shown());
+                let filtered = !self.pane(active).filter().is_empty();
+                self.set_status(match (n, filtered) {
+                    (0, _) => "no row marked".to_string(),
+                    (n, true) => format!(
+                        "{} marked (what the filter shows); * again unmarks them",
+                        crate::util::plural(n, "row", "rows")
+                    ),
+                    (n, false) => format!(
+                        "{} marked (all); * again unmarks them, Esc clears",
+                        crate::util::plural(n, "row", "rows")
+                    ),
+                });
             }
             _ => self.pane_key(key, out),
         }
@@ -503,8 +542,8 @@ impl App {
                 .collect();
             self.overlays.push(Overlay::Confirm {
                 title: format!(
-                    "{} job(s) still running. Cancel them and quit?",
-                    self.jobs.len()
+                    "{} still running. Cancel them and quit?",
+                    crate::util::plural(self.jobs.len(), "job", "jobs")
                 ),
                 lines,
                 tag: "shell:quit".into(),
@@ -663,8 +702,8 @@ impl App {
                         ))));
                         self.overlays.push(Overlay::Confirm {
                             title: format!(
-                                "`{cmd}` matches the dangerous pattern `{pat}`. Run it on {} host(s)?",
-                                hosts.len()
+                                "`{cmd}` matches the dangerous pattern `{pat}`. Run it on {}?",
+                                crate::util::plural(hosts.len(), "host", "hosts")
                             ),
                             lines: hosts.clone(),
                             tag: "shell:run".into(),
@@ -808,6 +847,7 @@ impl App {
             what: job.what.clone(),
             progress: String::new(),
             cancelled: false,
+            started: self.now,
         });
         out.push(Command::Job {
             id,
@@ -971,8 +1011,8 @@ impl App {
             }
             if queued > 0 {
                 self.set_status(format!(
-                    "a check is running; {} host(s) will be checked after it",
-                    self.check_queue.len()
+                    "a check is running; {} will be checked after it",
+                    crate::util::plural(self.check_queue.len(), "host", "hosts")
                 ));
             }
             return;
@@ -990,32 +1030,42 @@ impl App {
             names.join(" ")
         };
         self.sweep_done.clear();
+        self.sweep_total = hosts.len();
         for h in &hosts {
             self.results.checking.insert(h.name.clone());
         }
         let n = hosts.len();
         let store = self.store.clone();
         let engine = self.engine.clone();
-        let job = Job::task(None, format!("check {n} host(s)"), move |jh| {
-            Box::pin(async move {
-                let mut rx = crate::checks::sweep(&store, &engine, hosts, jh.cancel_flag());
-                let mut done = 0;
-                while let Some(hc) = rx.recv().await {
-                    done += 1;
-                    jh.progress(format!("{done}/{n}"));
-                    if jh
-                        .tx
-                        .send(Msg::Shell(ShellMsg::Checked(Box::new(hc))))
-                        .is_err()
-                    {
-                        break;
+        let job = Job::task(
+            None,
+            format!("check {}", crate::util::plural(n, "host", "hosts")),
+            move |jh| {
+                Box::pin(async move {
+                    let mut rx = crate::checks::sweep(&store, &engine, hosts, jh.cancel_flag());
+                    // the progress is counted where the rows are filled (on_shell)
+                    while let Some(hc) = rx.recv().await {
+                        if jh
+                            .tx
+                            .send(Msg::Shell(ShellMsg::Checked(Box::new(hc))))
+                            .is_err()
+                        {
+                            break;
+                        }
                     }
-                }
-            })
-        });
-        self.set_status(format!("checking {n} host(s)…"));
+                })
+            },
+        );
+        self.set_status(format!(
+            "checking {}…",
+            crate::util::plural(n, "host", "hosts")
+        ));
         self.data_changed();
-        self.sweep_job = Some(self.spawn_job(None, job, out));
+        let id = self.spawn_job(None, job, out);
+        if let Some(j) = self.jobs.iter_mut().find(|j| j.id == id) {
+            j.progress = format!("0/{n}");
+        }
+        self.sweep_job = Some(id);
     }
 
     fn start_run(&mut self, command: String, hosts: Vec<String>, out: &mut Vec<Command>) {
@@ -1055,21 +1105,29 @@ impl App {
             .collect();
         let engine = self.engine.clone();
         let n = list.len();
-        let job = Job::task(None, format!("run `{command}` on {n} host(s)"), move |jh| {
-            Box::pin(async move {
-                let mut rx = crate::fleet::start(&engine, list, command, None, jh.cancel_flag());
-                let mut done = 0;
-                while let Some(r) = rx.recv().await {
-                    done += 1;
-                    jh.progress(format!("{done}/{n}"));
-                    let _ = jh.tx.send(Msg::Shell(ShellMsg::RunResult {
-                        run,
-                        result: Box::new(r),
-                    }));
-                }
-                let _ = jh.tx.send(Msg::Shell(ShellMsg::RunDone { run, hosts }));
-            })
-        });
+        let job = Job::task(
+            None,
+            format!(
+                "run `{command}` on {}",
+                crate::util::plural(n, "host", "hosts")
+            ),
+            move |jh| {
+                Box::pin(async move {
+                    let mut rx =
+                        crate::fleet::start(&engine, list, command, None, jh.cancel_flag());
+                    let mut done = 0;
+                    while let Some(r) = rx.recv().await {
+                        done += 1;
+                        jh.progress(format!("{done}/{n}"));
+                        let _ = jh.tx.send(Msg::Shell(ShellMsg::RunResult {
+                            run,
+                            result: Box::new(r),
+                        }));
+                    }
+                    let _ = jh.tx.send(Msg::Shell(ShellMsg::RunDone { run, hosts }));
+                })
+            },
+        );
         self.spawn_job(None, job, out)
     }
 
@@ -1320,6 +1378,13 @@ impl App {
                     .patches
                     .insert(host.clone(), hc.patches.clone());
                 self.sweep_done.push(*hc);
+                // the counter moves with the rows, never behind them
+                let progress = format!("{}/{}", self.sweep_done.len(), self.sweep_total);
+                if let Some(j) = self.jobs.iter_mut().find(|j| Some(j.id) == self.sweep_job) {
+                    if !j.cancelled {
+                        j.progress = progress;
+                    }
+                }
                 self.data_changed();
                 if let Some(e) = error {
                     self.key_problem(&host, &e, Retry::Check, out);
@@ -1485,7 +1550,18 @@ impl App {
                 "/ text, Enter, Esc",
                 "filter the list (every field), keep, clear",
             ),
-            KeyHelp::new("Space", "mark a row; actions apply to the marked rows"),
+            KeyHelp::new(
+                "Space",
+                "mark the row and move down; c, r, u, R... act on the marked rows (the footer says how many)",
+            ),
+            KeyHelp::new(
+                "*",
+                "mark every row the filter shows (all rows without a filter); again: unmark them",
+            ),
+            KeyHelp::new(
+                "Esc",
+                "dismiss an error, else clear the filter, else clear the marks",
+            ),
             KeyHelp::new("J", "jobs running in the background (x cancels one)"),
             KeyHelp::new(
                 "Ctrl-R",

@@ -11,12 +11,14 @@
 
 pub mod app;
 pub mod errors;
+pub mod footer;
 pub mod hostkey;
 pub mod osc52;
 pub mod pane;
 pub mod panes;
 pub mod run;
 pub mod runner;
+pub mod status;
 pub mod theme;
 pub mod view;
 pub mod widgets;

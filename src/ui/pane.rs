@@ -193,6 +193,8 @@ pub struct JobInfo {
     pub what: String,
     pub progress: String,
     pub cancelled: bool,
+    /// When it started (the footer and the jobs list show how long it runs).
+    pub started: jiff::Timestamp,
 }
 
 /// Everything a pane may read.
@@ -553,5 +555,20 @@ pub trait Pane {
     /// True while the pane is in a mode where Esc means "back" (details).
     fn wants_esc(&self) -> bool {
         false
+    }
+    /// How many rows are marked (the footer says so: actions use them).
+    fn marks(&self) -> usize {
+        0
+    }
+    /// Esc with nothing else open: forget the marks.
+    fn clear_marks(&mut self) {}
+    /// Mark every row the filter shows (all rows without a filter); how
+    /// many are marked now.
+    fn mark_shown(&mut self) -> usize {
+        0
+    }
+    /// The few keys for the footer's key bar (key, one word), most used first.
+    fn hints(&self) -> Vec<(&'static str, &'static str)> {
+        vec![]
     }
 }

@@ -19,7 +19,10 @@ pub fn draw(app: &App, frame: &mut Frame) {
             Line::raw(format!("{}x{} now,", area.width, area.height)),
             Line::raw(format!("needs {MIN_WIDTH}x{MIN_HEIGHT}.")),
             Line::raw(if app.asking_quit() {
-                format!("{} job(s) run: y quits, n stays", app.jobs.len())
+                format!(
+                    "{} run: y quits, n stays",
+                    crate::util::plural(app.jobs.len(), "job", "jobs")
+                )
             } else {
                 "q quits".to_string()
             }),
@@ -49,7 +52,10 @@ pub fn draw(app: &App, frame: &mut Frame) {
         Span::styled(" opsdeck ", theme.header()),
         Span::raw("› "),
         Span::styled(app.active.title(), theme.title()),
-        Span::raw(format!("  {} hosts · {fresh}", app.store.hosts.len())),
+        Span::raw(format!(
+            "  {} · {fresh}",
+            crate::util::plural(app.store.hosts.len(), "host", "hosts")
+        )),
     ];
     if !app.results.checking.is_empty() {
         spans.push(Span::styled(
@@ -107,50 +113,13 @@ pub fn draw(app: &App, frame: &mut Frame) {
 
     app.pane(app.active).draw(frame, body, &ctx);
 
-    // status line: filter input, else the last message, else hints; jobs on the right
-    let mut left: Vec<Span> = Vec::new();
-    if let Some(input) = &app.filter_input {
-        left.push(Span::styled("/", theme.key()));
-        left.push(Span::styled(input.clone(), theme.input()));
-        left.push(Span::styled(" ", theme.selected()));
-        left.push(Span::styled("  Enter keep · Esc clear", theme.dim()));
-    } else if let Some((is_err, text)) = &app.status {
-        let t = text.lines().next().unwrap_or("").to_string();
-        if *is_err {
-            left.push(Span::styled(format!("error: {t}"), theme.error()));
-        } else {
-            left.push(Span::raw(t));
-        }
-    } else {
-        for (k, w) in [
-            ("?", "help"),
-            ("/", "filter"),
-            ("1-5", "panes"),
-            ("q", "quit"),
-        ] {
-            left.extend(crate::ui::app::hint(theme, k, w));
-        }
-    }
-    let jobs = if app.jobs.is_empty() {
-        String::new()
-    } else {
-        let first = &app.jobs[0];
-        let more = if app.jobs.len() > 1 {
-            format!(" +{}", app.jobs.len() - 1)
-        } else {
-            String::new()
-        };
-        format!(" [J] {} {} {}{more} ", first.id, first.what, first.progress)
-    };
-    let jobs_w = (jobs.chars().count() as u16).min(status.width / 2);
-    let [l, r] = Layout::horizontal([Constraint::Min(1), Constraint::Length(jobs_w)]).areas(status);
-    frame.render_widget(Paragraph::new(Line::from(left)), l);
-    if !jobs.is_empty() {
-        frame.render_widget(Paragraph::new(Line::styled(jobs, theme.warn())), r);
-    }
+    // footer: filter input, else the last message, else the key bar;
+    // the marks; what runs in the background
+    crate::ui::footer::draw(app, frame, status);
 
+    // overlays leave the footer visible (messages, errors, jobs)
     for o in &app.overlays {
-        draw_overlay(app, frame, body.union(status), o);
+        draw_overlay(app, frame, body, o);
     }
 }
 
@@ -317,6 +286,13 @@ fn draw_overlay(app: &App, frame: &mut Frame, area: Rect, o: &Overlay) {
                         } else {
                             j.progress.clone()
                         },
+                        format!(
+                            "{} {}",
+                            crate::ui::footer::spinner(app.now.as_millisecond()),
+                            crate::util::format_age(
+                                (app.now.as_second() - j.started.as_second()).max(0) as u64
+                            )
+                        ),
                     ]);
                     if i == *selected {
                         r.style(theme.selected())
@@ -333,17 +309,21 @@ fn draw_overlay(app: &App, frame: &mut Frame, area: Rect, o: &Overlay) {
                         Constraint::Length(14),
                         Constraint::Min(10),
                         Constraint::Length(12),
+                        Constraint::Length(7),
                     ],
                 )
-                .header(Row::new(["id", "host", "what", "progress"]).style(theme.table_header()))
+                .header(
+                    Row::new(["id", "host", "what", "progress", "running"])
+                        .style(theme.table_header()),
+                )
                 .block(block),
                 rect,
             );
         }
         Overlay::RunPrompt { hosts, input, .. } => {
             let mut lines = vec![Line::raw(format!(
-                "on {} host(s): {}",
-                hosts.len(),
+                "on {}: {}",
+                crate::util::plural(hosts.len(), "host", "hosts"),
                 crate::ui::widgets::table::ellipsize(&hosts.join(", "), 200)
             ))];
             lines.push(Line::from(vec![

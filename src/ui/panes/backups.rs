@@ -420,6 +420,23 @@ impl Pane for BackupsPane {
         }
     }
 
+    fn marks(&self) -> usize {
+        self.list.marks().len()
+    }
+    fn clear_marks(&mut self) {
+        self.list.clear_marks();
+    }
+    fn mark_shown(&mut self) -> usize {
+        self.list.mark_visible()
+    }
+    fn hints(&self) -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("Enter", "details"),
+            ("Space", "mark"),
+            ("c", "check"),
+            ("t", "restore tested"),
+        ]
+    }
     fn keys(&self) -> Vec<KeyHelp> {
         vec![
             KeyHelp::new("Enter", "details: policy, reasons, latest snapshots"),

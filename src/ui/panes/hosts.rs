@@ -521,8 +521,8 @@ impl Pane for HostsPane {
                         .collect();
                     if !jobs.is_empty() {
                         lines.push(format!(
-                            "{} backup job(s) run on it and will fail to check: {}",
-                            jobs.len(),
+                            "{} on it and will fail to check: {}",
+                            crate::util::plural(jobs.len(), "backup job runs", "backup jobs run"),
                             ellipsize(&jobs.join(", "), 200)
                         ));
                     }
@@ -614,6 +614,26 @@ impl Pane for HostsPane {
         }
     }
 
+    fn marks(&self) -> usize {
+        self.list.marks().len()
+    }
+    fn clear_marks(&mut self) {
+        self.list.clear_marks();
+    }
+    fn mark_shown(&mut self) -> usize {
+        self.list.mark_visible()
+    }
+    fn hints(&self) -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("Enter", "details"),
+            ("Space", "mark"),
+            ("c", "check"),
+            ("a", "add"),
+            ("e", "edit"),
+            ("s", "ssh"),
+            ("r", "run"),
+        ]
+    }
     fn keys(&self) -> Vec<KeyHelp> {
         vec![
             KeyHelp::new("Enter", "every fact and the full error of the host"),

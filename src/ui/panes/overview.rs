@@ -278,11 +278,7 @@ fn level_style(theme: &Theme, l: Level) -> Style {
 }
 
 fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
-    }
+    crate::util::plural(n, word, &format!("{word}s"))
 }
 
 /// "Hosts 5: 2 crit 1 warn 1 unknown"; colour on the numbers, the words say it too.
@@ -521,6 +517,9 @@ impl Pane for OverviewPane {
         vec![]
     }
 
+    fn hints(&self) -> Vec<(&'static str, &'static str)> {
+        vec![("Enter", "go to the row"), ("j/k", "move")]
+    }
     fn keys(&self) -> Vec<KeyHelp> {
         vec![KeyHelp::new(
             "Enter",

@@ -144,13 +144,15 @@ impl PatchesPane {
         let timeout = Duration::from_secs(ctx.store.settings.ssh.command_timeout_s.max(60));
         let n = hosts.len();
         let what = format!(
-            "plan {} updates on {n} host(s)",
-            if security_only { "security" } else { "all" }
+            "plan {} updates on {}",
+            if security_only { "security" } else { "all" },
+            crate::util::plural(n, "host", "hosts")
         );
         self.busy = Some((JobId(u64::MAX), Busy::Planning));
         vec![
             Effect::Status(format!(
-                "working out what would change on {n} host(s) (native simulation)…"
+                "working out what would change on {} (native simulation)…",
+                crate::util::plural(n, "host", "hosts")
             )),
             Effect::Job(Job::task(None, what, move |jh: JobHandle| {
                 async move {
@@ -227,7 +229,8 @@ impl PatchesPane {
         if work.is_empty() {
             let mut effects = vec![if failed > 0 {
                 Effect::Error(format!(
-                    "nothing applied: {failed} host(s) could not be planned (see the log)"
+                    "nothing applied: {} could not be planned (see the log)",
+                    crate::util::plural(failed, "host", "hosts")
                 ))
             } else {
                 Effect::Status("nothing to do: no update would change anything".into())
@@ -245,20 +248,41 @@ impl PatchesPane {
         let n = work.len();
         if failed > 0 {
             lines.push(format!(
-                "{failed} host(s) above are left out (they could not be planned)."
+                "{} above left out (not planned).",
+                crate::util::plural(failed, "host", "hosts")
             ));
         }
         lines.push(String::new());
         lines.push("One host at a time; the first failure stops the rest.".into());
         self.pending = Some((security_only, work));
-        let mut effects = vec![Effect::confirm(
-            format!(
-                "Apply {packages} {}package change(s) on {n} host(s)?",
-                if security_only { "security " } else { "" }
+        let mut effects = vec![
+            Effect::Status(format!(
+                "planned: {} on {}; answer the question",
+                crate::util::plural(packages, "package change", "package changes"),
+                crate::util::plural(n, "host", "hosts")
+            )),
+            Effect::confirm(
+                format!(
+                    "Apply {} on {}?",
+                    crate::util::plural(
+                        packages,
+                        if security_only {
+                            "security package change"
+                        } else {
+                            "package change"
+                        },
+                        if security_only {
+                            "security package changes"
+                        } else {
+                            "package changes"
+                        }
+                    ),
+                    crate::util::plural(n, "host", "hosts")
+                ),
+                lines,
+                "patch:apply",
             ),
-            lines,
-            "patch:apply",
-        )];
+        ];
         effects.extend(key_effects);
         effects
     }
@@ -298,7 +322,10 @@ impl PatchesPane {
             },
             Effect::Job(Job::blocking(
                 None,
-                format!("apply updates on {n} host(s)"),
+                format!(
+                    "apply updates on {}",
+                    crate::util::plural(n, "host", "hosts")
+                ),
                 move |jh: JobHandle| {
                     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
                     let cancel = jh.cancel_flag();
@@ -423,12 +450,13 @@ impl PatchesPane {
             Effect::Job(Job::blocking(
                 None,
                 format!(
-                    "{} {n} host(s)",
+                    "{} {}",
                     if reboot {
                         "reboot"
                     } else {
                         "refresh metadata on"
-                    }
+                    },
+                    crate::util::plural(n, "host", "hosts")
                 ),
                 move |jh: JobHandle| {
                     let cancel = jh.cancel_flag();
@@ -544,13 +572,16 @@ impl PatchesPane {
             lines.push(String::new());
             lines.push("One at a time; each is waited for and re-checked.".into());
             vec![Effect::confirm(
-                format!("REBOOT {n} host(s)?"),
+                format!("REBOOT {}?", crate::util::plural(n, "host", "hosts")),
                 lines,
                 "patch:reboot",
             )]
         } else {
             vec![Effect::confirm(
-                format!("Refresh the package metadata (as root) on {n} host(s)?"),
+                format!(
+                    "Refresh the package metadata (as root) on {}?",
+                    crate::util::plural(n, "host", "hosts")
+                ),
                 lines,
                 "patch:refresh",
             )]
@@ -997,8 +1028,8 @@ impl Pane for PatchesPane {
                     Busy::Planning => "plan",
                 };
                 let summary = format!(
-                    "{what} done on {} host(s){}; re-checking (l shows the log)",
-                    touched.len(),
+                    "{what} done on {}{}; re-checking (l shows the log)",
+                    crate::util::plural(touched.len(), "host", "hosts"),
                     if failed > 0 {
                         format!(", {failed} failed or skipped")
                     } else {
@@ -1018,6 +1049,24 @@ impl Pane for PatchesPane {
             }
             _ => vec![],
         }
+    }
+    fn marks(&self) -> usize {
+        self.list.marks().len()
+    }
+    fn clear_marks(&mut self) {
+        self.list.clear_marks();
+    }
+    fn mark_shown(&mut self) -> usize {
+        self.list.mark_visible()
+    }
+    fn hints(&self) -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("Enter", "updates"),
+            ("Space", "mark"),
+            ("u", "apply"),
+            ("c", "check"),
+            ("l", "log"),
+        ]
     }
     fn keys(&self) -> Vec<KeyHelp> {
         vec![

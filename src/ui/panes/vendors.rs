@@ -616,15 +616,15 @@ impl Pane for VendorsPane {
                     ))]),
                     KeyCode::Char('d') => {
                         let mut lines = vec![format!(
-                            "{} contact(s), {} ticket(s) go with it.",
-                            v.contacts.len(),
-                            v.tickets.len()
+                            "{}, {} go with it.",
+                            crate::util::plural(v.contacts.len(), "contact", "contacts"),
+                            crate::util::plural(v.tickets.len(), "ticket", "tickets")
                         )];
                         let hosts = vendor_hosts(ctx, &v.name);
                         if !hosts.is_empty() {
                             lines.push(format!(
-                                "{} host(s) name it as their vendor and keep that name: {}",
-                                hosts.len(),
+                                "{} it as their vendor and keep that name: {}",
+                                crate::util::plural(hosts.len(), "host names", "hosts name"),
                                 crate::ui::widgets::table::ellipsize(&hosts.join(", "), 200)
                             ));
                         }
@@ -719,6 +719,24 @@ impl Pane for VendorsPane {
         }
     }
 
+    fn marks(&self) -> usize {
+        self.list.marks().len()
+    }
+    fn clear_marks(&mut self) {
+        self.list.clear_marks();
+    }
+    fn mark_shown(&mut self) -> usize {
+        self.list.mark_visible()
+    }
+    fn hints(&self) -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("Enter", "details"),
+            ("a", "add"),
+            ("e", "edit"),
+            ("o", "ticket"),
+            ("y", "copy"),
+        ]
+    }
     fn keys(&self) -> Vec<KeyHelp> {
         vec![
             KeyHelp::new(

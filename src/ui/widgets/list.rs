@@ -109,6 +109,19 @@ impl ListView {
     pub fn clear_marks(&mut self) {
         self.marks.clear();
     }
+    /// Mark every row the filter shows (every row without one); when they
+    /// are all marked already, unmark them instead. The number marked after.
+    pub fn mark_visible(&mut self) -> usize {
+        let shown: Vec<String> = self.visible.iter().map(|&i| self.keys[i].clone()).collect();
+        if !shown.is_empty() && shown.iter().all(|k| self.marks.contains(k)) {
+            for k in &shown {
+                self.marks.remove(k);
+            }
+        } else {
+            self.marks.extend(shown);
+        }
+        self.marks.len()
+    }
     /// The keys an action applies to: the marked rows (in row order), else the selected one.
     pub fn targets(&self) -> Vec<String> {
         if !self.marks.is_empty() {
@@ -224,6 +237,15 @@ mod tests {
         assert_eq!(l.targets(), vec!["a", "c"]);
         l.set_rows(rows(&["c"]));
         assert_eq!(l.targets(), vec!["c"]);
+        l.set_rows(rows(&["a", "b", "c", "bb"]));
+        l.set_filter("b");
+        assert_eq!(l.mark_visible(), 3);
+        assert_eq!(l.targets(), vec!["b", "c", "bb"]);
+        // all shown are marked: the same key unmarks them
+        assert_eq!(l.mark_visible(), 1);
+        assert_eq!(l.targets(), vec!["c"]);
+        l.clear_marks();
+        assert_eq!(l.marks().len(), 0);
     }
 
     #[test]
