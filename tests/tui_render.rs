@@ -397,17 +397,17 @@ fn help_scrolls_to_its_last_line_and_no_further() {
     let bottom = screen(&mut a, 80, 24);
     // the last global key is on screen, not blank space past it
     assert!(bottom.contains("quit"), "{bottom}");
-    let Some(Overlay::Help { scroll }) = a.overlays.last() else {
+    let Some(Overlay::Help(v)) = a.overlays.last() else {
         panic!("help closed");
     };
-    let at_end = *scroll;
+    let at_end = v.text.scroll();
     assert!(at_end > 0 && at_end < 200, "{at_end}");
     // one `k` moves up at once (no hidden overscroll to climb back)
     key(&mut a, KeyCode::Char('k'));
-    let Some(Overlay::Help { scroll }) = a.overlays.last() else {
+    let Some(Overlay::Help(v)) = a.overlays.last() else {
         panic!("help closed");
     };
-    assert_eq!(*scroll, at_end - 1);
+    assert_eq!(v.text.scroll(), at_end - 1);
 }
 
 #[test]

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
-use ratatui::text::{Line, Span};
+use ratatui::text::Span;
 use ratatui::Frame;
 
 use crate::checks::HostCheck;
@@ -13,12 +13,14 @@ use crate::fleet::HostRun;
 use crate::model::Host;
 use crate::ssh::{CancelFlag, Engine, UnknownKey};
 use crate::store::Store;
+use crate::ui::confirm::{Answer, ConfirmView};
 use crate::ui::hostkey::{self, Fetched, KeyProblem, Retry};
 use crate::ui::pane::{
     Ctx, Effect, Job, JobId, JobInfo, KeyHelp, Msg, Pane, PaneEvent, PaneId, Results, StoreOp,
 };
 use crate::ui::panes;
 use crate::ui::run::RunView;
+use crate::ui::textview::TextView;
 use crate::ui::theme::Theme;
 use crate::ui::widgets::form::{Form, FormOutcome};
 
@@ -122,24 +124,14 @@ struct KeyWait {
 }
 
 pub enum Overlay {
-    Help {
-        scroll: u16,
-    },
-    Confirm {
-        title: String,
-        lines: Vec<String>,
-        tag: String,
-        pane: Option<PaneId>,
-    },
+    /// `?`: the keys of the pane and the global ones.
+    Help(Box<TextView>),
+    Confirm(Box<ConfirmView>),
     Form {
         form: Form,
         pane: Option<PaneId>,
     },
-    Text {
-        title: String,
-        lines: Vec<Line<'static>>,
-        scroll: u16,
-    },
+    Text(Box<TextView>),
     Jobs {
         selected: usize,
     },
@@ -168,8 +160,6 @@ pub struct App {
     next_job: u64,
     pub now: jiff::Timestamp,
     pub size: (u16, u16),
-    /// How far the help overlay can scroll, as its last drawing found.
-    pub help_max_scroll: std::cell::Cell<u16>,
     pub run_history: Vec<String>,
     /// Hosts whose key is unknown: what to retry, the key once fetched.
     key_waits: Vec<KeyWait>,
@@ -217,7 +207,6 @@ impl App {
             next_job: 1,
             now: jiff::Timestamp::now(),
             size: (80, 24),
-            help_max_scroll: std::cell::Cell::new(u16::MAX),
             run_history: Vec::new(),
             key_waits: Vec::new(),
             check_queue: Vec::new(),
@@ -329,7 +318,7 @@ impl App {
 
     /// The "jobs still running, quit?" question is on top.
     pub fn asking_quit(&self) -> bool {
-        matches!(self.overlays.last(), Some(Overlay::Confirm { tag, .. }) if tag == "shell:quit")
+        matches!(self.overlays.last(), Some(Overlay::Confirm(c)) if c.tag == "shell:quit")
     }
 
     pub fn pane(&self, id: PaneId) -> &dyn Pane {
@@ -458,7 +447,7 @@ impl App {
             }
             KeyCode::Tab => self.switch(PaneId::ALL[(self.active.index() + 1) % 5]),
             KeyCode::BackTab => self.switch(PaneId::ALL[(self.active.index() + 4) % 5]),
-            KeyCode::Char('?') => self.overlays.push(Overlay::Help { scroll: 0 }),
+            KeyCode::Char('?') => self.open_help(),
             KeyCode::Char('q') if !ctrl(&key) => self.ask_quit(out),
             KeyCode::Char('/') => {
                 self.filter_input = Some(self.pane(self.active).filter().to_string());
@@ -535,20 +524,21 @@ impl App {
             self.quit = true;
             out.push(Command::Quit);
         } else {
-            let lines = self
+            let lines: Vec<String> = self
                 .jobs
                 .iter()
                 .map(|j| format!("{} {} {}", j.id, j.what, j.progress))
                 .collect();
-            self.overlays.push(Overlay::Confirm {
-                title: format!(
-                    "{} still running. Cancel them and quit?",
-                    crate::util::plural(self.jobs.len(), "job", "jobs")
-                ),
-                lines,
-                tag: "shell:quit".into(),
-                pane: None,
-            });
+            self.overlays
+                .push(Overlay::Confirm(Box::new(ConfirmView::plain(
+                    format!(
+                        "{} still running. Cancel them and quit?",
+                        crate::util::plural(self.jobs.len(), "job", "jobs")
+                    ),
+                    &lines,
+                    "shell:quit",
+                    None,
+                ))));
         }
     }
 
@@ -558,32 +548,15 @@ impl App {
         };
         let page = self.size.1.saturating_sub(6).max(1);
         match top {
-            Overlay::Help { mut scroll } => match key.code {
-                KeyCode::Char('j') | KeyCode::Down => {
-                    scroll = scroll.saturating_add(1).min(self.help_max_scroll.get());
-                    self.overlays.push(Overlay::Help { scroll });
+            Overlay::Help(mut view) => {
+                if !view.handle_key(key) {
+                    self.overlays.push(Overlay::Help(view));
                 }
-                KeyCode::Char('k') | KeyCode::Up => {
-                    scroll = scroll.saturating_sub(1);
-                    self.overlays.push(Overlay::Help { scroll });
-                }
-                KeyCode::PageDown | KeyCode::Char(' ') => self.overlays.push(Overlay::Help {
-                    scroll: scroll.saturating_add(page).min(self.help_max_scroll.get()),
-                }),
-                KeyCode::PageUp => self.overlays.push(Overlay::Help {
-                    scroll: scroll.saturating_sub(page),
-                }),
-                _ => {}
-            },
-            Overlay::Confirm {
-                title,
-                lines,
-                tag,
-                pane,
-            } => match key.code {
-                KeyCode::Char('y') | KeyCode::Char('Y') => self.confirmed(pane, tag, out),
-                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Char('q') => {
-                    if tag == "shell:hostkey" {
+            }
+            Overlay::Confirm(mut c) => match c.handle_key(key) {
+                Answer::Yes => self.confirmed(c.pane, c.tag, out),
+                Answer::No => {
+                    if c.tag == "shell:hostkey" {
                         if let Some(i) = self.asked_key() {
                             let w = self.key_waits.remove(i);
                             self.set_status(format!(
@@ -592,18 +565,14 @@ impl App {
                             ));
                         }
                     } else {
-                        if tag == "shell:run" {
+                        if c.tag == "shell:run" {
                             self.overlays.pop(); // the run view waiting for this answer
                         }
-                        self.set_status("cancelled");
+                        self.set_status("cancelled, nothing done");
                     }
                 }
-                _ => self.overlays.push(Overlay::Confirm {
-                    title,
-                    lines,
-                    tag,
-                    pane,
-                }),
+                Answer::Other(k) => self.confirmed_other(c.pane, c.tag, k, out),
+                Answer::Open => self.overlays.push(Overlay::Confirm(c)),
             },
             Overlay::Form { mut form, pane } => match form.handle_key(key) {
                 FormOutcome::Editing => self.overlays.push(Overlay::Form { form, pane }),
@@ -631,29 +600,10 @@ impl App {
                     self.apply_effects(pane, effects, out);
                 }
             },
-            Overlay::Text {
-                title,
-                lines,
-                mut scroll,
-            } => {
-                let max = (lines.len() as u16).saturating_sub(1);
-                match key.code {
-                    KeyCode::Esc | KeyCode::Char('q') | KeyCode::Enter => return,
-                    KeyCode::Char('j') | KeyCode::Down => scroll = (scroll + 1).min(max),
-                    KeyCode::Char('k') | KeyCode::Up => scroll = scroll.saturating_sub(1),
-                    KeyCode::PageDown | KeyCode::Char(' ') => {
-                        scroll = scroll.saturating_add(page).min(max)
-                    }
-                    KeyCode::PageUp => scroll = scroll.saturating_sub(page),
-                    KeyCode::Char('g') | KeyCode::Home => scroll = 0,
-                    KeyCode::Char('G') | KeyCode::End => scroll = max,
-                    _ => {}
+            Overlay::Text(mut view) => {
+                if !view.handle_key(key) {
+                    self.overlays.push(Overlay::Text(view));
                 }
-                self.overlays.push(Overlay::Text {
-                    title,
-                    lines,
-                    scroll,
-                });
             }
             Overlay::Jobs { mut selected } => {
                 match key.code {
@@ -700,15 +650,16 @@ impl App {
                             cmd.clone(),
                             hosts.clone(),
                         ))));
-                        self.overlays.push(Overlay::Confirm {
-                            title: format!(
-                                "`{cmd}` matches the dangerous pattern `{pat}`. Run it on {}?",
-                                crate::util::plural(hosts.len(), "host", "hosts")
-                            ),
-                            lines: hosts.clone(),
-                            tag: "shell:run".into(),
-                            pane: None,
-                        });
+                        self.overlays
+                            .push(Overlay::Confirm(Box::new(ConfirmView::plain(
+                                format!(
+                                    "`{cmd}` matches the dangerous pattern `{pat}`. Run it on {}?",
+                                    crate::util::plural(hosts.len(), "host", "hosts")
+                                ),
+                                &hosts,
+                                "shell:run",
+                                None,
+                            ))));
                     } else {
                         self.start_run(cmd, hosts, out);
                     }
@@ -825,6 +776,29 @@ impl App {
         }
     }
 
+    /// An extra answer of a question (the host-key list's "accept all").
+    fn confirmed_other(
+        &mut self,
+        _pane: Option<PaneId>,
+        _tag: String,
+        _key: char,
+        _out: &mut Vec<Command>,
+    ) {
+    }
+
+    /// `?`: the keys of the pane, then the global ones.
+    fn open_help(&mut self) {
+        let inner = (self.size.0.saturating_sub(4)).min(84).saturating_sub(2) as usize;
+        let lines = crate::ui::view::help_lines(self, inner.max(20));
+        let mut v = TextView::new(
+            format!("Keys: {} pane and everywhere", self.active.title()),
+            lines,
+        );
+        v.width = 84;
+        v.fit = true;
+        self.overlays.push(Overlay::Help(Box::new(v)));
+    }
+
     pub fn cancel_job(&mut self, id: JobId) {
         if let Some(c) = self.cancels.get(&id) {
             c.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -869,30 +843,32 @@ impl App {
             match e {
                 Effect::Status(s) => self.set_status(s),
                 Effect::Error(s) => self.set_error(s),
-                Effect::Confirm { title, lines, tag } => self.overlays.push(Overlay::Confirm {
+                Effect::Confirm { title, lines, tag } => {
+                    self.overlays
+                        .push(Overlay::Confirm(Box::new(ConfirmView::plain(
+                            title, &lines, tag, pane,
+                        ))))
+                }
+                Effect::ConfirmTyped {
                     title,
                     lines,
                     tag,
-                    pane,
-                }),
+                    word,
+                } => self.overlays.push(Overlay::Confirm(Box::new(
+                    ConfirmView::plain(title, &lines, tag, pane).typed(word),
+                ))),
                 Effect::Form(form) => self.overlays.push(Overlay::Form { form, pane }),
                 Effect::FormErrors(_) => {}
                 Effect::Text { title, lines } => {
-                    self.overlays.retain(|o| !matches!(o, Overlay::Text { .. }));
-                    self.overlays.push(Overlay::Text {
-                        title,
-                        lines,
-                        scroll: 0,
-                    })
+                    self.overlays.retain(|o| !matches!(o, Overlay::Text(_)));
+                    self.overlays
+                        .push(Overlay::Text(Box::new(TextView::new(title, lines))));
                 }
                 Effect::AppendText { title, lines: more } => {
                     for o in self.overlays.iter_mut() {
-                        if let Overlay::Text {
-                            title: t, lines, ..
-                        } = o
-                        {
-                            if *t == title {
-                                lines.extend(more.clone());
+                        if let Overlay::Text(v) = o {
+                            if v.title == title {
+                                v.text.append(more.clone());
                             }
                         }
                     }
@@ -1155,7 +1131,7 @@ impl App {
             || self.overlays.iter().any(|o| {
                 matches!(
                     o,
-                    Overlay::Confirm { .. } | Overlay::Form { .. } | Overlay::RunPrompt { .. }
+                    Overlay::Confirm(_) | Overlay::Form { .. } | Overlay::RunPrompt { .. }
                 )
             })
         {
@@ -1164,12 +1140,13 @@ impl App {
         let w = &self.key_waits[i];
         let Some((key, via)) = &w.key else { return };
         let (title, lines) = hostkey::ask_lines(&w.host, key, via.as_deref());
-        self.overlays.push(Overlay::Confirm {
-            title,
-            lines,
-            tag: "shell:hostkey".into(),
-            pane: None,
-        });
+        self.overlays
+            .push(Overlay::Confirm(Box::new(ConfirmView::plain(
+                title,
+                &lines,
+                "shell:hostkey",
+                None,
+            ))));
     }
 
     /// SSH work on `host` failed with `error`: when that is about its host
@@ -1234,16 +1211,13 @@ impl App {
         if self
             .overlays
             .iter()
-            .any(|o| matches!(o, Overlay::Text { title: t, .. } if *t == title))
+            .any(|o| matches!(o, Overlay::Text(v) if v.title == title))
         {
             return;
         }
         let lines = hostkey::changed_lines(host, message, &self.theme);
-        self.overlays.push(Overlay::Text {
-            title,
-            lines,
-            scroll: 0,
-        });
+        self.overlays
+            .push(Overlay::Text(Box::new(TextView::new(title, lines))));
     }
 
     /// The key of `host` is recorded: do again what failed on it.

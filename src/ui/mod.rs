@@ -10,6 +10,7 @@
 //! The pane contract is in [`pane`].
 
 pub mod app;
+pub mod confirm;
 pub mod errors;
 pub mod footer;
 pub mod hostkey;
@@ -19,6 +20,7 @@ pub mod panes;
 pub mod run;
 pub mod runner;
 pub mod status;
+pub mod textview;
 pub mod theme;
 pub mod view;
 pub mod widgets;

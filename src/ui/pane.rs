@@ -408,6 +408,14 @@ pub enum Effect {
         lines: Vec<String>,
         tag: String,
     },
+    /// Ask, and take yes only when `word` is typed (a host name, "yes"):
+    /// for what cannot be undone (a reboot).
+    ConfirmTyped {
+        title: String,
+        lines: Vec<String>,
+        tag: String,
+        word: String,
+    },
     /// Open a form; on submit the pane gets `PaneEvent::FormSubmitted`.
     Form(Form),
     /// Keep the open form open with these errors (field key, message);
@@ -485,6 +493,9 @@ impl fmt::Debug for Effect {
             Effect::Status(s) => write!(f, "Status({s:?})"),
             Effect::Error(s) => write!(f, "Error({s:?})"),
             Effect::Confirm { title, tag, .. } => write!(f, "Confirm({title:?}, {tag:?})"),
+            Effect::ConfirmTyped {
+                title, tag, word, ..
+            } => write!(f, "ConfirmTyped({title:?}, {tag:?}, {word:?})"),
             Effect::Form(form) => write!(f, "Form({:?})", form.tag),
             Effect::FormErrors(e) => write!(f, "FormErrors({e:?})"),
             Effect::Text { title, .. } => write!(f, "Text({title:?})"),

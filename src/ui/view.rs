@@ -169,92 +169,42 @@ fn help_entry(
         .collect()
 }
 
+/// The lines of the `?` overlay: the pane's keys, then the global ones;
+/// descriptions wrap under themselves (`inner` columns), not under the keys.
+pub fn help_lines(app: &App, inner: usize) -> Vec<Line<'static>> {
+    let theme = &app.theme;
+    let mut lines = vec![Line::styled(
+        format!("{} pane", app.active.title()),
+        theme.title(),
+    )];
+    let pane_keys = app.pane(app.active).keys();
+    let globals = App::global_keys();
+    let w = pane_keys
+        .iter()
+        .chain(globals.iter())
+        .map(|k| k.keys.chars().count())
+        .max()
+        .unwrap_or(8)
+        .min(inner / 3);
+    for k in pane_keys.iter() {
+        lines.extend(help_entry(&k.keys, &k.what, w, inner, theme));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled("Everywhere", theme.title()));
+    for k in globals.iter() {
+        lines.extend(help_entry(&k.keys, &k.what, w, inner, theme));
+    }
+    lines
+}
+
 fn draw_overlay(app: &App, frame: &mut Frame, area: Rect, o: &Overlay) {
     let theme = &app.theme;
     let wide = area.width.saturating_sub(4).min(100);
     match o {
-        Overlay::Help { scroll } => {
-            let mut lines = vec![Line::styled(
-                format!("{} pane", app.active.title()),
-                theme.title(),
-            )];
-            let pane_keys = app.pane(app.active).keys();
-            let w = pane_keys
-                .iter()
-                .chain(App::global_keys().iter())
-                .map(|k| k.keys.chars().count())
-                .max()
-                .unwrap_or(8);
-            let globals = App::global_keys();
-            // the box's inner width (as draw_box computes it): descriptions
-            // wrap under themselves, not under the keys
-            let inner = (wide.min(80).min(area.width.saturating_sub(2)).max(10) - 2) as usize;
-            for k in pane_keys.iter() {
-                lines.extend(help_entry(&k.keys, &k.what, w, inner, theme));
-            }
-            lines.push(Line::raw(""));
-            lines.push(Line::styled("Everywhere", theme.title()));
-            for k in globals.iter() {
-                lines.extend(help_entry(&k.keys, &k.what, w, inner, theme));
-            }
-            let max = popup::draw_box(
-                frame,
-                area,
-                theme,
-                "Keys (j/k scroll, Esc closes)",
-                lines,
-                None,
-                wide.min(80),
-                *scroll,
-            );
-            app.help_max_scroll.set(max);
-        }
-        Overlay::Confirm { title, lines, .. } => {
-            let mut body: Vec<Line<'static>> = vec![Line::styled(title.clone(), theme.title())];
-            if !lines.is_empty() {
-                body.push(Line::raw(""));
-            }
-            body.extend(lines.iter().map(|l| Line::raw(l.clone())));
-            let footer = Line::from(vec![
-                Span::styled("y", theme.key()),
-                Span::raw(" yes   "),
-                Span::styled("n/Esc", theme.key()),
-                Span::raw(" no"),
-            ]);
-            popup::draw_box(
-                frame,
-                area,
-                theme,
-                "Confirm",
-                body,
-                Some(footer),
-                wide.min(90),
-                0,
-            );
-        }
+        Overlay::Help(v) => v.draw(frame, area, theme),
+        Overlay::Confirm(c) => c.draw(frame, area, theme),
         Overlay::Form { form, .. } => form.draw(frame, area, theme),
-        Overlay::Text {
-            title,
-            lines,
-            scroll,
-        } => {
-            let rect = popup::centered(area, area.width.saturating_sub(2), area.height);
-            frame.render_widget(Clear, rect);
-            let block = Block::default()
-                .borders(Borders::ALL)
-                .border_style(theme.popup_border())
-                .title(Span::styled(
-                    format!(" {title} (j/k scroll, Esc closes) "),
-                    theme.title(),
-                ));
-            frame.render_widget(
-                Paragraph::new(lines.clone())
-                    .block(block)
-                    .wrap(ratatui::widgets::Wrap { trim: false })
-                    .scroll((*scroll, 0)),
-                rect,
-            );
-        }
+        Overlay::Text(v) => v.draw(frame, area, theme),
         Overlay::Jobs { selected } => {
             let rect = popup::centered(area, wide, (app.jobs.len() as u16 + 4).min(area.height));
             frame.render_widget(Clear, rect);
