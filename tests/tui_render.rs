@@ -1352,3 +1352,75 @@ fn running_work_shows_a_spinner_the_time_and_a_true_counter() {
         "{s}"
     );
 }
+
+fn unknown(host: &str, n: usize) -> UnknownKey {
+    UnknownKey {
+        host_pattern: format!("[{host}]:22"),
+        key_type: "ssh-ed25519".into(),
+        fingerprint: format!("SHA256:fp{n}Zm9vYmFy"),
+        key_base64: "AAAAC3Nza".into(),
+        known_hosts_file: "/home/u/.ssh/known_hosts".into(),
+    }
+}
+
+/// Issue #15 item 8: 22 new hosts meant 22 questions, and the question
+/// took unrelated keys. All unknown keys met so far are listed with their
+/// fingerprints; `a` accepts exactly those, `y`/`n` the first; other keys
+/// are ignored.
+#[test]
+fn unknown_keys_are_listed_together_and_accepted_at_once() {
+    let mut a = app();
+    key(&mut a, KeyCode::Char('2'));
+    for (i, h) in ["web1", "web2"].iter().enumerate() {
+        a.update(Action::Msg(Msg::Shell(ShellMsg::UnknownKey {
+            host: h.to_string(),
+            key: unknown(h, i),
+        })));
+    }
+    let s = screen(&mut a, 80, 24);
+    assert!(s.contains("2 hosts present a host key"), "{s}");
+    assert!(s.contains("SHA256:fp0") && s.contains("SHA256:fp1"), "{s}");
+    assert!(s.contains("a accept all 2 listed"), "{s}");
+    // a key met while the question is open joins the list
+    a.update(Action::Msg(Msg::Shell(ShellMsg::UnknownKey {
+        host: "db1".into(),
+        key: unknown("db1", 2),
+    })));
+    let s = screen(&mut a, 80, 24);
+    assert!(
+        s.contains("3 hosts present") && s.contains("SHA256:fp2"),
+        "{s}"
+    );
+    // not an answer: ignored (the Hosts pane keeps its selection)
+    let cmds = key(&mut a, KeyCode::Char('c'));
+    assert!(cmds.is_empty(), "{cmds:?}");
+    let s = screen(&mut a, 80, 24);
+    assert!(s.contains("answer with y (accept web1 only)"), "{s}");
+    // n refuses the first; the others stay listed
+    key(&mut a, KeyCode::Char('n'));
+    let s = screen(&mut a, 80, 24);
+    assert!(
+        s.contains("2 hosts present") && !s.contains("SHA256:fp0"),
+        "{s}"
+    );
+    // a: one job records both, then each host is checked again
+    let cmds = key(&mut a, KeyCode::Char('a'));
+    assert!(
+        matches!(&cmds[..], [Command::Job { job, .. }] if job.what == "accept 2 keys"),
+        "{cmds:?}"
+    );
+    assert!(!screen(&mut a, 80, 24).contains("present a host key"));
+    let mut jobs = Vec::new();
+    for h in ["web2", "db1"] {
+        jobs.extend(a.update(Action::Msg(Msg::Shell(ShellMsg::KeyAccepted {
+            host: h.into(),
+            result: Ok(()),
+        }))));
+    }
+    assert!(
+        jobs.iter()
+            .any(|c| matches!(c, Command::Job { job, .. } if job.what == "check 1 host")),
+        "{jobs:?}"
+    );
+    assert!(a.results.checking.contains("web2"));
+}

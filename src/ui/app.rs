@@ -163,6 +163,9 @@ pub struct App {
     pub run_history: Vec<String>,
     /// Hosts whose key is unknown: what to retry, the key once fetched.
     key_waits: Vec<KeyWait>,
+    /// The hosts the open host-key question lists (the first is the one
+    /// y/n answer; "accept all" takes exactly these).
+    key_listed: Vec<String>,
     /// Hosts to check as soon as the running sweep ends.
     check_queue: Vec<String>,
     /// Results of the running sweep, saved when it ends.
@@ -209,6 +212,7 @@ impl App {
             size: (80, 24),
             run_history: Vec::new(),
             key_waits: Vec::new(),
+            key_listed: Vec::new(),
             check_queue: Vec::new(),
             sweep_done: Vec::new(),
             sweep_target: String::new(),
@@ -557,13 +561,8 @@ impl App {
                 Answer::Yes => self.confirmed(c.pane, c.tag, out),
                 Answer::No => {
                     if c.tag == "shell:hostkey" {
-                        if let Some(i) = self.asked_key() {
-                            let w = self.key_waits.remove(i);
-                            self.set_status(format!(
-                                "host key of {} not accepted; nothing retried",
-                                w.host
-                            ));
-                        }
+                        let first: Vec<String> = self.key_listed.iter().take(1).cloned().collect();
+                        self.refuse_keys(&first);
                     } else {
                         if c.tag == "shell:run" {
                             self.overlays.pop(); // the run view waiting for this answer
@@ -748,42 +747,86 @@ impl App {
                 }
             }
             (None, "shell:hostkey") => {
-                let Some(i) = self.asked_key() else { return };
-                let w = &mut self.key_waits[i];
-                let Some((key, _)) = w.key.clone() else {
-                    return;
-                };
-                w.accepting = true;
-                let host = w.host.clone();
-                let engine = self.engine.clone();
-                let h = host.clone();
-                self.spawn_job(
-                    None,
-                    Job::blocking(
-                        Some(host.clone()),
-                        format!("accept key {host}"),
-                        move |jh| {
-                            let result = engine.accept_host_key(&key).map_err(|e| e.to_string());
-                            let _ = jh
-                                .tx
-                                .send(Msg::Shell(ShellMsg::KeyAccepted { host: h, result }));
-                        },
-                    ),
-                    out,
-                );
+                // y: the first host of the list
+                let first: Vec<String> = self.key_listed.iter().take(1).cloned().collect();
+                self.accept_keys(first, out);
             }
             _ => {}
         }
     }
 
-    /// An extra answer of a question (the host-key list's "accept all").
+    /// Record the keys of `hosts` (waiting, listed): one job, one key after
+    /// the other, each answer back as `KeyAccepted`.
+    fn accept_keys(&mut self, hosts: Vec<String>, out: &mut Vec<Command>) {
+        let mut keys = Vec::new();
+        for w in self.key_waits.iter_mut() {
+            if hosts.contains(&w.host) && !w.accepting {
+                if let Some((key, _)) = w.key.clone() {
+                    w.accepting = true;
+                    keys.push((w.host.clone(), key));
+                }
+            }
+        }
+        if keys.is_empty() {
+            return;
+        }
+        let engine = self.engine.clone();
+        let what = match &keys[..] {
+            [(h, _)] => format!("accept key {h}"),
+            many => format!("accept {} keys", many.len()),
+        };
+        let host = (keys.len() == 1).then(|| keys[0].0.clone());
+        self.spawn_job(
+            None,
+            Job::blocking(host, what, move |jh| {
+                for (h, key) in keys {
+                    let result = engine.accept_host_key(&key).map_err(|e| e.to_string());
+                    let _ = jh
+                        .tx
+                        .send(Msg::Shell(ShellMsg::KeyAccepted { host: h, result }));
+                }
+            }),
+            out,
+        );
+    }
+
+    /// Refuse the keys of `hosts`: nothing is recorded or retried.
+    fn refuse_keys(&mut self, hosts: &[String]) {
+        self.key_waits
+            .retain(|w| w.accepting || w.key.is_none() || !hosts.contains(&w.host));
+        self.set_status(match hosts {
+            [h] => format!("host key of {h} not accepted; nothing retried"),
+            many => format!(
+                "{} not accepted; nothing retried",
+                crate::util::plural(many.len(), "host key", "host keys")
+            ),
+        });
+    }
+
+    /// An extra answer of a question (the host-key list's "accept all",
+    /// "refuse all").
     fn confirmed_other(
         &mut self,
         _pane: Option<PaneId>,
-        _tag: String,
-        _key: char,
-        _out: &mut Vec<Command>,
+        tag: String,
+        key: char,
+        out: &mut Vec<Command>,
     ) {
+        if tag != "shell:hostkey" {
+            return;
+        }
+        let listed = self.key_listed.clone();
+        match key {
+            'a' => {
+                self.set_status(format!(
+                    "recording {}…",
+                    crate::util::plural(listed.len(), "host key", "host keys")
+                ));
+                self.accept_keys(listed, out);
+            }
+            'r' => self.refuse_keys(&listed),
+            _ => {}
+        }
     }
 
     /// `?`: the keys of the pane, then the global ones.
@@ -1114,39 +1157,75 @@ impl App {
         })
     }
 
-    /// The wait the open host-key question is about: the first one whose
-    /// key is known and not being recorded.
-    fn asked_key(&self) -> Option<usize> {
-        self.key_waits
-            .iter()
-            .position(|w| w.key.is_some() && !w.accepting)
-    }
-
     /// Ask about the next unknown key, unless the user is in the middle of
     /// something that takes keys (a form, a prompt, another question, the
     /// filter line): a `y` meant for that must never accept a host key.
     fn next_key_dialog(&mut self) {
-        let Some(i) = self.asked_key() else { return };
-        if self.filter_input.is_some()
-            || self.overlays.iter().any(|o| {
-                matches!(
-                    o,
-                    Overlay::Confirm(_) | Overlay::Form { .. } | Overlay::RunPrompt { .. }
-                )
-            })
+        let listed: Vec<String> = self
+            .key_waits
+            .iter()
+            .filter(|w| w.key.is_some() && !w.accepting)
+            .map(|w| w.host.clone())
+            .collect();
+        let open =
+            matches!(self.overlays.last(), Some(Overlay::Confirm(c)) if c.tag == "shell:hostkey");
+        if listed.is_empty() {
+            return;
+        }
+        if !open
+            && (self.filter_input.is_some()
+                || self.overlays.iter().any(|o| {
+                    matches!(
+                        o,
+                        Overlay::Confirm(_) | Overlay::Form { .. } | Overlay::RunPrompt { .. }
+                    )
+                }))
         {
             return;
         }
-        let w = &self.key_waits[i];
-        let Some((key, via)) = &w.key else { return };
-        let (title, lines) = hostkey::ask_lines(&w.host, key, via.as_deref());
-        self.overlays
-            .push(Overlay::Confirm(Box::new(ConfirmView::plain(
-                title,
-                &lines,
-                "shell:hostkey",
-                None,
-            ))));
+        if open && listed == self.key_listed {
+            return;
+        }
+        // the list as it stands: keys fetched meanwhile join an open question
+        let waiting: Vec<hostkey::Waiting> = self
+            .key_waits
+            .iter()
+            .filter(|w| listed.contains(&w.host))
+            .filter_map(|w| {
+                let (key, via) = w.key.as_ref()?;
+                Some(hostkey::Waiting {
+                    host: &w.host,
+                    key,
+                    via: via.as_deref(),
+                })
+            })
+            .collect();
+        let (title, lines) = hostkey::ask_many(&waiting);
+        let lines: Vec<ratatui::text::Line<'static>> =
+            lines.into_iter().map(ratatui::text::Line::raw).collect();
+        let first = listed[0].clone();
+        let (yes, no, extra) = if listed.len() == 1 {
+            ("accept".to_string(), "refuse".to_string(), vec![])
+        } else {
+            (
+                format!("accept {first} only"),
+                format!("refuse {first}"),
+                vec![
+                    ('a', format!("accept all {} listed", listed.len())),
+                    ('r', format!("refuse all {}", listed.len())),
+                ],
+            )
+        };
+        if let Some(Overlay::Confirm(c)) = self.overlays.last_mut().filter(|_| open) {
+            c.set_text(title, lines);
+            c.set_answers(extra);
+            c.set_labels(yes, no);
+        } else {
+            let mut c = ConfirmView::new(title, lines, "shell:hostkey", None).with_labels(yes, no);
+            c.set_answers(extra);
+            self.overlays.push(Overlay::Confirm(Box::new(c)));
+        }
+        self.key_listed = listed;
     }
 
     /// SSH work on `host` failed with `error`: when that is about its host

@@ -45,6 +45,9 @@ pub struct ConfirmView {
     extra: Vec<(char, String)>,
     /// Said when a key was not an answer.
     nudge: Option<String>,
+    /// What y and n mean here ("yes", "no" by default).
+    yes: String,
+    no: String,
 }
 
 impl ConfirmView {
@@ -63,7 +66,31 @@ impl ConfirmView {
             input: String::new(),
             extra: Vec::new(),
             nudge: None,
+            yes: "yes".into(),
+            no: "no".into(),
         }
+    }
+
+    /// What `y` and `n` mean in the footer ("accept web1 only").
+    pub fn with_labels(mut self, yes: impl Into<String>, no: impl Into<String>) -> ConfirmView {
+        self.set_labels(yes, no);
+        self
+    }
+
+    pub fn set_labels(&mut self, yes: impl Into<String>, no: impl Into<String>) {
+        self.yes = yes.into();
+        self.no = no.into();
+    }
+
+    /// Replace the question and its lines (a list that grows while open).
+    pub fn set_text(&mut self, title: impl Into<String>, lines: Vec<Line<'static>>) {
+        self.title = title.into();
+        self.text.set_lines(lines);
+    }
+
+    /// Replace the extra answers.
+    pub fn set_answers(&mut self, extra: Vec<(char, String)>) {
+        self.extra = extra;
     }
 
     /// From plain lines.
@@ -144,11 +171,15 @@ impl ConfirmView {
     }
 
     fn answers(&self, searched: bool) -> String {
-        let mut a = vec!["y (yes)".to_string()];
+        let mut a = vec![format!("y ({})", self.yes)];
         for (k, w) in &self.extra {
             a.push(format!("{k} ({w})"));
         }
-        a.push(if searched { "Esc (no)" } else { "n/Esc (no)" }.to_string());
+        a.push(if searched {
+            format!("Esc ({})", self.no)
+        } else {
+            format!("n/Esc ({})", self.no)
+        });
         a.join(", ")
     }
 
@@ -167,19 +198,19 @@ impl ConfirmView {
         }
         let searched = self.text.search_label().is_some();
         spans.push(Span::styled("y", theme.key()));
-        spans.push(Span::raw(" yes  "));
+        spans.push(Span::raw(format!(" {}  ", self.yes)));
         for (k, w) in &self.extra {
             spans.push(Span::styled(k.to_string(), theme.key()));
             spans.push(Span::raw(format!(" {w}  ")));
         }
         if searched {
             spans.push(Span::styled("Esc", theme.key()));
-            spans.push(Span::raw(" no  "));
+            spans.push(Span::raw(format!(" {}  ", self.no)));
             spans.push(Span::styled("n/N", theme.key()));
             spans.push(Span::raw(" match  "));
         } else {
             spans.push(Span::styled("n/Esc", theme.key()));
-            spans.push(Span::raw(" no  "));
+            spans.push(Span::raw(format!(" {}  ", self.no)));
         }
         spans.push(Span::styled("/", theme.key()));
         spans.push(Span::raw(" search"));
