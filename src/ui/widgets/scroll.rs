@@ -376,31 +376,98 @@ pub fn highlight(line: &Line<'static>, query: &str, style: Style) -> Line<'stati
     Line::from(out).style(line.style)
 }
 
-/// Wrap a line into rows of at most `width` columns (by character, styles
-/// kept). An empty line is one empty row.
+/// Wrap a line into rows of at most `width` columns, at spaces where it
+/// can (a word longer than a row is cut), styles kept. An empty line is one
+/// empty row.
 pub fn wrap(line: &Line<'static>, width: usize) -> Vec<Line<'static>> {
     let width = width.max(1);
+    // (char, its width, its style)
+    let cells: Vec<(char, usize, Style)> = line
+        .spans
+        .iter()
+        .flat_map(|sp| {
+            sp.content.chars().map(move |c| {
+                let mut b = [0u8; 4];
+                (c, Span::raw(&*c.encode_utf8(&mut b)).width(), sp.style)
+            })
+        })
+        .collect();
     let mut rows: Vec<Line<'static>> = Vec::new();
-    let mut cur: Vec<Span<'static>> = Vec::new();
-    let mut used = 0;
-    for sp in &line.spans {
-        let mut buf = String::new();
-        for ch in sp.content.chars() {
-            let w = Span::raw(ch.to_string()).width();
-            if used + w > width && used > 0 {
-                if !buf.is_empty() {
-                    cur.push(Span::styled(std::mem::take(&mut buf), sp.style));
-                }
-                rows.push(Line::from(std::mem::take(&mut cur)).style(line.style));
-                used = 0;
+    let mut start = 0;
+    while start < cells.len() || rows.is_empty() {
+        let mut used = 0;
+        let mut end = start;
+        let mut last_space = None;
+        while end < cells.len() && used + cells[end].1 <= width {
+            if cells[end].0 == ' ' {
+                last_space = Some(end);
             }
-            buf.push(ch);
-            used += w;
+            used += cells[end].1;
+            end += 1;
         }
-        if !buf.is_empty() {
-            cur.push(Span::styled(buf, sp.style));
+        if end == start && end < cells.len() {
+            end += 1; // wider than a row: one char anyway
+        }
+        let mut next = end;
+        if end < cells.len() && cells[end].0 == ' ' {
+            next = end + 1; // the row ends at a word's end
+        } else if end < cells.len() {
+            if let Some(sp) = last_space.filter(|&sp| sp > start) {
+                end = sp; // the space itself is dropped
+                next = sp + 1;
+            }
+        }
+        rows.push(Line::from(spans_of(&cells[start..end])).style(line.style));
+        start = next;
+        if start >= cells.len() {
+            break;
         }
     }
-    rows.push(Line::from(cur).style(line.style));
     rows
+}
+
+/// Consecutive chars of one style as one span.
+fn spans_of(cells: &[(char, usize, Style)]) -> Vec<Span<'static>> {
+    let mut out: Vec<Span<'static>> = Vec::new();
+    let mut buf = String::new();
+    let mut style = None;
+    for &(c, _, st) in cells {
+        if style.is_some_and(|s| s != st) {
+            out.push(Span::styled(
+                std::mem::take(&mut buf),
+                style.unwrap_or_default(),
+            ));
+        }
+        style = Some(st);
+        buf.push(c);
+    }
+    if !buf.is_empty() {
+        out.push(Span::styled(buf, style.unwrap_or_default()));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(text: &str, w: usize) -> Vec<String> {
+        wrap(&Line::raw(text.to_string()), w)
+            .iter()
+            .map(line_text)
+            .collect()
+    }
+
+    #[test]
+    fn wraps_at_spaces_and_cuts_long_words() {
+        assert_eq!(rows("", 5), vec![""]);
+        assert_eq!(rows("ab cd ef", 5), vec!["ab cd", "ef"]);
+        assert_eq!(rows("abcdefgh", 3), vec!["abc", "def", "gh"]);
+        assert_eq!(
+            rows("key SHA256:abcdefghij end", 12),
+            vec!["key", "SHA256:abcde", "fghij end"]
+        );
+        let l = highlight(&Line::raw("Apt pkg APT"), "apt", Style::default());
+        assert_eq!(l.spans.len(), 3);
+    }
 }
