@@ -102,3 +102,51 @@ fn keys_are_answered_while_a_big_sweep_runs() {
     t.send("y");
     assert!(t.wait_exit(Duration::from_secs(10)).success());
 }
+
+/// Issue #15 item 9: at 80 columns hosts from the SSH config showed an
+/// empty address and `y` copied the name; the help ran past 24 rows with
+/// no "more" mark and `G` closed it.
+#[test]
+fn ssh_config_hosts_show_and_copy_their_address_and_the_help_scrolls() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("ssh_config");
+    std::fs::write(
+        &cfg,
+        "Host cfg1\n    HostName 192.0.2.7\n    Port 2222\n    User admin\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("opsdeck.toml"),
+        format!("[ssh]\nconfig_file = \"{}\"\n", cfg.display()),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("hosts.toml"),
+        "[[host]]\nname = \"cfg1\"\n\n[[host]]\nname = \"web1\"\naddress = \"10.0.0.11\"\n",
+    )
+    .unwrap();
+    let mut t = Pty::spawn(opsdeck(dir.path()), 80, 24);
+    t.wait_text("5 Vendors");
+    t.send("2");
+    // resolved in the background through the SSH config
+    let s = t.wait_text("192.0.2.7:2222");
+    let row = s.lines().find(|l| l.contains("cfg1")).unwrap();
+    assert!(row.contains("192.0.2.7:2222"), "{s}");
+    t.send("y");
+    let b64 = "MTkyLjAuMi43OjIyMjI="; // "192.0.2.7:2222"
+    t.wait_raw(format!("\x1b]52;c;{b64}\x07").as_bytes());
+    t.wait_text("copied address of cfg1: 192.0.2.7:2222");
+
+    // the help: taller than the screen, it says so and G goes to its end
+    t.send("?");
+    let s = t.wait_text("more (j/k, PgDn, G)");
+    assert!(s.contains("Hosts pane"), "{s}");
+    t.send("G");
+    let s = t.wait_text("Ctrl-C");
+    assert!(s.contains("Keys:") && !s.contains("more (j/k"), "{s}");
+    t.send("\x1b");
+    t.wait_for("help closed", Duration::from_secs(10), |s| {
+        !s.contains("Keys:")
+    });
+    quit(t);
+}

@@ -1424,3 +1424,21 @@ fn unknown_keys_are_listed_together_and_accepted_at_once() {
     );
     assert!(a.results.checking.contains("web2"));
 }
+
+/// Issue #15 item 9: some columns were cut without an ellipsis.
+#[test]
+fn cut_columns_end_in_an_ellipsis_at_80_columns() {
+    let mut a = app();
+    a.store.hosts.push(Host {
+        name: "a-very-long-hostname-01".into(),
+        ..Default::default()
+    });
+    a.store.vendors[1].name = "Fiber Networks International".into();
+    a.refresh_all();
+    key(&mut a, KeyCode::Char('3'));
+    let s = screen(&mut a, 80, 24);
+    assert!(s.contains("a-very-long-h…"), "{s}");
+    key(&mut a, KeyCode::Char('5'));
+    let s = screen(&mut a, 80, 24);
+    assert!(s.contains("Fiber Networks In…"), "{s}");
+}

@@ -109,6 +109,8 @@ pub enum ShellMsg {
         result: Result<Option<i32>, String>,
     },
     Reloaded(Result<(Box<Store>, Results), String>),
+    /// Hosts resolved through the SSH config (name, address).
+    Resolved(Vec<(String, String)>),
     /// state/ read at start-up (after the first frame).
     ResultsLoaded(Box<Results>),
 }
@@ -166,6 +168,11 @@ pub struct App {
     /// The hosts the open host-key question lists (the first is the one
     /// y/n answer; "accept all" takes exactly these).
     key_listed: Vec<String>,
+    /// A `resolve_addresses` job runs.
+    resolving: bool,
+    /// [`App::start_background`] was called (the event loop; not in tests
+    /// that drive `update` alone).
+    background: bool,
     /// Hosts to check as soon as the running sweep ends.
     check_queue: Vec<String>,
     /// Results of the running sweep, saved when it ends.
@@ -214,6 +221,8 @@ impl App {
             key_waits: Vec::new(),
             key_listed: Vec::new(),
             check_queue: Vec::new(),
+            resolving: false,
+            background: false,
             sweep_done: Vec::new(),
             sweep_target: String::new(),
             sweep_total: 0,
@@ -1356,6 +1365,7 @@ impl App {
                         self.store = *store;
                         self.set_status(text);
                         self.refresh_all();
+                        self.resolve_addresses(out);
                         Ok(())
                     }
                     Err(e) => {
@@ -1557,6 +1567,7 @@ impl App {
                 let live = std::mem::take(&mut self.results);
                 let mut r = *loaded;
                 r.checking = live.checking;
+                r.addresses = live.addresses;
                 r.checks.extend(live.checks);
                 r.patches.extend(live.patches);
                 r.backups.extend(live.backups);
@@ -1571,13 +1582,21 @@ impl App {
                 Ok((store, results)) => {
                     self.store = *store;
                     let checking = std::mem::take(&mut self.results.checking);
+                    let addresses = std::mem::take(&mut self.results.addresses);
                     self.results = results;
                     self.results.checking = checking;
+                    self.results.addresses = addresses;
                     self.refresh_all();
                     self.set_status("files re-read");
+                    self.resolve_addresses(out);
                 }
                 Err(e) => self.set_error(e),
             },
+            ShellMsg::Resolved(found) => {
+                self.resolving = false;
+                self.results.addresses.extend(found);
+                self.data_changed();
+            }
         }
     }
 
@@ -1589,6 +1608,61 @@ impl App {
 
     pub fn ctx_for_draw(&self) -> Ctx<'_> {
         self.ctx()
+    }
+
+    /// Work the event loop starts once the screen is up: where the hosts
+    /// from the SSH config really are.
+    pub fn start_background(&mut self, out: &mut Vec<Command>) {
+        self.background = true;
+        self.resolve_addresses(out);
+    }
+
+    /// Resolve, in the background (`ssh -G`, never on this thread), every
+    /// host without an `address` that is not resolved yet. Not a job of the
+    /// jobs list: quitting does not wait for it.
+    fn resolve_addresses(&mut self, out: &mut Vec<Command>) {
+        if self.resolving || !self.background {
+            return;
+        }
+        let todo: Vec<Host> = self
+            .store
+            .hosts
+            .iter()
+            .filter(|h| h.address.is_none() && !self.results.addresses.contains_key(&h.name))
+            .cloned()
+            .collect();
+        if todo.is_empty() {
+            return;
+        }
+        self.resolving = true;
+        let engine = self.engine.clone();
+        let id = JobId(self.next_job);
+        self.next_job += 1;
+        out.push(Command::Job {
+            id,
+            pane: None,
+            job: Job::blocking(None, "resolve addresses", move |jh| {
+                let mut found = Vec::new();
+                for h in todo {
+                    if jh.is_cancelled() {
+                        break;
+                    }
+                    // the engine keeps the answer: the first check needs no `ssh -G`
+                    if let Ok(r) = engine.resolve(&h) {
+                        let addr = if r.port == 22 {
+                            r.hostname
+                        } else if r.hostname.contains(':') {
+                            format!("[{}]:{}", r.hostname, r.port)
+                        } else {
+                            format!("{}:{}", r.hostname, r.port)
+                        };
+                        found.push((h.name.clone(), addr));
+                    }
+                }
+                let _ = jh.tx.send(Msg::Shell(ShellMsg::Resolved(found)));
+            }),
+            cancel: Default::default(),
+        });
     }
 
     /// Every key of the shell, for `?`.

@@ -193,6 +193,11 @@ async fn event_loop(store: Store, t0: Instant) -> Result<(), Failure> {
     let mut app = App::new(store, results, theme, engine);
     app.defer_refresh = true;
     app.tx = Some(tx.clone());
+    let mut startup = Vec::new();
+    app.start_background(&mut startup);
+    for c in startup {
+        runner.execute(c);
+    }
 
     // SIGINT while ssh runs in the foreground must not kill us: a handler
     // (not SIG_IGN, which a child would inherit) swallows it.

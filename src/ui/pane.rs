@@ -152,6 +152,20 @@ pub struct Results {
     pub load_errors: Vec<String>,
     /// state/ is still being read (at start-up, after the first frame).
     pub loading: bool,
+    /// Where hosts without an `address` in hosts.toml really are, as `ssh
+    /// -G NAME` resolves them (resolved in the background at start-up and
+    /// when hosts are added): "10.0.0.5" or "10.0.0.5:2222".
+    pub addresses: BTreeMap<String, String>,
+}
+
+impl Results {
+    /// The address to show and copy: hosts.toml's, else the resolved one
+    /// (None: not resolved yet, or `ssh -G` failed).
+    pub fn address_of<'a>(&'a self, host: &'a crate::model::Host) -> Option<&'a str> {
+        host.address
+            .as_deref()
+            .or_else(|| self.addresses.get(&host.name).map(String::as_str))
+    }
 }
 
 /// An update of [`Results`] a pane or job publishes (all panes refresh).

@@ -244,6 +244,8 @@ impl Pane for BackupsPane {
             ],
             empty: "no backup jobs: add [[backup]] tables to backups.toml (see opsdeck init)",
         };
+        // texts end in "…" where their column cuts them
+        let cols = table::column_widths(area, &spec.widths);
         table::draw(frame, area, theme, spec, &self.list, |idx| {
             let name = self.names.get(idx).map(String::as_str).unwrap_or_default();
             let job = self.job(ctx, name);
@@ -282,11 +284,15 @@ impl Pane for BackupsPane {
             vec![
                 Cell::from(Span::styled(status_text, status_style)),
                 Cell::from(ellipsize(name, name_w as usize)),
-                Cell::from(ellipsize(job.map(|j| j.host.as_str()).unwrap_or("?"), 10)),
+                Cell::from(table::fit(
+                    job.map(|j| j.host.as_str()).unwrap_or("?"),
+                    &cols,
+                    2,
+                )),
                 Cell::from(Span::styled(bar, status_style)),
                 Cell::from(label),
                 Cell::from(restored),
-                Cell::from(Line::from(reason(r, ctx, checking))),
+                Cell::from(Line::from(table::fit(&reason(r, ctx, checking), &cols, 6))),
             ]
         });
     }

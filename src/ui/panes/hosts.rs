@@ -114,9 +114,11 @@ pub fn details(h: &Host, c: Option<&CheckResult>, ctx: &Ctx) -> Vec<Line<'static
     l.push(kv("name", h.name.clone()));
     l.push(kv(
         "address",
-        h.address
-            .clone()
-            .unwrap_or_else(|| format!("{} (via the SSH config)", h.name)),
+        match (&h.address, ctx.results.addresses.get(&h.name)) {
+            (Some(a), _) => a.clone(),
+            (None, Some(r)) => format!("{r} (the SSH config's, for {})", h.name),
+            (None, None) => format!("{} (via the SSH config, not resolved yet)", h.name),
+        },
     ));
     if let Some(p) = h.port {
         l.push(kv("port", p.to_string()));
@@ -344,7 +346,7 @@ impl Pane for HostsPane {
             let mut hay = format!(
                 "{} {} {} {} {} {} {} {}",
                 h.name,
-                opt(&h.address),
+                ctx.results.address_of(h).unwrap_or(""),
                 h.tags.join(" "),
                 opt(&h.role),
                 opt(&h.location),
@@ -446,7 +448,12 @@ impl Pane for HostsPane {
                 let facts = c.map(|c| known_facts_text(c, ctx)).unwrap_or_default();
                 let mut cells = vec![
                     Cell::from(fit(h.name.clone(), 0)),
-                    Cell::from(fit(h.address.clone().unwrap_or_default(), 1)),
+                    // from the SSH config (resolved in the background): dim
+                    match (&h.address, ctx.results.addresses.get(&h.name)) {
+                        (Some(a), _) => Cell::from(fit(a.clone(), 1)),
+                        (None, Some(r)) => Cell::from(Span::styled(fit(r.clone(), 1), t.dim())),
+                        (None, None) => Cell::from(""),
+                    },
                     Cell::from(fit(h.tags.join(","), 2)),
                     Cell::from(Line::from(status)),
                     Cell::from(age),
@@ -547,10 +554,16 @@ impl Pane for HostsPane {
                 }
             }
             KeyCode::Char('y') => match selected() {
-                Some(h) => vec![Effect::Copy {
-                    what: format!("address of {}", h.name),
-                    value: h.address.clone().unwrap_or_else(|| h.name.clone()),
-                }],
+                Some(h) => match ctx.results.address_of(h) {
+                    Some(a) => vec![Effect::Copy {
+                        what: format!("address of {}", h.name),
+                        value: a.to_string(),
+                    }],
+                    None => vec![Effect::Error(format!(
+                        "the address of {} is not known yet (the SSH config is being read); try again in a moment",
+                        h.name
+                    ))],
+                },
                 None => need("copy"),
             },
             _ => return None,

@@ -799,6 +799,18 @@ impl Pane for PatchesPane {
     }
     fn draw(&self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
         let theme = ctx.theme;
+        let widths = vec![
+            Constraint::Length(14),
+            Constraint::Length(6),
+            Constraint::Length(5),
+            Constraint::Length(7),
+            Constraint::Length(6),
+            Constraint::Length(8),
+            Constraint::Length(8),
+            Constraint::Min(10),
+        ];
+        // texts end in "…" where their column cuts them
+        let cols = table::column_widths(area, &widths);
         table::draw(
             frame,
             area,
@@ -808,16 +820,7 @@ impl Pane for PatchesPane {
                 header: vec![
                     "host", "mgr", "sec", "pending", "reboot", "metadata", "checked", "state",
                 ],
-                widths: vec![
-                    Constraint::Length(14),
-                    Constraint::Length(6),
-                    Constraint::Length(4),
-                    Constraint::Length(7),
-                    Constraint::Length(6),
-                    Constraint::Length(8),
-                    Constraint::Length(8),
-                    Constraint::Min(10),
-                ],
+                widths,
                 empty: "no hosts yet (Hosts pane: a adds one)",
             },
             &self.list,
@@ -873,14 +876,17 @@ impl Pane for PatchesPane {
                     theme.text()
                 };
                 vec![
-                    Cell::from(name.clone()),
-                    Cell::from(r.manager),
+                    Cell::from(table::fit(name, &cols, 0)),
+                    Cell::from(table::fit(&r.manager, &cols, 1)),
                     sec_cell,
                     Cell::from(pending),
                     reboot,
                     Cell::from(meta),
-                    Cell::from(checked),
-                    Cell::from(ratatui::text::Span::styled(state, state_style)),
+                    Cell::from(table::fit(&checked, &cols, 6)),
+                    Cell::from(ratatui::text::Span::styled(
+                        table::fit(&state, &cols, 7),
+                        state_style,
+                    )),
                 ]
             },
         );

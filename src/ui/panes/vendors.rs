@@ -511,6 +511,14 @@ impl Pane for VendorsPane {
                 .areas(area);
             (a, b)
         };
+        let widths = vec![
+            Constraint::Length(18),
+            Constraint::Length(10),
+            Constraint::Length(16),
+            Constraint::Length(10),
+            Constraint::Length(4),
+        ];
+        let cols = table::column_widths(list_area, &widths);
         table::draw(
             frame,
             list_area,
@@ -518,13 +526,7 @@ impl Pane for VendorsPane {
             TableSpec {
                 title: "Vendors",
                 header: vec!["name", "category", "phone", "contract", "open"],
-                widths: vec![
-                    Constraint::Length(18),
-                    Constraint::Length(10),
-                    Constraint::Length(16),
-                    Constraint::Length(10),
-                    Constraint::Length(4),
-                ],
+                widths,
                 empty: "no vendors yet: a adds one",
             },
             &self.list,
@@ -536,9 +538,9 @@ impl Pane for VendorsPane {
                     .filter(|t| t.status == TicketStatus::Open)
                     .count();
                 vec![
-                    Cell::from(v.name.clone()),
-                    Cell::from(opt(&v.category)),
-                    Cell::from(opt(&v.phone)),
+                    Cell::from(table::fit(&v.name, &cols, 0)),
+                    Cell::from(table::fit(&opt(&v.category), &cols, 1)),
+                    Cell::from(table::fit(&opt(&v.phone), &cols, 2)),
                     Cell::from(v.contract_end.map(|d| d.to_string()).unwrap_or_default()),
                     Cell::from(if open > 0 {
                         open.to_string()

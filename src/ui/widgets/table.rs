@@ -94,6 +94,15 @@ pub fn column_widths(area: Rect, widths: &[Constraint]) -> Vec<usize> {
     cols.iter().skip(1).map(|c| c.width as usize).collect()
 }
 
+/// `text` cut with "…" to the width of column `i` of `cols` (as
+/// [`column_widths`] gives them); unchanged when there is no such column.
+pub fn fit(text: &str, cols: &[usize], i: usize) -> String {
+    match cols.get(i) {
+        Some(&w) => ellipsize(text, w),
+        None => text.to_string(),
+    }
+}
+
 /// Truncate to `w` chars with an ellipsis.
 pub fn ellipsize(s: &str, w: usize) -> String {
     if s.chars().count() <= w {
