@@ -302,7 +302,30 @@ fn refresh_and_reboot_ask_first() {
     let s = screen(&mut app, 80, 24);
     assert!(s.contains("REBOOT 1 host?"), "{s}");
     assert!(s.contains("web1 (reboot required)"), "{s}");
-    key(&mut app, KeyCode::Char('n'));
+    // issue #15 item 10: a reboot is not `R` and `y` away: the host's name
+    // is typed
+    assert!(s.contains("type web1 and Enter to confirm"), "{s}");
+    let cmds = key(&mut app, KeyCode::Char('y'));
+    assert!(cmds.is_empty());
+    let cmds = key(&mut app, KeyCode::Enter);
+    assert!(cmds.is_empty(), "{cmds:?}");
+    let s = screen(&mut app, 80, 24);
+    assert!(s.contains("type web1 exactly, or Esc"), "{s}");
+    key(&mut app, KeyCode::Backspace);
+    for c in "web1".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    let cmds = key(&mut app, KeyCode::Enter);
+    assert!(
+        matches!(&cmds[..], [Command::Job { job, .. }] if job.what == "reboot 1 host"),
+        "{cmds:?}"
+    );
+}
+
+#[test]
+fn refresh_asks_first() {
+    let mut app = fixture();
+    key(&mut app, KeyCode::Char('3'));
     let cmds = key(&mut app, KeyCode::Char('f'));
     assert!(cmds.is_empty());
     let s = screen(&mut app, 80, 24);

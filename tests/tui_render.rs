@@ -726,15 +726,70 @@ fn vendor_contacts_and_tickets_are_written_through_the_store() {
         }
         press(&mut a, KeyCode::Char('j'));
     }
+    // x asks first (issue #15 item 10); n keeps it open
     press(&mut a, KeyCode::Char('x'));
+    let s = screen(&mut a, 100, 40);
+    assert!(
+        s.contains("Close ticket SR-77 of Dell today (2026-11-22)?"),
+        "{s}"
+    );
+    press(&mut a, KeyCode::Char('n'));
+    assert_eq!(
+        a.store.vendor("Dell").unwrap().tickets[0].status,
+        TicketStatus::Open
+    );
+    press(&mut a, KeyCode::Char('x'));
+    press(&mut a, KeyCode::Char('y'));
     let v = a.store.vendor("Dell").unwrap().clone();
     assert_eq!(v.tickets[0].status, TicketStatus::Closed);
     assert!(v.tickets[0].closed.is_some());
+    // and a closed ticket can be reopened (asks too)
+    press(&mut a, KeyCode::Char('x'));
+    let s = screen(&mut a, 100, 40);
+    assert!(s.contains("Reopen ticket SR-77 of Dell"), "{s}");
+    press(&mut a, KeyCode::Char('y'));
+    let v = a.store.vendor("Dell").unwrap().clone();
+    assert_eq!(v.tickets[0].status, TicketStatus::Open);
+    assert_eq!(v.tickets[0].closed, None);
+    press(&mut a, KeyCode::Char('x'));
+    press(&mut a, KeyCode::Char('y'));
     let journal = std::fs::read_to_string(dir.path().join("state/journal.toml")).unwrap();
     assert!(
-        journal.contains("ticket.open") && journal.contains("ticket.close"),
+        journal.contains("ticket.open")
+            && journal.contains("ticket.close")
+            && journal.contains("ticket.reopen"),
         "{journal}"
     );
+    // a closed ticket's dates stay in order: closed before opened is refused
+    press(&mut a, KeyCode::Char('e'));
+    let s = screen(&mut a, 100, 40);
+    assert!(s.contains("Closed"), "{s}");
+    for _ in 0..2 {
+        press(&mut a, KeyCode::Tab);
+    }
+    a.update(Action::Key(KeyEvent::new(
+        KeyCode::Char('u'),
+        KeyModifiers::CONTROL,
+    )));
+    write(&mut a, "2026-11-20");
+    press(&mut a, KeyCode::Tab);
+    a.update(Action::Key(KeyEvent::new(
+        KeyCode::Char('u'),
+        KeyModifiers::CONTROL,
+    )));
+    write(&mut a, "2026-11-10");
+    press(&mut a, KeyCode::Enter);
+    let s = screen(&mut a, 100, 40);
+    assert!(
+        s.contains("closed 2026-11-10 before it was opened (2026-11-20)"),
+        "{s}"
+    );
+    // Esc on a changed form asks before it drops the changes
+    press(&mut a, KeyCode::Esc);
+    let s = screen(&mut a, 100, 40);
+    assert!(s.contains("Discard the changes?"), "{s}");
+    press(&mut a, KeyCode::Char('y'));
+    assert!(a.overlays.is_empty());
     // y on the ticket row copies its reference
     let cmds = key(&mut a, KeyCode::Char('y'));
     assert!(
@@ -1441,4 +1496,78 @@ fn cut_columns_end_in_an_ellipsis_at_80_columns() {
     key(&mut a, KeyCode::Char('5'));
     let s = screen(&mut a, 80, 24);
     assert!(s.contains("Fiber Networks In…"), "{s}");
+}
+
+fn form_error_after(a: &mut App, field_tabs: usize, value: &str) -> String {
+    press(a, KeyCode::Char('a'));
+    for _ in 0..field_tabs {
+        press(a, KeyCode::Tab);
+    }
+    write(a, value);
+    press(a, KeyCode::Enter);
+    let s = screen(a, 100, 40);
+    // drop the form (it asks: something was typed)
+    press(a, KeyCode::Esc);
+    press(a, KeyCode::Char('y'));
+    s
+}
+
+/// Issue #15 item 10: host names with quotes, '#' or accents, a jump host
+/// on port 99999 and "contoso isp" beside "Contoso ISP" were accepted; a
+/// bad address was told "a name cannot contain spaces".
+#[test]
+fn forms_refuse_bad_names_addresses_ports_and_case_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = disk_app(dir.path());
+    press(&mut a, KeyCode::Char('2'));
+    for (tabs, value, want) in [
+        (0, "we\"b", "'\"' is not allowed"),
+        (0, "web#2", "'#' is not allowed"),
+        (0, "mañana", "'ñ' is not allowed"),
+        (0, "WEB1", "a host named web1 exists already"),
+        (
+            1,
+            "10.0.0.300",
+            "`10.0.0.300` is not an IP address nor a DNS name",
+        ),
+        (2, "99999", "port 99999 is out of range (1 to 65535)"),
+        (
+            4,
+            "bastion:99999",
+            "jump `bastion:99999`: port 99999 is out",
+        ),
+    ] {
+        let s = if tabs == 0 {
+            form_error_after(&mut a, 0, value)
+        } else {
+            // a valid name first, then the field
+            press(&mut a, KeyCode::Char('a'));
+            write(&mut a, "new1");
+            for _ in 0..tabs {
+                press(&mut a, KeyCode::Tab);
+            }
+            write(&mut a, value);
+            press(&mut a, KeyCode::Enter);
+            let s = screen(&mut a, 100, 40);
+            press(&mut a, KeyCode::Esc);
+            press(&mut a, KeyCode::Char('y'));
+            s
+        };
+        assert!(s.contains(want), "{value}: want {want}\n{s}");
+    }
+    let text = std::fs::read_to_string(dir.path().join("hosts.toml")).unwrap();
+    assert!(!text.contains("new1") && !text.contains("WEB1"), "{text}");
+
+    press(&mut a, KeyCode::Char('5'));
+    let s = form_error_after(&mut a, 0, "dell");
+    assert!(s.contains("a vendor named Dell exists already"), "{s}");
+    // the store refuses it too (the command line goes through it)
+    let mut store = a.store.clone();
+    let e = store
+        .add_vendor(Vendor {
+            name: "DELL".into(),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert_eq!(e.to_string(), "a vendor named `Dell` exists already");
 }

@@ -22,6 +22,7 @@ pub mod runner;
 pub mod status;
 pub mod textview;
 pub mod theme;
+pub mod validate;
 pub mod view;
 pub mod widgets;
 

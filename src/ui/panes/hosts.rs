@@ -11,6 +11,7 @@ use ratatui::Frame;
 
 use crate::model::{CheckResult, Facts, Host};
 use crate::ui::pane::{Ctx, Effect, KeyHelp, Pane, PaneEvent, PaneId};
+use crate::ui::validate;
 use crate::ui::widgets::form::{self, Field, Form, FormValues};
 use crate::ui::widgets::list::ListView;
 use crate::ui::widgets::table::{self, ellipsize, TableSpec};
@@ -95,6 +96,19 @@ fn known_facts_text(c: &CheckResult, ctx: &Ctx) -> String {
         ),
         None => String::new(),
     }
+}
+
+/// The existing name that `name` would duplicate, whatever its case;
+/// `except` is the name of the record being edited.
+pub fn same_name<'a>(
+    names: impl Iterator<Item = &'a str>,
+    name: &str,
+    except: Option<&str>,
+) -> Option<&'a str> {
+    let lower = name.to_lowercase();
+    names
+        .filter(|n| Some(*n) != except)
+        .find(|n| n.to_lowercase() == lower)
 }
 
 fn opt(v: &Option<String>) -> String {
@@ -265,20 +279,20 @@ fn host_form(tag: &str, title: &str, h: &Host) -> Form {
         vec![
             Field::new("name", "Name", h.name.clone())
                 .required()
-                .check(form::name),
+                .check(validate::host_name),
             Field::new("address", "Address", opt(&h.address))
                 .hint("default: the name, via the SSH config")
-                .check(form::name),
+                .check(validate::address),
             Field::new(
                 "port",
                 "Port",
                 h.port.map(|p| p.to_string()).unwrap_or_default(),
             )
-            .check(form::port),
-            Field::new("user", "User", opt(&h.user)).check(form::name),
+            .check(validate::port),
+            Field::new("user", "User", opt(&h.user)).check(validate::user),
             Field::new("jump", "Jump", opt(&h.jump))
                 .hint("ProxyJump: host or user@host:port")
-                .check(form::name),
+                .check(validate::jump),
             Field::new("tags", "Tags", h.tags.join(", "))
                 .hint("comma separated")
                 .check(form::words),
@@ -588,12 +602,15 @@ impl Pane for HostsPane {
             PaneEvent::FormSubmitted { tag, values } => {
                 let host = host_from(&values);
                 let old = tag.strip_prefix("edit:").map(str::to_string);
-                let name_taken = ctx.store.host(&host.name).is_some()
-                    && old.as_deref() != Some(host.name.as_str());
-                if name_taken {
+                // names are unique whatever their case ("Web1" is web1)
+                if let Some(other) = same_name(
+                    ctx.store.hosts.iter().map(|h| h.name.as_str()),
+                    &host.name,
+                    old.as_deref(),
+                ) {
                     return vec![Effect::FormErrors(vec![(
                         "name".into(),
-                        format!("a host named {} exists already", host.name),
+                        format!("a host named {other} exists already"),
                     )])];
                 }
                 let mut out = Vec::new();

@@ -568,14 +568,20 @@ impl PatchesPane {
             .collect();
         let n = hosts.len();
         if reboot {
+            // not one key away: the host's name (several: "yes") is typed
+            let word = match &hosts[..] {
+                [one] => one.name.clone(),
+                _ => "yes".to_string(),
+            };
             let mut lines = lines;
             lines.push(String::new());
             lines.push("One at a time; each is waited for and re-checked.".into());
-            vec![Effect::confirm(
-                format!("REBOOT {}?", crate::util::plural(n, "host", "hosts")),
+            vec![Effect::ConfirmTyped {
+                title: format!("REBOOT {}?", crate::util::plural(n, "host", "hosts")),
                 lines,
-                "patch:reboot",
-            )]
+                tag: "patch:reboot".into(),
+                word,
+            }]
         } else {
             vec![Effect::confirm(
                 format!(
@@ -1081,7 +1087,10 @@ impl Pane for PatchesPane {
             KeyHelp::new("u", "apply all updates (shows what will change, asks)"),
             KeyHelp::new("U", "apply security updates only (asks)"),
             KeyHelp::new("f", "refresh the package metadata (asks; needs root/sudo)"),
-            KeyHelp::new("R", "reboot, wait for the host, re-check (asks)"),
+            KeyHelp::new(
+                "R",
+                "reboot, wait for the host, re-check (asks: type the host name, or yes for several)",
+            ),
             KeyHelp::new("l", "the log of the last apply / refresh / reboot"),
             KeyHelp::new("c / C", "check selected (or marked) / all hosts"),
         ]

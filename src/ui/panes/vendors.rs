@@ -277,26 +277,66 @@ fn contact_form(tag: &str, title: &str, c: &Contact) -> Form {
 }
 
 fn ticket_form(tag: &str, title: &str, t: &Ticket) -> Form {
-    Form::new(
-        tag,
-        title,
-        vec![
-            Field::new("ref", "Reference", t.reference.clone())
-                .hint("the vendor's case number; empty: generated")
-                .check(form::line),
-            Field::new("subject", "Subject", t.subject.clone())
-                .required()
-                .check(form::line),
+    let mut fields = vec![
+        Field::new("ref", "Reference", t.reference.clone())
+            .hint("the vendor's case number; empty: generated")
+            .check(form::line),
+        Field::new("subject", "Subject", t.subject.clone())
+            .required()
+            .check(form::line),
+        Field::new(
+            "opened",
+            "Opened",
+            t.opened.map(|d| d.to_string()).unwrap_or_default(),
+        )
+        .hint("YYYY-MM-DD, empty: today")
+        .check(form::date),
+        Field::new("notes", "Notes", opt(&t.notes)).check(form::line),
+    ];
+    if t.status == TicketStatus::Closed {
+        fields.insert(
+            3,
             Field::new(
-                "opened",
-                "Opened",
-                t.opened.map(|d| d.to_string()).unwrap_or_default(),
+                "closed",
+                "Closed",
+                t.closed.map(|d| d.to_string()).unwrap_or_default(),
             )
-            .hint("YYYY-MM-DD, empty: today")
+            .hint("YYYY-MM-DD")
             .check(form::date),
-            Field::new("notes", "Notes", opt(&t.notes)).check(form::line),
-        ],
-    )
+        );
+    }
+    Form::new(tag, title, fields)
+}
+
+/// A ticket's dates in order: opened not after today, closed not before
+/// opened nor after today. The errors as (field, message).
+fn ticket_date_errors(
+    opened: Option<crate::model::Date>,
+    closed: Option<crate::model::Date>,
+    today: crate::model::Date,
+) -> Vec<(String, String)> {
+    let mut e = Vec::new();
+    if let Some(o) = opened.filter(|o| *o > today) {
+        e.push((
+            "opened".to_string(),
+            format!("{o} is in the future (today is {today})"),
+        ));
+    }
+    if let Some(c) = closed {
+        if c > today {
+            e.push((
+                "closed".to_string(),
+                format!("{c} is in the future (today is {today})"),
+            ));
+        }
+        if let Some(o) = opened.filter(|o| c < *o) {
+            e.push((
+                "closed".to_string(),
+                format!("closed {c} before it was opened ({o})"),
+            ));
+        }
+    }
+    e
 }
 
 fn vendor_from(v: &FormValues, old: Option<&Vendor>) -> Vendor {
@@ -754,7 +794,10 @@ impl Pane for VendorsPane {
                 "e / d (details)",
                 "edit / delete the selected contact or ticket",
             ),
-            KeyHelp::new("x (details)", "close the selected ticket (today)"),
+            KeyHelp::new(
+                "x (details)",
+                "close the selected ticket today, or reopen a closed one (asks)",
+            ),
             KeyHelp::new("Enter (details)", "on a host: go to it in Hosts"),
         ]
     }
@@ -819,18 +862,36 @@ impl VendorsPane {
             )]),
             (KeyCode::Char('x'), RowKind::Ticket(i)) => {
                 let t = &v.tickets[*i];
+                let date = today(ctx);
+                let about = vec![
+                    format!("subject: {}", t.subject),
+                    format!(
+                        "opened:  {}",
+                        t.opened.map(|d| d.to_string()).unwrap_or("?".into())
+                    ),
+                ];
                 if t.status == TicketStatus::Closed {
-                    return Some(vec![Effect::Status(format!(
-                        "ticket {} is closed already",
+                    return Some(vec![Effect::confirm(
+                        format!(
+                            "Reopen ticket {} of {name} (closed {})?",
+                            t.reference,
+                            t.closed.map(|d| d.to_string()).unwrap_or("?".into())
+                        ),
+                        about,
+                        format!("ticket.reopen:{name}:{i}"),
+                    )]);
+                }
+                if let Some(o) = t.opened.filter(|o| *o > date) {
+                    return Some(vec![Effect::Error(format!(
+                        "ticket {} was opened {o}, after today: correct its opened date first (e)",
                         t.reference
                     ))]);
                 }
-                let reference = t.reference.clone();
-                let date = today(ctx);
-                Some(vec![Effect::store("ticket.close", move |s| {
-                    s.close_ticket(&name, &reference, date)?;
-                    Ok(format!("ticket {reference} of {name} closed"))
-                })])
+                Some(vec![Effect::confirm(
+                    format!("Close ticket {} of {name} today ({date})?", t.reference),
+                    about,
+                    format!("ticket.close:{name}:{i}"),
+                )])
             }
             (KeyCode::Char('x'), _) => {
                 Some(vec![Effect::Error("x closes a ticket: pick one".into())])
@@ -893,6 +954,31 @@ impl VendorsPane {
         };
         let name = name.to_string();
         match what {
+            "ticket.close" if i < v.tickets.len() => {
+                let reference = v.tickets[i].reference.clone();
+                let date = today(ctx);
+                vec![Effect::store("ticket.close", move |s| {
+                    s.close_ticket(&name, &reference, date)?;
+                    Ok(format!(
+                        "ticket {reference} of {name} closed (x on it reopens it)"
+                    ))
+                })]
+            }
+            "ticket.reopen" if i < v.tickets.len() => {
+                let t = &mut v.tickets[i];
+                t.status = TicketStatus::Open;
+                t.closed = None;
+                let reference = t.reference.clone();
+                let subject = t.subject.clone();
+                self.pending = Some(Pending::Ticket(name.clone(), i));
+                vec![Effect::store("ticket.reopen", move |s| {
+                    s.update_vendor(&name, v)?;
+                    let mut e = crate::store::JournalEntry::now("ticket.reopen", &name, "ok");
+                    e.details.push(format!("{reference}: {subject}"));
+                    s.journal(&e)?;
+                    Ok(format!("ticket {reference} of {name} reopened"))
+                })]
+            }
             "contact.rm" if i < v.contacts.len() => {
                 let c = v.contacts.remove(i);
                 vec![Effect::store("contact.rm", move |s| {
@@ -916,12 +1002,15 @@ impl VendorsPane {
             let old_name = tag.strip_prefix("edit:").map(str::to_string);
             let old = old_name.as_deref().and_then(|n| ctx.store.vendor(n));
             let vendor = vendor_from(values, old);
-            if ctx.store.vendor(&vendor.name).is_some()
-                && old_name.as_deref() != Some(vendor.name.as_str())
-            {
+            // "contoso isp" beside "Contoso ISP" is the same vendor twice
+            if let Some(other) = crate::ui::panes::hosts::same_name(
+                ctx.store.vendors.iter().map(|v| v.name.as_str()),
+                &vendor.name,
+                old_name.as_deref(),
+            ) {
                 return vec![Effect::FormErrors(vec![(
                     "name".into(),
-                    format!("a vendor named {} exists already", vendor.name),
+                    format!("a vendor named {other} exists already"),
                 )])];
             }
             let name = vendor.name.clone();
@@ -980,11 +1069,16 @@ impl VendorsPane {
                         format!("{name} has a ticket {reference} already"),
                     )])];
                 }
+                let opened = values.date("opened").unwrap_or_else(|| today(ctx));
+                let errors = ticket_date_errors(Some(opened), None, today(ctx));
+                if !errors.is_empty() {
+                    return vec![Effect::FormErrors(errors)];
+                }
                 let t = Ticket {
                     reference,
                     subject: values.get("subject").to_string(),
                     status: TicketStatus::Open,
-                    opened: Some(values.date("opened").unwrap_or_else(|| today(ctx))),
+                    opened: Some(opened),
                     closed: None,
                     notes: values.opt("notes"),
                 };
@@ -1016,9 +1110,20 @@ impl VendorsPane {
                     )])];
                 }
                 let t = &mut v.tickets[i];
+                let opened = values.date("opened").or(t.opened);
+                let closed = if t.status == TicketStatus::Closed {
+                    values.date("closed").or(t.closed)
+                } else {
+                    None
+                };
+                let errors = ticket_date_errors(opened, closed, today(ctx));
+                if !errors.is_empty() {
+                    return vec![Effect::FormErrors(errors)];
+                }
                 t.reference = reference.clone();
                 t.subject = values.get("subject").to_string();
-                t.opened = values.date("opened").or(t.opened);
+                t.opened = opened;
+                t.closed = closed;
                 t.notes = values.opt("notes");
                 self.pending = Some(Pending::Ticket(name.clone(), i));
                 vec![Effect::store("ticket.edit", move |s| {

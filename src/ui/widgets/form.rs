@@ -1,6 +1,7 @@
 //! A form: labelled text fields, each with its own validation, errors shown
 //! inline under the field. Tab/Down/Up move, Enter submits (every field is
-//! validated; the first wrong one gets the focus), Esc cancels.
+//! validated; the first wrong one gets the focus), Esc cancels — after
+//! asking, when something was typed ("Discard the changes? y/n").
 
 use std::collections::BTreeMap;
 
@@ -108,6 +109,10 @@ pub struct Form {
     pub focus: usize,
     /// An error about the whole form (from the pane after submit).
     pub error: Option<String>,
+    /// The values it was opened with (Esc asks before it drops changes).
+    initial: Vec<String>,
+    /// "Discard the changes?" is asked.
+    asking_discard: bool,
 }
 
 pub enum FormOutcome {
@@ -122,10 +127,20 @@ impl Form {
         Form {
             tag: tag.into(),
             title: title.into(),
+            initial: fields.iter().map(|f| f.value.clone()).collect(),
             fields,
             focus: 0,
             error: None,
+            asking_discard: false,
         }
+    }
+
+    /// Something was typed since it opened.
+    pub fn changed(&self) -> bool {
+        self.fields
+            .iter()
+            .zip(&self.initial)
+            .any(|(f, v)| f.value.trim() != v.trim())
     }
 
     pub fn value(&self, key: &str) -> Option<&str> {
@@ -159,6 +174,18 @@ impl Form {
             return FormOutcome::Cancelled;
         }
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        if self.asking_discard {
+            // y drops what was typed; any other key goes back to it
+            self.asking_discard = false;
+            if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
+                return FormOutcome::Cancelled;
+            }
+            return FormOutcome::Editing;
+        }
+        if key.code == KeyCode::Esc && self.changed() {
+            self.asking_discard = true;
+            return FormOutcome::Editing;
+        }
         let f = &mut self.fields[self.focus];
         match key.code {
             KeyCode::Esc => return FormOutcome::Cancelled,
@@ -235,6 +262,8 @@ impl Form {
             .max()
             .unwrap_or(0)
             + 2;
+        let w = area.width.saturating_sub(4).clamp(20, 76).min(area.width);
+        let inner_w = w.saturating_sub(2) as usize;
         let mut lines: Vec<Line> = Vec::new();
         for (i, f) in self.fields.iter().enumerate() {
             let focused = i == self.focus;
@@ -265,25 +294,36 @@ impl Form {
             }
             lines.push(Line::from(spans));
             if let Some(e) = &f.error {
-                lines.push(Line::from(vec![
-                    Span::raw(" ".repeat(label_w)),
-                    Span::styled(format!("! {e}"), theme.error()),
-                ]));
+                for row in error_rows(e, label_w, inner_w) {
+                    lines.push(Line::from(vec![
+                        Span::raw(" ".repeat(label_w)),
+                        Span::styled(row, theme.error()),
+                    ]));
+                }
             }
         }
         if let Some(e) = &self.error {
             lines.push(Line::from(Span::styled(format!("! {e}"), theme.error())));
         }
-        lines.push(Line::from(vec![
-            Span::styled("Enter", theme.key()),
-            Span::raw(" save  "),
-            Span::styled("Tab/↑↓", theme.key()),
-            Span::raw(" field  "),
-            Span::styled("Esc", theme.key()),
-            Span::raw(" cancel  (* required)"),
-        ]));
+        if self.asking_discard {
+            lines.push(Line::from(vec![
+                Span::styled("Discard the changes? ", theme.warn()),
+                Span::styled("y", theme.key()),
+                Span::raw(" discard  "),
+                Span::styled("any other key", theme.key()),
+                Span::raw(" back to the form"),
+            ]));
+        } else {
+            lines.push(Line::from(vec![
+                Span::styled("Enter", theme.key()),
+                Span::raw(" save  "),
+                Span::styled("Tab/↑↓", theme.key()),
+                Span::raw(" field  "),
+                Span::styled("Esc", theme.key()),
+                Span::raw(" cancel  (* required)"),
+            ]));
+        }
         let h = (lines.len() as u16 + 2).min(area.height);
-        let w = area.width.saturating_sub(4).clamp(20, 76).min(area.width);
         let rect = super::popup::centered(area, w, h);
         frame.render_widget(Clear, rect);
         let block = Block::default()
@@ -294,11 +334,25 @@ impl Form {
         let inner_h = h.saturating_sub(2) as usize;
         let focus_line: usize = self.fields[..self.focus.min(self.fields.len())]
             .iter()
-            .map(|f| 1 + usize::from(f.error.is_some()))
+            .map(|f| {
+                1 + f
+                    .error
+                    .as_ref()
+                    .map_or(0, |e| error_rows(e, label_w, inner_w).len())
+            })
             .sum();
         let scroll = focus_line.saturating_sub(inner_h.saturating_sub(2)) as u16;
         frame.render_widget(Paragraph::new(lines).block(block).scroll((scroll, 0)), rect);
     }
+}
+
+/// An error under a field ("! ..."), wrapped to the room right of the labels.
+fn error_rows(e: &str, label_w: usize, inner_w: usize) -> Vec<String> {
+    let room = inner_w.saturating_sub(label_w).max(12);
+    crate::ui::widgets::scroll::wrap(&Line::raw(format!("! {e}")), room)
+        .iter()
+        .map(crate::ui::widgets::scroll::line_text)
+        .collect()
 }
 
 fn byte_at(s: &str, char_idx: usize) -> usize {
@@ -420,8 +474,25 @@ mod tests {
             }
             _ => panic!("not submitted"),
         }
+        // what was typed is not dropped without asking
         assert!(matches!(
             f.handle_key(k(KeyCode::Esc)),
+            FormOutcome::Editing
+        ));
+        assert!(matches!(
+            f.handle_key(k(KeyCode::Char('n'))),
+            FormOutcome::Editing
+        ));
+        assert_eq!(f.fields[0].value, "abc");
+        f.handle_key(k(KeyCode::Esc));
+        assert!(matches!(
+            f.handle_key(k(KeyCode::Char('y'))),
+            FormOutcome::Cancelled
+        ));
+        // nothing typed: Esc closes at once
+        let mut g = Form::new("t", "T", vec![Field::new("a", "A", "x")]);
+        assert!(matches!(
+            g.handle_key(k(KeyCode::Esc)),
             FormOutcome::Cancelled
         ));
     }
