@@ -869,7 +869,7 @@ fn host_edit_form_keeps_comments_and_add_refuses_duplicates() {
     press(&mut a, KeyCode::Tab);
     write(&mut a, "99999");
     press(&mut a, KeyCode::Enter);
-    assert!(screen(&mut a, 80, 24).contains("a port is a number"));
+    assert!(screen(&mut a, 80, 24).contains("port 99999 is out of range"));
     a.update(Action::Key(KeyEvent::new(
         KeyCode::Char('u'),
         KeyModifiers::CONTROL,

@@ -404,9 +404,14 @@ impl App {
             self.filter_input = None;
             return self.ask_quit(out);
         }
-        // an error that was up long enough to be read goes with this key;
-        // Esc only dismisses it, any other key also does what it does
-        if self.status.key_pressed(self.now) && key.code == KeyCode::Esc {
+        // an error that was up long enough to be read goes with this key,
+        // which also does what it does; on the bare pane Esc only
+        // dismisses it (it would clear the filter or the marks)
+        if self.status.key_pressed(self.now)
+            && key.code == KeyCode::Esc
+            && self.overlays.is_empty()
+            && self.filter_input.is_none()
+        {
             return;
         }
         if self.too_small() {
