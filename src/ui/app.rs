@@ -56,6 +56,12 @@ pub enum Command {
         argv: Vec<String>,
         host: String,
     },
+    /// Write the record to its temp file, suspend the TUI for the editor,
+    /// read it back: `ShellMsg::Edited`.
+    Edit {
+        req: crate::ui::editor::Request,
+        argv: Vec<String>,
+    },
     /// Write an OSC 52 sequence to the terminal.
     Copy(String),
     /// Re-read the files and state/.
@@ -69,6 +75,7 @@ impl std::fmt::Debug for Command {
             Command::Store { tag, .. } => write!(f, "Store({tag:?})"),
             Command::Job { id, job, .. } => write!(f, "Job({id}, {:?})", job.what),
             Command::Suspend { argv, .. } => write!(f, "Suspend({argv:?})"),
+            Command::Edit { argv, .. } => write!(f, "Edit({argv:?})"),
             Command::Copy(v) => write!(f, "Copy({v:?})"),
             Command::Reload => write!(f, "Reload"),
             Command::Quit => write!(f, "Quit"),
@@ -111,6 +118,12 @@ pub enum ShellMsg {
     Reloaded(Result<(Box<Store>, Results), String>),
     /// Hosts resolved through the SSH config (name, address).
     Resolved(Vec<(String, String)>),
+    /// The editor returned: the text of the temp file (Err: the editor
+    /// could not run, failed, or the file could not be read).
+    Edited {
+        req: crate::ui::editor::Request,
+        result: Result<String, String>,
+    },
     /// state/ read at start-up (after the first frame).
     ResultsLoaded(Box<Results>),
 }
@@ -170,6 +183,10 @@ pub struct App {
     key_listed: Vec<String>,
     /// A `resolve_addresses` job runs.
     resolving: bool,
+    /// The editor to run for `E` ($VISUAL / $EDITOR; the loop sets it).
+    pub editor: Option<String>,
+    /// An edit that did not pass, waiting for "edit again".
+    edit_retry: Option<crate::ui::editor::Request>,
     /// [`App::start_background`] was called (the event loop; not in tests
     /// that drive `update` alone).
     background: bool,
@@ -222,6 +239,8 @@ impl App {
             key_listed: Vec::new(),
             check_queue: Vec::new(),
             resolving: false,
+            editor: None,
+            edit_retry: None,
             background: false,
             sweep_done: Vec::new(),
             sweep_target: String::new(),
@@ -581,7 +600,12 @@ impl App {
                         if c.tag == "shell:run" {
                             self.overlays.pop(); // the run view waiting for this answer
                         }
-                        self.set_status("cancelled, nothing done");
+                        if c.tag == "shell:edit" {
+                            self.edit_retry = None;
+                            self.set_status("edit discarded, nothing written");
+                        } else {
+                            self.set_status("cancelled, nothing done");
+                        }
                     }
                 }
                 Answer::Other(k) => self.confirmed_other(c.pane, c.tag, k, out),
@@ -754,6 +778,12 @@ impl App {
                 }
                 self.quit = true;
                 out.push(Command::Quit);
+            }
+            (None, "shell:edit") => {
+                if let Some(req) = self.edit_retry.take() {
+                    let argv = crate::ui::editor::argv(self.editor.as_deref(), &req.path, req.line);
+                    out.push(Command::Edit { req, argv });
+                }
             }
             (None, "shell:run") => {
                 if let Some(Overlay::Run(view)) = self.overlays.pop() {
@@ -953,6 +983,7 @@ impl App {
                         );
                     }
                 }
+                Effect::Editor { kind, name } => self.edit_in_editor(kind, &name, out),
                 Effect::Ssh(host) => match self.ssh_argv(&host) {
                     Ok(argv) => out.push(Command::Suspend { argv, host }),
                     Err(e) => self.set_error(e),
@@ -1597,6 +1628,7 @@ impl App {
                 }
                 Err(e) => self.set_error(e),
             },
+            ShellMsg::Edited { req, result } => self.edited(req, result, out),
             ShellMsg::Resolved(found) => {
                 self.resolving = false;
                 self.results.addresses.extend(found);
@@ -1613,6 +1645,77 @@ impl App {
 
     pub fn ctx_for_draw(&self) -> Ctx<'_> {
         self.ctx()
+    }
+
+    /// `E`: the record in the user's editor (crate::ui::editor).
+    fn edit_in_editor(
+        &mut self,
+        kind: crate::ui::editor::Kind,
+        name: &str,
+        out: &mut Vec<Command>,
+    ) {
+        use crate::ui::editor;
+        let Some(req) = editor::request(&self.store, kind, name) else {
+            return self.set_error(format!("no {} named {name}", kind.table()));
+        };
+        let argv = editor::argv(self.editor.as_deref(), &req.path, req.line);
+        self.set_status(format!("editing {} {name} in {}…", kind.table(), argv[0]));
+        out.push(Command::Edit { req, argv });
+    }
+
+    /// The editor returned: check the text; write it back, or say what is
+    /// wrong and offer to edit again.
+    fn edited(
+        &mut self,
+        req: crate::ui::editor::Request,
+        result: Result<String, String>,
+        out: &mut Vec<Command>,
+    ) {
+        use crate::ui::editor;
+        let text = match result {
+            Ok(t) => t,
+            Err(e) => return self.set_error(format!("nothing saved: {e}")),
+        };
+        if text == req.text {
+            return self.set_status(format!("{} {}: no change", req.kind.table(), req.name));
+        }
+        match editor::check(&req, &text, &self.store) {
+            Ok(None) => self.set_status(format!("{} {}: no change", req.kind.table(), req.name)),
+            Ok(Some(op)) => out.push(Command::Store {
+                pane: Some(req.kind.pane()),
+                tag: format!("{}.edit", req.kind.table()),
+                op,
+            }),
+            Err(p) => {
+                let mut retry = req.clone();
+                retry.text = text;
+                if let Some(l) = p.line {
+                    retry.line = l;
+                }
+                let lines = vec![
+                    p.message.clone(),
+                    String::new(),
+                    format!(
+                        "Nothing was written. y opens your text again{}; n discards it.",
+                        p.line.map(|l| format!(" at line {l}")).unwrap_or_default()
+                    ),
+                ];
+                self.edit_retry = Some(retry);
+                self.overlays.push(Overlay::Confirm(Box::new(
+                    ConfirmView::plain(
+                        format!(
+                            "The edited {} {} cannot be written",
+                            req.kind.table(),
+                            req.name
+                        ),
+                        &lines,
+                        "shell:edit",
+                        None,
+                    )
+                    .with_labels("edit again", "discard"),
+                )));
+            }
+        }
     }
 
     /// Work the event loop starts once the screen is up: where the hosts

@@ -11,6 +11,7 @@
 
 pub mod app;
 pub mod confirm;
+pub mod editor;
 pub mod errors;
 pub mod footer;
 pub mod hostkey;
@@ -194,6 +195,7 @@ async fn event_loop(store: Store, t0: Instant) -> Result<(), Failure> {
     let mut app = App::new(store, results, theme, engine);
     app.defer_refresh = true;
     app.tx = Some(tx.clone());
+    app.editor = editor::editor_from_env();
     let mut startup = Vec::new();
     app.start_background(&mut startup);
     for c in startup {
@@ -387,10 +389,16 @@ fn run_commands(
                 out.flush().map_err(io_fail)?;
             }
             Command::Suspend { argv, host } => {
-                let result = suspend_and_run(&argv, term, events).map_err(io_fail)?;
+                let result = suspend_and_run(&argv, term, events, true).map_err(io_fail)?;
                 let (w, h) = crossterm::terminal::size().map_err(io_fail)?;
                 app.update(Action::Resize(w, h));
                 let _ = tx.send(Msg::Shell(ShellMsg::SshDone { host, result }));
+            }
+            Command::Edit { req, argv } => {
+                let result = edit_in_editor(&req, &argv, term, events)?;
+                let (w, h) = crossterm::terminal::size().map_err(io_fail)?;
+                app.update(Action::Resize(w, h));
+                let _ = tx.send(Msg::Shell(ShellMsg::Edited { req, result }));
             }
             other => runner.execute(other),
         }
@@ -398,20 +406,60 @@ fn run_commands(
     Ok(quit || app.quit)
 }
 
+/// Write the record to its temp file (0600 in a 0700 directory), run the
+/// editor on it, read it back and remove it. Err: what went wrong (the
+/// editor could not start or failed: nothing is saved).
+fn edit_in_editor(
+    req: &editor::Request,
+    argv: &[String],
+    term: &mut Term,
+    events: &mut Option<EventStream>,
+) -> Result<Result<String, String>, Failure> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let dir = req.path.parent().unwrap_or(std::path::Path::new("."));
+    let prepared = std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .and_then(|_| {
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&req.path)?;
+            f.write_all(req.text.as_bytes())
+        });
+    if let Err(e) = prepared {
+        return Ok(Err(format!("cannot write {}: {e}", req.path.display())));
+    }
+    let status = suspend_and_run(argv, term, events, false).map_err(io_fail)?;
+    let text = std::fs::read_to_string(&req.path);
+    let _ = std::fs::remove_file(&req.path);
+    Ok(match status {
+        Err(e) => Err(format!("could not run {} ({e}); set $EDITOR", argv[0])),
+        Ok(Some(0)) => text.map_err(|e| format!("cannot read {}: {e}", req.path.display())),
+        Ok(Some(code)) => Err(format!("{} exited with status {code}", argv[0])),
+        Ok(None) => Err(format!("{} was killed by a signal", argv[0])),
+    })
+}
+
 /// Stop the input reader, give the terminal to `argv`, take it back and
-/// repaint everything at the current size.
+/// repaint everything at the current size. `ssh`: wait for Enter after
+/// ssh's own failure (status 255), whose message is on the normal screen.
 fn suspend_and_run(
     argv: &[String],
     term: &mut Term,
     events: &mut Option<EventStream>,
+    ssh: bool,
 ) -> io::Result<Result<Option<i32>, String>> {
     *events = None;
     restore_terminal();
-    tracing::info!(?argv, "suspending for ssh");
+    tracing::info!(?argv, "suspending for a program");
     let status = std::process::Command::new(&argv[0])
         .args(&argv[1..])
         .status();
-    if matches!(&status, Ok(s) if s.code() == Some(255)) {
+    if ssh && matches!(&status, Ok(s) if s.code() == Some(255)) {
         // 255 is ssh's own failure (refused, unknown host, auth...): its
         // message is on this screen; let the user read it before the
         // alternate screen hides it

@@ -459,6 +459,11 @@ pub enum Effect {
     Check(Vec<String>),
     /// Suspend the TUI and run the user's own `ssh` to this host.
     Ssh(String),
+    /// Open this record in `$VISUAL`/`$EDITOR` (see `crate::ui::editor`).
+    Editor {
+        kind: crate::ui::editor::Kind,
+        name: String,
+    },
     /// Open the run prompt for these hosts.
     Run(Vec<String>),
     /// Copy to the clipboard with OSC 52; `what` names it in the status line.
@@ -520,6 +525,7 @@ impl fmt::Debug for Effect {
             Effect::Job(j) => write!(f, "Job({:?})", j.what),
             Effect::Check(h) => write!(f, "Check({h:?})"),
             Effect::Ssh(h) => write!(f, "Ssh({h:?})"),
+            Effect::Editor { kind, name } => write!(f, "Editor({kind:?}, {name:?})"),
             Effect::Run(h) => write!(f, "Run({h:?})"),
             Effect::Copy { what, value } => write!(f, "Copy({what:?}, {value:?})"),
             Effect::Goto { pane, key, ticket } => {

@@ -142,7 +142,7 @@ impl Runner {
                     }
                 }
             }
-            Command::Suspend { .. } | Command::Copy(_) | Command::Quit => {}
+            Command::Suspend { .. } | Command::Edit { .. } | Command::Copy(_) | Command::Quit => {}
         }
     }
 }

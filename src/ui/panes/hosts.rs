@@ -559,6 +559,13 @@ impl Pane for HostsPane {
                 Some(h) => vec![Effect::Ssh(h.name.clone())],
                 None => need("ssh to"),
             },
+            KeyCode::Char('E') => match selected() {
+                Some(h) => vec![Effect::Editor {
+                    kind: crate::ui::editor::Kind::Host,
+                    name: h.name.clone(),
+                }],
+                None => need("edit"),
+            },
             KeyCode::Char('r') => {
                 let t = self.list.targets();
                 if t.is_empty() {
@@ -670,6 +677,10 @@ impl Pane for HostsPane {
             KeyHelp::new("c", "check the marked hosts, else the selected one"),
             KeyHelp::new("C", "check all hosts"),
             KeyHelp::new("a / e / d", "add / edit / delete a host (hosts.toml)"),
+            KeyHelp::new(
+                "E",
+                "edit the host in $VISUAL / $EDITOR (checked before it is written; only changed keys change)",
+            ),
             KeyHelp::new("s", "ssh to the host (the TUI comes back when it ends)"),
             KeyHelp::new(
                 "r",

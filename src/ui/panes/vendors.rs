@@ -627,6 +627,14 @@ impl Pane for VendorsPane {
                 &Vendor::default(),
             ))]),
             KeyCode::Char('y') => Some(self.copy(ctx)),
+            KeyCode::Char('E') => match v {
+                // the whole vendor, its contacts and tickets included
+                Some(v) => Some(vec![Effect::Editor {
+                    kind: crate::ui::editor::Kind::Vendor,
+                    name: v.name.clone(),
+                }]),
+                None => need(),
+            },
             KeyCode::Char('n') => match v {
                 Some(v) => Some(vec![Effect::Form(contact_form(
                     &format!("contact.add:{}", v.name),
@@ -788,6 +796,10 @@ impl Pane for VendorsPane {
             KeyHelp::new("Esc", "back from the details to the list"),
             KeyHelp::new("a / e / d", "add / edit / delete a vendor (list)"),
             KeyHelp::new("y", "copy (OSC 52): the phone (list), the selected value (details); in tmux: set -g set-clipboard on"),
+            KeyHelp::new(
+                "E",
+                "edit the vendor with its contacts and tickets in $VISUAL / $EDITOR (checked before it is written)",
+            ),
             KeyHelp::new("n", "new contact"),
             KeyHelp::new("o", "open a ticket"),
             KeyHelp::new(

@@ -26,6 +26,9 @@ pub struct Field {
     pub required: bool,
     pub validate: Option<Validator>,
     pub error: Option<String>,
+    /// Shown only while the field `.0` holds one of `.1` (a backup's
+    /// kind-specific fields); hidden fields are not validated nor submitted.
+    pub when: Option<(String, Vec<&'static str>)>,
     /// Cursor position in chars.
     cursor: usize,
 }
@@ -42,7 +45,13 @@ impl Field {
             required: false,
             validate: None,
             error: None,
+            when: None,
         }
+    }
+    /// Only while field `key` holds one of `values` (case-insensitive).
+    pub fn when(mut self, key: &str, values: &[&'static str]) -> Field {
+        self.when = Some((key.to_string(), values.to_vec()));
+        self
     }
     pub fn required(mut self) -> Field {
         self.required = true;
@@ -135,6 +144,32 @@ impl Form {
         }
     }
 
+    /// Field `i` is shown (its `when` holds).
+    pub fn visible(&self, i: usize) -> bool {
+        let Some((key, values)) = &self.fields[i].when else {
+            return true;
+        };
+        let v = self.value(key).unwrap_or("").trim().to_lowercase();
+        values.iter().any(|x| *x == v)
+    }
+
+    /// The next shown field after (or before) `from`.
+    fn step(&self, from: usize, forward: bool) -> usize {
+        let n = self.fields.len();
+        let mut i = from;
+        for _ in 0..n {
+            i = if forward {
+                (i + 1) % n
+            } else {
+                (i + n - 1) % n
+            };
+            if self.visible(i) {
+                return i;
+            }
+        }
+        from
+    }
+
     /// Something was typed since it opened.
     pub fn changed(&self) -> bool {
         self.fields
@@ -191,7 +226,12 @@ impl Form {
             KeyCode::Esc => return FormOutcome::Cancelled,
             KeyCode::Enter => {
                 let mut first_bad = None;
+                let shown: Vec<bool> = (0..n).map(|i| self.visible(i)).collect();
                 for (i, field) in self.fields.iter_mut().enumerate() {
+                    if !shown[i] {
+                        field.error = None;
+                        continue;
+                    }
                     if !field.run_validation() && first_bad.is_none() {
                         first_bad = Some(i);
                     }
@@ -204,17 +244,19 @@ impl Form {
                 let values = self
                     .fields
                     .iter()
-                    .map(|f| (f.key.clone(), f.value.trim().to_string()))
+                    .zip(shown)
+                    .filter(|(_, on)| *on)
+                    .map(|(f, _)| (f.key.clone(), f.value.trim().to_string()))
                     .collect();
                 return FormOutcome::Submitted(FormValues(values));
             }
             KeyCode::Tab | KeyCode::Down => {
                 f.run_validation();
-                self.focus = (self.focus + 1) % n;
+                self.focus = self.step(self.focus, true);
             }
             KeyCode::BackTab | KeyCode::Up => {
                 f.run_validation();
-                self.focus = (self.focus + n - 1) % n;
+                self.focus = self.step(self.focus, false);
             }
             KeyCode::Left => f.cursor = f.cursor.saturating_sub(1),
             KeyCode::Right => f.cursor = (f.cursor + 1).min(f.value.chars().count()),
@@ -266,6 +308,9 @@ impl Form {
         let inner_w = w.saturating_sub(2) as usize;
         let mut lines: Vec<Line> = Vec::new();
         for (i, f) in self.fields.iter().enumerate() {
+            if !self.visible(i) {
+                continue;
+            }
             let focused = i == self.focus;
             let label = format!(
                 "{:>w$}: ",
@@ -334,7 +379,9 @@ impl Form {
         let inner_h = h.saturating_sub(2) as usize;
         let focus_line: usize = self.fields[..self.focus.min(self.fields.len())]
             .iter()
-            .map(|f| {
+            .enumerate()
+            .filter(|(i, _)| self.visible(*i))
+            .map(|(_, f)| {
                 1 + f
                     .error
                     .as_ref()
