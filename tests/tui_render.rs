@@ -1571,3 +1571,65 @@ fn forms_refuse_bad_names_addresses_ports_and_case_duplicates() {
         .unwrap_err();
     assert_eq!(e.to_string(), "a vendor named `Dell` exists already");
 }
+
+fn rows_of(s: &str, names: &[&str]) -> Vec<String> {
+    s.lines()
+        .filter_map(|l| {
+            names
+                .iter()
+                .find(|n| l.split_whitespace().next() == Some(**n))
+                .map(|n| n.to_string())
+        })
+        .collect()
+}
+
+/// Issue #15 item 11: sort by a column with problems first by default,
+/// `@tag` in the filter as on the command line, the load per CPU as the
+/// rules count it.
+#[test]
+fn sort_by_column_tag_filter_and_load_per_cpu() {
+    let mut a = app();
+    a.store.hosts[2].tags = vec!["webshop".into()]; // db1: a tag that starts with "web"
+    a.refresh_all();
+    key(&mut a, KeyCode::Char('2'));
+    let names = ["web1", "web2", "db1", "backup1"];
+    let s = screen(&mut a, 120, 24);
+    assert!(s.contains("Hosts 4 · by status (o)"), "{s}");
+    // problems first: the two CRIT, then the never checked
+    assert_eq!(rows_of(&s, &names), ["web1", "web2", "db1", "backup1"]);
+    key(&mut a, KeyCode::Char('o'));
+    let s = screen(&mut a, 120, 24);
+    assert_eq!(
+        rows_of(&s, &names),
+        ["backup1", "db1", "web1", "web2"],
+        "{s}"
+    );
+    key(&mut a, KeyCode::Char('o'));
+    let s = screen(&mut a, 120, 24);
+    assert!(s.contains("by last check"), "{s}");
+    // never checked first, then the oldest check
+    assert_eq!(
+        rows_of(&s, &names),
+        ["db1", "backup1", "web2", "web1"],
+        "{s}"
+    );
+    // the selection stays on its row when the order changes
+    key(&mut a, KeyCode::Char('g'));
+    key(&mut a, KeyCode::Char('o'));
+    let s = screen(&mut a, 120, 24);
+    assert!(s.contains("by disk"), "{s}");
+    assert_eq!(rows_of(&s, &names)[0], "web1", "{s}");
+
+    // @tag matches the tag only; a word matches anywhere
+    key(&mut a, KeyCode::Char('/'));
+    typ(&mut a, "@web");
+    key(&mut a, KeyCode::Enter);
+    let s = screen(&mut a, 120, 24);
+    assert_eq!(rows_of(&s, &names).len(), 2, "{s}");
+    assert!(!rows_of(&s, &names).contains(&"db1".to_string()), "{s}");
+    key(&mut a, KeyCode::Esc);
+
+    // the load as the rules count it: per CPU (0.1 on 4 CPUs)
+    let s = screen(&mut a, 200, 24);
+    assert!(s.contains("load 0.03/cpu"), "{s}");
+}

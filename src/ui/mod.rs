@@ -20,6 +20,7 @@ pub mod pane;
 pub mod panes;
 pub mod run;
 pub mod runner;
+pub mod sort;
 pub mod status;
 pub mod textview;
 pub mod theme;

@@ -25,6 +25,7 @@ use crate::cli::backups::journal_entry;
 use crate::model::{BackupJob, BackupResult, Status};
 use crate::store::StateKind;
 use crate::ui::pane::{Ctx, Effect, Job, JobId, KeyHelp, Pane, PaneEvent, PaneId, ResultsUpdate};
+use crate::ui::sort::{desc_f64, order_by, problem_rank, Sort};
 use crate::ui::widgets::form::{self, Field, Form, FormValues};
 use crate::ui::widgets::list::ListView;
 use crate::ui::widgets::table::{self, ellipsize, TableSpec};
@@ -44,6 +45,8 @@ pub struct BackupsPane {
     list: ListView,
     /// The job to select once its save lands.
     pending: Option<String>,
+    /// The column the rows are sorted by (`o`; None: status, the default).
+    sort: Option<Sort>,
     /// Job names in row order.
     names: Vec<String>,
     /// Jobs being checked, by the job that checks them.
@@ -290,7 +293,32 @@ fn reason(r: Option<&BackupResult>, ctx: &Ctx, checking: bool) -> String {
     }
 }
 
+/// The orders of `o`: problems first (the default), then the others.
+const SORTS: &[&str] = &["status", "name", "age"];
+
 impl BackupsPane {
+    fn sort(&self) -> Sort {
+        self.sort.unwrap_or(Sort::new(SORTS))
+    }
+
+    /// Order the rows by the sort column (file order for ties).
+    fn order(&mut self, ctx: &Ctx) {
+        let jobs = &ctx.store.backups;
+        let r = |i: usize| ctx.results.backups.get(&jobs[i].name);
+        let order = match self.sort().name() {
+            "name" => order_by(jobs.len(), |a, b| jobs[a].name.cmp(&jobs[b].name)),
+            "age" => order_by(jobs.len(), |a, b| {
+                let age = |i: usize| r(i).and_then(|r| live(r, ctx).0).map(|a| a as f64);
+                desc_f64(age(a), age(b))
+            }),
+            _ => order_by(jobs.len(), |a, b| {
+                let rank = |i: usize| problem_rank(r(i).map(|r| live(r, ctx).1));
+                rank(b).cmp(&rank(a))
+            }),
+        };
+        self.list.set_order(order);
+    }
+
     /// A submitted job form: the whole job checked as `opsdeck backup add`
     /// checks it; errors go back onto their fields.
     fn submitted(&mut self, tag: &str, values: &FormValues, ctx: &Ctx) -> Vec<Effect> {
@@ -372,6 +400,12 @@ impl Pane for BackupsPane {
 
     fn refresh(&mut self, ctx: &Ctx) {
         self.names = ctx.store.backups.iter().map(|j| j.name.clone()).collect();
+        let tags_of = |host: &str| -> String {
+            ctx.store
+                .host(host)
+                .map(|h| h.tags.iter().map(|t| format!(" @{t}")).collect())
+                .unwrap_or_default()
+        };
         self.list.set_rows(ctx.store.backups.iter().map(|j| {
             let r = ctx.results.backups.get(&j.name);
             let mut hay = format!("{} {} {}", j.name, j.host, backups::kind_name(j.kind));
@@ -383,8 +417,11 @@ impl Pane for BackupsPane {
                     hay.push_str(x);
                 }
             }
+            // `@tag`: the jobs of the hosts with that tag
+            hay.push_str(&tags_of(&j.host));
             (j.name.clone(), hay)
         }));
+        self.order(ctx);
     }
 
     fn draw(&self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
@@ -416,6 +453,7 @@ impl Pane for BackupsPane {
                 Constraint::Length(10),
                 Constraint::Fill(1),
             ],
+            sort: Some(self.sort().name()),
             empty: "no backup jobs: add [[backup]] tables to backups.toml (see opsdeck init)",
         };
         // texts end in "…" where their column cuts them
@@ -515,6 +553,13 @@ impl Pane for BackupsPane {
                     ],
                     format!("restored:{name}"),
                 )])
+            }
+            KeyCode::Char('o') => {
+                let mut s = self.sort();
+                let msg = s.next();
+                self.sort = Some(s);
+                self.order(ctx);
+                Some(vec![Effect::Status(msg)])
             }
             KeyCode::Char('a') => Some(vec![Effect::Form(job_form(
                 "backup.add",
@@ -682,6 +727,10 @@ impl Pane for BackupsPane {
             KeyHelp::new("Enter", "details: policy, reasons, latest snapshots"),
             KeyHelp::new("c", "check the selected (or marked) backup jobs"),
             KeyHelp::new("C", "check every backup job"),
+            KeyHelp::new(
+                "o",
+                "sort by the next column: status (problems first), name, age (oldest first)",
+            ),
             KeyHelp::new(
                 "t",
                 "record a restore test of the selected job (today; asks)",

@@ -11,6 +11,7 @@ use ratatui::Frame;
 
 use crate::model::{CheckResult, Facts, Host};
 use crate::ui::pane::{Ctx, Effect, KeyHelp, Pane, PaneEvent, PaneId};
+use crate::ui::sort::{desc_f64, order_by, problem_rank, Sort};
 use crate::ui::validate;
 use crate::ui::widgets::form::{self, Field, Form, FormValues};
 use crate::ui::widgets::list::ListView;
@@ -20,15 +21,59 @@ pub struct HostsPane {
     list: ListView,
     /// The host to select once its save lands (it is not a row before).
     pending: Option<String>,
+    /// The column the rows are sorted by (`o`).
+    sort: Sort,
 }
+
+/// The orders of `o`: problems first (the default), then the others.
+const SORTS: &[&str] = &["status", "name", "last check", "disk", "load"];
 
 impl HostsPane {
     pub fn new() -> HostsPane {
         HostsPane {
             list: ListView::new(),
             pending: None,
+            sort: Sort::new(SORTS),
         }
     }
+
+    /// Order the rows by the sort column (store order for ties).
+    fn order(&mut self, ctx: &Ctx) {
+        let hosts = &ctx.store.hosts;
+        let check = |i: usize| ctx.results.checks.get(&hosts[i].name);
+        let facts = |i: usize| check(i).and_then(|c| c.known_facts()).map(|k| k.0);
+        let order = match self.sort.name() {
+            "name" => order_by(hosts.len(), |a, b| hosts[a].name.cmp(&hosts[b].name)),
+            "last check" => order_by(hosts.len(), |a, b| {
+                // never checked first, then the oldest
+                let t =
+                    |i: usize| check(i).and_then(|c| c.checked_at.parse::<jiff::Timestamp>().ok());
+                t(a).cmp(&t(b))
+            }),
+            "disk" => order_by(hosts.len(), |a, b| {
+                let d = |i: usize| {
+                    facts(i).and_then(|f| f.disks.iter().map(|d| d.used_pct).reduce(f64::max))
+                };
+                desc_f64(d(a), d(b))
+            }),
+            "load" => order_by(hosts.len(), |a, b| {
+                let l = |i: usize| facts(i).and_then(load_per_cpu);
+                desc_f64(l(a), l(b))
+            }),
+            _ => order_by(hosts.len(), |a, b| {
+                let r = |i: usize| problem_rank(check(i).map(|c| c.status));
+                r(b).cmp(&r(a))
+            }),
+        };
+        self.list.set_order(order);
+    }
+}
+
+/// The 1-minute load per CPU (what the rules compare), when both are known.
+pub fn load_per_cpu(f: &Facts) -> Option<f64> {
+    let l = f.load?;
+    let cpus = f.cpus.filter(|c| *c > 0)?;
+    Some(l[0] / f64::from(cpus))
 }
 
 impl Default for HostsPane {
@@ -49,8 +94,11 @@ pub fn key_facts(f: &Facts) -> String {
             .to_string();
         parts.push(short);
     }
-    if let Some(l) = f.load {
-        parts.push(format!("load {:.1}", l[0]));
+    // per CPU, as the rules (and their reasons) count it
+    match (load_per_cpu(f), f.load) {
+        (Some(per), _) => parts.push(format!("load {per:.2}/cpu")),
+        (None, Some(l)) => parts.push(format!("load {:.1}", l[0])),
+        _ => {}
     }
     if let Some(m) = f.mem_used_pct {
         parts.push(format!("mem {m:.0}%"));
@@ -380,8 +428,14 @@ impl Pane for HostsPane {
                     hay.push_str(f.kernel.as_deref().unwrap_or(""));
                 }
             }
+            // `@tag` in the filter matches these tokens only (as on the command line)
+            for t in &h.tags {
+                hay.push_str(" @");
+                hay.push_str(t);
+            }
             (h.name.clone(), hay)
         }));
+        self.order(ctx);
     }
 
     fn draw(&self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
@@ -398,7 +452,7 @@ impl Pane for HostsPane {
                     Constraint::Length(16),
                     Constraint::Length(7),
                     Constraint::Length(8),
-                    Constraint::Percentage(35),
+                    Constraint::Percentage(30),
                     Constraint::Min(20),
                 ],
             )
@@ -435,6 +489,7 @@ impl Pane for HostsPane {
                 title: "Hosts",
                 header,
                 widths,
+                sort: Some(self.sort.name()),
                 empty:
                     "no hosts yet: a adds one (or opsdeck host import --ssh-config ~/.ssh/config)",
             },
@@ -512,6 +567,11 @@ impl Pane for HostsPane {
                 } else {
                     vec![Effect::Check(t)]
                 }
+            }
+            KeyCode::Char('o') => {
+                let msg = self.sort.next();
+                self.order(ctx);
+                vec![Effect::Status(msg)]
             }
             KeyCode::Char('C') => vec![Effect::Check(
                 ctx.store.hosts.iter().map(|h| h.name.clone()).collect(),
@@ -676,6 +736,10 @@ impl Pane for HostsPane {
             KeyHelp::new("Enter", "every fact and the full error of the host"),
             KeyHelp::new("c", "check the marked hosts, else the selected one"),
             KeyHelp::new("C", "check all hosts"),
+            KeyHelp::new(
+                "o",
+                "sort by the next column: status (problems first), name, last check (oldest first), disk (fullest first), load per CPU",
+            ),
             KeyHelp::new("a / e / d", "add / edit / delete a host (hosts.toml)"),
             KeyHelp::new(
                 "E",

@@ -462,6 +462,7 @@ impl Pane for OverviewPane {
                 title: &title,
                 header: vec!["level", "what", "why", "go to"],
                 widths,
+                sort: None,
                 empty: "nothing needs you (as far as the last checks know; C on Hosts checks all)",
             },
             &st.list,

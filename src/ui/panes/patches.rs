@@ -21,6 +21,7 @@ use crate::model::{Host, PatchReport, Update};
 use crate::patches::run::{self as prun, ApplyOptions, Event, HostPlan, RebootOptions, RebootStep};
 use crate::ssh::StreamKind;
 use crate::ui::pane::{Ctx, Effect, Job, JobHandle, JobId, KeyHelp, Pane, PaneEvent, PaneId};
+use crate::ui::sort::{desc_f64, order_by, Sort};
 use crate::ui::widgets::list::ListView;
 use crate::ui::widgets::table::{self, TableSpec};
 use crate::util::format_age;
@@ -72,7 +73,12 @@ pub struct PatchesPane {
     log: Vec<String>,
     /// Whether the running / last apply was security-only (for a retry).
     last_security_only: bool,
+    /// The column the rows are sorted by (`o`).
+    sort: Sort,
 }
+
+/// The orders of `o`: security updates first (the default), then the others.
+const SORTS: &[&str] = &["security", "name", "pending", "last check"];
 
 impl PatchesPane {
     pub fn new() -> PatchesPane {
@@ -86,7 +92,41 @@ impl PatchesPane {
             touched: Vec::new(),
             log: Vec::new(),
             last_security_only: false,
+            sort: Sort::new(SORTS),
         }
+    }
+
+    /// Order the rows by the sort column (store order for ties).
+    fn order(&mut self, ctx: &Ctx) {
+        let sums: Vec<RowSummary> = ctx
+            .store
+            .hosts
+            .iter()
+            .map(|h| summary(&h.name, ctx))
+            .collect();
+        let num = |i: usize| sums[i].pending.parse::<f64>().ok();
+        let sec = |i: usize| match sums[i].security {
+            Some(Some(n)) => Some(n as f64),
+            _ => None,
+        };
+        let hosts = &ctx.store.hosts;
+        let order = match self.sort.name() {
+            "name" => order_by(sums.len(), |a, b| hosts[a].name.cmp(&hosts[b].name)),
+            "pending" => order_by(sums.len(), |a, b| desc_f64(num(a), num(b))),
+            "last check" => order_by(sums.len(), |a, b| {
+                let t = |i: usize| {
+                    sums[i]
+                        .checked_at
+                        .as_deref()
+                        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+                };
+                t(a).cmp(&t(b))
+            }),
+            _ => order_by(sums.len(), |a, b| {
+                desc_f64(sec(a), sec(b)).then(desc_f64(num(a), num(b)))
+            }),
+        };
+        self.list.set_order(order);
     }
 
     fn log_line(&mut self, line: String) -> Effect {
@@ -800,8 +840,10 @@ impl Pane for PatchesPane {
                     .unwrap_or_default(),
                 self.activity.get(&h.name).cloned().unwrap_or_default()
             );
-            (h.name.clone(), hay)
+            let tags: String = h.tags.iter().map(|t| format!(" @{t}")).collect();
+            (h.name.clone(), hay + &tags)
         }));
+        self.order(ctx);
     }
     fn draw(&self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
         let theme = ctx.theme;
@@ -827,6 +869,7 @@ impl Pane for PatchesPane {
                     "host", "mgr", "sec", "pending", "reboot", "metadata", "checked", "state",
                 ],
                 widths,
+                sort: Some(self.sort.name()),
                 empty: "no hosts yet (Hosts pane: a adds one)",
             },
             &self.list,
@@ -906,6 +949,11 @@ impl Pane for PatchesPane {
             KeyCode::Char('C') => Some(vec![Effect::Check(
                 ctx.store.hosts.iter().map(|h| h.name.clone()).collect(),
             )]),
+            KeyCode::Char('o') => {
+                let msg = self.sort.next();
+                self.order(ctx);
+                Some(vec![Effect::Status(msg)])
+            }
             KeyCode::Char('u') => Some(self.start_plan(ctx, false)),
             KeyCode::Char('U') => Some(self.start_plan(ctx, true)),
             KeyCode::Char('f') => Some(self.confirm_host_job(ctx, false)),
@@ -1093,6 +1141,14 @@ impl Pane for PatchesPane {
             ),
             KeyHelp::new("l", "the log of the last apply / refresh / reboot"),
             KeyHelp::new("c / C", "check selected (or marked) / all hosts"),
+            KeyHelp::new(
+                "o",
+                "sort by the next column: security (most first), name, pending, last check (oldest first)",
+            ),
+            KeyHelp::new(
+                "(3)",
+                "a figure in brackets is the last known one: the last check did not reach the host",
+            ),
         ]
     }
     fn set_filter(&mut self, filter: &str, _ctx: &Ctx) {

@@ -567,6 +567,7 @@ impl Pane for VendorsPane {
                 title: "Vendors",
                 header: vec!["name", "category", "phone", "contract", "open"],
                 widths,
+                sort: None,
                 empty: "no vendors yet: a adds one",
             },
             &self.list,
