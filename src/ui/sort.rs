@@ -50,7 +50,7 @@ impl Sort {
         self.names[self.index % self.names.len()]
     }
     /// The next column; the message for the status line.
-    pub fn next(&mut self) -> String {
+    pub fn advance(&mut self) -> String {
         self.index = (self.index + 1) % self.names.len();
         format!("sorted by {} (o: next)", self.name())
     }
@@ -76,9 +76,9 @@ mod tests {
         assert_eq!(o, vec![2, 5, 4, 3, 1, 0]);
         assert_eq!(desc_f64(Some(1.0), None), Ordering::Less);
         let mut s = Sort::new(&["status", "name"]);
-        assert_eq!(s.next(), "sorted by name (o: next)");
+        assert_eq!(s.advance(), "sorted by name (o: next)");
         assert_eq!(s.name(), "name");
-        s.next();
+        s.advance();
         assert_eq!(s.name(), "status");
     }
 }

@@ -556,7 +556,7 @@ impl Pane for BackupsPane {
             }
             KeyCode::Char('o') => {
                 let mut s = self.sort();
-                let msg = s.next();
+                let msg = s.advance();
                 self.sort = Some(s);
                 self.order(ctx);
                 Some(vec![Effect::Status(msg)])

@@ -569,7 +569,7 @@ impl Pane for HostsPane {
                 }
             }
             KeyCode::Char('o') => {
-                let msg = self.sort.next();
+                let msg = self.sort.advance();
                 self.order(ctx);
                 vec![Effect::Status(msg)]
             }

@@ -950,7 +950,7 @@ impl Pane for PatchesPane {
                 ctx.store.hosts.iter().map(|h| h.name.clone()).collect(),
             )]),
             KeyCode::Char('o') => {
-                let msg = self.sort.next();
+                let msg = self.sort.advance();
                 self.order(ctx);
                 Some(vec![Effect::Status(msg)])
             }
