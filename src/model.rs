@@ -153,6 +153,10 @@ pub struct UiSettings {
     pub theme: String,
     /// Seconds between slow ticks (age labels); nothing redraws faster without a reason.
     pub tick_s: u64,
+    /// Mouse: wheel scrolls, a click selects a row or a tab. Off by default:
+    /// capturing the mouse takes the terminal's own text selection (Shift
+    /// still selects in most terminals).
+    pub mouse: bool,
 }
 
 impl Default for UiSettings {
@@ -160,6 +164,7 @@ impl Default for UiSettings {
         UiSettings {
             theme: "auto".into(),
             tick_s: 5,
+            mouse: false,
         }
     }
 }

@@ -17,7 +17,6 @@ fn opsdeck(home: &Path) -> Command {
     pty::opsdeck_tui(home, home)
 }
 
-#[allow(dead_code)]
 fn quit(mut t: Pty) {
     t.send("\x1b\x1bq");
     let s = t.screen();
@@ -148,5 +147,94 @@ fn ssh_config_hosts_show_and_copy_their_address_and_the_help_scrolls() {
     t.wait_for("help closed", Duration::from_secs(10), |s| {
         !s.contains("Keys:")
     });
+    quit(t);
+}
+
+/// An SGR mouse report (1-based column and row).
+fn mouse(button: u8, col: u16, row: u16) -> String {
+    format!("\x1b[<{button};{col};{row}M")
+}
+
+/// Issue #15 item 11: optional mouse support, off by default.
+#[test]
+fn the_mouse_is_off_by_default_and_on_it_scrolls_selects_and_switches() {
+    let mut hosts = String::new();
+    for i in 0..40 {
+        writeln!(
+            hosts,
+            "[[host]]\nname = \"h{i:02}\"\naddress = \"10.0.0.{i}\"\n"
+        )
+        .unwrap();
+    }
+    // off by default: the terminal's text selection is left alone
+    let dir = pty::home_with(&[("hosts.toml", &hosts)]);
+    let mut t = Pty::spawn(opsdeck(dir.path()), 80, 24);
+    t.wait_text("5 Vendors");
+    t.send("2");
+    t.wait_text("h00");
+    let raw = t.raw();
+    assert!(
+        !raw.windows(8).any(|w| w == b"\x1b[?1000h"),
+        "mouse captured by default"
+    );
+    quit(t);
+
+    let dir = pty::home_with(&[
+        ("hosts.toml", &hosts),
+        ("opsdeck.toml", "[ui]\nmouse = true\n"),
+    ]);
+    let mut t = Pty::spawn(opsdeck(dir.path()), 80, 24);
+    t.wait_text("5 Vendors");
+    t.wait_raw(b"\x1b[?1000h");
+    // a click on the second tab
+    let s = t.screen();
+    let tabs = s.lines().nth(1).unwrap();
+    let col = tabs.find("2 Hosts").unwrap() as u16 + 2;
+    t.send(&mouse(0, col, 2));
+    t.wait_text("› Hosts");
+    // a click on a row selects it: screen row 6 (1-based) is the 2nd host
+    t.send(&mouse(0, 10, 6));
+    t.send("\r");
+    t.wait_text("Host h01");
+    t.send("\x1b");
+    t.wait_for("details closed", Duration::from_secs(10), |s| {
+        !s.contains("Host h01")
+    });
+    // the wheel: three rows a notch
+    t.send(&mouse(65, 10, 10));
+    t.send("\r");
+    t.wait_text("Host h04");
+    quit(t);
+}
+
+/// Issue #15 item 11: a run's output is saved to a file (0600) under state/.
+#[test]
+fn a_runs_output_is_saved_to_a_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let port = refused_port();
+    let dir = pty::home_with(&[(
+        "hosts.toml",
+        &format!("[[host]]\nname = \"h1\"\naddress = \"127.0.0.1\"\nport = {port}\n"),
+    )]);
+    let mut t = Pty::spawn(opsdeck(dir.path()), 80, 24);
+    t.wait_text("5 Vendors");
+    t.send("2");
+    t.wait_text("h1");
+    t.send("r");
+    t.wait_text("Run a command");
+    t.send("uptime\r");
+    t.wait_text("unreachable");
+    t.send("s");
+    t.wait_text("saved the run's output to");
+    let runs = dir.path().join("state/runs");
+    let files: Vec<_> = std::fs::read_dir(&runs).unwrap().flatten().collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let text = std::fs::read_to_string(files[0].path()).unwrap();
+    assert!(
+        text.starts_with("$ uptime\n") && text.contains("h1"),
+        "{text}"
+    );
+    let mode = files[0].metadata().unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
     quit(t);
 }

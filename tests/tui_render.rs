@@ -1022,6 +1022,31 @@ fn run_view_fills_in_live_and_groups_identical_outputs() {
         "{s}"
     );
     assert!(s.contains("unreachable: connection failed: refused"), "{s}");
+
+    // issue #15 item 11: search the output, copy it, save it
+    key(&mut a, KeyCode::Char('/'));
+    typ(&mut a, "days");
+    key(&mut a, KeyCode::Enter);
+    let s = screen(&mut a, 80, 24);
+    assert!(s.contains("/days 1/1 (n/N)"), "{s}");
+    let cmds = key(&mut a, KeyCode::Char('y'));
+    match &cmds[..] {
+        [Command::Copy(text)] => {
+            assert!(text.starts_with("$ uptime\n"), "{text}");
+            assert!(
+                text.contains("up 3 days") && text.contains("web2"),
+                "{text}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let cmds = key(&mut a, KeyCode::Char('s'));
+    assert!(
+        matches!(&cmds[..], [Command::Job { job, .. }] if job.what == "save run output"),
+        "{cmds:?}"
+    );
+    let s = screen(&mut a, 80, 24);
+    assert!(s.contains("saving the output to"), "{s}");
 }
 
 /// An unknown host key in a run: the same question as for a check, and on

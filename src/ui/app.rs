@@ -19,7 +19,7 @@ use crate::ui::pane::{
     Ctx, Effect, Job, JobId, JobInfo, KeyHelp, Msg, Pane, PaneEvent, PaneId, Results, StoreOp,
 };
 use crate::ui::panes;
-use crate::ui::run::RunView;
+use crate::ui::run::{RunKey, RunView};
 use crate::ui::textview::TextView;
 use crate::ui::theme::Theme;
 use crate::ui::widgets::form::{Form, FormOutcome};
@@ -35,6 +35,8 @@ pub enum Action {
     Resize(u16, u16),
     /// The slow tick: new "now" for age labels.
     Tick(jiff::Timestamp),
+    /// `[ui] mouse = true`: wheel and clicks.
+    Mouse(crossterm::event::MouseEvent),
     Msg(Msg),
 }
 
@@ -201,6 +203,8 @@ pub struct App {
     pub quit: bool,
     /// The newest check result (for the header), kept by refresh_all.
     pub latest_check: Option<jiff::Timestamp>,
+    /// Where each tab was drawn (x from, x to, pane), for a mouse click.
+    pub tab_spans: std::cell::RefCell<Vec<(u16, u16, PaneId)>>,
     /// The data changed since the panes last re-derived their rows.
     dirty: bool,
     /// The event loop's channel (None in tests): panes that compute in
@@ -249,6 +253,7 @@ impl App {
             next_run: 1,
             quit: false,
             latest_check: None,
+            tab_spans: Default::default(),
             dirty: false,
             tx: None,
             defer_refresh: false,
@@ -401,6 +406,7 @@ impl App {
                 }
             }
             Action::Resize(w, h) => self.size = (w, h),
+            Action::Mouse(m) => self.on_mouse(m, &mut out),
             Action::Tick(now) => self.set_now(now),
             Action::Msg(m) => self.on_msg(m, &mut out),
         }
@@ -583,7 +589,6 @@ impl App {
         let Some(top) = self.overlays.pop() else {
             return;
         };
-        let page = self.size.1.saturating_sub(6).max(1);
         match top {
             Overlay::Help(mut view) => {
                 if !view.handle_key(key) {
@@ -749,19 +754,37 @@ impl App {
                     });
                 }
             },
-            Overlay::Run(mut view) => {
-                let close = view.handle_key(key, page);
-                if close {
+            Overlay::Run(mut view) => match view.handle_key(key) {
+                RunKey::Close => {
                     if !view.done && view.id != 0 {
                         if let Some(job) = view.job {
                             self.cancel_job(job);
                         }
                         self.set_status("run cancelled");
                     }
-                } else {
+                }
+                RunKey::Stay => self.overlays.push(Overlay::Run(view)),
+                RunKey::Save(text) => {
+                    self.save_run_output(view.id, text, out);
                     self.overlays.push(Overlay::Run(view));
                 }
-            }
+                RunKey::Copy(text) => {
+                    if text.len() > crate::ui::run::COPY_MAX {
+                        self.set_error(format!(
+                            "the output is too long to copy ({} KB; terminals take about {} KB): s saves it to a file",
+                            text.len() / 1000,
+                            crate::ui::run::COPY_MAX / 1000
+                        ));
+                    } else {
+                        self.set_status(format!(
+                            "copied the run's output ({})",
+                            crate::util::plural(text.lines().count(), "line", "lines")
+                        ));
+                        out.push(Command::Copy(text));
+                    }
+                    self.overlays.push(Overlay::Run(view));
+                }
+            },
         }
     }
 
@@ -884,6 +907,36 @@ impl App {
         v.width = 84;
         v.fit = true;
         self.overlays.push(Overlay::Help(Box::new(v)));
+    }
+
+    /// `s` in the run view: the output to state/runs/RUN-TIME.txt (0600),
+    /// written by a job (no I/O here).
+    fn save_run_output(&mut self, run: u64, text: String, out: &mut Vec<Command>) {
+        let stamp = self.now.strftime("%Y%m%d-%H%M%S").to_string();
+        let dir = self.store.home.state_dir.join("runs");
+        let path = dir.join(format!("{stamp}-run{run}.txt"));
+        let shown = path.display().to_string();
+        self.set_status(format!("saving the output to {shown}…"));
+        self.spawn_job(
+            None,
+            Job::blocking(None, "save run output", move |jh| {
+                use std::os::unix::fs::DirBuilderExt;
+                let r = std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(&dir)
+                    .map_err(|e| e.to_string())
+                    .and_then(|_| {
+                        crate::store::write_output_file(&path, text.as_bytes())
+                            .map_err(|e| e.to_string())
+                    });
+                match r {
+                    Ok(()) => jh.status(format!("saved the run's output to {shown}")),
+                    Err(e) => jh.error(format!("could not save the output: {e}")),
+                }
+            }),
+            out,
+        );
     }
 
     pub fn cancel_job(&mut self, id: JobId) {
@@ -1152,6 +1205,7 @@ impl App {
         if let Some(v) = self.run_view(run) {
             v.job = Some(id);
             v.done = false;
+            v.changed();
         }
     }
 
@@ -1562,6 +1616,7 @@ impl App {
                 let mut entry = None;
                 if let Some(v) = self.run_view(run) {
                     v.done = true;
+                    v.changed();
                     let these: Vec<HostRun> = v
                         .results
                         .iter()
@@ -1645,6 +1700,58 @@ impl App {
 
     pub fn ctx_for_draw(&self) -> Ctx<'_> {
         self.ctx()
+    }
+
+    /// The wheel scrolls what is on top (three rows a notch); a left click
+    /// on a tab switches to it, on a row of a list selects it.
+    fn on_mouse(&mut self, m: crossterm::event::MouseEvent, out: &mut Vec<Command>) {
+        use crossterm::event::{MouseButton, MouseEventKind};
+        let key = |c: KeyCode| KeyEvent::new(c, KeyModifiers::NONE);
+        match m.kind {
+            MouseEventKind::ScrollDown | MouseEventKind::ScrollUp => {
+                let code = if m.kind == MouseEventKind::ScrollDown {
+                    KeyCode::Down
+                } else {
+                    KeyCode::Up
+                };
+                let takes_arrows = match self.overlays.last() {
+                    None => self.filter_input.is_none(),
+                    Some(Overlay::Help(_) | Overlay::Text(_) | Overlay::Run(_)) => true,
+                    Some(Overlay::Confirm(_) | Overlay::Jobs { .. }) => true,
+                    // a form's or a prompt's arrows move between fields / history
+                    Some(_) => false,
+                };
+                if takes_arrows && !self.too_small() {
+                    for _ in 0..3 {
+                        self.on_key(key(code), out);
+                    }
+                }
+            }
+            MouseEventKind::Down(MouseButton::Left) => {
+                if !self.overlays.is_empty() || self.too_small() {
+                    return;
+                }
+                if m.row == 1 {
+                    let hit = self
+                        .tab_spans
+                        .borrow()
+                        .iter()
+                        .find(|(x0, x1, _)| (*x0..*x1).contains(&m.column))
+                        .map(|t| t.2);
+                    if let Some(id) = hit {
+                        self.switch(id);
+                    }
+                    return;
+                }
+                // the body starts under the header and the tabs
+                if m.row >= 2 && m.row + 1 < self.size.1 {
+                    let active = self.active;
+                    let row = m.row - 2;
+                    self.with_pane(active, |p, _| p.click(row));
+                }
+            }
+            _ => {}
+        }
     }
 
     /// `E`: the record in the user's editor (crate::ui::editor).
@@ -1804,6 +1911,10 @@ impl App {
             ),
             KeyHelp::new("?", "this help (Esc closes)"),
             KeyHelp::new("q, Ctrl-C", "quit (asks while jobs run)"),
+            KeyHelp::new(
+                "mouse",
+                "with [ui] mouse = true: the wheel scrolls, a click selects a row or a tab (Shift selects text)",
+            ),
         ]
     }
 }

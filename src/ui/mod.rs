@@ -33,7 +33,8 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{
-    DisableBracketedPaste, EnableBracketedPaste, Event, EventStream, KeyEventKind,
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event,
+    EventStream, KeyEventKind,
 };
 use crossterm::terminal::{
     disable_raw_mode, enable_raw_mode, BeginSynchronizedUpdate, EndSynchronizedUpdate,
@@ -62,6 +63,9 @@ const BATCH: Duration = Duration::from_millis(8);
 /// Leave raw mode and the alternate screen, show the cursor. Safe to call twice.
 pub fn restore_terminal() {
     let mut out = io::stdout();
+    if MOUSE.load(std::sync::atomic::Ordering::Relaxed) {
+        let _ = execute!(out, DisableMouseCapture);
+    }
     let _ = execute!(
         out,
         EndSynchronizedUpdate,
@@ -72,6 +76,9 @@ pub fn restore_terminal() {
     let _ = disable_raw_mode();
 }
 
+/// `[ui] mouse = true`: the mouse is captured while the TUI has the screen.
+static MOUSE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn enter_terminal() -> io::Result<()> {
     enable_raw_mode()?;
     execute!(
@@ -79,7 +86,11 @@ fn enter_terminal() -> io::Result<()> {
         EnterAlternateScreen,
         cursor::Hide,
         EnableBracketedPaste
-    )
+    )?;
+    if MOUSE.load(std::sync::atomic::Ordering::Relaxed) {
+        execute!(io::stdout(), EnableMouseCapture)?;
+    }
+    Ok(())
 }
 
 /// Restores the terminal when dropped (every return path, errors included).
@@ -208,6 +219,10 @@ async fn event_loop(store: Store, t0: Instant) -> Result<(), Failure> {
     let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
         .map_err(io_fail)?;
 
+    MOUSE.store(
+        app.store.settings.ui.mouse,
+        std::sync::atomic::Ordering::Relaxed,
+    );
     enter_terminal().map_err(io_fail)?;
     let _guard = TerminalGuard;
     let mut term = Terminal::new(CrosstermBackend::new(io::stdout())).map_err(io_fail)?;
@@ -320,6 +335,7 @@ fn handle_event(app: &mut App, ev: Event, cmds: &mut Vec<Command>, input_at: &mu
         }
         Event::Paste(s) => Action::Paste(s),
         Event::Resize(w, h) => Action::Resize(w, h),
+        Event::Mouse(m) => Action::Mouse(m),
         _ => return,
     };
     cmds.extend(app.update(action));

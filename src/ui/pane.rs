@@ -598,6 +598,11 @@ pub trait Pane {
     fn mark_shown(&mut self) -> usize {
         0
     }
+    /// A left click on row `row` of the pane's area (`[ui] mouse`): select
+    /// what is there. True: it selected something.
+    fn click(&mut self, _row: u16) -> bool {
+        false
+    }
     /// The few keys for the footer's key bar (key, one word), most used first.
     fn hints(&self) -> Vec<(&'static str, &'static str)> {
         vec![]

@@ -100,15 +100,22 @@ pub fn draw(app: &App, frame: &mut Frame) {
         })
         .unwrap_or(3);
     let mut spans = Vec::new();
+    let mut x = tabs.x;
+    let mut where_drawn = Vec::new();
     for id in PaneId::ALL {
         let style = if id == app.active {
             theme.tab_active()
         } else {
             theme.tab()
         };
-        spans.push(Span::styled(label(id, level), style));
+        let text = label(id, level);
+        let w = text.chars().count() as u16;
+        where_drawn.push((x, x + w, id));
+        x += w + 1;
+        spans.push(Span::styled(text, style));
         spans.push(Span::styled("│", theme.dim()));
     }
+    *app.tab_spans.borrow_mut() = where_drawn;
     frame.render_widget(Paragraph::new(Line::from(spans)), tabs);
 
     app.pane(app.active).draw(frame, body, &ctx);

@@ -720,6 +720,9 @@ impl Pane for HostsPane {
     fn mark_shown(&mut self) -> usize {
         self.list.mark_visible()
     }
+    fn click(&mut self, row: u16) -> bool {
+        self.list.click_table_row(row)
+    }
     fn hints(&self) -> Vec<(&'static str, &'static str)> {
         vec![
             ("Enter", "details"),

@@ -518,6 +518,10 @@ impl Pane for OverviewPane {
         vec![]
     }
 
+    fn click(&mut self, row: u16) -> bool {
+        // the list is under the four lines of counts and freshness
+        row >= 4 && self.state.get_mut().list.click_table_row(row - 4)
+    }
     fn hints(&self) -> Vec<(&'static str, &'static str)> {
         vec![("Enter", "go to the row"), ("j/k", "move")]
     }

@@ -88,6 +88,18 @@ impl ListView {
         }
     }
 
+    /// A click on row `row` of a table drawn by `widgets::table::draw`
+    /// (row 0: its title, 1: the header, then the rows from `offset`).
+    pub fn click_table_row(&mut self, row: u16) -> bool {
+        match row.checked_sub(2) {
+            // below the rows drawn (another widget there): not a row
+            Some(r) if (r as usize) < self.page.get() => {
+                self.select_pos(self.offset.get() + r as usize)
+            }
+            _ => false,
+        }
+    }
+
     /// The first position drawn by the last [`ListView::window`].
     pub fn offset(&self) -> usize {
         self.offset.get()
