@@ -18,9 +18,14 @@ fn opsdeck(home: &Path) -> Command {
 }
 
 fn quit(mut t: Pty) {
-    t.send("\x1b\x1bq");
-    let s = t.screen();
-    if s.contains("still running") {
+    t.send("\x1b");
+    std::thread::sleep(Duration::from_millis(50));
+    t.send("\x1b");
+    std::thread::sleep(Duration::from_millis(50));
+    t.send("q");
+    // a job still running asks first
+    std::thread::sleep(Duration::from_millis(300));
+    if t.screen().contains("still running") {
         t.send("y");
     }
     assert!(t.wait_exit(Duration::from_secs(10)).success());

@@ -1378,7 +1378,7 @@ fn marks_are_shown_cleared_and_marked_by_filter() {
     let f = footer(&mut a);
     assert!(f.contains("2 marked"), "{f}");
     let f = screen(&mut a, 140, 24).lines().nth(23).unwrap().to_string();
-    assert!(f.contains("2 marked: actions use them (Esc clears)"), "{f}");
+    assert!(f.contains("acts on 2 marked (Esc clears)"), "{f}");
     key(&mut a, KeyCode::Esc); // the filter first
     key(&mut a, KeyCode::Esc); // then the marks
     let f = footer(&mut a);

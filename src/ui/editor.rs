@@ -24,6 +24,7 @@ use serde::Serialize;
 use crate::model::{BackupJob, Host, Vendor};
 use crate::store::{Home, Store, StoreError};
 use crate::ui::pane::{PaneId, StoreOp};
+use crate::ui::validate::unique_name;
 
 /// What kind of record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,12 +219,6 @@ fn exactly_one<T>(path: &Path, kind: Kind, mut v: Vec<T>) -> Result<T, Problem> 
     Ok(v.remove(0))
 }
 
-/// The name `name` would duplicate in `names` (whatever its case), other
-/// than the record's own name `own`.
-fn duplicate<'a>(names: impl Iterator<Item = &'a str>, name: &str, own: &str) -> Option<&'a str> {
-    crate::ui::panes::hosts::same_name(names, name, Some(own))
-}
-
 /// Check an edited text; Ok: the store operation that writes it back and
 /// the status line it gives. `Ok(None)`: nothing changed.
 pub fn check(req: &Request, text: &str, store: &Store) -> Result<Option<StoreOp>, Problem> {
@@ -255,9 +250,13 @@ pub fn check(req: &Request, text: &str, store: &Store) -> Result<Option<StoreOp>
             if h.port == Some(0) {
                 return Err(plain(path, "`port`: port 0 is out of range (1 to 65535)"));
             }
-            if let Some(o) = duplicate(store.hosts.iter().map(|x| x.name.as_str()), &h.name, &old) {
-                return Err(plain(path, format!("a host named {o} exists already")));
-            }
+            unique_name(
+                "host",
+                store.hosts.iter().map(|x| x.name.as_str()),
+                &h.name,
+                Some(&old),
+            )
+            .map_err(|e| plain(path, e))?;
             let name = h.name.clone();
             Ok(Some(Box::new(move |s: &mut Store| {
                 s.update_host(&old, h)?;
@@ -273,13 +272,13 @@ pub fn check(req: &Request, text: &str, store: &Store) -> Result<Option<StoreOp>
             if store.vendor(&old) == Some(&vd) {
                 return Ok(None);
             }
-            if let Some(o) = duplicate(
+            unique_name(
+                "vendor",
                 store.vendors.iter().map(|x| x.name.as_str()),
                 &vd.name,
-                &old,
-            ) {
-                return Err(plain(path, format!("a vendor named {o} exists already")));
-            }
+                Some(&old),
+            )
+            .map_err(|e| plain(path, e))?;
             let name = vd.name.clone();
             Ok(Some(Box::new(move |s: &mut Store| {
                 s.update_vendor(&old, vd)?;
@@ -306,13 +305,13 @@ pub fn check(req: &Request, text: &str, store: &Store) -> Result<Option<StoreOp>
                     ),
                 ));
             }
-            if let Some(o) = duplicate(store.backups.iter().map(|x| x.name.as_str()), &j.name, &old)
-            {
-                return Err(plain(
-                    path,
-                    format!("a backup job named {o} exists already"),
-                ));
-            }
+            unique_name(
+                "backup job",
+                store.backups.iter().map(|x| x.name.as_str()),
+                &j.name,
+                Some(&old),
+            )
+            .map_err(|e| plain(path, e))?;
             let name = j.name.clone();
             Ok(Some(Box::new(move |s: &mut Store| {
                 s.update_backup(&old, j)?;

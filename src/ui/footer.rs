@@ -97,7 +97,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     // middle: the marks of the pane
     let marks = app.pane(app.active).marks();
     let marks_text = if marks > 0 {
-        format!(" {marks} marked: actions use them (Esc clears) ")
+        format!(" acts on {marks} marked (Esc clears) ")
     } else {
         String::new()
     };

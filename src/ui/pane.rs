@@ -587,21 +587,30 @@ pub trait Pane {
     fn wants_esc(&self) -> bool {
         false
     }
-    /// How many rows are marked (the footer says so: actions use them).
+    /// The pane's list when it is one table over the whole area (marks,
+    /// `*`, Esc and mouse clicks then work through it).
+    fn list_mut(&mut self) -> Option<&mut crate::ui::widgets::list::ListView> {
+        None
+    }
+    /// How many rows are marked (the footer says "acts on N marked").
     fn marks(&self) -> usize {
         0
     }
     /// Esc with nothing else open: forget the marks.
-    fn clear_marks(&mut self) {}
+    fn clear_marks(&mut self) {
+        if let Some(l) = self.list_mut() {
+            l.clear_marks();
+        }
+    }
     /// Mark every row the filter shows (all rows without a filter); how
     /// many are marked now.
     fn mark_shown(&mut self) -> usize {
-        0
+        self.list_mut().map_or(0, |l| l.mark_visible())
     }
     /// A left click on row `row` of the pane's area (`[ui] mouse`): select
     /// what is there. True: it selected something.
-    fn click(&mut self, _row: u16) -> bool {
-        false
+    fn click(&mut self, row: u16) -> bool {
+        self.list_mut().is_some_and(|l| l.click_table_row(row))
     }
     /// The few keys for the footer's key bar (key, one word), most used first.
     fn hints(&self) -> Vec<(&'static str, &'static str)> {

@@ -27,6 +27,9 @@ pub fn host_name(s: &str) -> Result<(), String> {
     if !s.starts_with(|c: char| c.is_ascii_alphanumeric()) {
         return Err("a host name starts with a letter or a digit".into());
     }
+    if s == "all" {
+        return Err("`all` selects every host; it cannot be one's name".into());
+    }
     Ok(())
 }
 
@@ -124,6 +127,25 @@ pub fn jump(s: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Names are unique whatever their case ("contoso isp" beside "Contoso
+/// ISP" is one vendor twice): Err names the one it would duplicate.
+/// `except` is the record's own name when it is edited.
+pub fn unique_name<'a>(
+    what: &str,
+    names: impl Iterator<Item = &'a str>,
+    name: &str,
+    except: Option<&str>,
+) -> Result<(), String> {
+    let lower = name.to_lowercase();
+    match names
+        .filter(|n| Some(*n) != except)
+        .find(|n| n.to_lowercase() == lower)
+    {
+        Some(other) => Err(format!("a {what} named {other} exists already")),
+        None => Ok(()),
+    }
+}
+
 /// "a space", "'#'", "'é'".
 fn describe(c: char) -> String {
     match c {
@@ -150,6 +172,7 @@ mod tests {
         assert!(host_name("mañana").unwrap_err().contains("'ñ'"));
         assert!(host_name("a b").unwrap_err().contains("a space"));
         assert!(host_name("-x").is_err());
+        assert!(host_name("all").is_err());
     }
 
     #[test]

@@ -348,15 +348,13 @@ impl BackupsPane {
                 ),
             )])];
         }
-        if let Some(other) = crate::ui::panes::hosts::same_name(
+        if let Err(e) = crate::ui::validate::unique_name(
+            "backup job",
             ctx.store.backups.iter().map(|j| j.name.as_str()),
             &job.name,
             old_name.as_deref(),
         ) {
-            return vec![Effect::FormErrors(vec![(
-                "name".into(),
-                format!("a backup job named {other} exists already"),
-            )])];
+            return vec![Effect::FormErrors(vec![("name".into(), e)])];
         }
         let name = job.name.clone();
         self.pending = Some(name.clone());
@@ -703,17 +701,11 @@ impl Pane for BackupsPane {
         }
     }
 
+    fn list_mut(&mut self) -> Option<&mut ListView> {
+        Some(&mut self.list)
+    }
     fn marks(&self) -> usize {
         self.list.marks().len()
-    }
-    fn clear_marks(&mut self) {
-        self.list.clear_marks();
-    }
-    fn mark_shown(&mut self) -> usize {
-        self.list.mark_visible()
-    }
-    fn click(&mut self, row: u16) -> bool {
-        self.list.click_table_row(row)
     }
     fn hints(&self) -> Vec<(&'static str, &'static str)> {
         vec![

@@ -146,19 +146,6 @@ fn known_facts_text(c: &CheckResult, ctx: &Ctx) -> String {
     }
 }
 
-/// The existing name that `name` would duplicate, whatever its case;
-/// `except` is the name of the record being edited.
-pub fn same_name<'a>(
-    names: impl Iterator<Item = &'a str>,
-    name: &str,
-    except: Option<&str>,
-) -> Option<&'a str> {
-    let lower = name.to_lowercase();
-    names
-        .filter(|n| Some(*n) != except)
-        .find(|n| n.to_lowercase() == lower)
-}
-
 fn opt(v: &Option<String>) -> String {
     v.clone().unwrap_or_default()
 }
@@ -670,15 +657,13 @@ impl Pane for HostsPane {
                 let host = host_from(&values);
                 let old = tag.strip_prefix("edit:").map(str::to_string);
                 // names are unique whatever their case ("Web1" is web1)
-                if let Some(other) = same_name(
+                if let Err(e) = validate::unique_name(
+                    "host",
                     ctx.store.hosts.iter().map(|h| h.name.as_str()),
                     &host.name,
                     old.as_deref(),
                 ) {
-                    return vec![Effect::FormErrors(vec![(
-                        "name".into(),
-                        format!("a host named {other} exists already"),
-                    )])];
+                    return vec![Effect::FormErrors(vec![("name".into(), e)])];
                 }
                 let mut out = Vec::new();
                 if let Some(v) = &host.vendor {
@@ -711,17 +696,11 @@ impl Pane for HostsPane {
         }
     }
 
+    fn list_mut(&mut self) -> Option<&mut ListView> {
+        Some(&mut self.list)
+    }
     fn marks(&self) -> usize {
         self.list.marks().len()
-    }
-    fn clear_marks(&mut self) {
-        self.list.clear_marks();
-    }
-    fn mark_shown(&mut self) -> usize {
-        self.list.mark_visible()
-    }
-    fn click(&mut self, row: u16) -> bool {
-        self.list.click_table_row(row)
     }
     fn hints(&self) -> Vec<(&'static str, &'static str)> {
         vec![

@@ -1110,17 +1110,11 @@ impl Pane for PatchesPane {
             _ => vec![],
         }
     }
+    fn list_mut(&mut self) -> Option<&mut ListView> {
+        Some(&mut self.list)
+    }
     fn marks(&self) -> usize {
         self.list.marks().len()
-    }
-    fn clear_marks(&mut self) {
-        self.list.clear_marks();
-    }
-    fn mark_shown(&mut self) -> usize {
-        self.list.mark_visible()
-    }
-    fn click(&mut self, row: u16) -> bool {
-        self.list.click_table_row(row)
     }
     fn hints(&self) -> Vec<(&'static str, &'static str)> {
         vec![

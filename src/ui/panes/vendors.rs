@@ -1016,15 +1016,13 @@ impl VendorsPane {
             let old = old_name.as_deref().and_then(|n| ctx.store.vendor(n));
             let vendor = vendor_from(values, old);
             // "contoso isp" beside "Contoso ISP" is the same vendor twice
-            if let Some(other) = crate::ui::panes::hosts::same_name(
+            if let Err(e) = crate::ui::validate::unique_name(
+                "vendor",
                 ctx.store.vendors.iter().map(|v| v.name.as_str()),
                 &vendor.name,
                 old_name.as_deref(),
             ) {
-                return vec![Effect::FormErrors(vec![(
-                    "name".into(),
-                    format!("a vendor named {other} exists already"),
-                )])];
+                return vec![Effect::FormErrors(vec![("name".into(), e)])];
             }
             let name = vendor.name.clone();
             self.pending = Some(Pending::Vendor(name.clone()));
