@@ -3,17 +3,27 @@
 #   bash bench/gen-tui-fleet.sh DIR [HOSTS] [VENDORS] [BACKUPS]
 # (default 1000 hosts, 200 vendors with 2 contacts and 2 tickets each,
 # 500 backup jobs, and a state/checks.toml with one result per host).
+# ADDR=127.0.0.1 PORT=9 gives every host that address and port (a refused
+# port: a sweep's 1,000 results arrive within seconds, for the key-latency
+# measurement during a sweep in bench/tui-start.sh).
 set -euo pipefail
 DIR=${1:?usage: gen-tui-fleet.sh DIR [HOSTS] [VENDORS] [BACKUPS]}
 H=${2:-1000}; V=${3:-200}; B=${4:-500}
 mkdir -p "$DIR/state"
-awk -v H="$H" -v V="$V" -v B="$B" -v dir="$DIR" 'BEGIN {
+awk -v H="$H" -v V="$V" -v B="$B" -v dir="$DIR" -v addr="${ADDR:-}" -v port="${PORT:-}" 'BEGIN {
   hosts = dir "/hosts.toml"; vendors = dir "/vendors.toml"
   backups = dir "/backups.toml"; checks = dir "/state/checks.toml"
   print "# generated fleet for the TUI benchmark" > hosts
   for (i = 1; i <= H; i++) {
     printf "\n[[host]]\nname = \"host%04d\"\naddress = \"10.%d.%d.%d\"\ntags = [\"site%d\", \"%s\"]\nrole = \"app server\"\nlocation = \"rack %d\"\nvendor = \"vendor%03d\"\npurchased = 2022-0%d-15\nwarranty_until = 2027-0%d-15\n", \
       i, int(i / 65536) % 256, int(i / 256) % 256, i % 256, i % 7, (i % 3 ? "web" : "db"), i % 40, i % V + 1, i % 9 + 1, i % 9 + 1 >> hosts
+  }
+  if (addr != "") {
+    # every host at ADDR:PORT instead (rewritten: the loop above stays the one format)
+    close(hosts)
+    print "# generated fleet for the TUI benchmark (every host at " addr ":" port ")" > hosts
+    for (i = 1; i <= H; i++)
+      printf "\n[[host]]\nname = \"host%04d\"\naddress = \"%s\"\nport = %d\ntags = [\"site%d\", \"%s\"]\n", i, addr, port, i % 7, (i % 3 ? "web" : "db") >> hosts
   }
   print "# generated vendors" > vendors
   for (v = 1; v <= V; v++) {

@@ -173,6 +173,10 @@ pub struct UiSettings {
     pub theme: ThemeName,
     /// Seconds between slow ticks (age labels); nothing redraws faster without a reason.
     pub tick_s: u64,
+    /// Mouse: wheel scrolls, a click selects a row or a tab. Off by default:
+    /// capturing the mouse takes the terminal's own text selection (Shift
+    /// still selects in most terminals).
+    pub mouse: bool,
 }
 
 impl Default for UiSettings {
@@ -180,6 +184,7 @@ impl Default for UiSettings {
         UiSettings {
             theme: ThemeName::Auto,
             tick_s: 5,
+            mouse: false,
         }
     }
 }
@@ -569,6 +574,48 @@ pub struct CheckResult {
     /// RFC 3339, UTC.
     pub checked_at: String,
     pub facts: Option<Facts>,
+    /// When this check learnt nothing (`facts` null: unreachable, failed),
+    /// what the last check that did learn something found, and when. Kept
+    /// in state/ (`checks::save` carries it forward) so the panes, the
+    /// Overview and the report show the last known figures marked stale
+    /// instead of zeros; never in `check --json` (its facts stay null).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_known: Option<LastKnown>,
+}
+
+/// The facts of the last check that reached the host.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LastKnown {
+    /// RFC 3339, UTC: when those facts were gathered.
+    pub checked_at: String,
+    pub facts: Facts,
+}
+
+impl CheckResult {
+    /// A check that learnt nothing keeps what `prev` (the host's result
+    /// before it) knew: its facts, or the last known facts it kept itself.
+    pub fn keep_last_known(&mut self, prev: &CheckResult) {
+        if self.facts.is_some() || self.last_known.is_some() {
+            return;
+        }
+        self.last_known = match &prev.facts {
+            Some(f) => Some(LastKnown {
+                checked_at: prev.checked_at.clone(),
+                facts: f.clone(),
+            }),
+            None => prev.last_known.clone(),
+        };
+    }
+
+    /// The facts to show: this check's own (None: fresh), else the last
+    /// known ones with the time they were gathered (stale).
+    pub fn known_facts(&self) -> Option<(&Facts, Option<&str>)> {
+        match (&self.facts, &self.last_known) {
+            (Some(f), _) => Some((f, None)),
+            (None, Some(l)) => Some((&l.facts, Some(l.checked_at.as_str()))),
+            (None, None) => None,
+        }
+    }
 }
 
 /// One pending package update.

@@ -241,9 +241,11 @@ pub fn security_pending(
     checks: &[CheckResult],
     patches: &[PatchReport],
 ) -> Option<(u32, String)> {
+    // an unreachable host keeps its last known count (stale, with its time)
     let from_check = checks.iter().find(|c| c.host == host).and_then(|c| {
-        let n = c.facts.as_ref()?.updates.as_ref()?.security?;
-        Some((n, c.checked_at.clone()))
+        let (f, stale_at) = c.known_facts()?;
+        let n = f.updates.as_ref()?.security?;
+        Some((n, stale_at.unwrap_or(&c.checked_at).to_string()))
     });
     let from_patch = patches
         .iter()
@@ -269,10 +271,13 @@ fn newer(a: &str, b: &str) -> bool {
 
 /// Reboot flag from the newer of check and patch report.
 fn reboot_required(host: &str, checks: &[CheckResult], patches: &[PatchReport]) -> Option<bool> {
-    let c = checks
-        .iter()
-        .find(|c| c.host == host)
-        .and_then(|c| Some((c.facts.as_ref()?.reboot_required?, c.checked_at.clone())));
+    let c = checks.iter().find(|c| c.host == host).and_then(|c| {
+        let (f, stale_at) = c.known_facts()?;
+        Some((
+            f.reboot_required?,
+            stale_at.unwrap_or(&c.checked_at).to_string(),
+        ))
+    });
     let p = patches
         .iter()
         .find(|p| p.host == host)
@@ -397,6 +402,10 @@ fn host_items(snap: &Snapshot, now: Timestamp, today: Date, out: &mut Vec<Item>)
                             (format!("pending since {d} ({ago})"), days)
                         }
                         Err(_) => ("pending since an unknown date".into(), 0),
+                    };
+                    let since_text = match check.filter(|c| c.facts.is_none()) {
+                        Some(_) => format!("{since_text}; last known (unreachable now)"),
+                        None => since_text,
                     };
                     out.push(Item {
                         rank: 0,
@@ -669,6 +678,14 @@ pub struct PatchCounts {
     /// Hosts whose security count is unknown (no metadata, or never checked).
     pub security_unknown: usize,
     pub reboot_required: usize,
+    /// Hosts counted from their last known facts (the last check did not
+    /// reach them).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub stale: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -769,7 +786,10 @@ pub fn counts(snap: &Snapshot, today: Date, items: &[Item]) -> Counts {
     for h in &snap.hosts {
         let check = snap.checks.iter().find(|x| x.host == h.name);
         c.hosts.add(check.map(|x| x.status));
-        let facts_updates = check.and_then(|x| x.facts.as_ref()?.updates.clone());
+        let facts_updates = check.and_then(|x| x.known_facts()?.0.updates.clone());
+        if check.is_some_and(|x| x.facts.is_none() && x.last_known.is_some()) {
+            c.patches.stale += 1;
+        }
         let patch = snap
             .patches
             .iter()

@@ -74,6 +74,10 @@ pub struct HostRow {
     /// RFC 3339: when the pending security updates were first seen.
     pub security_since: Option<String>,
     pub reboot_required: Option<bool>,
+    /// RFC 3339: the facts above are the last known ones, gathered then
+    /// (the last check did not reach the host). Absent when they are fresh.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facts_as_of: Option<String>,
     pub vendor: Option<String>,
     #[serde(serialize_with = "lifecycle_opt_date")]
     pub purchased: Option<Date>,
@@ -155,7 +159,10 @@ pub fn build(snap: &Snapshot, journal: &[JournalEntry], now: Timestamp, today: D
         .iter()
         .map(|h| {
             let check = snap.checks.iter().find(|c| c.host == h.name);
-            let facts = check.and_then(|c| c.facts.as_ref());
+            // an unreachable host: its last known facts, marked with their time
+            let known = check.and_then(|c| c.known_facts());
+            let facts = known.map(|k| k.0);
+            let facts_as_of = known.and_then(|k| k.1.map(str::to_string));
             let security = overview::security_pending(&h.name, &snap.checks, &snap.patches);
             let patch = snap
                 .patches
@@ -197,6 +204,7 @@ pub fn build(snap: &Snapshot, journal: &[JournalEntry], now: Timestamp, today: D
                 reboot_required: facts
                     .and_then(|f| f.reboot_required)
                     .or(patch.and_then(|p| p.reboot_required)),
+                facts_as_of,
                 vendor: h.vendor.clone(),
                 purchased: h.purchased,
                 warranty_until: h.warranty_until,
@@ -522,6 +530,13 @@ pub fn to_markdown(r: &Report) -> String {
                 let status = match (&h.error, h.status) {
                     (Some(e), s) => format!("{}: {}", status_text(s), md_escape(e)),
                     (None, s) => status_text(s),
+                };
+                let status = match &h.facts_as_of {
+                    Some(t) => format!(
+                        "{status} (figures: last known, {})",
+                        md_escape(t.get(..10).unwrap_or(t))
+                    ),
+                    None => status,
                 };
                 vec![
                     md_escape(&h.name),

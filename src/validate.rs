@@ -71,6 +71,10 @@ pub fn address(addr: &str) -> Result<(), String> {
     if addr.len() > MAX_LEN {
         return bad(what, addr, "it is longer than 253 characters");
     }
+    // digits and dots that are not an IPv4 address: a typo (10.0.0.300)
+    if addr.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return bad(what, addr, "it is not an IPv4 address (four numbers 0-255)");
+    }
     let name = addr.strip_suffix('.').unwrap_or(addr);
     for label in name.split('.') {
         if label.is_empty() {

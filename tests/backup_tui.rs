@@ -64,7 +64,7 @@ max_age = "8d"
     // C: every job, results fill in
     t.send("C");
     let s = t.wait_for("all three results", Duration::from_secs(60), |s| {
-        s.contains("backups checked: 0 ok, 1 warn, 2 crit") && s.contains("the command failed")
+        s.contains("backups checked: 0 ok, 1 warn, 2 crit") && s.contains("the command faile")
     });
     let row = |name: &str| {
         s.lines()

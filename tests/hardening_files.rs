@@ -184,6 +184,7 @@ fn check(host: &str, size_kb: u64) -> CheckResult {
             }],
             ..Default::default()
         }),
+        last_known: None,
     }
 }
 

@@ -22,6 +22,7 @@ fn check(host: &str, at: &str, error: Option<&str>, facts: Option<Facts>) -> Che
         elapsed_ms: 10,
         checked_at: at.into(),
         facts,
+        last_known: None,
     }
 }
 

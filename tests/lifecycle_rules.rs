@@ -305,6 +305,7 @@ fn all_items_sorted_crit_first_then_most_overdue() {
         elapsed_ms: 1,
         checked_at: "2026-11-22T09:00:00Z".into(),
         facts: Some(facts("debian", "10")),
+        last_known: None,
     }];
     let items = lifecycle::items(
         &hosts,

@@ -75,6 +75,8 @@ fn vendor_ticket_changes_the_overview_and_enter_jumps_to_the_row() {
     t.send("g");
     t.send(&"j".repeat(11));
     t.send("x");
+    t.wait_text("Close ticket SR-9");
+    t.send("y");
     t.wait_text("ticket SR-9 of Acme ISP closed");
     t.send("\x1b");
     t.send("g"); // the selection on Vendors moves to Dell

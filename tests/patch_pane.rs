@@ -224,7 +224,7 @@ fn u_plans_asks_applies_streams_journals_and_rechecks() {
     assert!(rest.is_empty(), "{rest:?}");
     let s = screen(&mut app, 100, 30);
     assert!(
-        s.contains("Apply 2 security package change(s) on 2 host(s)?"),
+        s.contains("Apply 2 security package changes on 2 hosts?"),
         "{s}"
     );
     assert!(
@@ -257,9 +257,13 @@ fn u_plans_asks_applies_streams_journals_and_rechecks() {
         .overlays
         .iter()
         .find_map(|o| match o {
-            Overlay::Text { title, lines, .. } if title == "Patch log" => {
-                Some(lines.iter().map(|l| l.to_string()).collect::<Vec<_>>())
-            }
+            Overlay::Text(v) if v.title == "Patch log" => Some(
+                v.text
+                    .lines()
+                    .iter()
+                    .map(|l| l.to_string())
+                    .collect::<Vec<_>>(),
+            ),
             _ => None,
         })
         .expect("the log view is open");
@@ -296,14 +300,37 @@ fn refresh_and_reboot_ask_first() {
     let cmds = key(&mut app, KeyCode::Char('R'));
     assert!(cmds.is_empty(), "nothing runs before the answer: {cmds:?}");
     let s = screen(&mut app, 80, 24);
-    assert!(s.contains("REBOOT 1 host(s)?"), "{s}");
+    assert!(s.contains("REBOOT 1 host?"), "{s}");
     assert!(s.contains("web1 (reboot required)"), "{s}");
-    key(&mut app, KeyCode::Char('n'));
+    // issue #15 item 10: a reboot is not `R` and `y` away: the host's name
+    // is typed
+    assert!(s.contains("type web1 and Enter to confirm"), "{s}");
+    let cmds = key(&mut app, KeyCode::Char('y'));
+    assert!(cmds.is_empty());
+    let cmds = key(&mut app, KeyCode::Enter);
+    assert!(cmds.is_empty(), "{cmds:?}");
+    let s = screen(&mut app, 80, 24);
+    assert!(s.contains("type web1 exactly, or Esc"), "{s}");
+    key(&mut app, KeyCode::Backspace);
+    for c in "web1".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    let cmds = key(&mut app, KeyCode::Enter);
+    assert!(
+        matches!(&cmds[..], [Command::Job { job, .. }] if job.what == "reboot 1 host"),
+        "{cmds:?}"
+    );
+}
+
+#[test]
+fn refresh_asks_first() {
+    let mut app = fixture();
+    key(&mut app, KeyCode::Char('3'));
     let cmds = key(&mut app, KeyCode::Char('f'));
     assert!(cmds.is_empty());
     let s = screen(&mut app, 80, 24);
     assert!(
-        s.contains("Refresh the package metadata (as root) on 1 host(s)?"),
+        s.contains("Refresh the package metadata (as root) on 1 host?"),
         "{s}"
     );
     assert!(s.contains("web1 (metadata 2h old)"), "{s}");
@@ -365,7 +392,88 @@ fn a_plan_failing_on_an_unknown_key_asks_and_plans_again() {
     })));
     assert!(
         cmds.iter().any(
-            |c| matches!(c, Command::Job { job, .. } if job.what == "plan security updates on 1 host(s)")
+            |c| matches!(c, Command::Job { job, .. } if job.what == "plan security updates on 1 host")
+        ),
+        "{cmds:?}"
+    );
+}
+
+/// Issue #15 item 2: "Apply 135 package change(s) on 1 host(s)?" ran off
+/// the bottom at 80x24 with its y/n line; the list could not scroll. The
+/// question and the answers stay, the list scrolls and is searched.
+#[test]
+fn a_long_apply_question_keeps_its_answer_line_and_scrolls() {
+    use opsdeck::patches::commands::Manager;
+    use opsdeck::patches::parse::{Change, ChangeKind};
+    use opsdeck::patches::run::HostPlan;
+    use opsdeck::ui::panes::patches::PatchMsg;
+    let mut app = fixture();
+    key(&mut app, KeyCode::Char('3'));
+    let host = app.store.hosts[0].clone();
+    let changes: Vec<Change> = (0..135)
+        .map(|i| Change {
+            package: format!("pkg{i:03}"),
+            kind: ChangeKind::Upgrade,
+            from: Some("1.0".into()),
+            to: Some("1.1".into()),
+            origin: None,
+            security: None,
+        })
+        .collect();
+    let plan = HostPlan {
+        host: host.name.clone(),
+        manager: Manager::Apt,
+        root: true,
+        user: "root".into(),
+        security_only: false,
+        apply_command: Some("apt-get -y upgrade".into()),
+        simulate_command: "apt-get -s upgrade".into(),
+        changes,
+        held: vec![],
+        kept_back: vec![],
+        deferred: vec![],
+        not_security: 0,
+    };
+    app.update(Action::Msg(Msg::Job {
+        job: opsdeck::ui::pane::JobId(7),
+        pane: Some(PaneId::Patches),
+        msg: Box::new(PatchMsg::Planned {
+            security_only: false,
+            plans: vec![(host, Ok(plan))],
+        }),
+    }));
+    let s = screen(&mut app, 80, 24);
+    assert!(s.contains("Apply 135 package changes on 1 host?"), "{s}");
+    assert!(s.contains("pkg000"), "{s}");
+    assert!(s.contains("y yes") && s.contains("n/Esc no"), "{s}");
+    assert!(s.contains("more (j/k, PgDn, G)"), "{s}");
+    // to the end: the last package and the answers are both on screen
+    key(&mut app, KeyCode::Char('G'));
+    let s = screen(&mut app, 80, 24);
+    assert!(s.contains("pkg134") && !s.contains("pkg000"), "{s}");
+    assert!(s.contains("y yes"), "{s}");
+    // search: `/`, text, Enter; a `y` typed there is text, not yes
+    key(&mut app, KeyCode::Char('/'));
+    for c in "pkg0y".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Backspace);
+    key(&mut app, KeyCode::Char('7'));
+    key(&mut app, KeyCode::Enter);
+    let s = screen(&mut app, 80, 24);
+    assert!(s.contains("/pkg07 1/10 (n/N)"), "{s}");
+    assert!(s.contains("pkg070") && !s.contains("pkg134"), "{s}");
+    key(&mut app, KeyCode::Char('n'));
+    let s = screen(&mut app, 80, 24);
+    assert!(s.contains("/pkg07 2/10"), "{s}");
+    // not an answer: ignored, and it says which are
+    key(&mut app, KeyCode::Char('x'));
+    let s = screen(&mut app, 80, 24);
+    assert!(s.contains("answer with y (yes), Esc (no)"), "{s}");
+    let cmds = key(&mut app, KeyCode::Char('y'));
+    assert!(
+        cmds.iter().any(
+            |c| matches!(c, Command::Job { job, .. } if job.what == "apply updates on 1 host")
         ),
         "{cmds:?}"
     );

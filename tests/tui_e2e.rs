@@ -234,6 +234,9 @@ fn vendor_contact_and_ticket_opened_and_closed() {
     t.wait_text("host           db1");
     t.send("k");
     t.send("x");
+    // closing asks first (issue #15 item 10)
+    t.wait_text("Close ticket SR-77 of Dell today");
+    t.send("y");
     t.wait_text("ticket SR-77 of Dell closed");
     t.send("\x1b");
     t.wait_text("Enter to pick a row");

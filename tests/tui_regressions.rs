@@ -102,6 +102,8 @@ fn what_a_form_saved_is_selected_afterwards() {
     t.send("\tline down\r");
     t.wait_text("opened with Zeta Telecom");
     t.send("x");
+    t.wait_text("Close ticket");
+    t.send("y");
     t.wait_text("of Zeta Telecom closed");
     quit(t);
     let text = std::fs::read_to_string(dir.path().join("vendors.toml")).unwrap();

@@ -118,6 +118,7 @@ fn fixture_results() -> Results {
             elapsed_ms: 312,
             checked_at: "2026-11-22T11:55:00Z".into(),
             facts: Some(facts),
+            last_known: None,
         },
     );
     r.checks.insert(
@@ -130,6 +131,7 @@ fn fixture_results() -> Results {
             elapsed_ms: 3,
             checked_at: "2026-11-22T11:00:00Z".into(),
             facts: None,
+            last_known: None,
         },
     );
     r.backups.insert(
@@ -395,17 +397,17 @@ fn help_scrolls_to_its_last_line_and_no_further() {
     let bottom = screen(&mut a, 80, 24);
     // the last global key is on screen, not blank space past it
     assert!(bottom.contains("quit"), "{bottom}");
-    let Some(Overlay::Help { scroll }) = a.overlays.last() else {
+    let Some(Overlay::Help(v)) = a.overlays.last() else {
         panic!("help closed");
     };
-    let at_end = *scroll;
+    let at_end = v.text.scroll();
     assert!(at_end > 0 && at_end < 200, "{at_end}");
     // one `k` moves up at once (no hidden overscroll to climb back)
     key(&mut a, KeyCode::Char('k'));
-    let Some(Overlay::Help { scroll }) = a.overlays.last() else {
+    let Some(Overlay::Help(v)) = a.overlays.last() else {
         panic!("help closed");
     };
-    assert_eq!(*scroll, at_end - 1);
+    assert_eq!(v.text.scroll(), at_end - 1);
 }
 
 #[test]
@@ -480,7 +482,7 @@ fn delete_names_what_refers_to_it() {
     let s = screen(&mut a, 100, 30);
     assert!(
         s.contains("Delete host db1")
-            && s.contains("1 backup job(s) run on it")
+            && s.contains("1 backup job runs on it")
             && s.contains("db1-restic"),
         "{s}"
     );
@@ -490,7 +492,7 @@ fn delete_names_what_refers_to_it() {
     let s = screen(&mut a, 100, 30);
     assert!(
         s.contains("Delete vendor Dell")
-            && s.contains("1 host(s) name it as their vendor and keep that name: db1"),
+            && s.contains("1 host names it as their vendor and keep that name: db1"),
         "{s}"
     );
 }
@@ -533,7 +535,7 @@ fn marks_check_ssh_and_run() {
     key(&mut a, KeyCode::Char(' '));
     let cmds = key(&mut a, KeyCode::Char('c'));
     assert!(
-        matches!(&cmds[..], [Command::Job { job, .. }] if job.what == "check 2 host(s)"),
+        matches!(&cmds[..], [Command::Job { job, .. }] if job.what == "check 2 hosts"),
         "{cmds:?}"
     );
     assert_eq!(a.jobs.len(), 1);
@@ -724,15 +726,70 @@ fn vendor_contacts_and_tickets_are_written_through_the_store() {
         }
         press(&mut a, KeyCode::Char('j'));
     }
+    // x asks first (issue #15 item 10); n keeps it open
     press(&mut a, KeyCode::Char('x'));
+    let s = screen(&mut a, 100, 40);
+    assert!(
+        s.contains("Close ticket SR-77 of Dell today (2026-11-22)?"),
+        "{s}"
+    );
+    press(&mut a, KeyCode::Char('n'));
+    assert_eq!(
+        a.store.vendor("Dell").unwrap().tickets[0].status,
+        TicketStatus::Open
+    );
+    press(&mut a, KeyCode::Char('x'));
+    press(&mut a, KeyCode::Char('y'));
     let v = a.store.vendor("Dell").unwrap().clone();
     assert_eq!(v.tickets[0].status, TicketStatus::Closed);
     assert!(v.tickets[0].closed.is_some());
+    // and a closed ticket can be reopened (asks too)
+    press(&mut a, KeyCode::Char('x'));
+    let s = screen(&mut a, 100, 40);
+    assert!(s.contains("Reopen ticket SR-77 of Dell"), "{s}");
+    press(&mut a, KeyCode::Char('y'));
+    let v = a.store.vendor("Dell").unwrap().clone();
+    assert_eq!(v.tickets[0].status, TicketStatus::Open);
+    assert_eq!(v.tickets[0].closed, None);
+    press(&mut a, KeyCode::Char('x'));
+    press(&mut a, KeyCode::Char('y'));
     let journal = std::fs::read_to_string(dir.path().join("state/journal.toml")).unwrap();
     assert!(
-        journal.contains("ticket.open") && journal.contains("ticket.close"),
+        journal.contains("ticket.open")
+            && journal.contains("ticket.close")
+            && journal.contains("ticket.reopen"),
         "{journal}"
     );
+    // a closed ticket's dates stay in order: closed before opened is refused
+    press(&mut a, KeyCode::Char('e'));
+    let s = screen(&mut a, 100, 40);
+    assert!(s.contains("Closed"), "{s}");
+    for _ in 0..2 {
+        press(&mut a, KeyCode::Tab);
+    }
+    a.update(Action::Key(KeyEvent::new(
+        KeyCode::Char('u'),
+        KeyModifiers::CONTROL,
+    )));
+    write(&mut a, "2026-11-20");
+    press(&mut a, KeyCode::Tab);
+    a.update(Action::Key(KeyEvent::new(
+        KeyCode::Char('u'),
+        KeyModifiers::CONTROL,
+    )));
+    write(&mut a, "2026-11-10");
+    press(&mut a, KeyCode::Enter);
+    let s = screen(&mut a, 100, 40);
+    assert!(
+        s.contains("closed 2026-11-10 before it was opened (2026-11-20)"),
+        "{s}"
+    );
+    // Esc on a changed form asks before it drops the changes
+    press(&mut a, KeyCode::Esc);
+    let s = screen(&mut a, 100, 40);
+    assert!(s.contains("Discard the changes?"), "{s}");
+    press(&mut a, KeyCode::Char('y'));
+    assert!(a.overlays.is_empty());
     // y on the ticket row copies its reference
     let cmds = key(&mut a, KeyCode::Char('y'));
     assert!(
@@ -812,7 +869,7 @@ fn host_edit_form_keeps_comments_and_add_refuses_duplicates() {
     press(&mut a, KeyCode::Tab);
     write(&mut a, "99999");
     press(&mut a, KeyCode::Enter);
-    assert!(screen(&mut a, 80, 24).contains("a port is a number"));
+    assert!(screen(&mut a, 80, 24).contains("port 99999 is out of range"));
     a.update(Action::Key(KeyEvent::new(
         KeyCode::Char('u'),
         KeyModifiers::CONTROL,
@@ -863,7 +920,7 @@ fn unknown_host_key_asks_with_the_fingerprint() {
         result: Ok(()),
     })));
     assert!(
-        matches!(&cmds[..], [Command::Job { job, .. }] if job.what == "check 1 host(s)"),
+        matches!(&cmds[..], [Command::Job { job, .. }] if job.what == "check 1 host"),
         "{cmds:?}"
     );
 }
@@ -966,6 +1023,31 @@ fn run_view_fills_in_live_and_groups_identical_outputs() {
         "{s}"
     );
     assert!(s.contains("unreachable: connection failed: refused"), "{s}");
+
+    // issue #15 item 11: search the output, copy it, save it
+    key(&mut a, KeyCode::Char('/'));
+    typ(&mut a, "days");
+    key(&mut a, KeyCode::Enter);
+    let s = screen(&mut a, 80, 24);
+    assert!(s.contains("/days 1/1 (n/N)"), "{s}");
+    let cmds = key(&mut a, KeyCode::Char('y'));
+    match &cmds[..] {
+        [Command::Copy(text)] => {
+            assert!(text.starts_with("$ uptime\n"), "{text}");
+            assert!(
+                text.contains("up 3 days") && text.contains("web2"),
+                "{text}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let cmds = key(&mut a, KeyCode::Char('s'));
+    assert!(
+        matches!(&cmds[..], [Command::Job { job, .. }] if job.what == "save run output"),
+        "{cmds:?}"
+    );
+    let s = screen(&mut a, 80, 24);
+    assert!(s.contains("saving the output to"), "{s}");
 }
 
 /// An unknown host key in a run: the same question as for a check, and on
@@ -1023,7 +1105,7 @@ fn run_asks_about_an_unknown_key_and_reruns_that_host() {
         result: Ok(()),
     })));
     assert!(
-        matches!(&cmds[..], [Command::Job { job, .. }] if job.what == "run `uptime` on 1 host(s)"),
+        matches!(&cmds[..], [Command::Job { job, .. }] if job.what == "run `uptime` on 1 host"),
         "{cmds:?}"
     );
     // still the one run view
@@ -1080,4 +1162,498 @@ fn esc_glued_to_the_next_key_is_esc_then_the_key() {
     )));
     assert!(a.overlays.is_empty());
     assert!(matches!(&cmds[..], [Command::Quit]), "{cmds:?}");
+}
+
+/// Issue #15 item 3 / #11 class 15: an unreachable host showed `sec 0` in
+/// Patches, "Patches: 0 security" in the Overview and the tab count
+/// dropped. Its last known figures stay, marked stale ("(3)", "(5m old)"),
+/// in every pane, the Overview and the report.
+#[test]
+fn an_unreachable_host_keeps_its_last_known_figures_marked_stale() {
+    let mut a = app();
+    let before = screen(&mut a, 80, 24);
+    assert!(before.contains("3 Patches 1!"), "{before}");
+    let error = "connection failed: Connection refused (os error 111)";
+    let hc = opsdeck::checks::HostCheck {
+        check: CheckResult {
+            host: "web1".into(),
+            status: Status::Crit,
+            error: Some(error.into()),
+            reasons: vec!["unreachable".into()],
+            elapsed_ms: 3,
+            checked_at: "2026-11-22T11:59:00Z".into(),
+            facts: None,
+            last_known: None,
+        },
+        patches: PatchReport {
+            host: "web1".into(),
+            error: Some(error.into()),
+            checked_at: Some("2026-11-22T11:59:00Z".into()),
+            ..Default::default()
+        },
+        remote_cpu_ms: None,
+        listing_ran: false,
+    };
+    a.update(Action::Msg(Msg::Shell(ShellMsg::Checked(Box::new(hc)))));
+
+    key(&mut a, KeyCode::Char('3'));
+    let s = screen(&mut a, 80, 24);
+    // the tab count keeps the host with its pending security updates
+    assert!(s.contains("3 Patches 1!"), "{s}");
+    let row = s.lines().find(|l| l.contains("web1")).unwrap();
+    assert!(row.contains("(3)") && row.contains("(12)"), "{row}");
+    assert!(row.contains("refused"), "{row}");
+    assert!(!row.contains(" 0 "), "{row}");
+    // web2 never had facts: unknown, not 0
+    let row = s.lines().find(|l| l.contains("web2")).unwrap();
+    assert!(row.contains('?') && !row.contains(" 0 "), "{row}");
+
+    key(&mut a, KeyCode::Char('1'));
+    let s = screen(&mut a, 80, 24);
+    assert!(s.contains("Patches: 3 security on 1 host"), "{s}");
+    assert!(s.contains("1 host last known"), "{s}");
+
+    key(&mut a, KeyCode::Char('2'));
+    let s = screen(&mut a, 120, 24);
+    let row = s.lines().find(|l| l.contains("web1")).unwrap();
+    assert!(
+        row.contains("refused") && row.contains("(5m old) Debian 12"),
+        "{row}"
+    );
+    key(&mut a, KeyCode::Enter);
+    let s = screen(&mut a, 100, 40);
+    assert!(
+        s.contains("last known facts, gathered 2026-11-22T11:55:00Z"),
+        "{s}"
+    );
+
+    // the report (from the same data as state/ would hold it)
+    let snap = opsdeck::overview::Snapshot {
+        thresholds: Thresholds::default(),
+        hosts: a.store.hosts.clone(),
+        vendors: vec![],
+        jobs: vec![],
+        checks: a.results.checks.values().cloned().collect(),
+        patches: a.results.patches.values().cloned().collect(),
+        backups: vec![],
+        security_since: vec![],
+        eol: opsdeck::lifecycle::EolTable::embedded(),
+        notes: vec![],
+    };
+    let now: jiff::Timestamp = NOW.parse().unwrap();
+    let r = opsdeck::report::build(&snap, &[], now, opsdeck::overview::today_of(now));
+    let web1 = r.hosts.iter().find(|h| h.name == "web1").unwrap();
+    assert_eq!(web1.security_pending, Some(3));
+    assert_eq!(web1.facts_as_of.as_deref(), Some("2026-11-22T11:55:00Z"));
+    let md = opsdeck::report::to_markdown(&r);
+    assert!(md.contains("figures: last known, 2026-11-22"), "{md}");
+}
+
+/// The carry-forward is kept in state/ by `checks::save` (the TUI's sweep
+/// and `opsdeck check` share it): after a failed check the host's last
+/// known facts are still there, with the time they were gathered, and a
+/// second failure keeps them.
+#[test]
+fn a_failed_check_keeps_the_last_known_facts_in_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::load(Home::under(dir.path())).unwrap();
+    let good = fixture_results().checks["web1"].clone();
+    let hc = |check: CheckResult| opsdeck::checks::HostCheck {
+        patches: PatchReport {
+            host: check.host.clone(),
+            ..Default::default()
+        },
+        check,
+        remote_cpu_ms: None,
+        listing_ran: false,
+    };
+    opsdeck::checks::save(&store, &[hc(good.clone())], "web1").unwrap();
+    for at in ["2026-11-22T12:10:00Z", "2026-11-22T12:20:00Z"] {
+        let failed = CheckResult {
+            status: Status::Crit,
+            error: Some("timed out: connect".into()),
+            checked_at: at.into(),
+            facts: None,
+            ..good.clone()
+        };
+        opsdeck::checks::save(&store, &[hc(failed)], "web1").unwrap();
+        let saved: Vec<CheckResult> = store.load_state(opsdeck::store::StateKind::Checks).items;
+        let web1 = saved.iter().find(|c| c.host == "web1").unwrap();
+        assert_eq!(web1.checked_at, at);
+        assert!(web1.facts.is_none());
+        let last = web1.last_known.as_ref().expect("last known facts kept");
+        assert_eq!(last.checked_at, good.checked_at);
+        assert_eq!(Some(&last.facts), good.facts.as_ref());
+    }
+}
+
+fn at(app: &mut App, secs: i64) {
+    let t: jiff::Timestamp = NOW.parse().unwrap();
+    app.update(Action::Tick(
+        jiff::Timestamp::from_second(t.as_second() + secs).unwrap(),
+    ));
+}
+
+fn footer(app: &mut App) -> String {
+    screen(app, 80, 24)
+        .lines()
+        .nth(23)
+        .unwrap_or("")
+        .to_string()
+}
+
+/// Issue #15 item 5: the key hints vanished for good after the first
+/// message, messages never expired and errors looked like any message.
+#[test]
+fn messages_fade_the_key_bar_comes_back_errors_stay_until_a_key() {
+    let mut a = app();
+    key(&mut a, KeyCode::Char('2'));
+    let f = footer(&mut a);
+    assert!(f.contains("c check") && f.contains("? help"), "{f}");
+    key(&mut a, KeyCode::Char('Z'));
+    let f = footer(&mut a);
+    assert!(f.contains("does nothing here"), "{f}");
+    // the event loop is told when to wake up for the fade (no busy loop)
+    let wake = a.next_wake().expect("a wake-up for the fade");
+    assert!(wake <= std::time::Duration::from_millis(5100), "{wake:?}");
+    at(&mut a, 6);
+    let f = footer(&mut a);
+    assert!(f.contains("? help") && !f.contains("does nothing"), "{f}");
+    assert_eq!(a.next_wake(), None);
+
+    // an error: styled, prefixed, it stays
+    a.update(Action::Msg(Msg::Status(Err(
+        "the store writer stopped".into()
+    ))));
+    at(&mut a, 60);
+    let buf = render(&mut a, 80, 24);
+    let f = text(&buf).lines().nth(23).unwrap().to_string();
+    assert!(f.starts_with("error: the store writer stopped"), "{f}");
+    assert_eq!(buf[(0, 23)].fg, Color::Red);
+    assert!(buf[(0, 23)].modifier.contains(Modifier::BOLD));
+    assert_eq!(a.next_wake(), None);
+    // a later message does not hide it; Esc dismisses it and does nothing else
+    a.update(Action::Msg(Msg::Status(Ok("backups checked".into()))));
+    assert!(footer(&mut a).starts_with("error:"));
+    key(&mut a, KeyCode::Esc);
+    let f = footer(&mut a);
+    assert!(!f.contains("error:") && f.contains("? help"), "{f}");
+    // a key typed at once (before the error could be read) leaves it up;
+    // later any key dismisses it and does what it does
+    a.update(Action::Msg(Msg::Status(Err("no route".into()))));
+    key(&mut a, KeyCode::Char('j'));
+    assert!(footer(&mut a).starts_with("error: no route"));
+    at(&mut a, 125);
+    key(&mut a, KeyCode::Char('3'));
+    let s = screen(&mut a, 80, 24);
+    let f = s.lines().nth(23).unwrap();
+    assert!(!f.contains("error:") && s.contains("› Patches"), "{s}");
+}
+
+/// Issue #15 item 6: marks could not be cleared and silently redirected
+/// a later `c`. Esc clears them, `*` marks what the filter shows, and the
+/// footer says how many are marked.
+#[test]
+fn marks_are_shown_cleared_and_marked_by_filter() {
+    let mut a = app();
+    key(&mut a, KeyCode::Char('2'));
+    key(&mut a, KeyCode::Char(' ')); // marks web1, moves to web2
+    let f = footer(&mut a);
+    assert!(f.contains("1 marked"), "{f}");
+    // Esc: the marks go, `c` acts on the selected row again
+    key(&mut a, KeyCode::Esc);
+    let f = footer(&mut a);
+    assert!(f.contains("1 row unmarked"), "{f}");
+    let cmds = key(&mut a, KeyCode::Char('c'));
+    assert!(
+        matches!(&cmds[..], [Command::Job { job, .. }] if job.what == "check 1 host"),
+        "{cmds:?}"
+    );
+    assert!(a.results.checking.contains("web2") && !a.results.checking.contains("web1"));
+    // `*` marks what the filter shows
+    key(&mut a, KeyCode::Char('/'));
+    typ(&mut a, "web");
+    key(&mut a, KeyCode::Enter);
+    key(&mut a, KeyCode::Char('*'));
+    let f = footer(&mut a);
+    assert!(f.contains("2 rows marked (what the filter shows)"), "{f}");
+    at(&mut a, 6);
+    let f = footer(&mut a);
+    assert!(f.contains("2 marked"), "{f}");
+    let f = screen(&mut a, 140, 24).lines().nth(23).unwrap().to_string();
+    assert!(f.contains("acts on 2 marked (Esc clears)"), "{f}");
+    key(&mut a, KeyCode::Esc); // the filter first
+    key(&mut a, KeyCode::Esc); // then the marks
+    let f = footer(&mut a);
+    assert!(
+        f.contains("2 rows unmarked") && !f.contains("use them"),
+        "{f}"
+    );
+    // the help says Space moves down
+    key(&mut a, KeyCode::Char('?'));
+    let s = screen(&mut a, 100, 60);
+    assert!(s.contains("mark the row and move down"), "{s}");
+}
+
+/// Issue #15 item 7: no spinner or elapsed time, and the counter lagged
+/// behind the rows.
+#[test]
+fn running_work_shows_a_spinner_the_time_and_a_true_counter() {
+    let mut a = app();
+    key(&mut a, KeyCode::Char('2'));
+    key(&mut a, KeyCode::Char('C'));
+    at(&mut a, 3);
+    let f = footer(&mut a);
+    assert!(f.contains("check 4 hosts 0/4 3s (J)"), "{f}");
+    assert!(
+        ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"]
+            .iter()
+            .any(|s| f.contains(s)),
+        "{f}"
+    );
+    // the loop wakes up for the spinner while something runs
+    assert!(a.next_wake().is_some());
+    let mut c = fixture_results().checks["web2"].clone();
+    c.host = "db1".into();
+    a.update(Action::Msg(Msg::Shell(ShellMsg::Checked(Box::new(
+        opsdeck::checks::HostCheck {
+            check: c,
+            patches: PatchReport {
+                host: "db1".into(),
+                ..Default::default()
+            },
+            remote_cpu_ms: None,
+            listing_ran: false,
+        },
+    )))));
+    let f = footer(&mut a);
+    assert!(f.contains("1/4"), "{f}");
+    key(&mut a, KeyCode::Char('J'));
+    let s = screen(&mut a, 100, 30);
+    assert!(
+        s.contains("running") && s.contains("1/4") && s.contains("3s"),
+        "{s}"
+    );
+}
+
+fn unknown(host: &str, n: usize) -> UnknownKey {
+    UnknownKey {
+        host_pattern: format!("[{host}]:22"),
+        key_type: "ssh-ed25519".into(),
+        fingerprint: format!("SHA256:fp{n}Zm9vYmFy"),
+        key_base64: "AAAAC3Nza".into(),
+        known_hosts_file: "/home/u/.ssh/known_hosts".into(),
+    }
+}
+
+/// Issue #15 item 8: 22 new hosts meant 22 questions, and the question
+/// took unrelated keys. All unknown keys met so far are listed with their
+/// fingerprints; `a` accepts exactly those, `y`/`n` the first; other keys
+/// are ignored.
+#[test]
+fn unknown_keys_are_listed_together_and_accepted_at_once() {
+    let mut a = app();
+    key(&mut a, KeyCode::Char('2'));
+    for (i, h) in ["web1", "web2"].iter().enumerate() {
+        a.update(Action::Msg(Msg::Shell(ShellMsg::UnknownKey {
+            host: h.to_string(),
+            key: unknown(h, i),
+        })));
+    }
+    let s = screen(&mut a, 80, 24);
+    assert!(s.contains("2 hosts present a host key"), "{s}");
+    assert!(s.contains("SHA256:fp0") && s.contains("SHA256:fp1"), "{s}");
+    assert!(s.contains("a accept all 2 listed"), "{s}");
+    // a key met while the question is open joins the list
+    a.update(Action::Msg(Msg::Shell(ShellMsg::UnknownKey {
+        host: "db1".into(),
+        key: unknown("db1", 2),
+    })));
+    let s = screen(&mut a, 80, 24);
+    assert!(
+        s.contains("3 hosts present") && s.contains("SHA256:fp2"),
+        "{s}"
+    );
+    // not an answer: ignored (the Hosts pane keeps its selection)
+    let cmds = key(&mut a, KeyCode::Char('c'));
+    assert!(cmds.is_empty(), "{cmds:?}");
+    let s = screen(&mut a, 80, 24);
+    assert!(s.contains("answer with y (accept web1 only)"), "{s}");
+    // n refuses the first; the others stay listed
+    key(&mut a, KeyCode::Char('n'));
+    let s = screen(&mut a, 80, 24);
+    assert!(
+        s.contains("2 hosts present") && !s.contains("SHA256:fp0"),
+        "{s}"
+    );
+    // a: one job records both, then each host is checked again
+    let cmds = key(&mut a, KeyCode::Char('a'));
+    assert!(
+        matches!(&cmds[..], [Command::Job { job, .. }] if job.what == "accept 2 keys"),
+        "{cmds:?}"
+    );
+    assert!(!screen(&mut a, 80, 24).contains("present a host key"));
+    let mut jobs = Vec::new();
+    for h in ["web2", "db1"] {
+        jobs.extend(a.update(Action::Msg(Msg::Shell(ShellMsg::KeyAccepted {
+            host: h.into(),
+            result: Ok(()),
+        }))));
+    }
+    assert!(
+        jobs.iter()
+            .any(|c| matches!(c, Command::Job { job, .. } if job.what == "check 1 host")),
+        "{jobs:?}"
+    );
+    assert!(a.results.checking.contains("web2"));
+}
+
+/// Issue #15 item 9: some columns were cut without an ellipsis.
+#[test]
+fn cut_columns_end_in_an_ellipsis_at_80_columns() {
+    let mut a = app();
+    a.store.hosts.push(Host {
+        name: "a-very-long-hostname-01".into(),
+        ..Default::default()
+    });
+    a.store.vendors[1].name = "Fiber Networks International".into();
+    a.refresh_all();
+    key(&mut a, KeyCode::Char('3'));
+    let s = screen(&mut a, 80, 24);
+    assert!(s.contains("a-very-long-h…"), "{s}");
+    key(&mut a, KeyCode::Char('5'));
+    let s = screen(&mut a, 80, 24);
+    assert!(s.contains("Fiber Networks In…"), "{s}");
+}
+
+fn form_error_after(a: &mut App, field_tabs: usize, value: &str) -> String {
+    press(a, KeyCode::Char('a'));
+    for _ in 0..field_tabs {
+        press(a, KeyCode::Tab);
+    }
+    write(a, value);
+    press(a, KeyCode::Enter);
+    let s = screen(a, 100, 40);
+    // drop the form (it asks: something was typed)
+    press(a, KeyCode::Esc);
+    press(a, KeyCode::Char('y'));
+    s
+}
+
+/// Issue #15 item 10: host names with quotes, '#' or accents, a jump host
+/// on port 99999 and "contoso isp" beside "Contoso ISP" were accepted; a
+/// bad address was told "a name cannot contain spaces".
+#[test]
+fn forms_refuse_bad_names_addresses_ports_and_case_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = disk_app(dir.path());
+    press(&mut a, KeyCode::Char('2'));
+    for (tabs, value, want) in [
+        (0, "we\"b", "`\"` is not allowed"),
+        (0, "web#2", "`#` is not allowed"),
+        (0, "mañana", "`ñ` (not ASCII)"),
+        (0, "WEB1", "a host named web1 exists already"),
+        (1, "10.0.0.300", "cannot be an address: it is not an IPv4"),
+        (2, "99999", "port 99999 is out of range (1 to 65535)"),
+        (
+            4,
+            "bastion:99999",
+            "jump host `bastion:99999`: `99999` is not a port",
+        ),
+    ] {
+        let s = if tabs == 0 {
+            form_error_after(&mut a, 0, value)
+        } else {
+            // a valid name first, then the field
+            press(&mut a, KeyCode::Char('a'));
+            write(&mut a, "new1");
+            for _ in 0..tabs {
+                press(&mut a, KeyCode::Tab);
+            }
+            write(&mut a, value);
+            press(&mut a, KeyCode::Enter);
+            let s = screen(&mut a, 100, 40);
+            press(&mut a, KeyCode::Esc);
+            press(&mut a, KeyCode::Char('y'));
+            s
+        };
+        assert!(s.contains(want), "{value}: want {want}\n{s}");
+    }
+    let text = std::fs::read_to_string(dir.path().join("hosts.toml")).unwrap();
+    assert!(!text.contains("new1") && !text.contains("WEB1"), "{text}");
+
+    press(&mut a, KeyCode::Char('5'));
+    let s = form_error_after(&mut a, 0, "dell");
+    assert!(s.contains("a vendor named Dell exists already"), "{s}");
+    // the store refuses it too (the command line goes through it)
+    let mut store = a.store.clone();
+    let e = store
+        .add_vendor(Vendor {
+            name: "DELL".into(),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert_eq!(e.to_string(), "a vendor named `Dell` exists already");
+}
+
+fn rows_of(s: &str, names: &[&str]) -> Vec<String> {
+    s.lines()
+        .filter_map(|l| {
+            names
+                .iter()
+                .find(|n| l.split_whitespace().next() == Some(**n))
+                .map(|n| n.to_string())
+        })
+        .collect()
+}
+
+/// Issue #15 item 11: sort by a column with problems first by default,
+/// `@tag` in the filter as on the command line, the load per CPU as the
+/// rules count it.
+#[test]
+fn sort_by_column_tag_filter_and_load_per_cpu() {
+    let mut a = app();
+    a.store.hosts[2].tags = vec!["webshop".into()]; // db1: a tag that starts with "web"
+    a.refresh_all();
+    key(&mut a, KeyCode::Char('2'));
+    let names = ["web1", "web2", "db1", "backup1"];
+    let s = screen(&mut a, 120, 24);
+    assert!(s.contains("Hosts 4 · by status (o)"), "{s}");
+    // problems first: the two CRIT, then the never checked
+    assert_eq!(rows_of(&s, &names), ["web1", "web2", "db1", "backup1"]);
+    key(&mut a, KeyCode::Char('o'));
+    let s = screen(&mut a, 120, 24);
+    assert_eq!(
+        rows_of(&s, &names),
+        ["backup1", "db1", "web1", "web2"],
+        "{s}"
+    );
+    key(&mut a, KeyCode::Char('o'));
+    let s = screen(&mut a, 120, 24);
+    assert!(s.contains("by last check"), "{s}");
+    // never checked first, then the oldest check
+    assert_eq!(
+        rows_of(&s, &names),
+        ["db1", "backup1", "web2", "web1"],
+        "{s}"
+    );
+    // the selection stays on its row when the order changes
+    key(&mut a, KeyCode::Char('g'));
+    key(&mut a, KeyCode::Char('o'));
+    let s = screen(&mut a, 120, 24);
+    assert!(s.contains("by disk"), "{s}");
+    assert_eq!(rows_of(&s, &names)[0], "web1", "{s}");
+
+    // @tag matches the tag only; a word matches anywhere
+    key(&mut a, KeyCode::Char('/'));
+    typ(&mut a, "@web");
+    key(&mut a, KeyCode::Enter);
+    let s = screen(&mut a, 120, 24);
+    assert_eq!(rows_of(&s, &names).len(), 2, "{s}");
+    assert!(!rows_of(&s, &names).contains(&"db1".to_string()), "{s}");
+    key(&mut a, KeyCode::Esc);
+
+    // the load as the rules count it: per CPU (0.1 on 4 CPUs)
+    let s = screen(&mut a, 200, 24);
+    assert!(s.contains("load 0.03/cpu"), "{s}");
 }

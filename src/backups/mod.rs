@@ -12,6 +12,7 @@
 
 mod borg;
 mod command;
+pub mod fields;
 mod path;
 mod restic;
 pub mod run;
@@ -119,10 +120,10 @@ fn refuse_hint(kind: BackupKind, field: &str) -> &'static str {
     }
 }
 
-/// Refuse the kind-specific fields that do not belong to `job.kind`.
-fn refuse_foreign(job: &BackupJob) -> Result<(), String> {
-    let k = job.kind;
-    let allowed: &[&str] = match k {
+/// The kind-specific fields a job of `kind` takes (the others are refused;
+/// the TUI's backup form shows these).
+pub fn kind_fields(kind: BackupKind) -> &'static [&'static str] {
+    match kind {
         BackupKind::Restic => &[
             "repository",
             "password_command",
@@ -134,7 +135,13 @@ fn refuse_foreign(job: &BackupJob) -> Result<(), String> {
         BackupKind::Borg => &["repository", "passcommand"],
         BackupKind::Path => &["path", "min_size"],
         BackupKind::Command => &["command"],
-    };
+    }
+}
+
+/// Refuse the kind-specific fields that do not belong to `job.kind`.
+fn refuse_foreign(job: &BackupJob) -> Result<(), String> {
+    let k = job.kind;
+    let allowed = kind_fields(k);
     let set = [
         ("repository", job.repository.is_some()),
         ("password_command", job.password_command.is_some()),

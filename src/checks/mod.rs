@@ -109,6 +109,7 @@ fn error_result(host: &str, status: Status, error: String, elapsed: Duration) ->
             elapsed_ms: elapsed.as_millis() as u64,
             checked_at: at.clone(),
             facts: None,
+            last_known: None,
         },
         patches: PatchReport {
             host: host.to_string(),
@@ -225,6 +226,7 @@ pub fn assemble(
             elapsed_ms: elapsed.as_millis() as u64,
             checked_at: at,
             facts: Some(facts),
+            last_known: None,
         },
         patches,
         remote_cpu_ms: report.remote_cpu_ms,
@@ -350,9 +352,25 @@ pub fn save(store: &Store, results: &[HostCheck], target: &str) -> Result<(), St
     if results.is_empty() {
         return Ok(());
     }
+    // a host that could not be checked keeps its last known facts (stale)
+    let before: HashMap<String, CheckResult> = store
+        .load_state::<CheckResult>(StateKind::Checks)
+        .items
+        .into_iter()
+        .map(|c| (c.host.clone(), c))
+        .collect();
     let checks = store.merge_state(
         StateKind::Checks,
-        results.iter().map(|r| r.check.clone()).collect(),
+        results
+            .iter()
+            .map(|r| {
+                let mut c = r.check.clone();
+                if let Some(prev) = before.get(&c.host) {
+                    c.keep_last_known(prev);
+                }
+                c
+            })
+            .collect(),
         |c: &CheckResult| c.host.as_str(),
     )?;
     let patches = store.merge_state(

@@ -429,6 +429,9 @@ pub fn backup(home: &Home, c: BackupCmd) -> CmdResult {
             say!("recorded a restore test of {name} on {date}");
             Ok(exit::OK)
         }
+        BackupCmd::Add(a) => super::backup_edit::add(home, *a),
+        BackupCmd::Edit(a) => super::backup_edit::edit(home, *a),
+        BackupCmd::Rm { name } => super::backup_edit::rm(home, &name),
     }
 }
 

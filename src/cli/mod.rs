@@ -9,6 +9,7 @@ use crate::error::{exit, CmdResult, Failure};
 use crate::store::Home;
 use out::{say, tell};
 
+pub mod backup_edit;
 pub mod backups;
 pub mod check;
 pub mod inventory;
@@ -257,6 +258,18 @@ pub struct BackupsArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum BackupCmd {
+    /// Add a backup job to backups.toml.
+    #[command(
+        after_help = "Examples:\n  opsdeck backup add nas-restic --host nas --kind restic --repository /srv/restic --password-file /etc/restic/pw --max-age 26h\n  opsdeck backup add db-dumps --host db1 --kind path --path '/var/backups/db/*.sql.gz' --min-size 1000000 --max-age 26h --restore-test-every 90d"
+    )]
+    Add(Box<backup_edit::BackupAddArgs>),
+    /// Change fields of a backup job (an empty value unsets a field).
+    #[command(
+        after_help = "Examples:\n  opsdeck backup edit nas-restic --max-age 30h\n  opsdeck backup edit db-dumps --rename db1-dumps --warn-age ''"
+    )]
+    Edit(Box<backup_edit::BackupEditArgs>),
+    /// Remove a backup job from backups.toml.
+    Rm { name: String },
     /// Record a successful restore test (today unless --date).
     #[command(after_help = "Example:\n  opsdeck backup restored nas-restic --date 2026-11-20")]
     Restored {

@@ -402,10 +402,19 @@ fn find_named<'a, T: Named>(items: &'a [T], name: &str) -> Result<&'a T, StoreEr
         })
 }
 
-/// A new name must differ from every other one regardless of case:
-/// "contoso isp" beside "Contoso ISP" is one vendor typed twice.
-fn refuse_duplicate<T: Named>(items: &[T], name: &str) -> Result<(), StoreError> {
-    if let Some(x) = items.iter().find(|x| x.name().eq_ignore_ascii_case(name)) {
+/// Names are unique regardless of case ("contoso isp" beside "Contoso
+/// ISP" is the same vendor twice); `except` is the item being renamed.
+fn refuse_duplicate<T: Named>(
+    items: &[T],
+    name: &str,
+    except: Option<&str>,
+) -> Result<(), StoreError> {
+    let lower = name.to_lowercase();
+    if let Some(x) = items
+        .iter()
+        .filter(|x| Some(x.name()) != except)
+        .find(|x| x.name().to_lowercase() == lower)
+    {
         return Err(StoreError::Duplicate {
             what: T::WHAT,
             name: x.name().to_string(),
@@ -425,7 +434,7 @@ fn update_edit<T: Named>(
 ) -> Result<Edit<()>, StoreError> {
     let old = find_named(items, name)?;
     if new.name() != name {
-        refuse_duplicate(items, new.name())?;
+        refuse_duplicate(items, new.name(), Some(name))?;
     }
     let (text, changes) = T::update_text(path, text, old, new)?;
     Ok(Edit {
@@ -593,7 +602,7 @@ impl Store {
     pub fn add_host(&mut self, host: Host) -> Result<(), StoreError> {
         check_host(&host)?;
         self.change_hosts(|_, text, hosts| {
-            refuse_duplicate(hosts, &host.name)?;
+            refuse_duplicate(hosts, &host.name, None)?;
             Ok(Edit {
                 text: edit::append_hosts(text, std::slice::from_ref(&host)),
                 value: (),
@@ -655,7 +664,7 @@ impl Store {
     pub fn add_vendor(&mut self, vendor: Vendor) -> Result<(), StoreError> {
         check_vendor(&vendor)?;
         self.change_vendors(|_, text, vendors| {
-            refuse_duplicate(vendors, &vendor.name)?;
+            refuse_duplicate(vendors, &vendor.name, None)?;
             Ok(Edit {
                 text: edit::append_vendor(text, &vendor),
                 value: (),
@@ -743,6 +752,13 @@ impl Store {
                     message: format!("ticket `{reference}` of `{vendor}` is closed already"),
                 });
             }
+            if let Some(opened) = t.opened.filter(|o| date < *o) {
+                return Err(StoreError::Invalid {
+                    message: format!(
+                        "ticket `{reference}` of `{vendor}` was opened {opened}: it cannot be closed on {date}, before that"
+                    ),
+                });
+            }
             t.status = TicketStatus::Closed;
             t.closed = Some(date);
             let subject = t.subject.clone();
@@ -767,7 +783,7 @@ impl Store {
             });
         }
         self.change_backups(|_, text, jobs| {
-            refuse_duplicate(jobs, &job.name)?;
+            refuse_duplicate(jobs, &job.name, None)?;
             Ok(Edit {
                 text: edit::append_backup(text, &job),
                 value: (),
@@ -888,6 +904,8 @@ mod tests {
                 "A",
                 Ticket {
                     subject: "line \"down\"".into(),
+                    // closed below on 2026-11-23: opened before that
+                    opened: Some(Date::constant(2026, 11, 2)),
                     ..Default::default()
                 },
             )
@@ -946,6 +964,7 @@ mod tests {
                 }],
                 ..Default::default()
             }),
+            last_known: None,
         };
         s.merge_state(StateKind::Checks, vec![r("a", 1), r("b", 2)], |c| &c.host)
             .unwrap();

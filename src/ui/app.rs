@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
-use ratatui::text::{Line, Span};
+use ratatui::text::Span;
 use ratatui::Frame;
 
 use crate::checks::HostCheck;
@@ -13,12 +13,14 @@ use crate::fleet::HostRun;
 use crate::model::Host;
 use crate::ssh::{CancelFlag, Engine, UnknownKey};
 use crate::store::Store;
+use crate::ui::confirm::{Answer, ConfirmView};
 use crate::ui::hostkey::{self, Fetched, KeyProblem, Retry};
 use crate::ui::pane::{
     Ctx, Effect, Job, JobId, JobInfo, KeyHelp, Msg, Pane, PaneEvent, PaneId, Results, StoreOp,
 };
 use crate::ui::panes;
-use crate::ui::run::RunView;
+use crate::ui::run::{RunKey, RunView};
+use crate::ui::textview::TextView;
 use crate::ui::theme::Theme;
 use crate::ui::widgets::form::{Form, FormOutcome};
 
@@ -33,6 +35,8 @@ pub enum Action {
     Resize(u16, u16),
     /// The slow tick: new "now" for age labels.
     Tick(jiff::Timestamp),
+    /// `[ui] mouse = true`: wheel and clicks.
+    Mouse(crossterm::event::MouseEvent),
     Msg(Msg),
 }
 
@@ -54,6 +58,12 @@ pub enum Command {
         argv: Vec<String>,
         host: String,
     },
+    /// Write the record to its temp file, suspend the TUI for the editor,
+    /// read it back: `ShellMsg::Edited`.
+    Edit {
+        req: crate::ui::editor::Request,
+        argv: Vec<String>,
+    },
     /// Write an OSC 52 sequence to the terminal.
     Copy(String),
     /// Re-read the files and state/.
@@ -67,6 +77,7 @@ impl std::fmt::Debug for Command {
             Command::Store { tag, .. } => write!(f, "Store({tag:?})"),
             Command::Job { id, job, .. } => write!(f, "Job({id}, {:?})", job.what),
             Command::Suspend { argv, .. } => write!(f, "Suspend({argv:?})"),
+            Command::Edit { argv, .. } => write!(f, "Edit({argv:?})"),
             Command::Copy(v) => write!(f, "Copy({v:?})"),
             Command::Reload => write!(f, "Reload"),
             Command::Quit => write!(f, "Quit"),
@@ -107,6 +118,14 @@ pub enum ShellMsg {
         result: Result<Option<i32>, String>,
     },
     Reloaded(Result<(Box<Store>, Results), String>),
+    /// Hosts resolved through the SSH config (name, address).
+    Resolved(Vec<(String, String)>),
+    /// The editor returned: the text of the temp file (Err: the editor
+    /// could not run, failed, or the file could not be read).
+    Edited {
+        req: crate::ui::editor::Request,
+        result: Result<String, String>,
+    },
     /// state/ read at start-up (after the first frame).
     ResultsLoaded(Box<Results>),
 }
@@ -122,24 +141,14 @@ struct KeyWait {
 }
 
 pub enum Overlay {
-    Help {
-        scroll: u16,
-    },
-    Confirm {
-        title: String,
-        lines: Vec<String>,
-        tag: String,
-        pane: Option<PaneId>,
-    },
+    /// `?`: the keys of the pane and the global ones.
+    Help(Box<TextView>),
+    Confirm(Box<ConfirmView>),
     Form {
         form: Form,
         pane: Option<PaneId>,
     },
-    Text {
-        title: String,
-        lines: Vec<Line<'static>>,
-        scroll: u16,
-    },
+    Text(Box<TextView>),
     Jobs {
         selected: usize,
     },
@@ -161,28 +170,51 @@ pub struct App {
     pub overlays: Vec<Overlay>,
     /// While typing after `/`.
     pub filter_input: Option<String>,
-    /// (is error, text).
-    pub status: Option<(bool, String)>,
+    /// The footer's message (fades; errors stay until a key).
+    pub status: crate::ui::status::StatusLine,
     pub jobs: Vec<JobInfo>,
     cancels: HashMap<JobId, CancelFlag>,
     next_job: u64,
     pub now: jiff::Timestamp,
     pub size: (u16, u16),
-    /// How far the help overlay can scroll, as its last drawing found.
-    pub help_max_scroll: std::cell::Cell<u16>,
     pub run_history: Vec<String>,
     /// Hosts whose key is unknown: what to retry, the key once fetched.
     key_waits: Vec<KeyWait>,
+    /// The hosts the open host-key question lists (the first is the one
+    /// y/n answer; "accept all" takes exactly these).
+    key_listed: Vec<String>,
+    /// A `resolve_addresses` job runs.
+    resolving: bool,
+    /// The editor to run for `E` ($VISUAL / $EDITOR; the loop sets it).
+    pub editor: Option<String>,
+    /// An edit that did not pass, waiting for "edit again".
+    edit_retry: Option<crate::ui::editor::Request>,
+    /// [`App::start_background`] was called (the event loop; not in tests
+    /// that drive `update` alone).
+    background: bool,
     /// Hosts to check as soon as the running sweep ends.
     check_queue: Vec<String>,
     /// Results of the running sweep, saved when it ends.
     sweep_done: Vec<HostCheck>,
     sweep_target: String,
+    sweep_total: usize,
     sweep_job: Option<JobId>,
     next_run: u64,
     pub quit: bool,
     /// The newest check result (for the header), kept by refresh_all.
     pub latest_check: Option<jiff::Timestamp>,
+    /// Where each tab was drawn (x from, x to, pane), for a mouse click.
+    pub tab_spans: std::cell::RefCell<Vec<(u16, u16, PaneId)>>,
+    /// The data changed since the panes last re-derived their rows.
+    dirty: bool,
+    /// The event loop's channel (None in tests): panes that compute in
+    /// the background (the Overview) answer through it.
+    pub tx: Option<tokio::sync::mpsc::UnboundedSender<Msg>>,
+    /// Leave the panes' refresh to the event loop ([`App::flush`], at most
+    /// a few times a second during a burst of results) instead of doing it
+    /// at the end of every `update`. Off by default (tests see every
+    /// update at once); the loop turns it on.
+    pub defer_refresh: bool,
 }
 
 fn ctrl(key: &KeyEvent) -> bool {
@@ -200,25 +232,34 @@ impl App {
             active: PaneId::Overview,
             overlays: Vec::new(),
             filter_input: None,
-            status: None,
+            status: Default::default(),
             jobs: Vec::new(),
             cancels: HashMap::new(),
             next_job: 1,
             now: jiff::Timestamp::now(),
             size: (80, 24),
-            help_max_scroll: std::cell::Cell::new(u16::MAX),
             run_history: Vec::new(),
             key_waits: Vec::new(),
+            key_listed: Vec::new(),
             check_queue: Vec::new(),
+            resolving: false,
+            editor: None,
+            edit_retry: None,
+            background: false,
             sweep_done: Vec::new(),
             sweep_target: String::new(),
+            sweep_total: 0,
             sweep_job: None,
             next_run: 1,
             quit: false,
             latest_check: None,
+            tab_spans: Default::default(),
+            dirty: false,
+            tx: None,
+            defer_refresh: false,
         };
         for e in app.results.load_errors.clone() {
-            app.status = Some((true, e));
+            app.set_error(e);
         }
         app.refresh_all();
         app
@@ -232,6 +273,7 @@ impl App {
             now: self.now,
             jobs: &self.jobs,
             engine: &self.engine,
+            tx: self.tx.as_ref(),
         }
     }
 
@@ -246,7 +288,48 @@ impl App {
         r
     }
 
+    /// How long until something on the screen changes by itself (a
+    /// message fades, a spinner turns); None: nothing until input.
+    pub fn next_wake(&self) -> Option<std::time::Duration> {
+        let spin = (!self.jobs.is_empty())
+            .then(|| std::time::Duration::from_millis(crate::ui::footer::SPIN_MS));
+        match (self.status.next_change(self.now), spin) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The clock moved on (the loop sets it before every batch). Ages and
+    /// "days left" are re-derived once a minute.
+    pub fn set_now(&mut self, now: jiff::Timestamp) {
+        if now.as_second() / 60 != self.now.as_second() / 60 {
+            self.data_changed();
+        }
+        self.now = now;
+    }
+
+    /// The panes have not seen the newest data yet (see [`App::flush`]).
+    pub fn needs_refresh(&self) -> bool {
+        self.dirty
+    }
+
+    /// Re-derive every pane's rows if the data changed since the last time.
+    pub fn flush(&mut self) {
+        if self.dirty {
+            self.refresh_all();
+        }
+    }
+
+    /// New data: the panes re-derive their rows at the end of this update,
+    /// or (event loop) when [`App::flush`] is next called. One result of a
+    /// 1,000-host sweep costs O(log n) this way, not a refresh of every
+    /// pane (which is O(n) and more).
+    fn data_changed(&mut self) {
+        self.dirty = true;
+    }
+
     pub fn refresh_all(&mut self) {
+        self.dirty = false;
         self.latest_check = self
             .results
             .checks
@@ -257,7 +340,9 @@ impl App {
         {
             let ctx = self.ctx();
             for p in panes.iter_mut() {
+                let t = std::time::Instant::now();
                 p.refresh(&ctx);
+                tracing::trace!(pane = ?p.id(), us = t.elapsed().as_micros() as u64, "refresh");
             }
         }
         self.panes = panes;
@@ -270,7 +355,7 @@ impl App {
 
     /// The "jobs still running, quit?" question is on top.
     pub fn asking_quit(&self) -> bool {
-        matches!(self.overlays.last(), Some(Overlay::Confirm { tag, .. }) if tag == "shell:quit")
+        matches!(self.overlays.last(), Some(Overlay::Confirm(c)) if c.tag == "shell:quit")
     }
 
     pub fn pane(&self, id: PaneId) -> &dyn Pane {
@@ -282,12 +367,14 @@ impl App {
     }
 
     fn set_status(&mut self, text: impl Into<String>) {
-        self.status = Some((false, text.into()));
+        let t = text.into();
+        tracing::info!("{t}");
+        self.status.info(t, self.now);
     }
     fn set_error(&mut self, text: impl Into<String>) {
         let t = text.into();
         tracing::warn!("{t}");
-        self.status = Some((true, t));
+        self.status.error(t, self.now);
     }
 
     // ------------------------------------------------------------ update
@@ -319,11 +406,15 @@ impl App {
                 }
             }
             Action::Resize(w, h) => self.size = (w, h),
-            Action::Tick(now) => self.now = now,
+            Action::Mouse(m) => self.on_mouse(m, &mut out),
+            Action::Tick(now) => self.set_now(now),
             Action::Msg(m) => self.on_msg(m, &mut out),
         }
         // an unknown host key waits until nothing else takes keys
         self.next_key_dialog();
+        if self.dirty && !self.defer_refresh {
+            self.refresh_all();
+        }
         out
     }
 
@@ -337,6 +428,16 @@ impl App {
             self.overlays.clear();
             self.filter_input = None;
             return self.ask_quit(out);
+        }
+        // an error that was up long enough to be read goes with this key,
+        // which also does what it does; on the bare pane Esc only
+        // dismisses it (it would clear the filter or the marks)
+        if self.status.key_pressed(self.now)
+            && key.code == KeyCode::Esc
+            && self.overlays.is_empty()
+            && self.filter_input.is_none()
+        {
+            return;
         }
         if self.too_small() {
             // nothing but "too small" is on the screen: keys must not go to
@@ -389,7 +490,7 @@ impl App {
             }
             KeyCode::Tab => self.switch(PaneId::ALL[(self.active.index() + 1) % 5]),
             KeyCode::BackTab => self.switch(PaneId::ALL[(self.active.index() + 4) % 5]),
-            KeyCode::Char('?') => self.overlays.push(Overlay::Help { scroll: 0 }),
+            KeyCode::Char('?') => self.open_help(),
             KeyCode::Char('q') if !ctrl(&key) => self.ask_quit(out),
             KeyCode::Char('/') => {
                 self.filter_input = Some(self.pane(self.active).filter().to_string());
@@ -400,12 +501,37 @@ impl App {
                 out.push(Command::Reload);
             }
             KeyCode::Esc if !pane_esc => {
+                // one thing at a time: the filter, then the marks
                 if !self.pane(self.active).filter().is_empty() {
                     self.apply_filter(String::new());
                     self.set_status("filter cleared");
+                } else if self.pane(self.active).marks() > 0 {
+                    let n = self.pane(self.active).marks();
+                    let active = self.active;
+                    self.with_pane(active, |p, _| p.clear_marks());
+                    self.set_status(format!(
+                        "{} unmarked: actions use the selected row again",
+                        crate::util::plural(n, "row", "rows")
+                    ));
                 } else {
-                    self.status = None;
+                    self.status.clear();
                 }
+            }
+            KeyCode::Char('*') => {
+                let active = self.active;
+                let n = self.with_pane(active, |p, _| p.mark_shown());
+                let filtered = !self.pane(active).filter().is_empty();
+                self.set_status(match (n, filtered) {
+                    (0, _) => "no row marked".to_string(),
+                    (n, true) => format!(
+                        "{} marked (what the filter shows); * again unmarks them",
+                        crate::util::plural(n, "row", "rows")
+                    ),
+                    (n, false) => format!(
+                        "{} marked (all); * again unmarks them, Esc clears",
+                        crate::util::plural(n, "row", "rows")
+                    ),
+                });
             }
             _ => self.pane_key(key, out),
         }
@@ -441,20 +567,21 @@ impl App {
             self.quit = true;
             out.push(Command::Quit);
         } else {
-            let lines = self
+            let lines: Vec<String> = self
                 .jobs
                 .iter()
                 .map(|j| format!("{} {} {}", j.id, j.what, j.progress))
                 .collect();
-            self.overlays.push(Overlay::Confirm {
-                title: format!(
-                    "{} job(s) still running. Cancel them and quit?",
-                    self.jobs.len()
-                ),
-                lines,
-                tag: "shell:quit".into(),
-                pane: None,
-            });
+            self.overlays
+                .push(Overlay::Confirm(Box::new(ConfirmView::plain(
+                    format!(
+                        "{} still running. Cancel them and quit?",
+                        crate::util::plural(self.jobs.len(), "job", "jobs")
+                    ),
+                    &lines,
+                    "shell:quit",
+                    None,
+                ))));
         }
     }
 
@@ -462,54 +589,32 @@ impl App {
         let Some(top) = self.overlays.pop() else {
             return;
         };
-        let page = self.size.1.saturating_sub(6).max(1);
         match top {
-            Overlay::Help { mut scroll } => match key.code {
-                KeyCode::Char('j') | KeyCode::Down => {
-                    scroll = scroll.saturating_add(1).min(self.help_max_scroll.get());
-                    self.overlays.push(Overlay::Help { scroll });
+            Overlay::Help(mut view) => {
+                if !view.handle_key(key) {
+                    self.overlays.push(Overlay::Help(view));
                 }
-                KeyCode::Char('k') | KeyCode::Up => {
-                    scroll = scroll.saturating_sub(1);
-                    self.overlays.push(Overlay::Help { scroll });
-                }
-                KeyCode::PageDown | KeyCode::Char(' ') => self.overlays.push(Overlay::Help {
-                    scroll: scroll.saturating_add(page).min(self.help_max_scroll.get()),
-                }),
-                KeyCode::PageUp => self.overlays.push(Overlay::Help {
-                    scroll: scroll.saturating_sub(page),
-                }),
-                _ => {}
-            },
-            Overlay::Confirm {
-                title,
-                lines,
-                tag,
-                pane,
-            } => match key.code {
-                KeyCode::Char('y') | KeyCode::Char('Y') => self.confirmed(pane, tag, out),
-                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Char('q') => {
-                    if tag == "shell:hostkey" {
-                        if let Some(i) = self.asked_key() {
-                            let w = self.key_waits.remove(i);
-                            self.set_status(format!(
-                                "host key of {} not accepted; nothing retried",
-                                w.host
-                            ));
-                        }
+            }
+            Overlay::Confirm(mut c) => match c.handle_key(key) {
+                Answer::Yes => self.confirmed(c.pane, c.tag, out),
+                Answer::No => {
+                    if c.tag == "shell:hostkey" {
+                        let first: Vec<String> = self.key_listed.iter().take(1).cloned().collect();
+                        self.refuse_keys(&first);
                     } else {
-                        if tag == "shell:run" {
+                        if c.tag == "shell:run" {
                             self.overlays.pop(); // the run view waiting for this answer
                         }
-                        self.set_status("cancelled");
+                        if c.tag == "shell:edit" {
+                            self.edit_retry = None;
+                            self.set_status("edit discarded, nothing written");
+                        } else {
+                            self.set_status("cancelled, nothing done");
+                        }
                     }
                 }
-                _ => self.overlays.push(Overlay::Confirm {
-                    title,
-                    lines,
-                    tag,
-                    pane,
-                }),
+                Answer::Other(k) => self.confirmed_other(c.pane, c.tag, k, out),
+                Answer::Open => self.overlays.push(Overlay::Confirm(c)),
             },
             Overlay::Form { mut form, pane } => match form.handle_key(key) {
                 FormOutcome::Editing => self.overlays.push(Overlay::Form { form, pane }),
@@ -537,29 +642,10 @@ impl App {
                     self.apply_effects(pane, effects, out);
                 }
             },
-            Overlay::Text {
-                title,
-                lines,
-                mut scroll,
-            } => {
-                let max = (lines.len() as u16).saturating_sub(1);
-                match key.code {
-                    KeyCode::Esc | KeyCode::Char('q') | KeyCode::Enter => return,
-                    KeyCode::Char('j') | KeyCode::Down => scroll = (scroll + 1).min(max),
-                    KeyCode::Char('k') | KeyCode::Up => scroll = scroll.saturating_sub(1),
-                    KeyCode::PageDown | KeyCode::Char(' ') => {
-                        scroll = scroll.saturating_add(page).min(max)
-                    }
-                    KeyCode::PageUp => scroll = scroll.saturating_sub(page),
-                    KeyCode::Char('g') | KeyCode::Home => scroll = 0,
-                    KeyCode::Char('G') | KeyCode::End => scroll = max,
-                    _ => {}
+            Overlay::Text(mut view) => {
+                if !view.handle_key(key) {
+                    self.overlays.push(Overlay::Text(view));
                 }
-                self.overlays.push(Overlay::Text {
-                    title,
-                    lines,
-                    scroll,
-                });
             }
             Overlay::Jobs { mut selected } => {
                 match key.code {
@@ -606,15 +692,16 @@ impl App {
                             cmd.clone(),
                             hosts.clone(),
                         ))));
-                        self.overlays.push(Overlay::Confirm {
-                            title: format!(
-                                "`{cmd}` matches the dangerous pattern `{pat}`. Run it on {} host(s)?",
-                                hosts.len()
-                            ),
-                            lines: hosts.clone(),
-                            tag: "shell:run".into(),
-                            pane: None,
-                        });
+                        self.overlays
+                            .push(Overlay::Confirm(Box::new(ConfirmView::plain(
+                                format!(
+                                    "`{cmd}` matches the dangerous pattern `{pat}`. Run it on {}?",
+                                    crate::util::plural(hosts.len(), "host", "hosts")
+                                ),
+                                &hosts,
+                                "shell:run",
+                                None,
+                            ))));
                     } else {
                         self.start_run(cmd, hosts, out);
                     }
@@ -667,19 +754,37 @@ impl App {
                     });
                 }
             },
-            Overlay::Run(mut view) => {
-                let close = view.handle_key(key, page);
-                if close {
+            Overlay::Run(mut view) => match view.handle_key(key) {
+                RunKey::Close => {
                     if !view.done && view.id != 0 {
                         if let Some(job) = view.job {
                             self.cancel_job(job);
                         }
                         self.set_status("run cancelled");
                     }
-                } else {
+                }
+                RunKey::Stay => self.overlays.push(Overlay::Run(view)),
+                RunKey::Save(text) => {
+                    self.save_run_output(view.id, text, out);
                     self.overlays.push(Overlay::Run(view));
                 }
-            }
+                RunKey::Copy(text) => {
+                    if text.len() > crate::ui::run::COPY_MAX {
+                        self.set_error(format!(
+                            "the output is too long to copy ({} KB; terminals take about {} KB): s saves it to a file",
+                            text.len() / 1000,
+                            crate::ui::run::COPY_MAX / 1000
+                        ));
+                    } else {
+                        self.set_status(format!(
+                            "copied the run's output ({})",
+                            crate::util::plural(text.lines().count(), "line", "lines")
+                        ));
+                        out.push(Command::Copy(text));
+                    }
+                    self.overlays.push(Overlay::Run(view));
+                }
+            },
         }
     }
 
@@ -697,38 +802,141 @@ impl App {
                 self.quit = true;
                 out.push(Command::Quit);
             }
+            (None, "shell:edit") => {
+                if let Some(req) = self.edit_retry.take() {
+                    let argv = crate::ui::editor::argv(self.editor.as_deref(), &req.path, req.line);
+                    out.push(Command::Edit { req, argv });
+                }
+            }
             (None, "shell:run") => {
                 if let Some(Overlay::Run(view)) = self.overlays.pop() {
                     self.start_run(view.command.clone(), view.hosts.clone(), out);
                 }
             }
             (None, "shell:hostkey") => {
-                let Some(i) = self.asked_key() else { return };
-                let w = &mut self.key_waits[i];
-                let Some((key, _)) = w.key.clone() else {
-                    return;
-                };
-                w.accepting = true;
-                let host = w.host.clone();
-                let engine = self.engine.clone();
-                let h = host.clone();
-                self.spawn_job(
-                    None,
-                    Job::blocking(
-                        Some(host.clone()),
-                        format!("accept key {host}"),
-                        move |jh| {
-                            let result = engine.accept_host_key(&key).map_err(|e| e.to_string());
-                            let _ = jh
-                                .tx
-                                .send(Msg::Shell(ShellMsg::KeyAccepted { host: h, result }));
-                        },
-                    ),
-                    out,
-                );
+                // y: the first host of the list
+                let first: Vec<String> = self.key_listed.iter().take(1).cloned().collect();
+                self.accept_keys(first, out);
             }
             _ => {}
         }
+    }
+
+    /// Record the keys of `hosts` (waiting, listed): one job, one key after
+    /// the other, each answer back as `KeyAccepted`.
+    fn accept_keys(&mut self, hosts: Vec<String>, out: &mut Vec<Command>) {
+        let mut keys = Vec::new();
+        for w in self.key_waits.iter_mut() {
+            if hosts.contains(&w.host) && !w.accepting {
+                if let Some((key, _)) = w.key.clone() {
+                    w.accepting = true;
+                    keys.push((w.host.clone(), key));
+                }
+            }
+        }
+        if keys.is_empty() {
+            return;
+        }
+        let engine = self.engine.clone();
+        let what = match &keys[..] {
+            [(h, _)] => format!("accept key {h}"),
+            many => format!("accept {} keys", many.len()),
+        };
+        let host = (keys.len() == 1).then(|| keys[0].0.clone());
+        self.spawn_job(
+            None,
+            Job::blocking(host, what, move |jh| {
+                for (h, key) in keys {
+                    let result = engine.accept_host_key(&key).map_err(|e| e.to_string());
+                    let _ = jh
+                        .tx
+                        .send(Msg::Shell(ShellMsg::KeyAccepted { host: h, result }));
+                }
+            }),
+            out,
+        );
+    }
+
+    /// Refuse the keys of `hosts`: nothing is recorded or retried.
+    fn refuse_keys(&mut self, hosts: &[String]) {
+        self.key_waits
+            .retain(|w| w.accepting || w.key.is_none() || !hosts.contains(&w.host));
+        self.set_status(match hosts {
+            [h] => format!("host key of {h} not accepted; nothing retried"),
+            many => format!(
+                "{} not accepted; nothing retried",
+                crate::util::plural(many.len(), "host key", "host keys")
+            ),
+        });
+    }
+
+    /// An extra answer of a question (the host-key list's "accept all",
+    /// "refuse all").
+    fn confirmed_other(
+        &mut self,
+        _pane: Option<PaneId>,
+        tag: String,
+        key: char,
+        out: &mut Vec<Command>,
+    ) {
+        if tag != "shell:hostkey" {
+            return;
+        }
+        let listed = self.key_listed.clone();
+        match key {
+            'a' => {
+                self.set_status(format!(
+                    "recording {}…",
+                    crate::util::plural(listed.len(), "host key", "host keys")
+                ));
+                self.accept_keys(listed, out);
+            }
+            'r' => self.refuse_keys(&listed),
+            _ => {}
+        }
+    }
+
+    /// `?`: the keys of the pane, then the global ones.
+    fn open_help(&mut self) {
+        let inner = (self.size.0.saturating_sub(4)).min(84).saturating_sub(2) as usize;
+        let lines = crate::ui::view::help_lines(self, inner.max(20));
+        let mut v = TextView::new(
+            format!("Keys: {} pane and everywhere", self.active.title()),
+            lines,
+        );
+        v.width = 84;
+        v.fit = true;
+        self.overlays.push(Overlay::Help(Box::new(v)));
+    }
+
+    /// `s` in the run view: the output to state/runs/RUN-TIME.txt (0600),
+    /// written by a job (no I/O here).
+    fn save_run_output(&mut self, run: u64, text: String, out: &mut Vec<Command>) {
+        let stamp = self.now.strftime("%Y%m%d-%H%M%S").to_string();
+        let dir = self.store.home.state_dir.join("runs");
+        let path = dir.join(format!("{stamp}-run{run}.txt"));
+        let shown = path.display().to_string();
+        self.set_status(format!("saving the output to {shown}…"));
+        self.spawn_job(
+            None,
+            Job::blocking(None, "save run output", move |jh| {
+                use std::os::unix::fs::DirBuilderExt;
+                let r = std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(&dir)
+                    .map_err(|e| e.to_string())
+                    .and_then(|_| {
+                        crate::store::write_output_file(&path, text.as_bytes())
+                            .map_err(|e| e.to_string())
+                    });
+                match r {
+                    Ok(()) => jh.status(format!("saved the run's output to {shown}")),
+                    Err(e) => jh.error(format!("could not save the output: {e}")),
+                }
+            }),
+            out,
+        );
     }
 
     pub fn cancel_job(&mut self, id: JobId) {
@@ -753,6 +961,7 @@ impl App {
             what: job.what.clone(),
             progress: String::new(),
             cancelled: false,
+            started: self.now,
         });
         out.push(Command::Job {
             id,
@@ -774,30 +983,32 @@ impl App {
             match e {
                 Effect::Status(s) => self.set_status(s),
                 Effect::Error(s) => self.set_error(s),
-                Effect::Confirm { title, lines, tag } => self.overlays.push(Overlay::Confirm {
+                Effect::Confirm { title, lines, tag } => {
+                    self.overlays
+                        .push(Overlay::Confirm(Box::new(ConfirmView::plain(
+                            title, &lines, tag, pane,
+                        ))))
+                }
+                Effect::ConfirmTyped {
                     title,
                     lines,
                     tag,
-                    pane,
-                }),
+                    word,
+                } => self.overlays.push(Overlay::Confirm(Box::new(
+                    ConfirmView::plain(title, &lines, tag, pane).typed(word),
+                ))),
                 Effect::Form(form) => self.overlays.push(Overlay::Form { form, pane }),
                 Effect::FormErrors(_) => {}
                 Effect::Text { title, lines } => {
-                    self.overlays.retain(|o| !matches!(o, Overlay::Text { .. }));
-                    self.overlays.push(Overlay::Text {
-                        title,
-                        lines,
-                        scroll: 0,
-                    })
+                    self.overlays.retain(|o| !matches!(o, Overlay::Text(_)));
+                    self.overlays
+                        .push(Overlay::Text(Box::new(TextView::new(title, lines))));
                 }
                 Effect::AppendText { title, lines: more } => {
                     for o in self.overlays.iter_mut() {
-                        if let Overlay::Text {
-                            title: t, lines, ..
-                        } = o
-                        {
-                            if *t == title {
-                                lines.extend(more.clone());
+                        if let Overlay::Text(v) = o {
+                            if v.title == title {
+                                v.text.append(more.clone());
                             }
                         }
                     }
@@ -806,7 +1017,7 @@ impl App {
                 Effect::ReloadStore => out.push(Command::Reload),
                 Effect::MergeResults(u) => {
                     self.results.merge(u);
-                    self.refresh_all();
+                    self.data_changed();
                 }
                 Effect::Job(job) => {
                     self.spawn_job(pane, job, out);
@@ -825,6 +1036,7 @@ impl App {
                         );
                     }
                 }
+                Effect::Editor { kind, name } => self.edit_in_editor(kind, &name, out),
                 Effect::Ssh(host) => match self.ssh_argv(&host) {
                     Ok(argv) => out.push(Command::Suspend { argv, host }),
                     Err(e) => self.set_error(e),
@@ -918,8 +1130,8 @@ impl App {
             }
             if queued > 0 {
                 self.set_status(format!(
-                    "a check is running; {} host(s) will be checked after it",
-                    self.check_queue.len()
+                    "a check is running; {} will be checked after it",
+                    crate::util::plural(self.check_queue.len(), "host", "hosts")
                 ));
             }
             return;
@@ -937,32 +1149,42 @@ impl App {
             names.join(" ")
         };
         self.sweep_done.clear();
+        self.sweep_total = hosts.len();
         for h in &hosts {
             self.results.checking.insert(h.name.clone());
         }
         let n = hosts.len();
         let store = self.store.clone();
         let engine = self.engine.clone();
-        let job = Job::task(None, format!("check {n} host(s)"), move |jh| {
-            Box::pin(async move {
-                let mut rx = crate::checks::sweep(&store, &engine, hosts, jh.cancel_flag());
-                let mut done = 0;
-                while let Some(hc) = rx.recv().await {
-                    done += 1;
-                    jh.progress(format!("{done}/{n}"));
-                    if jh
-                        .tx
-                        .send(Msg::Shell(ShellMsg::Checked(Box::new(hc))))
-                        .is_err()
-                    {
-                        break;
+        let job = Job::task(
+            None,
+            format!("check {}", crate::util::plural(n, "host", "hosts")),
+            move |jh| {
+                Box::pin(async move {
+                    let mut rx = crate::checks::sweep(&store, &engine, hosts, jh.cancel_flag());
+                    // the progress is counted where the rows are filled (on_shell)
+                    while let Some(hc) = rx.recv().await {
+                        if jh
+                            .tx
+                            .send(Msg::Shell(ShellMsg::Checked(Box::new(hc))))
+                            .is_err()
+                        {
+                            break;
+                        }
                     }
-                }
-            })
-        });
-        self.set_status(format!("checking {n} host(s)…"));
-        self.refresh_all();
-        self.sweep_job = Some(self.spawn_job(None, job, out));
+                })
+            },
+        );
+        self.set_status(format!(
+            "checking {}…",
+            crate::util::plural(n, "host", "hosts")
+        ));
+        self.data_changed();
+        let id = self.spawn_job(None, job, out);
+        if let Some(j) = self.jobs.iter_mut().find(|j| j.id == id) {
+            j.progress = format!("0/{n}");
+        }
+        self.sweep_job = Some(id);
     }
 
     fn start_run(&mut self, command: String, hosts: Vec<String>, out: &mut Vec<Command>) {
@@ -985,6 +1207,7 @@ impl App {
         if let Some(v) = self.run_view(run) {
             v.job = Some(id);
             v.done = false;
+            v.changed();
         }
     }
 
@@ -1003,28 +1226,35 @@ impl App {
         let engine = self.engine.clone();
         let max_output = self.store.settings.run.max_output;
         let n = list.len();
-        let job = Job::task(None, format!("run `{command}` on {n} host(s)"), move |jh| {
-            Box::pin(async move {
-                let mut rx = crate::fleet::start(
-                    &engine,
-                    list,
-                    command,
-                    None,
-                    usize::try_from(max_output).ok(),
-                    jh.cancel_flag(),
-                );
-                let mut done = 0;
-                while let Some(r) = rx.recv().await {
-                    done += 1;
-                    jh.progress(format!("{done}/{n}"));
-                    let _ = jh.tx.send(Msg::Shell(ShellMsg::RunResult {
-                        run,
-                        result: Box::new(r),
-                    }));
-                }
-                let _ = jh.tx.send(Msg::Shell(ShellMsg::RunDone { run, hosts }));
-            })
-        });
+        let job = Job::task(
+            None,
+            format!(
+                "run `{command}` on {}",
+                crate::util::plural(n, "host", "hosts")
+            ),
+            move |jh| {
+                Box::pin(async move {
+                    let mut rx = crate::fleet::start(
+                        &engine,
+                        list,
+                        command,
+                        None,
+                        usize::try_from(max_output).ok(),
+                        jh.cancel_flag(),
+                    );
+                    let mut done = 0;
+                    while let Some(r) = rx.recv().await {
+                        done += 1;
+                        jh.progress(format!("{done}/{n}"));
+                        let _ = jh.tx.send(Msg::Shell(ShellMsg::RunResult {
+                            run,
+                            result: Box::new(r),
+                        }));
+                    }
+                    let _ = jh.tx.send(Msg::Shell(ShellMsg::RunDone { run, hosts }));
+                })
+            },
+        );
         self.spawn_job(None, job, out)
     }
 
@@ -1035,38 +1265,75 @@ impl App {
         })
     }
 
-    /// The wait the open host-key question is about: the first one whose
-    /// key is known and not being recorded.
-    fn asked_key(&self) -> Option<usize> {
-        self.key_waits
-            .iter()
-            .position(|w| w.key.is_some() && !w.accepting)
-    }
-
     /// Ask about the next unknown key, unless the user is in the middle of
     /// something that takes keys (a form, a prompt, another question, the
     /// filter line): a `y` meant for that must never accept a host key.
     fn next_key_dialog(&mut self) {
-        let Some(i) = self.asked_key() else { return };
-        if self.filter_input.is_some()
-            || self.overlays.iter().any(|o| {
-                matches!(
-                    o,
-                    Overlay::Confirm { .. } | Overlay::Form { .. } | Overlay::RunPrompt { .. }
-                )
-            })
+        let listed: Vec<String> = self
+            .key_waits
+            .iter()
+            .filter(|w| w.key.is_some() && !w.accepting)
+            .map(|w| w.host.clone())
+            .collect();
+        let open =
+            matches!(self.overlays.last(), Some(Overlay::Confirm(c)) if c.tag == "shell:hostkey");
+        if listed.is_empty() {
+            return;
+        }
+        if !open
+            && (self.filter_input.is_some()
+                || self.overlays.iter().any(|o| {
+                    matches!(
+                        o,
+                        Overlay::Confirm(_) | Overlay::Form { .. } | Overlay::RunPrompt { .. }
+                    )
+                }))
         {
             return;
         }
-        let w = &self.key_waits[i];
-        let Some((key, via)) = &w.key else { return };
-        let (title, lines) = hostkey::ask_lines(&w.host, key, via.as_deref());
-        self.overlays.push(Overlay::Confirm {
-            title,
-            lines,
-            tag: "shell:hostkey".into(),
-            pane: None,
-        });
+        if open && listed == self.key_listed {
+            return;
+        }
+        // the list as it stands: keys fetched meanwhile join an open question
+        let waiting: Vec<hostkey::Waiting> = self
+            .key_waits
+            .iter()
+            .filter(|w| listed.contains(&w.host))
+            .filter_map(|w| {
+                let (key, via) = w.key.as_ref()?;
+                Some(hostkey::Waiting {
+                    host: &w.host,
+                    key,
+                    via: via.as_deref(),
+                })
+            })
+            .collect();
+        let (title, lines) = hostkey::ask_many(&waiting);
+        let lines: Vec<ratatui::text::Line<'static>> =
+            lines.into_iter().map(ratatui::text::Line::raw).collect();
+        let first = listed[0].clone();
+        let (yes, no, extra) = if listed.len() == 1 {
+            ("accept".to_string(), "refuse".to_string(), vec![])
+        } else {
+            (
+                format!("accept {first} only"),
+                format!("refuse {first}"),
+                vec![
+                    ('a', format!("accept all {} listed", listed.len())),
+                    ('r', format!("refuse all {}", listed.len())),
+                ],
+            )
+        };
+        if let Some(Overlay::Confirm(c)) = self.overlays.last_mut().filter(|_| open) {
+            c.set_text(title, lines);
+            c.set_answers(extra);
+            c.set_labels(yes, no);
+        } else {
+            let mut c = ConfirmView::new(title, lines, "shell:hostkey", None).with_labels(yes, no);
+            c.set_answers(extra);
+            self.overlays.push(Overlay::Confirm(Box::new(c)));
+        }
+        self.key_listed = listed;
     }
 
     /// SSH work on `host` failed with `error`: when that is about its host
@@ -1131,16 +1398,13 @@ impl App {
         if self
             .overlays
             .iter()
-            .any(|o| matches!(o, Overlay::Text { title: t, .. } if *t == title))
+            .any(|o| matches!(o, Overlay::Text(v) if v.title == title))
         {
             return;
         }
         let lines = hostkey::changed_lines(host, message, &self.theme);
-        self.overlays.push(Overlay::Text {
-            title,
-            lines,
-            scroll: 0,
-        });
+        self.overlays
+            .push(Overlay::Text(Box::new(TextView::new(title, lines))));
     }
 
     /// The key of `host` is recorded: do again what failed on it.
@@ -1200,6 +1464,7 @@ impl App {
                         self.store = *store;
                         self.set_status(text);
                         self.refresh_all();
+                        self.resolve_addresses(out);
                         Ok(())
                     }
                     Err(e) => {
@@ -1222,7 +1487,7 @@ impl App {
             }
             Msg::Results(u) => {
                 self.results.merge(u);
-                self.refresh_all();
+                self.data_changed();
             }
             Msg::Status(Ok(s)) => self.set_status(s),
             Msg::Status(Err(s)) => self.set_error(s),
@@ -1236,7 +1501,7 @@ impl App {
         let done = std::mem::take(&mut self.sweep_done);
         let queued = std::mem::take(&mut self.check_queue);
         if done.is_empty() {
-            self.refresh_all();
+            self.data_changed();
             if !queued.is_empty() {
                 self.start_check(queued, out);
             }
@@ -1253,7 +1518,7 @@ impl App {
                 Ok(format!("{summary} (saved)"))
             }),
         });
-        self.refresh_all();
+        self.data_changed();
         if !queued.is_empty() {
             self.start_check(queued, out);
         }
@@ -1265,12 +1530,24 @@ impl App {
                 let host = hc.check.host.clone();
                 self.results.checking.remove(&host);
                 let error = hc.check.error.clone();
-                self.results.checks.insert(host.clone(), hc.check.clone());
+                let mut check = hc.check.clone();
+                // unreachable now: the last known facts stay, marked stale
+                if let Some(prev) = self.results.checks.get(&host) {
+                    check.keep_last_known(prev);
+                }
+                self.results.checks.insert(host.clone(), check);
                 self.results
                     .patches
                     .insert(host.clone(), hc.patches.clone());
                 self.sweep_done.push(*hc);
-                self.refresh_all();
+                // the counter moves with the rows, never behind them
+                let progress = format!("{}/{}", self.sweep_done.len(), self.sweep_total);
+                if let Some(j) = self.jobs.iter_mut().find(|j| Some(j.id) == self.sweep_job) {
+                    if !j.cancelled {
+                        j.progress = progress;
+                    }
+                }
+                self.data_changed();
                 if let Some(e) = error {
                     self.key_problem(&host, &e, Retry::Check, out);
                 }
@@ -1348,6 +1625,7 @@ impl App {
                 let mut entry = None;
                 if let Some(v) = self.run_view(run) {
                     v.done = true;
+                    v.changed();
                     let these: Vec<HostRun> = v
                         .results
                         .iter()
@@ -1389,6 +1667,7 @@ impl App {
                 let live = std::mem::take(&mut self.results);
                 let mut r = *loaded;
                 r.checking = live.checking;
+                r.addresses = live.addresses;
                 r.checks.extend(live.checks);
                 r.patches.extend(live.patches);
                 r.backups.extend(live.backups);
@@ -1397,19 +1676,28 @@ impl App {
                     self.set_error(e.clone());
                 }
                 self.results = r;
-                self.refresh_all();
+                self.data_changed();
             }
             ShellMsg::Reloaded(r) => match r {
                 Ok((store, results)) => {
                     self.store = *store;
                     let checking = std::mem::take(&mut self.results.checking);
+                    let addresses = std::mem::take(&mut self.results.addresses);
                     self.results = results;
                     self.results.checking = checking;
+                    self.results.addresses = addresses;
                     self.refresh_all();
                     self.set_status("files re-read");
+                    self.resolve_addresses(out);
                 }
                 Err(e) => self.set_error(e),
             },
+            ShellMsg::Edited { req, result } => self.edited(req, result, out),
+            ShellMsg::Resolved(found) => {
+                self.resolving = false;
+                self.results.addresses.extend(found);
+                self.data_changed();
+            }
         }
     }
 
@@ -1421,6 +1709,184 @@ impl App {
 
     pub fn ctx_for_draw(&self) -> Ctx<'_> {
         self.ctx()
+    }
+
+    /// The wheel scrolls what is on top (three rows a notch); a left click
+    /// on a tab switches to it, on a row of a list selects it.
+    fn on_mouse(&mut self, m: crossterm::event::MouseEvent, out: &mut Vec<Command>) {
+        use crossterm::event::{MouseButton, MouseEventKind};
+        let key = |c: KeyCode| KeyEvent::new(c, KeyModifiers::NONE);
+        match m.kind {
+            MouseEventKind::ScrollDown | MouseEventKind::ScrollUp => {
+                let code = if m.kind == MouseEventKind::ScrollDown {
+                    KeyCode::Down
+                } else {
+                    KeyCode::Up
+                };
+                let takes_arrows = match self.overlays.last() {
+                    None => self.filter_input.is_none(),
+                    Some(Overlay::Help(_) | Overlay::Text(_) | Overlay::Run(_)) => true,
+                    Some(Overlay::Confirm(_) | Overlay::Jobs { .. }) => true,
+                    // a form's or a prompt's arrows move between fields / history
+                    Some(_) => false,
+                };
+                if takes_arrows && !self.too_small() {
+                    for _ in 0..3 {
+                        self.on_key(key(code), out);
+                    }
+                }
+            }
+            MouseEventKind::Down(MouseButton::Left) => {
+                if !self.overlays.is_empty() || self.too_small() {
+                    return;
+                }
+                if m.row == 1 {
+                    let hit = self
+                        .tab_spans
+                        .borrow()
+                        .iter()
+                        .find(|(x0, x1, _)| (*x0..*x1).contains(&m.column))
+                        .map(|t| t.2);
+                    if let Some(id) = hit {
+                        self.switch(id);
+                    }
+                    return;
+                }
+                // the body starts under the header and the tabs
+                if m.row >= 2 && m.row + 1 < self.size.1 {
+                    let active = self.active;
+                    let row = m.row - 2;
+                    self.with_pane(active, |p, _| p.click(row));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// `E`: the record in the user's editor (crate::ui::editor).
+    fn edit_in_editor(
+        &mut self,
+        kind: crate::ui::editor::Kind,
+        name: &str,
+        out: &mut Vec<Command>,
+    ) {
+        use crate::ui::editor;
+        let Some(req) = editor::request(&self.store, kind, name) else {
+            return self.set_error(format!("no {} named {name}", kind.table()));
+        };
+        let argv = editor::argv(self.editor.as_deref(), &req.path, req.line);
+        self.set_status(format!("editing {} {name} in {}…", kind.table(), argv[0]));
+        out.push(Command::Edit { req, argv });
+    }
+
+    /// The editor returned: check the text; write it back, or say what is
+    /// wrong and offer to edit again.
+    fn edited(
+        &mut self,
+        req: crate::ui::editor::Request,
+        result: Result<String, String>,
+        out: &mut Vec<Command>,
+    ) {
+        use crate::ui::editor;
+        let text = match result {
+            Ok(t) => t,
+            Err(e) => return self.set_error(format!("nothing saved: {e}")),
+        };
+        if text == req.text {
+            return self.set_status(format!("{} {}: no change", req.kind.table(), req.name));
+        }
+        match editor::check(&req, &text, &self.store) {
+            Ok(None) => self.set_status(format!("{} {}: no change", req.kind.table(), req.name)),
+            Ok(Some(op)) => out.push(Command::Store {
+                pane: Some(req.kind.pane()),
+                tag: format!("{}.edit", req.kind.table()),
+                op,
+            }),
+            Err(p) => {
+                let mut retry = req.clone();
+                retry.text = text;
+                if let Some(l) = p.line {
+                    retry.line = l;
+                }
+                let lines = vec![
+                    p.message.clone(),
+                    String::new(),
+                    format!(
+                        "Nothing was written. y opens your text again{}; n discards it.",
+                        p.line.map(|l| format!(" at line {l}")).unwrap_or_default()
+                    ),
+                ];
+                self.edit_retry = Some(retry);
+                self.overlays.push(Overlay::Confirm(Box::new(
+                    ConfirmView::plain(
+                        format!(
+                            "The edited {} {} cannot be written",
+                            req.kind.table(),
+                            req.name
+                        ),
+                        &lines,
+                        "shell:edit",
+                        None,
+                    )
+                    .with_labels("edit again", "discard"),
+                )));
+            }
+        }
+    }
+
+    /// Work the event loop starts once the screen is up: where the hosts
+    /// from the SSH config really are.
+    pub fn start_background(&mut self, out: &mut Vec<Command>) {
+        self.background = true;
+        self.resolve_addresses(out);
+    }
+
+    /// Resolve, in the background (`ssh -G`, never on this thread), every
+    /// host without an `address` that is not resolved yet. Not a job of the
+    /// jobs list: quitting does not wait for it.
+    fn resolve_addresses(&mut self, out: &mut Vec<Command>) {
+        if self.resolving || !self.background {
+            return;
+        }
+        let todo: Vec<Host> = self
+            .store
+            .hosts
+            .iter()
+            .filter(|h| h.address.is_none() && !self.results.addresses.contains_key(&h.name))
+            .cloned()
+            .collect();
+        if todo.is_empty() {
+            return;
+        }
+        self.resolving = true;
+        let engine = self.engine.clone();
+        let id = JobId(self.next_job);
+        self.next_job += 1;
+        out.push(Command::Job {
+            id,
+            pane: None,
+            job: Job::blocking(None, "resolve addresses", move |jh| {
+                let mut found = Vec::new();
+                for h in todo {
+                    if jh.is_cancelled() {
+                        break;
+                    }
+                    // the engine keeps the answer: the first check needs no `ssh -G`
+                    if let Ok(r) = engine.resolve(&h) {
+                        let addr = if r.port == 22 {
+                            r.hostname
+                        } else if r.hostname.contains(':') {
+                            format!("[{}]:{}", r.hostname, r.port)
+                        } else {
+                            format!("{}:{}", r.hostname, r.port)
+                        };
+                        found.push((h.name.clone(), addr));
+                    }
+                }
+                let _ = jh.tx.send(Msg::Shell(ShellMsg::Resolved(found)));
+            }),
+            cancel: Default::default(),
+        });
     }
 
     /// Every key of the shell, for `?`.
@@ -1435,7 +1901,18 @@ impl App {
                 "/ text, Enter, Esc",
                 "filter the list (every field), keep, clear",
             ),
-            KeyHelp::new("Space", "mark a row; actions apply to the marked rows"),
+            KeyHelp::new(
+                "Space",
+                "mark the row and move down; c, r, u, R... act on the marked rows (the footer says how many)",
+            ),
+            KeyHelp::new(
+                "*",
+                "mark every row the filter shows (all rows without a filter); again: unmark them",
+            ),
+            KeyHelp::new(
+                "Esc",
+                "dismiss an error, else clear the filter, else clear the marks",
+            ),
             KeyHelp::new("J", "jobs running in the background (x cancels one)"),
             KeyHelp::new(
                 "Ctrl-R",
@@ -1443,6 +1920,10 @@ impl App {
             ),
             KeyHelp::new("?", "this help (Esc closes)"),
             KeyHelp::new("q, Ctrl-C", "quit (asks while jobs run)"),
+            KeyHelp::new(
+                "mouse",
+                "with [ui] mouse = true: the wheel scrolls, a click selects a row or a tab (Shift selects text)",
+            ),
         ]
     }
 }

@@ -98,6 +98,58 @@ pub fn ask_lines(host: &str, key: &UnknownKey, via: Option<&str>) -> (String, Ve
     (title, lines)
 }
 
+/// One unknown key waiting for an answer.
+pub struct Waiting<'a> {
+    pub host: &'a str,
+    pub key: &'a UnknownKey,
+    /// The jump host whose key it is.
+    pub via: Option<&'a str>,
+}
+
+/// Title and lines of the question about every unknown key met so far
+/// (one host: [`ask_lines`]). The first host is the one `y`/`n` answer;
+/// the whole list is what "accept all" accepts.
+pub fn ask_many(list: &[Waiting<'_>]) -> (String, Vec<String>) {
+    if let [one] = list {
+        return ask_lines(one.host, one.key, one.via);
+    }
+    let title = format!(
+        "{} hosts present a host key known_hosts does not know. Accept them and try again?",
+        list.len()
+    );
+    let name_w = list
+        .iter()
+        .map(|w| w.host.chars().count())
+        .max()
+        .unwrap_or(4)
+        .min(24);
+    let mut lines = Vec::new();
+    for (i, w) in list.iter().enumerate() {
+        let mark = if i == 0 { "→" } else { " " };
+        lines.push(format!(
+            "{mark} {:<name_w$}  {} {}",
+            w.host, w.key.key_type, w.key.fingerprint
+        ));
+        let via = w
+            .via
+            .map(|j| format!("; the key of jump host {j}"))
+            .unwrap_or_default();
+        lines.push(format!(
+            "  {:<name_w$}  as {} in {}{via}",
+            "",
+            w.key.host_pattern,
+            w.key.known_hosts_file.display()
+        ));
+    }
+    lines.push(String::new());
+    lines.push(
+        "Compare each fingerprint with the host's own (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub)."
+            .into(),
+    );
+    lines.push("A changed key is never listed here: it is refused.".into());
+    (title, lines)
+}
+
 /// Title of the overlay for a changed key (one per host at a time).
 pub fn changed_title(host: &str) -> String {
     format!("HOST KEY CHANGED for {host}: refused")

@@ -10,13 +10,21 @@
 //! The pane contract is in [`pane`].
 
 pub mod app;
+pub mod confirm;
+pub mod editor;
+pub mod errors;
+pub mod footer;
 pub mod hostkey;
 pub mod osc52;
 pub mod pane;
 pub mod panes;
 pub mod run;
 pub mod runner;
+pub mod sort;
+pub mod status;
+pub mod textview;
 pub mod theme;
+pub mod validate;
 pub mod view;
 pub mod widgets;
 
@@ -25,7 +33,8 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use crossterm::event::{
-    DisableBracketedPaste, EnableBracketedPaste, Event, EventStream, KeyEventKind,
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event,
+    EventStream, KeyEventKind,
 };
 use crossterm::terminal::{
     disable_raw_mode, enable_raw_mode, BeginSynchronizedUpdate, EndSynchronizedUpdate,
@@ -46,10 +55,17 @@ use pane::Msg;
 
 /// At most one frame per this interval.
 const FRAME: Duration = Duration::from_millis(16);
+/// While results pour in, the panes re-derive their rows at most this often.
+const REFRESH_GAP: Duration = Duration::from_millis(100);
+/// At most this long on messages before the loop reads keys and draws again.
+const BATCH: Duration = Duration::from_millis(8);
 
 /// Leave raw mode and the alternate screen, show the cursor. Safe to call twice.
 pub fn restore_terminal() {
     let mut out = io::stdout();
+    if MOUSE.load(std::sync::atomic::Ordering::Relaxed) {
+        let _ = execute!(out, DisableMouseCapture);
+    }
     let _ = execute!(
         out,
         EndSynchronizedUpdate,
@@ -60,6 +76,9 @@ pub fn restore_terminal() {
     let _ = disable_raw_mode();
 }
 
+/// `[ui] mouse = true`: the mouse is captured while the TUI has the screen.
+static MOUSE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn enter_terminal() -> io::Result<()> {
     enable_raw_mode()?;
     execute!(
@@ -67,7 +86,11 @@ fn enter_terminal() -> io::Result<()> {
         EnterAlternateScreen,
         cursor::Hide,
         EnableBracketedPaste
-    )
+    )?;
+    if MOUSE.load(std::sync::atomic::Ordering::Relaxed) {
+        execute!(io::stdout(), EnableMouseCapture)?;
+    }
+    Ok(())
 }
 
 /// Restores the terminal when dropped (every return path, errors included).
@@ -121,8 +144,11 @@ pub fn run(home: Home) -> Result<(), Failure> {
         "files loaded in {:?}",
         t0.elapsed()
     );
+    // the loop runs on this thread (block_on); every runtime thread, the
+    // blocking pool included (SSH, `ssh -G`), is background work
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .on_thread_start(background_priority)
         .enable_all()
         .build()
         .map_err(|e| Failure::new(exit::SOFTWARE, format!("cannot start the runtime: {e}")))?;
@@ -131,6 +157,20 @@ pub fn run(home: Home) -> Result<(), Failure> {
     // Blocking SSH work still in flight is cancelled; do not wait for it.
     rt.shutdown_timeout(Duration::from_millis(300));
     result
+}
+
+/// Lower the calling thread's scheduling priority (nice +10; the
+/// processes it starts, such as `ssh -G`, inherit it). Every thread but the
+/// UI's calls this: a sweep of 1,000 hosts keeps both cores busy, and the
+/// keyboard must still be answered at once (docs/performance.md).
+pub fn background_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: gettid and setpriority on the calling thread only; no memory
+    // is passed. A failure leaves the priority as it was.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 19);
+    }
 }
 
 fn io_fail(e: io::Error) -> Failure {
@@ -165,12 +205,24 @@ async fn event_loop(store: Store, t0: Instant) -> Result<(), Failure> {
         ..Default::default()
     };
     let mut app = App::new(store, results, theme, engine);
+    app.defer_refresh = true;
+    app.tx = Some(tx.clone());
+    app.editor = editor::editor_from_env();
+    let mut startup = Vec::new();
+    app.start_background(&mut startup);
+    for c in startup {
+        runner.execute(c);
+    }
 
     // SIGINT while ssh runs in the foreground must not kill us: a handler
     // (not SIG_IGN, which a child would inherit) swallows it.
     let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
         .map_err(io_fail)?;
 
+    MOUSE.store(
+        app.store.settings.ui.mouse,
+        std::sync::atomic::Ordering::Relaxed,
+    );
     enter_terminal().map_err(io_fail)?;
     let _guard = TerminalGuard;
     let mut term = Terminal::new(CrosstermBackend::new(io::stdout())).map_err(io_fail)?;
@@ -179,22 +231,30 @@ async fn event_loop(store: Store, t0: Instant) -> Result<(), Failure> {
     let mut events = Some(EventStream::new());
     let mut first = true;
     let mut last_draw = Instant::now() - FRAME;
+    let mut last_refresh = Instant::now() - REFRESH_GAP;
+    let mut need_draw = true;
+    // messages left in the channel by the last batch (its time ran out)
+    let mut backlog = false;
     let mut next_tick = tokio::time::Instant::now() + tick;
     let mut input_at: Option<Instant> = None;
 
     loop {
-        {
-            let since = last_draw.elapsed();
-            if since < FRAME {
-                tokio::time::sleep(FRAME - since).await;
-                let mut cmds = Vec::new();
-                drain(&mut app, &mut events, &mut rx, &mut cmds, &mut input_at).await;
-                if run_commands(cmds, &mut app, &runner, &mut term, &mut events, &tx)? {
-                    break;
-                }
-            }
+        let now = Instant::now();
+        // the panes re-derive their rows at most every REFRESH_GAP while
+        // results pour in, never once per result
+        if app.needs_refresh() && now >= last_refresh + REFRESH_GAP {
+            let t = Instant::now();
+            app.flush();
+            last_refresh = Instant::now();
+            need_draw = true;
+            tracing::trace!(us = t.elapsed().as_micros() as u64, "panes refreshed");
+        }
+        if need_draw && now >= last_draw + FRAME {
+            let t = Instant::now();
             draw(&mut term, &app).map_err(io_fail)?;
             last_draw = Instant::now();
+            tracing::trace!(us = t.elapsed().as_micros() as u64, "drawn");
+            need_draw = false;
             if let Some(t) = input_at.take() {
                 tracing::debug!(
                     latency_us = t.elapsed().as_micros() as u64,
@@ -209,23 +269,49 @@ async fn event_loop(store: Store, t0: Instant) -> Result<(), Failure> {
                 }
             }
         }
+        // when to come back without input: the frame cap, the refresh
+        // gap, the app's own timers (a message fading, a spinner), the tick
+        let mut wake = next_tick;
+        let at = |i: Instant| tokio::time::Instant::from_std(i);
+        if need_draw {
+            wake = wake.min(at(last_draw + FRAME));
+        }
+        if app.needs_refresh() {
+            wake = wake.min(at(last_refresh + REFRESH_GAP));
+        }
+        if let Some(d) = app.next_wake() {
+            wake = wake.min(tokio::time::Instant::now() + d);
+        }
+        if backlog {
+            wake = tokio::time::Instant::now();
+        }
         let mut cmds = Vec::new();
         tokio::select! {
+            biased;
             ev = next_event(&mut events) => match ev {
                 Some(Ok(ev)) => {
+                    app.set_now(jiff::Timestamp::now());
                     handle_event(&mut app, ev, &mut cmds, &mut input_at);
                 }
                 Some(Err(e)) => return Err(io_fail(e)),
                 None => break,
             },
-            Some(msg) = rx.recv() => cmds.extend(app.update(Action::Msg(msg))),
-            _ = tokio::time::sleep_until(next_tick) => {
-                next_tick = tokio::time::Instant::now() + tick;
+            _ = sigint.recv() => {}
+            Some(msg) = rx.recv(), if !backlog => {
+                app.set_now(jiff::Timestamp::now());
+                cmds.extend(app.update(Action::Msg(msg)));
+            }
+            _ = tokio::time::sleep_until(wake) => {
+                if tokio::time::Instant::now() >= next_tick {
+                    next_tick = tokio::time::Instant::now() + tick;
+                }
                 cmds.extend(app.update(Action::Tick(jiff::Timestamp::now())));
             }
-            _ = sigint.recv() => {}
         }
-        drain(&mut app, &mut events, &mut rx, &mut cmds, &mut input_at).await;
+        need_draw = true;
+        let t = Instant::now();
+        backlog = drain(&mut app, &mut events, &mut rx, &mut cmds, &mut input_at).await;
+        tracing::trace!(us = t.elapsed().as_micros() as u64, backlog, "drained");
         if run_commands(cmds, &mut app, &runner, &mut term, &mut events, &tx)? {
             break;
         }
@@ -249,6 +335,7 @@ fn handle_event(app: &mut App, ev: Event, cmds: &mut Vec<Command>, input_at: &mu
         }
         Event::Paste(s) => Action::Paste(s),
         Event::Resize(w, h) => Action::Resize(w, h),
+        Event::Mouse(m) => Action::Mouse(m),
         _ => return,
     };
     cmds.extend(app.update(action));
@@ -261,15 +348,19 @@ async fn try_next_event(s: &mut EventStream) -> Poll<Option<io::Result<Event>>> 
     std::future::poll_fn(|cx| Poll::Ready(s.poll_next_unpin(cx))).await
 }
 
-/// Take everything already waiting, without waiting.
+/// Take what is already waiting, without waiting: every input event, and
+/// messages for at most [`BATCH`] (a burst of a 1,000-host sweep must not
+/// hold the loop: keys are read between batches and a frame is drawn).
+/// True: messages are still waiting.
 async fn drain(
     app: &mut App,
     events: &mut Option<EventStream>,
     rx: &mut mpsc::UnboundedReceiver<Msg>,
     cmds: &mut Vec<Command>,
     input_at: &mut Option<Instant>,
-) {
-    for _ in 0..1000 {
+) -> bool {
+    let start = Instant::now();
+    loop {
         let mut any = false;
         if let Some(s) = events.as_mut() {
             if let Poll::Ready(Some(Ok(ev))) = try_next_event(s).await {
@@ -277,12 +368,20 @@ async fn drain(
                 any = true;
             }
         }
+        if start.elapsed() >= BATCH {
+            return !rx.is_empty();
+        }
         if let Ok(msg) = rx.try_recv() {
+            let kind = msg.kind();
+            let t = Instant::now();
             cmds.extend(app.update(Action::Msg(msg)));
+            if t.elapsed() > Duration::from_millis(5) {
+                tracing::trace!(us = t.elapsed().as_micros() as u64, kind, "slow message");
+            }
             any = true;
         }
         if !any {
-            break;
+            return false;
         }
     }
 }
@@ -307,10 +406,16 @@ fn run_commands(
                 out.flush().map_err(io_fail)?;
             }
             Command::Suspend { argv, host } => {
-                let result = suspend_and_run(&argv, term, events).map_err(io_fail)?;
+                let result = suspend_and_run(&argv, term, events, true).map_err(io_fail)?;
                 let (w, h) = crossterm::terminal::size().map_err(io_fail)?;
                 app.update(Action::Resize(w, h));
                 let _ = tx.send(Msg::Shell(ShellMsg::SshDone { host, result }));
+            }
+            Command::Edit { req, argv } => {
+                let result = edit_in_editor(&req, &argv, term, events)?;
+                let (w, h) = crossterm::terminal::size().map_err(io_fail)?;
+                app.update(Action::Resize(w, h));
+                let _ = tx.send(Msg::Shell(ShellMsg::Edited { req, result }));
             }
             other => runner.execute(other),
         }
@@ -318,20 +423,60 @@ fn run_commands(
     Ok(quit || app.quit)
 }
 
+/// Write the record to its temp file (0600 in a 0700 directory), run the
+/// editor on it, read it back and remove it. Err: what went wrong (the
+/// editor could not start or failed: nothing is saved).
+fn edit_in_editor(
+    req: &editor::Request,
+    argv: &[String],
+    term: &mut Term,
+    events: &mut Option<EventStream>,
+) -> Result<Result<String, String>, Failure> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let dir = req.path.parent().unwrap_or(std::path::Path::new("."));
+    let prepared = std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .and_then(|_| {
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&req.path)?;
+            f.write_all(req.text.as_bytes())
+        });
+    if let Err(e) = prepared {
+        return Ok(Err(format!("cannot write {}: {e}", req.path.display())));
+    }
+    let status = suspend_and_run(argv, term, events, false).map_err(io_fail)?;
+    let text = std::fs::read_to_string(&req.path);
+    let _ = std::fs::remove_file(&req.path);
+    Ok(match status {
+        Err(e) => Err(format!("could not run {} ({e}); set $EDITOR", argv[0])),
+        Ok(Some(0)) => text.map_err(|e| format!("cannot read {}: {e}", req.path.display())),
+        Ok(Some(code)) => Err(format!("{} exited with status {code}", argv[0])),
+        Ok(None) => Err(format!("{} was killed by a signal", argv[0])),
+    })
+}
+
 /// Stop the input reader, give the terminal to `argv`, take it back and
-/// repaint everything at the current size.
+/// repaint everything at the current size. `ssh`: wait for Enter after
+/// ssh's own failure (status 255), whose message is on the normal screen.
 fn suspend_and_run(
     argv: &[String],
     term: &mut Term,
     events: &mut Option<EventStream>,
+    ssh: bool,
 ) -> io::Result<Result<Option<i32>, String>> {
     *events = None;
     restore_terminal();
-    tracing::info!(?argv, "suspending for ssh");
+    tracing::info!(?argv, "suspending for a program");
     let status = std::process::Command::new(&argv[0])
         .args(&argv[1..])
         .status();
-    if matches!(&status, Ok(s) if s.code() == Some(255)) {
+    if ssh && matches!(&status, Ok(s) if s.code() == Some(255)) {
         // 255 is ssh's own failure (refused, unknown host, auth...): its
         // message is on this screen; let the user read it before the
         // alternate screen hides it

@@ -152,6 +152,20 @@ pub struct Results {
     pub load_errors: Vec<String>,
     /// state/ is still being read (at start-up, after the first frame).
     pub loading: bool,
+    /// Where hosts without an `address` in hosts.toml really are, as `ssh
+    /// -G NAME` resolves them (resolved in the background at start-up and
+    /// when hosts are added): "10.0.0.5" or "10.0.0.5:2222".
+    pub addresses: BTreeMap<String, String>,
+}
+
+impl Results {
+    /// The address to show and copy: hosts.toml's, else the resolved one
+    /// (None: not resolved yet, or `ssh -G` failed).
+    pub fn address_of<'a>(&'a self, host: &'a crate::model::Host) -> Option<&'a str> {
+        host.address
+            .as_deref()
+            .or_else(|| self.addresses.get(&host.name).map(String::as_str))
+    }
 }
 
 /// An update of [`Results`] a pane or job publishes (all panes refresh).
@@ -193,6 +207,8 @@ pub struct JobInfo {
     pub what: String,
     pub progress: String,
     pub cancelled: bool,
+    /// When it started (the footer and the jobs list show how long it runs).
+    pub started: jiff::Timestamp,
 }
 
 /// Everything a pane may read.
@@ -203,6 +219,9 @@ pub struct Ctx<'a> {
     pub now: jiff::Timestamp,
     pub jobs: &'a [JobInfo],
     pub engine: &'a Engine,
+    /// The event loop's channel, for a pane's own background computation
+    /// (the Overview). None in tests: compute in place.
+    pub tx: Option<&'a UnboundedSender<Msg>>,
 }
 
 impl Ctx<'_> {
@@ -321,6 +340,21 @@ pub enum Msg {
     Shell(crate::ui::app::ShellMsg),
 }
 
+impl Msg {
+    /// What it is, for the log.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Msg::Job { .. } => "job",
+            Msg::Progress { .. } => "progress",
+            Msg::JobDone { .. } => "job done",
+            Msg::Saved { .. } => "saved",
+            Msg::Results(_) => "results",
+            Msg::Status(_) => "status",
+            Msg::Shell(_) => "shell",
+        }
+    }
+}
+
 /// Given to a job: talk back to the UI, see cancellation.
 #[derive(Clone)]
 pub struct JobHandle {
@@ -388,6 +422,14 @@ pub enum Effect {
         lines: Vec<String>,
         tag: String,
     },
+    /// Ask, and take yes only when `word` is typed (a host name, "yes"):
+    /// for what cannot be undone (a reboot).
+    ConfirmTyped {
+        title: String,
+        lines: Vec<String>,
+        tag: String,
+        word: String,
+    },
     /// Open a form; on submit the pane gets `PaneEvent::FormSubmitted`.
     Form(Form),
     /// Keep the open form open with these errors (field key, message);
@@ -417,6 +459,11 @@ pub enum Effect {
     Check(Vec<String>),
     /// Suspend the TUI and run the user's own `ssh` to this host.
     Ssh(String),
+    /// Open this record in `$VISUAL`/`$EDITOR` (see `crate::ui::editor`).
+    Editor {
+        kind: crate::ui::editor::Kind,
+        name: String,
+    },
     /// Open the run prompt for these hosts.
     Run(Vec<String>),
     /// Copy to the clipboard with OSC 52; `what` names it in the status line.
@@ -465,6 +512,9 @@ impl fmt::Debug for Effect {
             Effect::Status(s) => write!(f, "Status({s:?})"),
             Effect::Error(s) => write!(f, "Error({s:?})"),
             Effect::Confirm { title, tag, .. } => write!(f, "Confirm({title:?}, {tag:?})"),
+            Effect::ConfirmTyped {
+                title, tag, word, ..
+            } => write!(f, "ConfirmTyped({title:?}, {tag:?}, {word:?})"),
             Effect::Form(form) => write!(f, "Form({:?})", form.tag),
             Effect::FormErrors(e) => write!(f, "FormErrors({e:?})"),
             Effect::Text { title, .. } => write!(f, "Text({title:?})"),
@@ -475,6 +525,7 @@ impl fmt::Debug for Effect {
             Effect::Job(j) => write!(f, "Job({:?})", j.what),
             Effect::Check(h) => write!(f, "Check({h:?})"),
             Effect::Ssh(h) => write!(f, "Ssh({h:?})"),
+            Effect::Editor { kind, name } => write!(f, "Editor({kind:?}, {name:?})"),
             Effect::Run(h) => write!(f, "Run({h:?})"),
             Effect::Copy { what, value } => write!(f, "Copy({what:?}, {value:?})"),
             Effect::Goto { pane, key, ticket } => {
@@ -535,5 +586,34 @@ pub trait Pane {
     /// True while the pane is in a mode where Esc means "back" (details).
     fn wants_esc(&self) -> bool {
         false
+    }
+    /// The pane's list when it is one table over the whole area (marks,
+    /// `*`, Esc and mouse clicks then work through it).
+    fn list_mut(&mut self) -> Option<&mut crate::ui::widgets::list::ListView> {
+        None
+    }
+    /// How many rows are marked (the footer says "acts on N marked").
+    fn marks(&self) -> usize {
+        0
+    }
+    /// Esc with nothing else open: forget the marks.
+    fn clear_marks(&mut self) {
+        if let Some(l) = self.list_mut() {
+            l.clear_marks();
+        }
+    }
+    /// Mark every row the filter shows (all rows without a filter); how
+    /// many are marked now.
+    fn mark_shown(&mut self) -> usize {
+        self.list_mut().map_or(0, |l| l.mark_visible())
+    }
+    /// A left click on row `row` of the pane's area (`[ui] mouse`): select
+    /// what is there. True: it selected something.
+    fn click(&mut self, row: u16) -> bool {
+        self.list_mut().is_some_and(|l| l.click_table_row(row))
+    }
+    /// The few keys for the footer's key bar (key, one word), most used first.
+    fn hints(&self) -> Vec<(&'static str, &'static str)> {
+        vec![]
     }
 }

@@ -1,16 +1,35 @@
 //! The run view (`r`): results per host filling in live, identical outputs
-//! grouped (crate::fleet::group), a summary line, scrollable.
+//! grouped (crate::fleet::group), a summary line; scrolled and searched as
+//! every long text ([`ScrollText`]: j/k, g/G, `/`, n/N); `s` saves the
+//! output to a file under state/runs/, `y` copies it (OSC 52).
+
+use std::cell::{Cell, RefCell};
 
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
 
 use crate::fleet::{self, HostRun, Outcome};
 use crate::ui::pane::JobId;
 use crate::ui::theme::Theme;
-use crate::ui::widgets::popup;
+use crate::ui::widgets::popup::{self, ScrollBox};
+use crate::ui::widgets::scroll::ScrollText;
+
+/// What a key asks of the shell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunKey {
+    /// Used by the view (scroll, search) or ignored.
+    Stay,
+    Close,
+    /// Save the output (the text) to a file.
+    Save(String),
+    /// Copy the output (the text).
+    Copy(String),
+}
+
+/// The longest output `y` copies (terminals cap OSC 52; `s` saves any size).
+pub const COPY_MAX: usize = 100_000;
 
 pub struct RunView {
     /// 0: not started yet (waiting for the dangerous-command confirm).
@@ -20,7 +39,11 @@ pub struct RunView {
     pub results: Vec<HostRun>,
     pub done: bool,
     pub job: Option<JobId>,
-    pub scroll: u16,
+    /// Host → its place in `hosts`.
+    order: std::collections::HashMap<String, usize>,
+    /// The text shown (rebuilt at the next drawing when `stale`).
+    text: RefCell<ScrollText>,
+    stale: Cell<bool>,
 }
 
 impl RunView {
@@ -32,35 +55,59 @@ impl RunView {
             results: Vec::new(),
             done: false,
             job: None,
-            scroll: 0,
+            order: Default::default(),
+            text: RefCell::new(ScrollText::default()),
+            stale: Cell::new(true),
         }
     }
 
     /// A host's result (replaces an earlier one of that host: a retry).
+    /// Kept in the order of the hosts as given, so groups do not jump
+    /// around; O(log n) to find the place (a 1,000-host run adds 1,000).
     pub fn add(&mut self, r: HostRun) {
-        self.results.retain(|x| x.host != r.host);
-        self.results.push(r);
-        // keep the order of the hosts as given, so groups do not jump around
-        let order = |h: &str| self.hosts.iter().position(|x| x == h).unwrap_or(usize::MAX);
-        let mut v = std::mem::take(&mut self.results);
-        v.sort_by_key(|r| order(&r.host));
-        self.results = v;
+        if self.order.len() != self.hosts.len() {
+            self.order = self
+                .hosts
+                .iter()
+                .enumerate()
+                .map(|(i, h)| (h.clone(), i))
+                .collect();
+        }
+        let pos = |h: &str| self.order.get(h).copied().unwrap_or(usize::MAX);
+        let at = pos(&r.host);
+        let i = self.results.partition_point(|x| pos(&x.host) < at);
+        if self.results.get(i).is_some_and(|x| x.host == r.host) {
+            self.results[i] = r;
+        } else if let Some(j) = self.results.iter().position(|x| x.host == r.host) {
+            // a host outside the list (never expected): replace in place
+            self.results[j] = r;
+        } else {
+            self.results.insert(i, r);
+        }
+        self.changed();
     }
 
-    /// True: close the view.
-    pub fn handle_key(&mut self, key: KeyEvent, page: u16) -> bool {
-        match key.code {
-            KeyCode::Esc | KeyCode::Char('q') => return true,
-            KeyCode::Char('j') | KeyCode::Down => self.scroll = self.scroll.saturating_add(1),
-            KeyCode::Char('k') | KeyCode::Up => self.scroll = self.scroll.saturating_sub(1),
-            KeyCode::PageDown | KeyCode::Char(' ') => {
-                self.scroll = self.scroll.saturating_add(page)
-            }
-            KeyCode::PageUp => self.scroll = self.scroll.saturating_sub(page),
-            KeyCode::Char('g') | KeyCode::Home => self.scroll = 0,
-            _ => {}
+    /// The results or `done` changed: the text is rebuilt when next drawn
+    /// (at most once a frame, not once per result of a 1,000-host run).
+    pub fn changed(&self) {
+        self.stale.set(true);
+    }
+
+    pub fn handle_key(&mut self, key: KeyEvent) -> RunKey {
+        let mut text = self.text.borrow_mut();
+        if text.typing() {
+            text.handle_key(key);
+            return RunKey::Stay;
         }
-        false
+        if text.handle_key(key) {
+            return RunKey::Stay;
+        }
+        match key.code {
+            KeyCode::Esc | KeyCode::Char('q') => RunKey::Close,
+            KeyCode::Char('s') => RunKey::Save(text.plain()),
+            KeyCode::Char('y') => RunKey::Copy(text.plain()),
+            _ => RunKey::Stay,
+        }
     }
 
     pub fn lines(&self, theme: &Theme) -> Vec<Line<'static>> {
@@ -110,21 +157,43 @@ impl RunView {
     }
 
     pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
-        let rect = popup::centered(area, area.width, area.height);
-        frame.render_widget(Clear, rect);
-        let block = Block::default()
-            .borders(Borders::ALL)
-            .border_style(theme.popup_border())
-            .title(Span::styled(
-                " Run (j/k scroll, Esc closes/cancels) ",
-                theme.title(),
-            ));
-        frame.render_widget(
-            Paragraph::new(self.lines(theme))
-                .block(block)
-                .wrap(ratatui::widgets::Wrap { trim: false })
-                .scroll((self.scroll, 0)),
-            rect,
+        if self.stale.replace(false) {
+            self.text.borrow_mut().set_lines(self.lines(theme));
+        }
+        let text = self.text.borrow();
+        let mut foot = Vec::new();
+        for (k, w) in [
+            ("j/k", "scroll"),
+            ("/", "search"),
+            ("s", "save"),
+            ("y", "copy"),
+        ] {
+            foot.push(Span::styled(k, theme.key()));
+            foot.push(Span::raw(format!(" {w}  ")));
+        }
+        foot.push(Span::styled("Esc", theme.key()));
+        foot.push(Span::raw(if self.done {
+            " close"
+        } else {
+            " close/cancel"
+        }));
+        popup::scroll_box(
+            frame,
+            area,
+            theme,
+            ScrollBox {
+                title: "Run",
+                head: vec![],
+                body: &text,
+                foot: Some(Line::from(foot)),
+                width: area.width,
+                full_height: true,
+            },
         );
+    }
+
+    /// The output as plain text (tests; save and copy use the same).
+    pub fn plain(&self, theme: &Theme) -> String {
+        ScrollText::new(self.lines(theme)).plain()
     }
 }

@@ -60,6 +60,7 @@ impl Runner {
         let spawned = std::thread::Builder::new()
             .name("store-writer".into())
             .spawn(move || {
+                crate::ui::background_priority();
                 let mut store = store;
                 while let Ok(m) = wrx.recv() {
                     match m {
@@ -150,7 +151,7 @@ impl Runner {
                     }
                 }
             }
-            Command::Suspend { .. } | Command::Copy(_) | Command::Quit => {}
+            Command::Suspend { .. } | Command::Edit { .. } | Command::Copy(_) | Command::Quit => {}
         }
     }
 }

@@ -99,6 +99,11 @@ impl Theme {
     pub fn popup_border(&self) -> Style {
         self.fg(Color::Cyan)
     }
+    /// A search match in a text view: readable without colour too.
+    pub fn search(&self) -> Style {
+        self.fg(Color::Yellow)
+            .add_modifier(Modifier::REVERSED | Modifier::BOLD)
+    }
     pub fn input(&self) -> Style {
         Style::default().add_modifier(Modifier::UNDERLINED)
     }

@@ -19,7 +19,10 @@ pub fn draw(app: &App, frame: &mut Frame) {
             Line::raw(format!("{}x{} now,", area.width, area.height)),
             Line::raw(format!("needs {MIN_WIDTH}x{MIN_HEIGHT}.")),
             Line::raw(if app.asking_quit() {
-                format!("{} job(s) run: y quits, n stays", app.jobs.len())
+                format!(
+                    "{} run: y quits, n stays",
+                    crate::util::plural(app.jobs.len(), "job", "jobs")
+                )
             } else {
                 "q quits".to_string()
             }),
@@ -49,7 +52,10 @@ pub fn draw(app: &App, frame: &mut Frame) {
         Span::styled(" opsdeck ", theme.header()),
         Span::raw("› "),
         Span::styled(app.active.title(), theme.title()),
-        Span::raw(format!("  {} hosts · {fresh}", app.store.hosts.len())),
+        Span::raw(format!(
+            "  {} · {fresh}",
+            crate::util::plural(app.store.hosts.len(), "host", "hosts")
+        )),
     ];
     if !app.results.checking.is_empty() {
         spans.push(Span::styled(
@@ -71,20 +77,20 @@ pub fn draw(app: &App, frame: &mut Frame) {
         .iter()
         .map(|id| app.pane(*id).count(&ctx))
         .collect();
+    // narrower: the critical count is the last to go ("12 (2!)" → "2!" →
+    // "!" → nothing)
     let label = |id: PaneId, level: u8| -> String {
         let c = &counts[id.index()];
+        let n = id.index() + 1;
+        let t = id.title();
         match level {
-            0 => format!(" {} {} {} ", id.index() + 1, id.title(), c),
-            1 => format!(
-                " {} {} {} ",
-                id.index() + 1,
-                id.title(),
-                c.split_whitespace().next().unwrap_or("")
-            ),
-            _ => format!(" {} {} ", id.index() + 1, id.title()),
+            0 => format!(" {n} {t} {c} "),
+            1 => format!(" {n} {t} {} ", critical_or_first(c)),
+            2 if c.contains('!') => format!(" {n} {t}! "),
+            _ => format!(" {n} {t} "),
         }
     };
-    let level = (0..3u8)
+    let level = (0..4u8)
         .find(|&lv| {
             PaneId::ALL
                 .iter()
@@ -92,66 +98,47 @@ pub fn draw(app: &App, frame: &mut Frame) {
                 .sum::<usize>()
                 <= tabs.width as usize
         })
-        .unwrap_or(2);
+        .unwrap_or(3);
     let mut spans = Vec::new();
+    let mut x = tabs.x;
+    let mut where_drawn = Vec::new();
     for id in PaneId::ALL {
         let style = if id == app.active {
             theme.tab_active()
         } else {
             theme.tab()
         };
-        spans.push(Span::styled(label(id, level), style));
+        let text = label(id, level);
+        let w = text.chars().count() as u16;
+        where_drawn.push((x, x + w, id));
+        x += w + 1;
+        spans.push(Span::styled(text, style));
         spans.push(Span::styled("│", theme.dim()));
     }
+    *app.tab_spans.borrow_mut() = where_drawn;
     frame.render_widget(Paragraph::new(Line::from(spans)), tabs);
 
     app.pane(app.active).draw(frame, body, &ctx);
 
-    // status line: filter input, else the last message, else hints; jobs on the right
-    let mut left: Vec<Span> = Vec::new();
-    if let Some(input) = &app.filter_input {
-        left.push(Span::styled("/", theme.key()));
-        left.push(Span::styled(input.clone(), theme.input()));
-        left.push(Span::styled(" ", theme.selected()));
-        left.push(Span::styled("  Enter keep · Esc clear", theme.dim()));
-    } else if let Some((is_err, text)) = &app.status {
-        let t = text.lines().next().unwrap_or("").to_string();
-        if *is_err {
-            left.push(Span::styled(format!("error: {t}"), theme.error()));
-        } else {
-            left.push(Span::raw(t));
-        }
-    } else {
-        for (k, w) in [
-            ("?", "help"),
-            ("/", "filter"),
-            ("1-5", "panes"),
-            ("q", "quit"),
-        ] {
-            left.extend(crate::ui::app::hint(theme, k, w));
-        }
-    }
-    let jobs = if app.jobs.is_empty() {
-        String::new()
-    } else {
-        let first = &app.jobs[0];
-        let more = if app.jobs.len() > 1 {
-            format!(" +{}", app.jobs.len() - 1)
-        } else {
-            String::new()
-        };
-        format!(" [J] {} {} {}{more} ", first.id, first.what, first.progress)
-    };
-    let jobs_w = (jobs.chars().count() as u16).min(status.width / 2);
-    let [l, r] = Layout::horizontal([Constraint::Min(1), Constraint::Length(jobs_w)]).areas(status);
-    frame.render_widget(Paragraph::new(Line::from(left)), l);
-    if !jobs.is_empty() {
-        frame.render_widget(Paragraph::new(Line::styled(jobs, theme.warn())), r);
-    }
+    // footer: filter input, else the last message, else the key bar;
+    // the marks; what runs in the background
+    crate::ui::footer::draw(app, frame, status);
 
+    // overlays leave the footer visible (messages, errors, jobs)
     for o in &app.overlays {
-        draw_overlay(app, frame, body.union(status), o);
+        draw_overlay(app, frame, body, o);
     }
+}
+
+/// A tab count cut to one word: the critical part ("12 (2!)" → "2!"),
+/// else the first word ("3 (1 open)" → "3").
+fn critical_or_first(count: &str) -> String {
+    count
+        .split_whitespace()
+        .find(|w| w.contains('!'))
+        .map(|w| w.trim_matches(|c| c == '(' || c == ')').to_string())
+        .or_else(|| count.split_whitespace().next().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// One key of the help: keys right-aligned in `w` columns, the description
@@ -189,92 +176,42 @@ fn help_entry(
         .collect()
 }
 
+/// The lines of the `?` overlay: the pane's keys, then the global ones;
+/// descriptions wrap under themselves (`inner` columns), not under the keys.
+pub fn help_lines(app: &App, inner: usize) -> Vec<Line<'static>> {
+    let theme = &app.theme;
+    let mut lines = vec![Line::styled(
+        format!("{} pane", app.active.title()),
+        theme.title(),
+    )];
+    let pane_keys = app.pane(app.active).keys();
+    let globals = App::global_keys();
+    let w = pane_keys
+        .iter()
+        .chain(globals.iter())
+        .map(|k| k.keys.chars().count())
+        .max()
+        .unwrap_or(8)
+        .min(inner / 3);
+    for k in pane_keys.iter() {
+        lines.extend(help_entry(&k.keys, &k.what, w, inner, theme));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled("Everywhere", theme.title()));
+    for k in globals.iter() {
+        lines.extend(help_entry(&k.keys, &k.what, w, inner, theme));
+    }
+    lines
+}
+
 fn draw_overlay(app: &App, frame: &mut Frame, area: Rect, o: &Overlay) {
     let theme = &app.theme;
     let wide = area.width.saturating_sub(4).min(100);
     match o {
-        Overlay::Help { scroll } => {
-            let mut lines = vec![Line::styled(
-                format!("{} pane", app.active.title()),
-                theme.title(),
-            )];
-            let pane_keys = app.pane(app.active).keys();
-            let w = pane_keys
-                .iter()
-                .chain(App::global_keys().iter())
-                .map(|k| k.keys.chars().count())
-                .max()
-                .unwrap_or(8);
-            let globals = App::global_keys();
-            // the box's inner width (as draw_box computes it): descriptions
-            // wrap under themselves, not under the keys
-            let inner = (wide.min(80).min(area.width.saturating_sub(2)).max(10) - 2) as usize;
-            for k in pane_keys.iter() {
-                lines.extend(help_entry(&k.keys, &k.what, w, inner, theme));
-            }
-            lines.push(Line::raw(""));
-            lines.push(Line::styled("Everywhere", theme.title()));
-            for k in globals.iter() {
-                lines.extend(help_entry(&k.keys, &k.what, w, inner, theme));
-            }
-            let max = popup::draw_box(
-                frame,
-                area,
-                theme,
-                "Keys (j/k scroll, Esc closes)",
-                lines,
-                None,
-                wide.min(80),
-                *scroll,
-            );
-            app.help_max_scroll.set(max);
-        }
-        Overlay::Confirm { title, lines, .. } => {
-            let mut body: Vec<Line<'static>> = vec![Line::styled(title.clone(), theme.title())];
-            if !lines.is_empty() {
-                body.push(Line::raw(""));
-            }
-            body.extend(lines.iter().map(|l| Line::raw(l.clone())));
-            let footer = Line::from(vec![
-                Span::styled("y", theme.key()),
-                Span::raw(" yes   "),
-                Span::styled("n/Esc", theme.key()),
-                Span::raw(" no"),
-            ]);
-            popup::draw_box(
-                frame,
-                area,
-                theme,
-                "Confirm",
-                body,
-                Some(footer),
-                wide.min(90),
-                0,
-            );
-        }
+        Overlay::Help(v) => v.draw(frame, area, theme),
+        Overlay::Confirm(c) => c.draw(frame, area, theme),
         Overlay::Form { form, .. } => form.draw(frame, area, theme),
-        Overlay::Text {
-            title,
-            lines,
-            scroll,
-        } => {
-            let rect = popup::centered(area, area.width.saturating_sub(2), area.height);
-            frame.render_widget(Clear, rect);
-            let block = Block::default()
-                .borders(Borders::ALL)
-                .border_style(theme.popup_border())
-                .title(Span::styled(
-                    format!(" {title} (j/k scroll, Esc closes) "),
-                    theme.title(),
-                ));
-            frame.render_widget(
-                Paragraph::new(lines.clone())
-                    .block(block)
-                    .wrap(ratatui::widgets::Wrap { trim: false })
-                    .scroll((*scroll, 0)),
-                rect,
-            );
-        }
+        Overlay::Text(v) => v.draw(frame, area, theme),
         Overlay::Jobs { selected } => {
             let rect = popup::centered(area, wide, (app.jobs.len() as u16 + 4).min(area.height));
             frame.render_widget(Clear, rect);
@@ -306,6 +243,13 @@ fn draw_overlay(app: &App, frame: &mut Frame, area: Rect, o: &Overlay) {
                         } else {
                             j.progress.clone()
                         },
+                        format!(
+                            "{} {}",
+                            crate::ui::footer::spinner(app.now.as_millisecond()),
+                            crate::util::format_age(
+                                (app.now.as_second() - j.started.as_second()).max(0) as u64
+                            )
+                        ),
                     ]);
                     if i == *selected {
                         r.style(theme.selected())
@@ -322,17 +266,21 @@ fn draw_overlay(app: &App, frame: &mut Frame, area: Rect, o: &Overlay) {
                         Constraint::Length(14),
                         Constraint::Min(10),
                         Constraint::Length(12),
+                        Constraint::Length(7),
                     ],
                 )
-                .header(Row::new(["id", "host", "what", "progress"]).style(theme.table_header()))
+                .header(
+                    Row::new(["id", "host", "what", "progress", "running"])
+                        .style(theme.table_header()),
+                )
                 .block(block),
                 rect,
             );
         }
         Overlay::RunPrompt { hosts, input, .. } => {
             let mut lines = vec![Line::raw(format!(
-                "on {} host(s): {}",
-                hosts.len(),
+                "on {}: {}",
+                crate::util::plural(hosts.len(), "host", "hosts"),
                 crate::ui::widgets::table::ellipsize(&hosts.join(", "), 200)
             ))];
             lines.push(Line::from(vec![

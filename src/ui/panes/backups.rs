@@ -3,6 +3,9 @@
 //! test and the first reason. Enter: details with the latest snapshots.
 //! `c`/`C`: check selected (or marked) / all, in a background job whose
 //! results fill in live. `t`: record a restore test today (asks first).
+//! `a`/`e`/`d`: add / edit / delete a job (a form that shows the fields of
+//! the kind typed; built and checked by `backups::fields` as `opsdeck
+//! backup add` does; written through the store, comments kept).
 //! Everything reads without colour: status words, a bar of `█`/`░` ending in
 //! `!` past max_age, and the label.
 
@@ -14,6 +17,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Cell;
 use ratatui::Frame;
 
+use crate::backups::fields;
 use crate::backups::run::check_jobs;
 use crate::backups::view::{age_bar, detail_lines, restore_label, status_word};
 use crate::backups::{self, restore_due};
@@ -21,6 +25,8 @@ use crate::cli::backups::journal_entry;
 use crate::model::{BackupJob, BackupResult, Status};
 use crate::store::StateKind;
 use crate::ui::pane::{Ctx, Effect, Job, JobId, KeyHelp, Pane, PaneEvent, PaneId, ResultsUpdate};
+use crate::ui::sort::{desc_f64, order_by, problem_rank, Sort};
+use crate::ui::widgets::form::{self, Field, Form, FormValues};
 use crate::ui::widgets::list::ListView;
 use crate::ui::widgets::table::{self, ellipsize, TableSpec};
 use crate::util::format_age;
@@ -37,6 +43,10 @@ const BAR: usize = 10;
 #[derive(Default)]
 pub struct BackupsPane {
     list: ListView,
+    /// The job to select once its save lands.
+    pending: Option<String>,
+    /// The column the rows are sorted by (`o`; None: status, the default).
+    sort: Option<Sort>,
     /// Job names in row order.
     names: Vec<String>,
     /// Jobs being checked, by the job that checks them.
@@ -119,6 +129,118 @@ impl BackupsPane {
     }
 }
 
+/// The form of a job: every field of backups.toml; the kind-specific ones
+/// only while the kind typed takes them.
+fn job_form(tag: &str, title: &str, j: &BackupJob) -> Form {
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let date = j
+        .last_restore_test
+        .map(|d| d.to_string())
+        .unwrap_or_default();
+    let when = |f: Field, key: &str| f.when("kind", &fields::kinds_taking(key));
+    Form::new(
+        tag,
+        title,
+        vec![
+            Field::new("name", "Name", j.name.clone())
+                .required()
+                .check(fields::check_name),
+            Field::new("host", "Host", j.host.clone())
+                .required()
+                .hint("a host from hosts.toml, or local")
+                .check(form::line),
+            Field::new("kind", "Kind", backups::kind_name(j.kind))
+                .required()
+                .hint("restic, borg, path or command")
+                .check(|v| fields::parse_kind(v).map(|_| ())),
+            when(
+                Field::new("repository", "Repository", text(&j.repository))
+                    .hint("path or URL of the repository")
+                    .check(form::line),
+                "repository",
+            ),
+            when(
+                Field::new(
+                    "password_command",
+                    "Password cmd",
+                    text(&j.password_command),
+                )
+                .hint("prints the password, run on the host")
+                .check(form::line),
+                "password_command",
+            ),
+            when(
+                Field::new("password_file", "Password file", text(&j.password_file))
+                    .hint("a file on the host")
+                    .check(form::line),
+                "password_file",
+            ),
+            when(
+                Field::new("env_file", "Env file", text(&j.env_file))
+                    .hint("KEY=VALUE backend settings on the host")
+                    .check(form::line),
+                "env_file",
+            ),
+            when(
+                Field::new("passcommand", "Passcommand", text(&j.passcommand))
+                    .hint("BORG_PASSCOMMAND")
+                    .check(form::line),
+                "passcommand",
+            ),
+            when(
+                Field::new("tag", "Tag", text(&j.tag))
+                    .hint("only snapshots with this tag")
+                    .check(form::line),
+                "tag",
+            ),
+            when(
+                Field::new("path", "Path", text(&j.path))
+                    .hint("directory or glob (restic: only this path)")
+                    .check(form::line),
+                "path",
+            ),
+            when(
+                Field::new(
+                    "min_size",
+                    "Min size",
+                    j.min_size.map(|n| n.to_string()).unwrap_or_default(),
+                )
+                .hint("bytes the newest file needs")
+                .check(|v| {
+                    v.parse::<u64>()
+                        .map(|_| ())
+                        .map_err(|_| "a number of bytes".to_string())
+                }),
+                "min_size",
+            ),
+            when(
+                Field::new("command", "Command", text(&j.command))
+                    .hint("prints the time of the latest good backup")
+                    .check(form::line),
+                "command",
+            ),
+            Field::new("max_age", "Max age", j.max_age.clone())
+                .required()
+                .hint("e.g. 26h: older is critical")
+                .check(form::duration),
+            Field::new("warn_age", "Warn age", text(&j.warn_age))
+                .hint("older is a warning")
+                .check(form::duration),
+            Field::new(
+                "restore_test_every",
+                "Restore every",
+                text(&j.restore_test_every),
+            )
+            .hint("e.g. 90d")
+            .check(form::duration),
+            Field::new("last_restore_test", "Last restore", date)
+                .hint("YYYY-MM-DD")
+                .check(form::date),
+            Field::new("notes", "Notes", text(&j.notes)).check(form::line),
+        ],
+    )
+}
+
 fn summary(results: &[BackupResult]) -> String {
     let n = |s: Status| results.iter().filter(|r| r.status == s).count();
     format!(
@@ -171,6 +293,84 @@ fn reason(r: Option<&BackupResult>, ctx: &Ctx, checking: bool) -> String {
     }
 }
 
+/// The orders of `o`: problems first (the default), then the others.
+const SORTS: &[&str] = &["status", "name", "age"];
+
+impl BackupsPane {
+    fn sort(&self) -> Sort {
+        self.sort.unwrap_or(Sort::new(SORTS))
+    }
+
+    /// Order the rows by the sort column (file order for ties).
+    fn order(&mut self, ctx: &Ctx) {
+        let jobs = &ctx.store.backups;
+        let r = |i: usize| ctx.results.backups.get(&jobs[i].name);
+        let order = match self.sort().name() {
+            "name" => order_by(jobs.len(), |a, b| jobs[a].name.cmp(&jobs[b].name)),
+            "age" => order_by(jobs.len(), |a, b| {
+                let age = |i: usize| r(i).and_then(|r| live(r, ctx).0).map(|a| a as f64);
+                desc_f64(age(a), age(b))
+            }),
+            _ => order_by(jobs.len(), |a, b| {
+                let rank = |i: usize| problem_rank(r(i).map(|r| live(r, ctx).1));
+                rank(b).cmp(&rank(a))
+            }),
+        };
+        self.list.set_order(order);
+    }
+
+    /// A submitted job form: the whole job checked as `opsdeck backup add`
+    /// checks it; errors go back onto their fields.
+    fn submitted(&mut self, tag: &str, values: &FormValues, ctx: &Ctx) -> Vec<Effect> {
+        let old_name = tag.strip_prefix("backup.edit:").map(str::to_string);
+        if tag != "backup.add" && old_name.is_none() {
+            return vec![];
+        }
+        let base = old_name
+            .as_deref()
+            .and_then(|n| self.job(ctx, n).cloned())
+            .unwrap_or_else(|| BackupJob::new("", "", crate::model::BackupKind::Path, ""));
+        // every field of the form (hidden ones were not submitted: unset)
+        let all: Vec<(&str, &str)> = fields::KEYS.iter().map(|k| (*k, values.get(k))).collect();
+        let job = match fields::apply(base, all) {
+            Ok(j) => j,
+            Err((key, msg)) => {
+                let key = if key.is_empty() { "form".into() } else { key };
+                return vec![Effect::FormErrors(vec![(key, msg)])];
+            }
+        };
+        if job.host != backups::run::LOCAL && ctx.store.host(&job.host).is_none() {
+            return vec![Effect::FormErrors(vec![(
+                "host".into(),
+                format!(
+                    "no host named {} in hosts.toml (local: the jump box)",
+                    job.host
+                ),
+            )])];
+        }
+        if let Err(e) = crate::ui::validate::unique_name(
+            "backup job",
+            ctx.store.backups.iter().map(|j| j.name.as_str()),
+            &job.name,
+            old_name.as_deref(),
+        ) {
+            return vec![Effect::FormErrors(vec![("name".into(), e)])];
+        }
+        let name = job.name.clone();
+        self.pending = Some(name.clone());
+        vec![match old_name {
+            None => Effect::store("backup.add", move |s| {
+                s.add_backup(job)?;
+                Ok(format!("backup job {name} added to backups.toml"))
+            }),
+            Some(old) => Effect::store("backup.edit", move |s| {
+                s.update_backup(&old, job)?;
+                Ok(format!("backup job {name} saved"))
+            }),
+        }]
+    }
+}
+
 impl Pane for BackupsPane {
     fn id(&self) -> PaneId {
         PaneId::Backups
@@ -198,6 +398,12 @@ impl Pane for BackupsPane {
 
     fn refresh(&mut self, ctx: &Ctx) {
         self.names = ctx.store.backups.iter().map(|j| j.name.clone()).collect();
+        let tags_of = |host: &str| -> String {
+            ctx.store
+                .host(host)
+                .map(|h| h.tags.iter().map(|t| format!(" @{t}")).collect())
+                .unwrap_or_default()
+        };
         self.list.set_rows(ctx.store.backups.iter().map(|j| {
             let r = ctx.results.backups.get(&j.name);
             let mut hay = format!("{} {} {}", j.name, j.host, backups::kind_name(j.kind));
@@ -209,8 +415,11 @@ impl Pane for BackupsPane {
                     hay.push_str(x);
                 }
             }
+            // `@tag`: the jobs of the hosts with that tag
+            hay.push_str(&tags_of(&j.host));
             (j.name.clone(), hay)
         }));
+        self.order(ctx);
     }
 
     fn draw(&self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
@@ -242,8 +451,11 @@ impl Pane for BackupsPane {
                 Constraint::Length(10),
                 Constraint::Fill(1),
             ],
+            sort: Some(self.sort().name()),
             empty: "no backup jobs: add [[backup]] tables to backups.toml (see opsdeck init)",
         };
+        // texts end in "…" where their column cuts them
+        let cols = table::column_widths(area, &spec.widths);
         table::draw(frame, area, theme, spec, &self.list, |idx| {
             let name = self.names.get(idx).map(String::as_str).unwrap_or_default();
             let job = self.job(ctx, name);
@@ -282,11 +494,15 @@ impl Pane for BackupsPane {
             vec![
                 Cell::from(Span::styled(status_text, status_style)),
                 Cell::from(ellipsize(name, name_w as usize)),
-                Cell::from(ellipsize(job.map(|j| j.host.as_str()).unwrap_or("?"), 10)),
+                Cell::from(table::fit(
+                    job.map(|j| j.host.as_str()).unwrap_or("?"),
+                    &cols,
+                    2,
+                )),
                 Cell::from(Span::styled(bar, status_style)),
                 Cell::from(label),
                 Cell::from(restored),
-                Cell::from(Line::from(reason(r, ctx, checking))),
+                Cell::from(Line::from(table::fit(&reason(r, ctx, checking), &cols, 6))),
             ]
         });
     }
@@ -336,6 +552,58 @@ impl Pane for BackupsPane {
                     format!("restored:{name}"),
                 )])
             }
+            KeyCode::Char('o') => {
+                let mut s = self.sort();
+                let msg = s.advance();
+                self.sort = Some(s);
+                self.order(ctx);
+                Some(vec![Effect::Status(msg)])
+            }
+            KeyCode::Char('a') => Some(vec![Effect::Form(job_form(
+                "backup.add",
+                "Add a backup job",
+                &BackupJob::new("", "", crate::model::BackupKind::Restic, "26h"),
+            ))]),
+            KeyCode::Char('e') => {
+                let Some(name) = self.selected_name() else {
+                    return Some(vec![Effect::Error("no backup job selected to edit".into())]);
+                };
+                let j = self.job(ctx, &name)?;
+                Some(vec![Effect::Form(job_form(
+                    &format!("backup.edit:{name}"),
+                    &format!("Edit backup job {name}"),
+                    j,
+                ))])
+            }
+            KeyCode::Char('E') => {
+                let Some(name) = self.selected_name() else {
+                    return Some(vec![Effect::Error("no backup job selected to edit".into())]);
+                };
+                Some(vec![Effect::Editor {
+                    kind: crate::ui::editor::Kind::Backup,
+                    name,
+                }])
+            }
+            KeyCode::Char('d') => {
+                let Some(name) = self.selected_name() else {
+                    return Some(vec![Effect::Error(
+                        "no backup job selected to delete".into(),
+                    )]);
+                };
+                let j = self.job(ctx, &name)?;
+                Some(vec![Effect::confirm(
+                    format!("Delete backup job {name} from backups.toml?"),
+                    vec![
+                        format!(
+                            "{} on {}; its results stay in state/ until the next check.",
+                            backups::kind_name(j.kind),
+                            j.host
+                        ),
+                        "The backups themselves are not touched.".into(),
+                    ],
+                    format!("backup.rm:{name}"),
+                )])
+            }
             KeyCode::Char('s') => {
                 let name = self.selected_name()?;
                 let host = self.job(ctx, &name)?.host.clone();
@@ -353,6 +621,12 @@ impl Pane for BackupsPane {
     fn handle_event(&mut self, event: PaneEvent, ctx: &Ctx) -> Vec<Effect> {
         match event {
             PaneEvent::Confirmed(tag) => {
+                if let Some(name) = tag.strip_prefix("backup.rm:").map(str::to_string) {
+                    return vec![Effect::store("backup.rm", move |s| {
+                        s.remove_backup(&name)?;
+                        Ok(format!("backup job {name} deleted from backups.toml"))
+                    })];
+                }
                 let Some(name) = tag.strip_prefix("restored:").map(str::to_string) else {
                     return vec![];
                 };
@@ -364,7 +638,13 @@ impl Pane for BackupsPane {
                 })]
             }
             PaneEvent::Saved { tag, result } => match result {
-                Ok(()) => vec![],
+                Ok(()) => {
+                    // the rows are the new ones now: select the job just saved
+                    if let Some(name) = self.pending.take() {
+                        self.list.select_key(&name);
+                    }
+                    vec![]
+                }
                 Err(e) if tag.starts_with("restored:") => {
                     vec![Effect::Error(format!("restore test not recorded: {e}"))]
                 }
@@ -416,18 +696,47 @@ impl Pane for BackupsPane {
                 self.list.select_key(&key);
                 vec![]
             }
-            PaneEvent::FormSubmitted { .. } | PaneEvent::SelectTicket(..) => vec![],
+            PaneEvent::FormSubmitted { tag, values } => self.submitted(&tag, &values, ctx),
+            PaneEvent::SelectTicket(..) => vec![],
         }
     }
 
+    fn list_mut(&mut self) -> Option<&mut ListView> {
+        Some(&mut self.list)
+    }
+    fn marks(&self) -> usize {
+        self.list.marks().len()
+    }
+    fn hints(&self) -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("Enter", "details"),
+            ("c", "check"),
+            ("a", "add"),
+            ("e", "edit"),
+            ("d", "delete"),
+            ("t", "restore tested"),
+        ]
+    }
     fn keys(&self) -> Vec<KeyHelp> {
         vec![
             KeyHelp::new("Enter", "details: policy, reasons, latest snapshots"),
             KeyHelp::new("c", "check the selected (or marked) backup jobs"),
             KeyHelp::new("C", "check every backup job"),
             KeyHelp::new(
+                "o",
+                "sort by the next column: status (problems first), name, age (oldest first)",
+            ),
+            KeyHelp::new(
                 "t",
                 "record a restore test of the selected job (today; asks)",
+            ),
+            KeyHelp::new(
+                "a / e / d",
+                "add / edit / delete a backup job (backups.toml; the form shows the fields of the kind typed)",
+            ),
+            KeyHelp::new(
+                "E",
+                "edit the job in $VISUAL / $EDITOR (checked before it is written; only changed keys change)",
             ),
             KeyHelp::new("s", "ssh to the job's host"),
             KeyHelp::new("Space", "mark a row"),
@@ -546,6 +855,7 @@ mod tests {
                 now: self.now,
                 jobs: &[],
                 engine: &self.engine,
+                tx: None,
             }
         }
     }

@@ -11,6 +11,8 @@ use ratatui::Frame;
 
 use crate::model::{CheckResult, Facts, Host};
 use crate::ui::pane::{Ctx, Effect, KeyHelp, Pane, PaneEvent, PaneId};
+use crate::ui::sort::{desc_f64, order_by, problem_rank, Sort};
+use crate::ui::validate;
 use crate::ui::widgets::form::{self, Field, Form, FormValues};
 use crate::ui::widgets::list::ListView;
 use crate::ui::widgets::table::{self, ellipsize, TableSpec};
@@ -19,15 +21,59 @@ pub struct HostsPane {
     list: ListView,
     /// The host to select once its save lands (it is not a row before).
     pending: Option<String>,
+    /// The column the rows are sorted by (`o`).
+    sort: Sort,
 }
+
+/// The orders of `o`: problems first (the default), then the others.
+const SORTS: &[&str] = &["status", "name", "last check", "disk", "load"];
 
 impl HostsPane {
     pub fn new() -> HostsPane {
         HostsPane {
             list: ListView::new(),
             pending: None,
+            sort: Sort::new(SORTS),
         }
     }
+
+    /// Order the rows by the sort column (store order for ties).
+    fn order(&mut self, ctx: &Ctx) {
+        let hosts = &ctx.store.hosts;
+        let check = |i: usize| ctx.results.checks.get(&hosts[i].name);
+        let facts = |i: usize| check(i).and_then(|c| c.known_facts()).map(|k| k.0);
+        let order = match self.sort.name() {
+            "name" => order_by(hosts.len(), |a, b| hosts[a].name.cmp(&hosts[b].name)),
+            "last check" => order_by(hosts.len(), |a, b| {
+                // never checked first, then the oldest
+                let t =
+                    |i: usize| check(i).and_then(|c| c.checked_at.parse::<jiff::Timestamp>().ok());
+                t(a).cmp(&t(b))
+            }),
+            "disk" => order_by(hosts.len(), |a, b| {
+                let d = |i: usize| {
+                    facts(i).and_then(|f| f.disks.iter().map(|d| d.used_pct).reduce(f64::max))
+                };
+                desc_f64(d(a), d(b))
+            }),
+            "load" => order_by(hosts.len(), |a, b| {
+                let l = |i: usize| facts(i).and_then(load_per_cpu);
+                desc_f64(l(a), l(b))
+            }),
+            _ => order_by(hosts.len(), |a, b| {
+                let r = |i: usize| problem_rank(check(i).map(|c| c.status));
+                r(b).cmp(&r(a))
+            }),
+        };
+        self.list.set_order(order);
+    }
+}
+
+/// The 1-minute load per CPU (what the rules compare), when both are known.
+pub fn load_per_cpu(f: &Facts) -> Option<f64> {
+    let l = f.load?;
+    let cpus = f.cpus.filter(|c| *c > 0)?;
+    Some(l[0] / f64::from(cpus))
 }
 
 impl Default for HostsPane {
@@ -48,8 +94,11 @@ pub fn key_facts(f: &Facts) -> String {
             .to_string();
         parts.push(short);
     }
-    if let Some(l) = f.load {
-        parts.push(format!("load {:.1}", l[0]));
+    // per CPU, as the rules (and their reasons) count it
+    match (load_per_cpu(f), f.load) {
+        (Some(per), _) => parts.push(format!("load {per:.2}/cpu")),
+        (None, Some(l)) => parts.push(format!("load {:.1}", l[0])),
+        _ => {}
     }
     if let Some(m) = f.mem_used_pct {
         parts.push(format!("mem {m:.0}%"));
@@ -76,8 +125,24 @@ pub fn key_facts(f: &Facts) -> String {
 
 fn reason(c: &CheckResult) -> String {
     match &c.error {
-        Some(e) => e.lines().next().unwrap_or("").to_string(),
+        Some(e) => crate::ui::errors::headline(e),
         None => c.reasons.join("; "),
+    }
+}
+
+/// The key facts, or (the last check did not reach the host) the last
+/// known ones: "(2h old) Debian 12 · …".
+fn known_facts_text(c: &CheckResult, ctx: &Ctx) -> String {
+    match c.known_facts() {
+        Some((f, None)) => key_facts(f),
+        Some((f, Some(at))) => format!(
+            "({} old) {}",
+            ctx.age_of(at)
+                .map(crate::util::format_age)
+                .unwrap_or_else(|| "?".into()),
+            key_facts(f)
+        ),
+        None => String::new(),
     }
 }
 
@@ -98,9 +163,11 @@ pub fn details(h: &Host, c: Option<&CheckResult>, ctx: &Ctx) -> Vec<Line<'static
     l.push(kv("name", h.name.clone()));
     l.push(kv(
         "address",
-        h.address
-            .clone()
-            .unwrap_or_else(|| format!("{} (via the SSH config)", h.name)),
+        match (&h.address, ctx.results.addresses.get(&h.name)) {
+            (Some(a), _) => a.clone(),
+            (None, Some(r)) => format!("{r} (the SSH config's, for {})", h.name),
+            (None, None) => format!("{} (via the SSH config, not resolved yet)", h.name),
+        },
     ));
     if let Some(p) = h.port {
         l.push(kv("port", p.to_string()));
@@ -157,7 +224,17 @@ pub fn details(h: &Host, c: Option<&CheckResult>, ctx: &Ctx) -> Vec<Line<'static
         }
     }
     let unknown = || "unknown".to_string();
-    if let Some(f) = &c.facts {
+    if let Some((_, Some(at))) = c.known_facts() {
+        l.push(Line::raw(""));
+        l.push(Line::styled(
+            format!(
+                "last known facts, gathered {at} ({}); the last check did not reach the host:",
+                ctx.age_label(Some(at))
+            ),
+            t.warn(),
+        ));
+    }
+    if let Some((f, _)) = c.known_facts() {
         l.push(kv("os", f.os.clone().unwrap_or_else(unknown)));
         l.push(kv("kernel", f.kernel.clone().unwrap_or_else(unknown)));
         l.push(kv(
@@ -237,20 +314,20 @@ fn host_form(tag: &str, title: &str, h: &Host) -> Form {
         vec![
             Field::new("name", "Name", h.name.clone())
                 .required()
-                .check(form::name),
+                .check(validate::host_name),
             Field::new("address", "Address", opt(&h.address))
                 .hint("default: the name, via the SSH config")
-                .check(form::name),
+                .check(validate::address),
             Field::new(
                 "port",
                 "Port",
                 h.port.map(|p| p.to_string()).unwrap_or_default(),
             )
-            .check(form::port),
-            Field::new("user", "User", opt(&h.user)).check(form::name),
+            .check(validate::port),
+            Field::new("user", "User", opt(&h.user)).check(validate::user),
             Field::new("jump", "Jump", opt(&h.jump))
                 .hint("ProxyJump: host or user@host:port")
-                .check(form::name),
+                .check(validate::jump),
             Field::new("tags", "Tags", h.tags.join(", "))
                 .hint("comma separated")
                 .check(form::words),
@@ -318,7 +395,7 @@ impl Pane for HostsPane {
             let mut hay = format!(
                 "{} {} {} {} {} {} {} {}",
                 h.name,
-                opt(&h.address),
+                ctx.results.address_of(h).unwrap_or(""),
                 h.tags.join(" "),
                 opt(&h.role),
                 opt(&h.location),
@@ -331,15 +408,21 @@ impl Pane for HostsPane {
                 hay.push_str(c.status.label());
                 hay.push(' ');
                 hay.push_str(&reason(c));
-                if let Some(f) = &c.facts {
+                if let Some((f, _)) = c.known_facts() {
                     hay.push(' ');
                     hay.push_str(&key_facts(f));
                     hay.push(' ');
                     hay.push_str(f.kernel.as_deref().unwrap_or(""));
                 }
             }
+            // `@tag` in the filter matches these tokens only (as on the command line)
+            for t in &h.tags {
+                hay.push_str(" @");
+                hay.push_str(t);
+            }
             (h.name.clone(), hay)
         }));
+        self.order(ctx);
     }
 
     fn draw(&self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
@@ -356,7 +439,7 @@ impl Pane for HostsPane {
                     Constraint::Length(16),
                     Constraint::Length(7),
                     Constraint::Length(8),
-                    Constraint::Percentage(35),
+                    Constraint::Percentage(30),
                     Constraint::Min(20),
                 ],
             )
@@ -393,6 +476,7 @@ impl Pane for HostsPane {
                 title: "Hosts",
                 header,
                 widths,
+                sort: Some(self.sort.name()),
                 empty:
                     "no hosts yet: a adds one (or opsdeck host import --ssh-config ~/.ssh/config)",
             },
@@ -417,13 +501,15 @@ impl Pane for HostsPane {
                         .unwrap_or_else(|| "never".into())
                 };
                 let why = c.map(reason).unwrap_or_default();
-                let facts = c
-                    .and_then(|c| c.facts.as_ref())
-                    .map(key_facts)
-                    .unwrap_or_default();
+                let facts = c.map(|c| known_facts_text(c, ctx)).unwrap_or_default();
                 let mut cells = vec![
                     Cell::from(fit(h.name.clone(), 0)),
-                    Cell::from(fit(h.address.clone().unwrap_or_default(), 1)),
+                    // from the SSH config (resolved in the background): dim
+                    match (&h.address, ctx.results.addresses.get(&h.name)) {
+                        (Some(a), _) => Cell::from(fit(a.clone(), 1)),
+                        (None, Some(r)) => Cell::from(Span::styled(fit(r.clone(), 1), t.dim())),
+                        (None, None) => Cell::from(""),
+                    },
                     Cell::from(fit(h.tags.join(","), 2)),
                     Cell::from(Line::from(status)),
                     Cell::from(age),
@@ -469,6 +555,11 @@ impl Pane for HostsPane {
                     vec![Effect::Check(t)]
                 }
             }
+            KeyCode::Char('o') => {
+                let msg = self.sort.advance();
+                self.order(ctx);
+                vec![Effect::Status(msg)]
+            }
             KeyCode::Char('C') => vec![Effect::Check(
                 ctx.store.hosts.iter().map(|h| h.name.clone()).collect(),
             )],
@@ -498,8 +589,8 @@ impl Pane for HostsPane {
                         .collect();
                     if !jobs.is_empty() {
                         lines.push(format!(
-                            "{} backup job(s) run on it and will fail to check: {}",
-                            jobs.len(),
+                            "{} on it and will fail to check: {}",
+                            crate::util::plural(jobs.len(), "backup job runs", "backup jobs run"),
                             ellipsize(&jobs.join(", "), 200)
                         ));
                     }
@@ -515,6 +606,13 @@ impl Pane for HostsPane {
                 Some(h) => vec![Effect::Ssh(h.name.clone())],
                 None => need("ssh to"),
             },
+            KeyCode::Char('E') => match selected() {
+                Some(h) => vec![Effect::Editor {
+                    kind: crate::ui::editor::Kind::Host,
+                    name: h.name.clone(),
+                }],
+                None => need("edit"),
+            },
             KeyCode::Char('r') => {
                 let t = self.list.targets();
                 if t.is_empty() {
@@ -524,10 +622,16 @@ impl Pane for HostsPane {
                 }
             }
             KeyCode::Char('y') => match selected() {
-                Some(h) => vec![Effect::Copy {
-                    what: format!("address of {}", h.name),
-                    value: h.address.clone().unwrap_or_else(|| h.name.clone()),
-                }],
+                Some(h) => match ctx.results.address_of(h) {
+                    Some(a) => vec![Effect::Copy {
+                        what: format!("address of {}", h.name),
+                        value: a.to_string(),
+                    }],
+                    None => vec![Effect::Error(format!(
+                        "the address of {} is not known yet (the SSH config is being read); try again in a moment",
+                        h.name
+                    ))],
+                },
                 None => need("copy"),
             },
             _ => return None,
@@ -552,13 +656,14 @@ impl Pane for HostsPane {
             PaneEvent::FormSubmitted { tag, values } => {
                 let host = host_from(&values);
                 let old = tag.strip_prefix("edit:").map(str::to_string);
-                let name_taken = ctx.store.host(&host.name).is_some()
-                    && old.as_deref() != Some(host.name.as_str());
-                if name_taken {
-                    return vec![Effect::FormErrors(vec![(
-                        "name".into(),
-                        format!("a host named {} exists already", host.name),
-                    )])];
+                // names are unique whatever their case ("Web1" is web1)
+                if let Err(e) = validate::unique_name(
+                    "host",
+                    ctx.store.hosts.iter().map(|h| h.name.as_str()),
+                    &host.name,
+                    old.as_deref(),
+                ) {
+                    return vec![Effect::FormErrors(vec![("name".into(), e)])];
                 }
                 let mut out = Vec::new();
                 if let Some(v) = &host.vendor {
@@ -591,12 +696,37 @@ impl Pane for HostsPane {
         }
     }
 
+    fn list_mut(&mut self) -> Option<&mut ListView> {
+        Some(&mut self.list)
+    }
+    fn marks(&self) -> usize {
+        self.list.marks().len()
+    }
+    fn hints(&self) -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("Enter", "details"),
+            ("Space", "mark"),
+            ("c", "check"),
+            ("a", "add"),
+            ("e", "edit"),
+            ("s", "ssh"),
+            ("r", "run"),
+        ]
+    }
     fn keys(&self) -> Vec<KeyHelp> {
         vec![
             KeyHelp::new("Enter", "every fact and the full error of the host"),
             KeyHelp::new("c", "check the marked hosts, else the selected one"),
             KeyHelp::new("C", "check all hosts"),
+            KeyHelp::new(
+                "o",
+                "sort by the next column: status (problems first), name, last check (oldest first), disk (fullest first), load per CPU",
+            ),
             KeyHelp::new("a / e / d", "add / edit / delete a host (hosts.toml)"),
+            KeyHelp::new(
+                "E",
+                "edit the host in $VISUAL / $EDITOR (checked before it is written; only changed keys change)",
+            ),
             KeyHelp::new("s", "ssh to the host (the TUI comes back when it ends)"),
             KeyHelp::new(
                 "r",

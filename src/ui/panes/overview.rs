@@ -7,8 +7,17 @@
 //! first-seen records are read once, at the first refresh (start-up, next to
 //! the shell's store load). "Pending since" is tracked in memory from then
 //! on; every saved sweep (`checks::save`, which the TUI runs too) persists it.
+//!
+//! The computation (`crate::overview::overview`, every host against every
+//! result) runs on a thread of the pane's own when the event loop gave a
+//! channel (`ctx.tx`): a 1,000-host sweep refreshes the panes several times
+//! a second and must not hold the keyboard. One computation at a time; new
+//! data meanwhile asks for one more when it ends. The last result stays on
+//! the screen until the next one arrives. Without a channel (tests) it is
+//! computed in place.
 
 use std::cell::RefCell;
+use std::sync::mpsc as std_mpsc;
 
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -20,7 +29,7 @@ use ratatui::Frame;
 use crate::lifecycle::EolTable;
 use crate::model::Level;
 use crate::overview::{self, Counts, Overview, Pane as Jump, SecuritySince, Snapshot};
-use crate::ui::pane::{Ctx, Effect, KeyHelp, Pane, PaneEvent, PaneId};
+use crate::ui::pane::{Ctx, Effect, JobId, KeyHelp, Msg, Pane, PaneEvent, PaneId};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::list::ListView;
 use crate::ui::widgets::table::{self, TableSpec};
@@ -37,6 +46,37 @@ pub struct OverviewPane {
     load_error: Option<String>,
     /// The filter text (also set in the list).
     filter: String,
+    /// The background computation's thread (started on first use).
+    worker: Option<std_mpsc::Sender<Request>>,
+    /// A computation is running.
+    computing: bool,
+    /// The data changed while it ran: compute once more when it ends.
+    again: bool,
+}
+
+/// Work for the pane's thread.
+struct Request {
+    snap: Snapshot,
+    now: jiff::Timestamp,
+    tx: tokio::sync::mpsc::UnboundedSender<Msg>,
+}
+
+/// The answer of the pane's thread (delivered as a `PaneEvent::JobMsg`).
+pub struct Computed {
+    ov: Overview,
+    security_since: Vec<SecuritySince>,
+    now: jiff::Timestamp,
+}
+
+/// The Overview of a snapshot at `now` (pure; runs on the pane's thread).
+fn compute_overview(mut snap: Snapshot, now: jiff::Timestamp) -> Computed {
+    snap.track_security();
+    let ov = overview::overview(&snap, now, overview::today_of(now));
+    Computed {
+        ov,
+        security_since: snap.security_since,
+        now,
+    }
 }
 
 #[derive(Default)]
@@ -50,6 +90,32 @@ struct State {
 /// Recompute when `now` is this many seconds away from the last computation.
 const RECOMPUTE_S: i64 = 60;
 
+/// Show a computed Overview: rows keyed so the selection survives.
+fn install(st: &mut State, done: Computed) {
+    let Computed {
+        ov,
+        security_since,
+        now,
+    } = done;
+    st.security_since = security_since;
+    // Key: pane + row key + what (unique per item), so the selection
+    // survives a recomputation as long as the item is still there.
+    st.list.set_rows(ov.items.iter().map(|i| {
+        (
+            format!("{}/{}/{}", i.target.pane.label(), i.target.key, i.what),
+            format!(
+                "{} {} {} {}",
+                level_label(i.level),
+                i.what,
+                i.why,
+                i.target.pane.label()
+            ),
+        )
+    }));
+    st.ov = Some(ov);
+    st.computed_at = Some(now);
+}
+
 impl OverviewPane {
     pub fn new() -> OverviewPane {
         OverviewPane {
@@ -60,6 +126,9 @@ impl OverviewPane {
             eol: None,
             load_error: None,
             filter: String::new(),
+            worker: None,
+            computing: false,
+            again: false,
         }
     }
 
@@ -100,9 +169,10 @@ impl OverviewPane {
             .collect()
     }
 
-    /// Compute the Overview from the data in `ctx` at `ctx.now`.
-    fn compute(&self, st: &mut State, ctx: &Ctx) {
-        let mut snap = Snapshot {
+    /// The inputs of the Overview, copied from `ctx` (the security
+    /// first-seen records are taken from `st`: they come back with the result).
+    fn snapshot(&self, st: &mut State, ctx: &Ctx) -> Snapshot {
+        Snapshot {
             thresholds: ctx.store.settings.thresholds.clone(),
             hosts: ctx.store.hosts.clone(),
             vendors: ctx.store.vendors.clone(),
@@ -113,27 +183,56 @@ impl OverviewPane {
             security_since: std::mem::take(&mut st.security_since),
             eol: self.eol.clone().unwrap_or_else(EolTable::embedded),
             notes: Vec::new(),
-        };
-        snap.track_security();
-        let now = ctx.now;
-        let ov = overview::overview(&snap, now, overview::today_of(now));
-        st.security_since = snap.security_since;
-        // Key: pane + row key + what (unique per item), so the selection
-        // survives a recomputation as long as the item is still there.
-        st.list.set_rows(ov.items.iter().map(|i| {
-            (
-                format!("{}/{}/{}", i.target.pane.label(), i.target.key, i.what),
-                format!(
-                    "{} {} {} {}",
-                    level_label(i.level),
-                    i.what,
-                    i.why,
-                    i.target.pane.label()
-                ),
-            )
-        }));
-        st.ov = Some(ov);
-        st.computed_at = Some(now);
+        }
+    }
+
+    /// Compute the Overview from the data in `ctx` at `ctx.now`, in place.
+    fn compute(&self, st: &mut State, ctx: &Ctx) {
+        let snap = self.snapshot(st, ctx);
+        install(st, compute_overview(snap, ctx.now));
+    }
+
+    /// Start a computation on the pane's thread (or note that one more is
+    /// needed); false: no channel, compute in place.
+    fn compute_in_background(&mut self, ctx: &Ctx) -> bool {
+        let Some(tx) = ctx.tx else { return false };
+        if self.computing {
+            self.again = true;
+            return true;
+        }
+        if self.worker.is_none() {
+            let (wtx, wrx) = std_mpsc::channel::<Request>();
+            let spawned = std::thread::Builder::new()
+                .name("overview".into())
+                .spawn(move || {
+                    crate::ui::background_priority();
+                    while let Ok(r) = wrx.recv() {
+                        let done = compute_overview(r.snap, r.now);
+                        let _ = r.tx.send(Msg::Job {
+                            job: JobId(0),
+                            pane: Some(PaneId::Overview),
+                            msg: Box::new(done),
+                        });
+                    }
+                });
+            if spawned.is_err() {
+                return false;
+            }
+            self.worker = Some(wtx);
+        }
+        let mut st = std::mem::take(self.state.get_mut());
+        let snap = self.snapshot(&mut st, ctx);
+        *self.state.get_mut() = st;
+        let sent = self.worker.as_ref().is_some_and(|w| {
+            w.send(Request {
+                snap,
+                now: ctx.now,
+                tx: tx.clone(),
+            })
+            .is_ok()
+        });
+        self.computing = sent;
+        sent
     }
 
     fn stale(&self, ctx: &Ctx) -> bool {
@@ -177,11 +276,7 @@ fn level_style(theme: &Theme, l: Level) -> Style {
 }
 
 fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
-    }
+    crate::util::plural(n, word, &format!("{word}s"))
 }
 
 /// "Hosts 5: 2 crit 1 warn 1 unknown"; colour on the numbers, the words say it too.
@@ -227,6 +322,12 @@ fn counts_lines<'a>(c: &Counts, theme: &Theme) -> [Line<'a>; 4] {
         patches.push(Span::styled(
             format!(", {} unknown", p.security_unknown),
             theme.dim(),
+        ));
+    }
+    if p.stale > 0 {
+        patches.push(Span::styled(
+            format!(" ({} last known: unreachable now)", plural(p.stale, "host")),
+            theme.warn(),
         ));
     }
     patches.push(Span::styled(
@@ -287,6 +388,9 @@ impl Pane for OverviewPane {
 
     fn refresh(&mut self, ctx: &Ctx) {
         self.load_once(ctx);
+        if self.compute_in_background(ctx) {
+            return;
+        }
         let mut st = std::mem::take(self.state.get_mut());
         self.compute(&mut st, ctx);
         *self.state.get_mut() = st;
@@ -294,7 +398,9 @@ impl Pane for OverviewPane {
 
     fn draw(&self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
         let theme = ctx.theme;
-        if self.stale(ctx) {
+        // in place only without a background thread (tests); the event
+        // loop refreshes every pane once a minute for the ages
+        if ctx.tx.is_none() && self.stale(ctx) {
             let mut st = self.state.borrow_mut();
             self.compute(&mut st, ctx);
         }
@@ -354,6 +460,7 @@ impl Pane for OverviewPane {
                 title: &title,
                 header: vec!["level", "what", "why", "go to"],
                 widths,
+                sort: None,
                 empty: "nothing needs you (as far as the last checks know; C on Hosts checks all)",
             },
             &st.list,
@@ -393,10 +500,29 @@ impl Pane for OverviewPane {
         }
     }
 
-    fn handle_event(&mut self, _event: PaneEvent, _ctx: &Ctx) -> Vec<Effect> {
+    fn handle_event(&mut self, event: PaneEvent, ctx: &Ctx) -> Vec<Effect> {
+        if let PaneEvent::JobMsg { msg, .. } = event {
+            if let Ok(done) = msg.downcast::<Computed>() {
+                self.computing = false;
+                let mut st = std::mem::take(self.state.get_mut());
+                // the security first-seen records travel with the work
+                install(&mut st, *done);
+                *self.state.get_mut() = st;
+                if std::mem::take(&mut self.again) {
+                    self.compute_in_background(ctx);
+                }
+            }
+        }
         vec![]
     }
 
+    fn click(&mut self, row: u16) -> bool {
+        // the list is under the four lines of counts and freshness
+        row >= 4 && self.state.get_mut().list.click_table_row(row - 4)
+    }
+    fn hints(&self) -> Vec<(&'static str, &'static str)> {
+        vec![("Enter", "go to the row"), ("j/k", "move")]
+    }
     fn keys(&self) -> Vec<KeyHelp> {
         vec![KeyHelp::new(
             "Enter",

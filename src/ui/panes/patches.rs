@@ -21,6 +21,7 @@ use crate::model::{Host, PatchReport, Update};
 use crate::patches::run::{self as prun, ApplyOptions, Event, HostPlan, RebootOptions, RebootStep};
 use crate::ssh::StreamKind;
 use crate::ui::pane::{Ctx, Effect, Job, JobHandle, JobId, KeyHelp, Pane, PaneEvent, PaneId};
+use crate::ui::sort::{desc_f64, order_by, Sort};
 use crate::ui::widgets::list::ListView;
 use crate::ui::widgets::table::{self, TableSpec};
 use crate::util::format_age;
@@ -72,7 +73,12 @@ pub struct PatchesPane {
     log: Vec<String>,
     /// Whether the running / last apply was security-only (for a retry).
     last_security_only: bool,
+    /// The column the rows are sorted by (`o`).
+    sort: Sort,
 }
+
+/// The orders of `o`: security updates first (the default), then the others.
+const SORTS: &[&str] = &["security", "name", "pending", "last check"];
 
 impl PatchesPane {
     pub fn new() -> PatchesPane {
@@ -86,7 +92,41 @@ impl PatchesPane {
             touched: Vec::new(),
             log: Vec::new(),
             last_security_only: false,
+            sort: Sort::new(SORTS),
         }
+    }
+
+    /// Order the rows by the sort column (store order for ties).
+    fn order(&mut self, ctx: &Ctx) {
+        let sums: Vec<RowSummary> = ctx
+            .store
+            .hosts
+            .iter()
+            .map(|h| summary(&h.name, ctx))
+            .collect();
+        let num = |i: usize| sums[i].pending.parse::<f64>().ok();
+        let sec = |i: usize| match sums[i].security {
+            Some(Some(n)) => Some(n as f64),
+            _ => None,
+        };
+        let hosts = &ctx.store.hosts;
+        let order = match self.sort.name() {
+            "name" => order_by(sums.len(), |a, b| hosts[a].name.cmp(&hosts[b].name)),
+            "pending" => order_by(sums.len(), |a, b| desc_f64(num(a), num(b))),
+            "last check" => order_by(sums.len(), |a, b| {
+                let t = |i: usize| {
+                    sums[i]
+                        .checked_at
+                        .as_deref()
+                        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+                };
+                t(a).cmp(&t(b))
+            }),
+            _ => order_by(sums.len(), |a, b| {
+                desc_f64(sec(a), sec(b)).then(desc_f64(num(a), num(b)))
+            }),
+        };
+        self.list.set_order(order);
     }
 
     fn log_line(&mut self, line: String) -> Effect {
@@ -144,13 +184,15 @@ impl PatchesPane {
         let timeout = Duration::from_secs(ctx.store.settings.ssh.command_timeout_s.max(60));
         let n = hosts.len();
         let what = format!(
-            "plan {} updates on {n} host(s)",
-            if security_only { "security" } else { "all" }
+            "plan {} updates on {}",
+            if security_only { "security" } else { "all" },
+            crate::util::plural(n, "host", "hosts")
         );
         self.busy = Some((JobId(u64::MAX), Busy::Planning));
         vec![
             Effect::Status(format!(
-                "working out what would change on {n} host(s) (native simulation)…"
+                "working out what would change on {} (native simulation)…",
+                crate::util::plural(n, "host", "hosts")
             )),
             Effect::Job(Job::task(None, what, move |jh: JobHandle| {
                 async move {
@@ -227,7 +269,8 @@ impl PatchesPane {
         if work.is_empty() {
             let mut effects = vec![if failed > 0 {
                 Effect::Error(format!(
-                    "nothing applied: {failed} host(s) could not be planned (see the log)"
+                    "nothing applied: {} could not be planned (see the log)",
+                    crate::util::plural(failed, "host", "hosts")
                 ))
             } else {
                 Effect::Status("nothing to do: no update would change anything".into())
@@ -245,20 +288,41 @@ impl PatchesPane {
         let n = work.len();
         if failed > 0 {
             lines.push(format!(
-                "{failed} host(s) above are left out (they could not be planned)."
+                "{} above left out (not planned).",
+                crate::util::plural(failed, "host", "hosts")
             ));
         }
         lines.push(String::new());
         lines.push("One host at a time; the first failure stops the rest.".into());
         self.pending = Some((security_only, work));
-        let mut effects = vec![Effect::confirm(
-            format!(
-                "Apply {packages} {}package change(s) on {n} host(s)?",
-                if security_only { "security " } else { "" }
+        let mut effects = vec![
+            Effect::Status(format!(
+                "planned: {} on {}; answer the question",
+                crate::util::plural(packages, "package change", "package changes"),
+                crate::util::plural(n, "host", "hosts")
+            )),
+            Effect::confirm(
+                format!(
+                    "Apply {} on {}?",
+                    crate::util::plural(
+                        packages,
+                        if security_only {
+                            "security package change"
+                        } else {
+                            "package change"
+                        },
+                        if security_only {
+                            "security package changes"
+                        } else {
+                            "package changes"
+                        }
+                    ),
+                    crate::util::plural(n, "host", "hosts")
+                ),
+                lines,
+                "patch:apply",
             ),
-            lines,
-            "patch:apply",
-        )];
+        ];
         effects.extend(key_effects);
         effects
     }
@@ -298,7 +362,10 @@ impl PatchesPane {
             },
             Effect::Job(Job::blocking(
                 None,
-                format!("apply updates on {n} host(s)"),
+                format!(
+                    "apply updates on {}",
+                    crate::util::plural(n, "host", "hosts")
+                ),
                 move |jh: JobHandle| {
                     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
                     let cancel = jh.cancel_flag();
@@ -423,12 +490,13 @@ impl PatchesPane {
             Effect::Job(Job::blocking(
                 None,
                 format!(
-                    "{} {n} host(s)",
+                    "{} {}",
                     if reboot {
                         "reboot"
                     } else {
                         "refresh metadata on"
-                    }
+                    },
+                    crate::util::plural(n, "host", "hosts")
                 ),
                 move |jh: JobHandle| {
                     let cancel = jh.cancel_flag();
@@ -540,17 +608,26 @@ impl PatchesPane {
             .collect();
         let n = hosts.len();
         if reboot {
+            // not one key away: the host's name (several: "yes") is typed
+            let word = match &hosts[..] {
+                [one] => one.name.clone(),
+                _ => "yes".to_string(),
+            };
             let mut lines = lines;
             lines.push(String::new());
             lines.push("One at a time; each is waited for and re-checked.".into());
-            vec![Effect::confirm(
-                format!("REBOOT {n} host(s)?"),
+            vec![Effect::ConfirmTyped {
+                title: format!("REBOOT {}?", crate::util::plural(n, "host", "hosts")),
                 lines,
-                "patch:reboot",
-            )]
+                tag: "patch:reboot".into(),
+                word,
+            }]
         } else {
             vec![Effect::confirm(
-                format!("Refresh the package metadata (as root) on {n} host(s)?"),
+                format!(
+                    "Refresh the package metadata (as root) on {}?",
+                    crate::util::plural(n, "host", "hosts")
+                ),
                 lines,
                 "patch:refresh",
             )]
@@ -564,8 +641,10 @@ impl Default for PatchesPane {
     }
 }
 
-/// One row's numbers: from the host's update list, else (not listed yet)
-/// from the counts of its last check. None: nothing known.
+/// One row's numbers: from the host's update list, else (not listed yet,
+/// or the last check did not reach the host) from the counts of its last
+/// check, or the last known counts marked with their time (`stale`).
+/// None: nothing known.
 struct RowSummary {
     manager: String,
     security: Option<Option<usize>>,
@@ -573,29 +652,30 @@ struct RowSummary {
     reboot: Option<Option<bool>>,
     metadata: String,
     checked_at: Option<String>,
+    /// The figures are the last known ones, gathered then (RFC 3339).
+    stale: Option<String>,
 }
 
 fn summary(name: &str, ctx: &Ctx) -> RowSummary {
-    if let Some(p) = ctx.results.patches.get(name) {
+    if let Some(p) = ctx.results.patches.get(name).filter(|p| p.error.is_none()) {
         return RowSummary {
             manager: p.package_manager.clone().unwrap_or_default(),
             security: Some(p.security_pending()),
-            pending: if p.error.is_some() && p.updates.is_empty() {
-                "?".into()
-            } else {
-                p.updates.len().to_string()
-            },
+            pending: p.updates.len().to_string(),
             reboot: Some(p.reboot_required),
             metadata: p
                 .metadata_age_s
                 .map(format_age)
                 .unwrap_or_else(|| "?".into()),
             checked_at: p.checked_at.clone(),
+            stale: None,
         };
     }
+    // no list, or its listing failed: never "0", the check's counts or unknown
     let check = ctx.results.checks.get(name);
-    match check.and_then(|c| c.facts.as_ref()) {
-        Some(f) => {
+    let failed = ctx.results.patches.contains_key(name) || check.is_some();
+    match check.and_then(|c| c.known_facts()) {
+        Some((f, stale)) => {
             let u = f.updates.clone().unwrap_or_default();
             RowSummary {
                 manager: f.package_manager.clone().unwrap_or_default(),
@@ -610,16 +690,27 @@ fn summary(name: &str, ctx: &Ctx) -> RowSummary {
                     .map(format_age)
                     .unwrap_or_else(|| "?".into()),
                 checked_at: check.map(|c| c.checked_at.clone()),
+                stale: stale.map(str::to_string),
             }
         }
         None => RowSummary {
             manager: String::new(),
-            security: None,
-            pending: String::new(),
-            reboot: None,
+            security: failed.then_some(None),
+            pending: if failed { "?".into() } else { String::new() },
+            reboot: failed.then_some(None),
             metadata: String::new(),
             checked_at: check.map(|c| c.checked_at.clone()),
+            stale: None,
         },
+    }
+}
+
+/// A last known figure reads "(3)": not what the host has now.
+fn stale_mark(text: String, stale: bool) -> String {
+    if stale && !text.is_empty() && text != "?" {
+        format!("({text})")
+    } else {
+        text
     }
 }
 
@@ -638,11 +729,17 @@ pub fn detail_lines(name: &str, p: Option<&PatchReport>, ctx: &Ctx) -> Vec<Strin
         return vec![format!("{name}: not checked yet (c checks it)")];
     };
     let mut lines = Vec::new();
+    let failed = p.error.is_some();
     lines.push(format!(
         "{name}: {} — {} pending, {} security; reboot required: {}; metadata age: {}; checked {}",
         p.package_manager.as_deref().unwrap_or("?"),
-        p.updates.len(),
+        if failed {
+            "unknown".to_string()
+        } else {
+            p.updates.len().to_string()
+        },
         p.security_pending()
+            .filter(|_| !failed)
             .map(|n| n.to_string())
             .unwrap_or_else(|| "unknown".into()),
         match p.reboot_required {
@@ -657,6 +754,24 @@ pub fn detail_lines(name: &str, p: Option<&PatchReport>, ctx: &Ctx) -> Vec<Strin
     ));
     if let Some(e) = &p.error {
         lines.push(format!("error: {e}"));
+        let r = summary(name, ctx);
+        if let Some(at) = &r.stale {
+            lines.push(format!(
+                "last known ({}): {} pending, {} security, reboot required: {}; \
+                 the list comes back with the next check that reaches the host",
+                ctx.age_label(Some(at)),
+                r.pending,
+                match r.security {
+                    Some(Some(n)) => n.to_string(),
+                    _ => "unknown".into(),
+                },
+                match r.reboot {
+                    Some(Some(true)) => "yes",
+                    Some(Some(false)) => "no",
+                    _ => "unknown",
+                }
+            ));
+        }
     }
     for u in ordered(&p.updates) {
         lines.push(format!(
@@ -689,18 +804,18 @@ impl Pane for PatchesPane {
         PaneId::Patches
     }
     fn count(&self, ctx: &Ctx) -> String {
-        let pending = ctx
-            .results
-            .patches
-            .values()
-            .filter(|p| !p.updates.is_empty())
-            .count();
-        let sec = ctx
-            .results
-            .patches
-            .values()
-            .filter(|p| p.updates.iter().any(|u| u.security == Some(true)))
-            .count();
+        // last known figures of unreachable hosts count too: a host that
+        // stopped answering still has its updates pending
+        let (mut pending, mut sec) = (0, 0);
+        for h in &ctx.store.hosts {
+            let r = summary(&h.name, ctx);
+            if r.pending.parse::<usize>().is_ok_and(|n| n > 0) {
+                pending += 1;
+            }
+            if matches!(r.security, Some(Some(n)) if n > 0) {
+                sec += 1;
+            }
+        }
         if sec > 0 {
             format!("{pending} ({sec}!)")
         } else {
@@ -725,11 +840,25 @@ impl Pane for PatchesPane {
                     .unwrap_or_default(),
                 self.activity.get(&h.name).cloned().unwrap_or_default()
             );
-            (h.name.clone(), hay)
+            let tags: String = h.tags.iter().map(|t| format!(" @{t}")).collect();
+            (h.name.clone(), hay + &tags)
         }));
+        self.order(ctx);
     }
     fn draw(&self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
         let theme = ctx.theme;
+        let widths = vec![
+            Constraint::Length(14),
+            Constraint::Length(6),
+            Constraint::Length(5),
+            Constraint::Length(7),
+            Constraint::Length(6),
+            Constraint::Length(8),
+            Constraint::Length(8),
+            Constraint::Min(10),
+        ];
+        // texts end in "…" where their column cuts them
+        let cols = table::column_widths(area, &widths);
         table::draw(
             frame,
             area,
@@ -739,16 +868,8 @@ impl Pane for PatchesPane {
                 header: vec![
                     "host", "mgr", "sec", "pending", "reboot", "metadata", "checked", "state",
                 ],
-                widths: vec![
-                    Constraint::Length(14),
-                    Constraint::Length(6),
-                    Constraint::Length(4),
-                    Constraint::Length(7),
-                    Constraint::Length(6),
-                    Constraint::Length(8),
-                    Constraint::Length(8),
-                    Constraint::Min(10),
-                ],
+                widths,
+                sort: Some(self.sort.name()),
                 empty: "no hosts yet (Hosts pane: a adds one)",
             },
             &self.list,
@@ -758,20 +879,23 @@ impl Pane for PatchesPane {
                 };
                 let p = ctx.results.patches.get(name);
                 let r = summary(name, ctx);
+                let stale = r.stale.is_some();
                 let sec_cell = match r.security {
-                    Some(Some(0)) => Cell::from("0"),
-                    Some(Some(n)) => {
-                        Cell::from(ratatui::text::Span::styled(n.to_string(), theme.crit()))
-                    }
+                    Some(Some(0)) => Cell::from(stale_mark("0".into(), stale)),
+                    Some(Some(n)) => Cell::from(ratatui::text::Span::styled(
+                        stale_mark(n.to_string(), stale),
+                        theme.crit(),
+                    )),
                     Some(None) => Cell::from("?"),
                     None => Cell::from(""),
                 };
-                let pending = r.pending;
+                let pending = stale_mark(r.pending, stale);
                 let reboot = match r.reboot {
-                    Some(Some(true)) => {
-                        Cell::from(ratatui::text::Span::styled("yes", theme.warn()))
-                    }
-                    Some(Some(false)) => Cell::from("no"),
+                    Some(Some(true)) => Cell::from(ratatui::text::Span::styled(
+                        stale_mark("yes".into(), stale),
+                        theme.warn(),
+                    )),
+                    Some(Some(false)) => Cell::from(stale_mark("no".into(), stale)),
                     Some(None) => Cell::from("?"),
                     None => Cell::from(""),
                 };
@@ -783,11 +907,17 @@ impl Pane for PatchesPane {
                 };
                 let state = match self.activity.get(name) {
                     Some(a) => a.clone(),
-                    None => p
-                        .and_then(|p| p.error.clone())
-                        .or_else(|| ctx.results.checks.get(name).and_then(|c| c.error.clone()))
-                        .map(|e| format!("error: {}", e.lines().next().unwrap_or("")))
-                        .unwrap_or_default(),
+                    None => {
+                        let error = p
+                            .and_then(|p| p.error.clone())
+                            .or_else(|| ctx.results.checks.get(name).and_then(|c| c.error.clone()))
+                            .map(|e| format!("error: {}", crate::ui::errors::short(&e)))
+                            .unwrap_or_default();
+                        match &r.stale {
+                            Some(at) => format!("{error}; (n) from {}", ctx.age_label(Some(at))),
+                            None => error,
+                        }
+                    }
                 };
                 let state_style = if state.starts_with("FAILED") || state.starts_with("error") {
                     theme.error()
@@ -795,14 +925,17 @@ impl Pane for PatchesPane {
                     theme.text()
                 };
                 vec![
-                    Cell::from(name.clone()),
-                    Cell::from(r.manager),
+                    Cell::from(table::fit(name, &cols, 0)),
+                    Cell::from(table::fit(&r.manager, &cols, 1)),
                     sec_cell,
                     Cell::from(pending),
                     reboot,
                     Cell::from(meta),
-                    Cell::from(checked),
-                    Cell::from(ratatui::text::Span::styled(state, state_style)),
+                    Cell::from(table::fit(&checked, &cols, 6)),
+                    Cell::from(ratatui::text::Span::styled(
+                        table::fit(&state, &cols, 7),
+                        state_style,
+                    )),
                 ]
             },
         );
@@ -816,6 +949,11 @@ impl Pane for PatchesPane {
             KeyCode::Char('C') => Some(vec![Effect::Check(
                 ctx.store.hosts.iter().map(|h| h.name.clone()).collect(),
             )]),
+            KeyCode::Char('o') => {
+                let msg = self.sort.advance();
+                self.order(ctx);
+                Some(vec![Effect::Status(msg)])
+            }
             KeyCode::Char('u') => Some(self.start_plan(ctx, false)),
             KeyCode::Char('U') => Some(self.start_plan(ctx, true)),
             KeyCode::Char('f') => Some(self.confirm_host_job(ctx, false)),
@@ -950,8 +1088,8 @@ impl Pane for PatchesPane {
                     Busy::Planning => "plan",
                 };
                 let summary = format!(
-                    "{what} done on {} host(s){}; re-checking (l shows the log)",
-                    touched.len(),
+                    "{what} done on {}{}; re-checking (l shows the log)",
+                    crate::util::plural(touched.len(), "host", "hosts"),
                     if failed > 0 {
                         format!(", {failed} failed or skipped")
                     } else {
@@ -972,6 +1110,21 @@ impl Pane for PatchesPane {
             _ => vec![],
         }
     }
+    fn list_mut(&mut self) -> Option<&mut ListView> {
+        Some(&mut self.list)
+    }
+    fn marks(&self) -> usize {
+        self.list.marks().len()
+    }
+    fn hints(&self) -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("Enter", "updates"),
+            ("Space", "mark"),
+            ("u", "apply"),
+            ("c", "check"),
+            ("l", "log"),
+        ]
+    }
     fn keys(&self) -> Vec<KeyHelp> {
         vec![
             KeyHelp::new("Enter", "pending updates of the host (security first)"),
@@ -979,9 +1132,20 @@ impl Pane for PatchesPane {
             KeyHelp::new("u", "apply all updates (shows what will change, asks)"),
             KeyHelp::new("U", "apply security updates only (asks)"),
             KeyHelp::new("f", "refresh the package metadata (asks; needs root/sudo)"),
-            KeyHelp::new("R", "reboot, wait for the host, re-check (asks)"),
+            KeyHelp::new(
+                "R",
+                "reboot, wait for the host, re-check (asks: type the host name, or yes for several)",
+            ),
             KeyHelp::new("l", "the log of the last apply / refresh / reboot"),
             KeyHelp::new("c / C", "check selected (or marked) / all hosts"),
+            KeyHelp::new(
+                "o",
+                "sort by the next column: security (most first), name, pending, last check (oldest first)",
+            ),
+            KeyHelp::new(
+                "(3)",
+                "a figure in brackets is the last known one: the last check did not reach the host",
+            ),
         ]
     }
     fn set_filter(&mut self, filter: &str, _ctx: &Ctx) {

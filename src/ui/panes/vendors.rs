@@ -277,26 +277,66 @@ fn contact_form(tag: &str, title: &str, c: &Contact) -> Form {
 }
 
 fn ticket_form(tag: &str, title: &str, t: &Ticket) -> Form {
-    Form::new(
-        tag,
-        title,
-        vec![
-            Field::new("ref", "Reference", t.reference.clone())
-                .hint("the vendor's case number; empty: generated")
-                .check(form::line),
-            Field::new("subject", "Subject", t.subject.clone())
-                .required()
-                .check(form::line),
+    let mut fields = vec![
+        Field::new("ref", "Reference", t.reference.clone())
+            .hint("the vendor's case number; empty: generated")
+            .check(form::line),
+        Field::new("subject", "Subject", t.subject.clone())
+            .required()
+            .check(form::line),
+        Field::new(
+            "opened",
+            "Opened",
+            t.opened.map(|d| d.to_string()).unwrap_or_default(),
+        )
+        .hint("YYYY-MM-DD, empty: today")
+        .check(form::date),
+        Field::new("notes", "Notes", opt(&t.notes)).check(form::line),
+    ];
+    if t.status == TicketStatus::Closed {
+        fields.insert(
+            3,
             Field::new(
-                "opened",
-                "Opened",
-                t.opened.map(|d| d.to_string()).unwrap_or_default(),
+                "closed",
+                "Closed",
+                t.closed.map(|d| d.to_string()).unwrap_or_default(),
             )
-            .hint("YYYY-MM-DD, empty: today")
+            .hint("YYYY-MM-DD")
             .check(form::date),
-            Field::new("notes", "Notes", opt(&t.notes)).check(form::line),
-        ],
-    )
+        );
+    }
+    Form::new(tag, title, fields)
+}
+
+/// A ticket's dates in order: opened not after today, closed not before
+/// opened nor after today. The errors as (field, message).
+fn ticket_date_errors(
+    opened: Option<crate::model::Date>,
+    closed: Option<crate::model::Date>,
+    today: crate::model::Date,
+) -> Vec<(String, String)> {
+    let mut e = Vec::new();
+    if let Some(o) = opened.filter(|o| *o > today) {
+        e.push((
+            "opened".to_string(),
+            format!("{o} is in the future (today is {today})"),
+        ));
+    }
+    if let Some(c) = closed {
+        if c > today {
+            e.push((
+                "closed".to_string(),
+                format!("{c} is in the future (today is {today})"),
+            ));
+        }
+        if let Some(o) = opened.filter(|o| c < *o) {
+            e.push((
+                "closed".to_string(),
+                format!("closed {c} before it was opened ({o})"),
+            ));
+        }
+    }
+    e
 }
 
 fn vendor_from(v: &FormValues, old: Option<&Vendor>) -> Vendor {
@@ -511,6 +551,14 @@ impl Pane for VendorsPane {
                 .areas(area);
             (a, b)
         };
+        let widths = vec![
+            Constraint::Length(18),
+            Constraint::Length(10),
+            Constraint::Length(16),
+            Constraint::Length(10),
+            Constraint::Length(4),
+        ];
+        let cols = table::column_widths(list_area, &widths);
         table::draw(
             frame,
             list_area,
@@ -518,13 +566,8 @@ impl Pane for VendorsPane {
             TableSpec {
                 title: "Vendors",
                 header: vec!["name", "category", "phone", "contract", "open"],
-                widths: vec![
-                    Constraint::Length(18),
-                    Constraint::Length(10),
-                    Constraint::Length(16),
-                    Constraint::Length(10),
-                    Constraint::Length(4),
-                ],
+                widths,
+                sort: None,
                 empty: "no vendors yet: a adds one",
             },
             &self.list,
@@ -536,9 +579,9 @@ impl Pane for VendorsPane {
                     .filter(|t| t.status == TicketStatus::Open)
                     .count();
                 vec![
-                    Cell::from(v.name.clone()),
-                    Cell::from(opt(&v.category)),
-                    Cell::from(opt(&v.phone)),
+                    Cell::from(table::fit(&v.name, &cols, 0)),
+                    Cell::from(table::fit(&opt(&v.category), &cols, 1)),
+                    Cell::from(table::fit(&opt(&v.phone), &cols, 2)),
                     Cell::from(v.contract_end.map(|d| d.to_string()).unwrap_or_default()),
                     Cell::from(if open > 0 {
                         open.to_string()
@@ -585,6 +628,14 @@ impl Pane for VendorsPane {
                 &Vendor::default(),
             ))]),
             KeyCode::Char('y') => Some(self.copy(ctx)),
+            KeyCode::Char('E') => match v {
+                // the whole vendor, its contacts and tickets included
+                Some(v) => Some(vec![Effect::Editor {
+                    kind: crate::ui::editor::Kind::Vendor,
+                    name: v.name.clone(),
+                }]),
+                None => need(),
+            },
             KeyCode::Char('n') => match v {
                 Some(v) => Some(vec![Effect::Form(contact_form(
                     &format!("contact.add:{}", v.name),
@@ -616,15 +667,15 @@ impl Pane for VendorsPane {
                     ))]),
                     KeyCode::Char('d') => {
                         let mut lines = vec![format!(
-                            "{} contact(s), {} ticket(s) go with it.",
-                            v.contacts.len(),
-                            v.tickets.len()
+                            "{}, {} go with it.",
+                            crate::util::plural(v.contacts.len(), "contact", "contacts"),
+                            crate::util::plural(v.tickets.len(), "ticket", "tickets")
                         )];
                         let hosts = vendor_hosts(ctx, &v.name);
                         if !hosts.is_empty() {
                             lines.push(format!(
-                                "{} host(s) name it as their vendor and keep that name: {}",
-                                hosts.len(),
+                                "{} it as their vendor and keep that name: {}",
+                                crate::util::plural(hosts.len(), "host names", "hosts name"),
                                 crate::ui::widgets::table::ellipsize(&hosts.join(", "), 200)
                             ));
                         }
@@ -719,6 +770,24 @@ impl Pane for VendorsPane {
         }
     }
 
+    fn marks(&self) -> usize {
+        self.list.marks().len()
+    }
+    fn clear_marks(&mut self) {
+        self.list.clear_marks();
+    }
+    fn mark_shown(&mut self) -> usize {
+        self.list.mark_visible()
+    }
+    fn hints(&self) -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("Enter", "details"),
+            ("a", "add"),
+            ("e", "edit"),
+            ("o", "ticket"),
+            ("y", "copy"),
+        ]
+    }
     fn keys(&self) -> Vec<KeyHelp> {
         vec![
             KeyHelp::new(
@@ -728,13 +797,20 @@ impl Pane for VendorsPane {
             KeyHelp::new("Esc", "back from the details to the list"),
             KeyHelp::new("a / e / d", "add / edit / delete a vendor (list)"),
             KeyHelp::new("y", "copy (OSC 52): the phone (list), the selected value (details); in tmux: set -g set-clipboard on"),
+            KeyHelp::new(
+                "E",
+                "edit the vendor with its contacts and tickets in $VISUAL / $EDITOR (checked before it is written)",
+            ),
             KeyHelp::new("n", "new contact"),
             KeyHelp::new("o", "open a ticket"),
             KeyHelp::new(
                 "e / d (details)",
                 "edit / delete the selected contact or ticket",
             ),
-            KeyHelp::new("x (details)", "close the selected ticket (today)"),
+            KeyHelp::new(
+                "x (details)",
+                "close the selected ticket today, or reopen a closed one (asks)",
+            ),
             KeyHelp::new("Enter (details)", "on a host: go to it in Hosts"),
         ]
     }
@@ -799,18 +875,36 @@ impl VendorsPane {
             )]),
             (KeyCode::Char('x'), RowKind::Ticket(i)) => {
                 let t = &v.tickets[*i];
+                let date = today(ctx);
+                let about = vec![
+                    format!("subject: {}", t.subject),
+                    format!(
+                        "opened:  {}",
+                        t.opened.map(|d| d.to_string()).unwrap_or("?".into())
+                    ),
+                ];
                 if t.status == TicketStatus::Closed {
-                    return Some(vec![Effect::Status(format!(
-                        "ticket {} is closed already",
+                    return Some(vec![Effect::confirm(
+                        format!(
+                            "Reopen ticket {} of {name} (closed {})?",
+                            t.reference,
+                            t.closed.map(|d| d.to_string()).unwrap_or("?".into())
+                        ),
+                        about,
+                        format!("ticket.reopen:{name}:{i}"),
+                    )]);
+                }
+                if let Some(o) = t.opened.filter(|o| *o > date) {
+                    return Some(vec![Effect::Error(format!(
+                        "ticket {} was opened {o}, after today: correct its opened date first (e)",
                         t.reference
                     ))]);
                 }
-                let reference = t.reference.clone();
-                let date = today(ctx);
-                Some(vec![Effect::store("ticket.close", move |s| {
-                    s.close_ticket(&name, &reference, date)?;
-                    Ok(format!("ticket {reference} of {name} closed"))
-                })])
+                Some(vec![Effect::confirm(
+                    format!("Close ticket {} of {name} today ({date})?", t.reference),
+                    about,
+                    format!("ticket.close:{name}:{i}"),
+                )])
             }
             (KeyCode::Char('x'), _) => {
                 Some(vec![Effect::Error("x closes a ticket: pick one".into())])
@@ -873,6 +967,31 @@ impl VendorsPane {
         };
         let name = name.to_string();
         match what {
+            "ticket.close" if i < v.tickets.len() => {
+                let reference = v.tickets[i].reference.clone();
+                let date = today(ctx);
+                vec![Effect::store("ticket.close", move |s| {
+                    s.close_ticket(&name, &reference, date)?;
+                    Ok(format!(
+                        "ticket {reference} of {name} closed (x on it reopens it)"
+                    ))
+                })]
+            }
+            "ticket.reopen" if i < v.tickets.len() => {
+                let t = &mut v.tickets[i];
+                t.status = TicketStatus::Open;
+                t.closed = None;
+                let reference = t.reference.clone();
+                let subject = t.subject.clone();
+                self.pending = Some(Pending::Ticket(name.clone(), i));
+                vec![Effect::store("ticket.reopen", move |s| {
+                    s.update_vendor(&name, v)?;
+                    let mut e = crate::store::JournalEntry::now("ticket.reopen", &name, "ok");
+                    e.details.push(format!("{reference}: {subject}"));
+                    s.journal(&e)?;
+                    Ok(format!("ticket {reference} of {name} reopened"))
+                })]
+            }
             "contact.rm" if i < v.contacts.len() => {
                 let c = v.contacts.remove(i);
                 vec![Effect::store("contact.rm", move |s| {
@@ -896,13 +1015,14 @@ impl VendorsPane {
             let old_name = tag.strip_prefix("edit:").map(str::to_string);
             let old = old_name.as_deref().and_then(|n| ctx.store.vendor(n));
             let vendor = vendor_from(values, old);
-            if ctx.store.vendor(&vendor.name).is_some()
-                && old_name.as_deref() != Some(vendor.name.as_str())
-            {
-                return vec![Effect::FormErrors(vec![(
-                    "name".into(),
-                    format!("a vendor named {} exists already", vendor.name),
-                )])];
+            // "contoso isp" beside "Contoso ISP" is the same vendor twice
+            if let Err(e) = crate::ui::validate::unique_name(
+                "vendor",
+                ctx.store.vendors.iter().map(|v| v.name.as_str()),
+                &vendor.name,
+                old_name.as_deref(),
+            ) {
+                return vec![Effect::FormErrors(vec![("name".into(), e)])];
             }
             let name = vendor.name.clone();
             self.pending = Some(Pending::Vendor(name.clone()));
@@ -960,11 +1080,16 @@ impl VendorsPane {
                         format!("{name} has a ticket {reference} already"),
                     )])];
                 }
+                let opened = values.date("opened").unwrap_or_else(|| today(ctx));
+                let errors = ticket_date_errors(Some(opened), None, today(ctx));
+                if !errors.is_empty() {
+                    return vec![Effect::FormErrors(errors)];
+                }
                 let t = Ticket {
                     reference,
                     subject: values.get("subject").to_string(),
                     status: TicketStatus::Open,
-                    opened: Some(values.date("opened").unwrap_or_else(|| today(ctx))),
+                    opened: Some(opened),
                     closed: None,
                     notes: values.opt("notes"),
                 };
@@ -996,9 +1121,20 @@ impl VendorsPane {
                     )])];
                 }
                 let t = &mut v.tickets[i];
+                let opened = values.date("opened").or(t.opened);
+                let closed = if t.status == TicketStatus::Closed {
+                    values.date("closed").or(t.closed)
+                } else {
+                    None
+                };
+                let errors = ticket_date_errors(opened, closed, today(ctx));
+                if !errors.is_empty() {
+                    return vec![Effect::FormErrors(errors)];
+                }
                 t.reference = reference.clone();
                 t.subject = values.get("subject").to_string();
-                t.opened = values.date("opened").or(t.opened);
+                t.opened = opened;
+                t.closed = closed;
                 t.notes = values.opt("notes");
                 self.pending = Some(Pending::Ticket(name.clone(), i));
                 vec![Effect::store("ticket.edit", move |s| {

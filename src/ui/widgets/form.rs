@@ -1,6 +1,7 @@
 //! A form: labelled text fields, each with its own validation, errors shown
 //! inline under the field. Tab/Down/Up move, Enter submits (every field is
-//! validated; the first wrong one gets the focus), Esc cancels.
+//! validated; the first wrong one gets the focus), Esc cancels — after
+//! asking, when something was typed ("Discard the changes? y/n").
 
 use std::collections::BTreeMap;
 
@@ -25,6 +26,9 @@ pub struct Field {
     pub required: bool,
     pub validate: Option<Validator>,
     pub error: Option<String>,
+    /// Shown only while the field `.0` holds one of `.1` (a backup's
+    /// kind-specific fields); hidden fields are not validated nor submitted.
+    pub when: Option<(String, Vec<&'static str>)>,
     /// Cursor position in chars.
     cursor: usize,
 }
@@ -41,7 +45,13 @@ impl Field {
             required: false,
             validate: None,
             error: None,
+            when: None,
         }
+    }
+    /// Only while field `key` holds one of `values` (case-insensitive).
+    pub fn when(mut self, key: &str, values: &[&'static str]) -> Field {
+        self.when = Some((key.to_string(), values.to_vec()));
+        self
     }
     pub fn required(mut self) -> Field {
         self.required = true;
@@ -108,6 +118,10 @@ pub struct Form {
     pub focus: usize,
     /// An error about the whole form (from the pane after submit).
     pub error: Option<String>,
+    /// The values it was opened with (Esc asks before it drops changes).
+    initial: Vec<String>,
+    /// "Discard the changes?" is asked.
+    asking_discard: bool,
 }
 
 pub enum FormOutcome {
@@ -122,10 +136,46 @@ impl Form {
         Form {
             tag: tag.into(),
             title: title.into(),
+            initial: fields.iter().map(|f| f.value.clone()).collect(),
             fields,
             focus: 0,
             error: None,
+            asking_discard: false,
         }
+    }
+
+    /// Field `i` is shown (its `when` holds).
+    pub fn visible(&self, i: usize) -> bool {
+        let Some((key, values)) = &self.fields[i].when else {
+            return true;
+        };
+        let v = self.value(key).unwrap_or("").trim().to_lowercase();
+        values.iter().any(|x| *x == v)
+    }
+
+    /// The next shown field after (or before) `from`.
+    fn step(&self, from: usize, forward: bool) -> usize {
+        let n = self.fields.len();
+        let mut i = from;
+        for _ in 0..n {
+            i = if forward {
+                (i + 1) % n
+            } else {
+                (i + n - 1) % n
+            };
+            if self.visible(i) {
+                return i;
+            }
+        }
+        from
+    }
+
+    /// Something was typed since it opened.
+    pub fn changed(&self) -> bool {
+        self.fields
+            .iter()
+            .zip(&self.initial)
+            .any(|(f, v)| f.value.trim() != v.trim())
     }
 
     pub fn value(&self, key: &str) -> Option<&str> {
@@ -159,12 +209,29 @@ impl Form {
             return FormOutcome::Cancelled;
         }
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        if self.asking_discard {
+            // y drops what was typed; any other key goes back to it
+            self.asking_discard = false;
+            if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
+                return FormOutcome::Cancelled;
+            }
+            return FormOutcome::Editing;
+        }
+        if key.code == KeyCode::Esc && self.changed() {
+            self.asking_discard = true;
+            return FormOutcome::Editing;
+        }
         let f = &mut self.fields[self.focus];
         match key.code {
             KeyCode::Esc => return FormOutcome::Cancelled,
             KeyCode::Enter => {
                 let mut first_bad = None;
+                let shown: Vec<bool> = (0..n).map(|i| self.visible(i)).collect();
                 for (i, field) in self.fields.iter_mut().enumerate() {
+                    if !shown[i] {
+                        field.error = None;
+                        continue;
+                    }
                     if !field.run_validation() && first_bad.is_none() {
                         first_bad = Some(i);
                     }
@@ -177,17 +244,19 @@ impl Form {
                 let values = self
                     .fields
                     .iter()
-                    .map(|f| (f.key.clone(), f.value.trim().to_string()))
+                    .zip(shown)
+                    .filter(|(_, on)| *on)
+                    .map(|(f, _)| (f.key.clone(), f.value.trim().to_string()))
                     .collect();
                 return FormOutcome::Submitted(FormValues(values));
             }
             KeyCode::Tab | KeyCode::Down => {
                 f.run_validation();
-                self.focus = (self.focus + 1) % n;
+                self.focus = self.step(self.focus, true);
             }
             KeyCode::BackTab | KeyCode::Up => {
                 f.run_validation();
-                self.focus = (self.focus + n - 1) % n;
+                self.focus = self.step(self.focus, false);
             }
             KeyCode::Left => f.cursor = f.cursor.saturating_sub(1),
             KeyCode::Right => f.cursor = (f.cursor + 1).min(f.value.chars().count()),
@@ -235,8 +304,13 @@ impl Form {
             .max()
             .unwrap_or(0)
             + 2;
+        let w = area.width.saturating_sub(4).clamp(20, 76).min(area.width);
+        let inner_w = w.saturating_sub(2) as usize;
         let mut lines: Vec<Line> = Vec::new();
         for (i, f) in self.fields.iter().enumerate() {
+            if !self.visible(i) {
+                continue;
+            }
             let focused = i == self.focus;
             let label = format!(
                 "{:>w$}: ",
@@ -265,25 +339,36 @@ impl Form {
             }
             lines.push(Line::from(spans));
             if let Some(e) = &f.error {
-                lines.push(Line::from(vec![
-                    Span::raw(" ".repeat(label_w)),
-                    Span::styled(format!("! {e}"), theme.error()),
-                ]));
+                for row in error_rows(e, label_w, inner_w) {
+                    lines.push(Line::from(vec![
+                        Span::raw(" ".repeat(label_w)),
+                        Span::styled(row, theme.error()),
+                    ]));
+                }
             }
         }
         if let Some(e) = &self.error {
             lines.push(Line::from(Span::styled(format!("! {e}"), theme.error())));
         }
-        lines.push(Line::from(vec![
-            Span::styled("Enter", theme.key()),
-            Span::raw(" save  "),
-            Span::styled("Tab/↑↓", theme.key()),
-            Span::raw(" field  "),
-            Span::styled("Esc", theme.key()),
-            Span::raw(" cancel  (* required)"),
-        ]));
+        if self.asking_discard {
+            lines.push(Line::from(vec![
+                Span::styled("Discard the changes? ", theme.warn()),
+                Span::styled("y", theme.key()),
+                Span::raw(" discard  "),
+                Span::styled("any other key", theme.key()),
+                Span::raw(" back to the form"),
+            ]));
+        } else {
+            lines.push(Line::from(vec![
+                Span::styled("Enter", theme.key()),
+                Span::raw(" save  "),
+                Span::styled("Tab/↑↓", theme.key()),
+                Span::raw(" field  "),
+                Span::styled("Esc", theme.key()),
+                Span::raw(" cancel  (* required)"),
+            ]));
+        }
         let h = (lines.len() as u16 + 2).min(area.height);
-        let w = area.width.saturating_sub(4).clamp(20, 76).min(area.width);
         let rect = super::popup::centered(area, w, h);
         frame.render_widget(Clear, rect);
         let block = Block::default()
@@ -294,11 +379,27 @@ impl Form {
         let inner_h = h.saturating_sub(2) as usize;
         let focus_line: usize = self.fields[..self.focus.min(self.fields.len())]
             .iter()
-            .map(|f| 1 + usize::from(f.error.is_some()))
+            .enumerate()
+            .filter(|(i, _)| self.visible(*i))
+            .map(|(_, f)| {
+                1 + f
+                    .error
+                    .as_ref()
+                    .map_or(0, |e| error_rows(e, label_w, inner_w).len())
+            })
             .sum();
         let scroll = focus_line.saturating_sub(inner_h.saturating_sub(2)) as u16;
         frame.render_widget(Paragraph::new(lines).block(block).scroll((scroll, 0)), rect);
     }
+}
+
+/// An error under a field ("! ..."), wrapped to the room right of the labels.
+fn error_rows(e: &str, label_w: usize, inner_w: usize) -> Vec<String> {
+    let room = inner_w.saturating_sub(label_w).max(12);
+    crate::ui::widgets::scroll::wrap(&Line::raw(format!("! {e}")), room)
+        .iter()
+        .map(crate::ui::widgets::scroll::line_text)
+        .collect()
 }
 
 fn byte_at(s: &str, char_idx: usize) -> usize {
@@ -420,8 +521,25 @@ mod tests {
             }
             _ => panic!("not submitted"),
         }
+        // what was typed is not dropped without asking
         assert!(matches!(
             f.handle_key(k(KeyCode::Esc)),
+            FormOutcome::Editing
+        ));
+        assert!(matches!(
+            f.handle_key(k(KeyCode::Char('n'))),
+            FormOutcome::Editing
+        ));
+        assert_eq!(f.fields[0].value, "abc");
+        f.handle_key(k(KeyCode::Esc));
+        assert!(matches!(
+            f.handle_key(k(KeyCode::Char('y'))),
+            FormOutcome::Cancelled
+        ));
+        // nothing typed: Esc closes at once
+        let mut g = Form::new("t", "T", vec![Field::new("a", "A", "x")]);
+        assert!(matches!(
+            g.handle_key(k(KeyCode::Esc)),
             FormOutcome::Cancelled
         ));
     }

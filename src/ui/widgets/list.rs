@@ -1,6 +1,9 @@
 //! A list's view state: rows by key, the `/` filter (case-insensitive
-//! substring over a per-row haystack holding every field), the selection
-//! (kept by key across refreshes), Space marks, and a scroll window.
+//! substring over a per-row haystack holding every field; a word `@tag`
+//! matches only the token `@tag`, which the panes put in for each tag, as
+//! `@tag` selects hosts on the command line), the order the rows are shown
+//! in (a pane's sort), the selection (kept by key across refreshes), Space
+//! marks, and a scroll window.
 
 use std::cell::Cell;
 use std::collections::BTreeSet;
@@ -17,6 +20,8 @@ pub struct ListView {
     page: Cell<usize>,
     marks: BTreeSet<String>,
     filter: String,
+    /// The rows in the order shown (None: as given).
+    order: Option<Vec<usize>>,
 }
 
 impl ListView {
@@ -43,12 +48,61 @@ impl ListView {
     fn apply_filter(&mut self, keep: Option<&str>) {
         let needle = self.filter.to_lowercase();
         let words: Vec<&str> = needle.split_whitespace().collect();
-        self.visible = (0..self.keys.len())
-            .filter(|&i| words.iter().all(|w| self.hay[i].contains(w)))
-            .collect();
+        let matches = |hay: &str| {
+            words.iter().all(|w| {
+                if w.len() > 1 && w.starts_with('@') {
+                    hay.split_whitespace().any(|t| t == *w)
+                } else {
+                    hay.contains(w)
+                }
+            })
+        };
+        let all: Vec<usize> = match &self.order {
+            Some(o) if o.len() == self.keys.len() => o.clone(),
+            _ => (0..self.keys.len()).collect(),
+        };
+        self.visible = all.into_iter().filter(|&i| matches(&self.hay[i])).collect();
         self.selected = keep
             .and_then(|k| self.visible.iter().position(|&i| self.keys[i] == k))
             .unwrap_or(self.selected.min(self.visible.len().saturating_sub(1)));
+    }
+
+    /// Show the rows in this order (indices into the rows of `set_rows`,
+    /// each once); the selection stays on its key.
+    pub fn set_order(&mut self, order: Vec<usize>) {
+        if self.order.as_ref() == Some(&order) {
+            return;
+        }
+        let keep = self.selected_key().map(str::to_string);
+        self.order = Some(order);
+        self.apply_filter(keep.as_deref());
+    }
+
+    /// Select the row shown at `pos` (a click); false: no such row.
+    pub fn select_pos(&mut self, pos: usize) -> bool {
+        if pos < self.visible.len() {
+            self.selected = pos;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// A click on row `row` of a table drawn by `widgets::table::draw`
+    /// (row 0: its title, 1: the header, then the rows from `offset`).
+    pub fn click_table_row(&mut self, row: u16) -> bool {
+        match row.checked_sub(2) {
+            // below the rows drawn (another widget there): not a row
+            Some(r) if (r as usize) < self.page.get() => {
+                self.select_pos(self.offset.get() + r as usize)
+            }
+            _ => false,
+        }
+    }
+
+    /// The first position drawn by the last [`ListView::window`].
+    pub fn offset(&self) -> usize {
+        self.offset.get()
     }
 
     /// Set the filter (every whitespace-separated word must occur).
@@ -108,6 +162,19 @@ impl ListView {
     }
     pub fn clear_marks(&mut self) {
         self.marks.clear();
+    }
+    /// Mark every row the filter shows (every row without one); when they
+    /// are all marked already, unmark them instead. The number marked after.
+    pub fn mark_visible(&mut self) -> usize {
+        let shown: Vec<String> = self.visible.iter().map(|&i| self.keys[i].clone()).collect();
+        if !shown.is_empty() && shown.iter().all(|k| self.marks.contains(k)) {
+            for k in &shown {
+                self.marks.remove(k);
+            }
+        } else {
+            self.marks.extend(shown);
+        }
+        self.marks.len()
     }
     /// The keys an action applies to: the marked rows (in row order), else the selected one.
     pub fn targets(&self) -> Vec<String> {
@@ -224,6 +291,41 @@ mod tests {
         assert_eq!(l.targets(), vec!["a", "c"]);
         l.set_rows(rows(&["c"]));
         assert_eq!(l.targets(), vec!["c"]);
+        l.set_rows(rows(&["a", "b", "c", "bb"]));
+        l.set_filter("b");
+        assert_eq!(l.mark_visible(), 3);
+        assert_eq!(l.targets(), vec!["b", "c", "bb"]);
+        // all shown are marked: the same key unmarks them
+        assert_eq!(l.mark_visible(), 1);
+        assert_eq!(l.targets(), vec!["c"]);
+        l.clear_marks();
+        assert_eq!(l.marks().len(), 0);
+    }
+
+    #[test]
+    fn tags_match_whole_and_order_is_kept() {
+        let mut l = ListView::new();
+        l.set_rows([
+            ("a".to_string(), "a @web @prod".to_string()),
+            ("b".to_string(), "b @webshop".to_string()),
+            ("c".to_string(), "c web".to_string()),
+        ]);
+        l.set_filter("@web");
+        assert_eq!(l.visible(), &[0]);
+        l.set_filter("web");
+        assert_eq!(l.visible(), &[0, 1, 2]);
+        l.set_filter("");
+        l.handle_key(key('j'));
+        assert_eq!(l.selected_key(), Some("b"));
+        l.set_order(vec![2, 1, 0]);
+        assert_eq!(l.visible(), &[2, 1, 0]);
+        assert_eq!(l.selected_key(), Some("b"));
+        l.set_rows([
+            ("a".to_string(), String::new()),
+            ("b".to_string(), String::new()),
+            ("c".to_string(), String::new()),
+        ]);
+        assert_eq!(l.visible(), &[2, 1, 0]);
     }
 
     #[test]

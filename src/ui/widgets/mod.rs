@@ -3,4 +3,5 @@
 pub mod form;
 pub mod list;
 pub mod popup;
+pub mod scroll;
 pub mod table;

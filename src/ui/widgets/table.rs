@@ -16,6 +16,8 @@ pub struct TableSpec<'a> {
     pub widths: Vec<Constraint>,
     /// Shown when there is no row at all.
     pub empty: &'a str,
+    /// The column the rows are sorted by, said in the title.
+    pub sort: Option<&'a str>,
 }
 
 /// Draw `list` as a table; `row` builds the cells of a row index.
@@ -33,6 +35,9 @@ pub fn draw<'a>(
         title = format!(" {} {shown}/{} /{} ", spec.title, list.len(), list.filter());
     } else if !list.is_empty() {
         title = format!(" {} {} ", spec.title, list.len());
+    }
+    if let Some(by) = spec.sort {
+        title.push_str(&format!("· by {by} (o) "));
     }
     if !list.marks().is_empty() {
         title.push_str(&format!("[{} marked] ", list.marks().len()));
@@ -92,6 +97,15 @@ pub fn column_widths(area: Rect, widths: &[Constraint]) -> Vec<usize> {
     .spacing(1)
     .split(area);
     cols.iter().skip(1).map(|c| c.width as usize).collect()
+}
+
+/// `text` cut with "…" to the width of column `i` of `cols` (as
+/// [`column_widths`] gives them); unchanged when there is no such column.
+pub fn fit(text: &str, cols: &[usize], i: usize) -> String {
+    match cols.get(i) {
+        Some(&w) => ellipsize(text, w),
+        None => text.to_string(),
+    }
 }
 
 /// Truncate to `w` chars with an ellipsis.
