@@ -349,6 +349,16 @@ pub fn summary(results: &[HostCheck]) -> String {
 /// by host, the package stamp included) and ONE journal entry for the sweep
 /// (`action = "check"`, `target` as given, e.g. "all" or "web1 @db").
 pub fn save(store: &Store, results: &[HostCheck], target: &str) -> Result<(), StoreError> {
+    save_as(store, results, "check", target)
+}
+
+/// [`save`], journaled as `action` (`check`, `patches`: the command that ran).
+pub fn save_as(
+    store: &Store,
+    results: &[HostCheck],
+    action: &str,
+    target: &str,
+) -> Result<(), StoreError> {
     if results.is_empty() {
         return Ok(());
     }
@@ -382,7 +392,7 @@ pub fn save(store: &Store, results: &[HostCheck], target: &str) -> Result<(), St
         .iter()
         .fold(Status::Ok, |w, r| w.worst(r.check.status));
     let mut entry = JournalEntry::now(
-        "check",
+        action,
         target,
         if worst == Status::Ok {
             "ok"

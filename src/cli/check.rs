@@ -11,13 +11,13 @@ use crate::store::Store;
 use crate::util::format_age;
 
 pub fn run(home: &Home, a: &CheckArgs) -> CmdResult {
-    let (_, results) = check_targets(home, &a.targets, a.accept_new)?;
+    let (_, results) = check_targets(home, &a.targets, a.accept_new, "check")?;
 
     let checks: Vec<&CheckResult> = results.iter().map(|r| &r.check).collect();
     if a.json {
         out::json(&checks)?;
     } else {
-        out::text(&table(&checks));
+        out::text(&table(&checks, a.wide));
     }
     Ok(nagios_exit(checks.iter().map(|c| c.status)))
 }
@@ -28,11 +28,12 @@ pub(super) fn check_targets(
     home: &Home,
     targets: &[String],
     accept_new: bool,
+    action: &str,
 ) -> Result<(Store, Vec<HostCheck>), Failure> {
     let (store, hosts) = load_targets(home, targets)?;
     let engine = engine(&store, accept_new);
     let rt = runtime()?;
-    let results = sweep_and_save(&store, &engine, &rt, hosts, &target_label(targets));
+    let results = sweep_and_save(&store, &engine, &rt, hosts, action, &target_label(targets));
     Ok((store, results))
 }
 
@@ -46,6 +47,7 @@ pub(super) fn sweep_and_save(
     engine: &Engine,
     rt: &tokio::runtime::Runtime,
     hosts: Vec<Host>,
+    action: &str,
     target: &str,
 ) -> Vec<HostCheck> {
     let order: Vec<String> = hosts.iter().map(|h| h.name.clone()).collect();
@@ -69,7 +71,7 @@ pub(super) fn sweep_and_save(
         done
     });
     results.sort_by_key(|r| order.iter().position(|n| *n == r.check.host));
-    if let Err(e) = checks::save(store, &results, target) {
+    if let Err(e) = checks::save_as(store, &results, action, target) {
         tracing::error!("cannot save the results: {e}");
         tell!("opsdeck: cannot save the results: {e}");
     }
@@ -131,18 +133,30 @@ fn cell_updates(c: &CheckResult) -> String {
     }
 }
 
+/// At most `max` characters, cut at the last word that fits (not in the
+/// middle of one) and marked with "…".
 fn truncate(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
-        t.push('…');
-        t
+        return s.to_string();
     }
+    let head: String = s.chars().take(max.saturating_sub(1)).collect();
+    let cut = match head.rfind(' ') {
+        Some(i) if i > max / 2 => head[..i].trim_end().to_string(),
+        _ => head,
+    };
+    format!("{cut}…")
 }
 
-/// The aligned table of `opsdeck check` (no --json).
-pub fn table(checks: &[&CheckResult]) -> String {
+/// The aligned table of `opsdeck check` (no --json): reasons cut at a word
+/// to keep an 80-column terminal readable, whole with `wide`.
+pub fn table(checks: &[&CheckResult], wide: bool) -> String {
+    let fit = |s: &str, max: usize| {
+        if wide {
+            s.to_string()
+        } else {
+            truncate(s, max)
+        }
+    };
     let mut rows: Vec<[String; 8]> = vec![[
         "HOST".into(),
         "STATUS".into(),
@@ -172,15 +186,15 @@ pub fn table(checks: &[&CheckResult]) -> String {
         rows.push([
             c.host.clone(),
             c.status.label().to_string(),
-            truncate(&reason, 48),
-            truncate(f.and_then(|f| f.os.as_deref()).unwrap_or(""), 28),
+            fit(&reason, 48),
+            fit(f.and_then(|f| f.os.as_deref()).unwrap_or(""), 28),
             f.and_then(|f| f.uptime_s)
                 .map(format_age)
                 .unwrap_or_default(),
             f.and_then(|f| f.load)
                 .map(|l| format!("{:.2}", l[0]))
                 .unwrap_or_default(),
-            truncate(&disk, 24),
+            fit(&disk, 24),
             cell_updates(c),
         ]);
     }
@@ -204,6 +218,9 @@ pub fn table(checks: &[&CheckResult]) -> String {
         }
         out.push_str(line.trim_end());
         out.push('\n');
+    }
+    if !wide && out.contains('…') {
+        out.push_str("(cut to fit: --wide shows every reason whole, --json everything)\n");
     }
     out
 }

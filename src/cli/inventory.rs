@@ -291,9 +291,8 @@ fn host_import(home: &Home, a: &ImportArgs) -> CmdResult {
     let names: Vec<String> = new.iter().map(|h| h.name.clone()).collect();
     store.import_hosts(new, &source.display().to_string())?;
     say!(
-        "imported {} host{} from {}: {}",
-        names.len(),
-        if names.len() == 1 { "" } else { "s" },
+        "imported {} from {}: {}",
+        crate::util::plural(names.len(), "host", "hosts"),
         source.display(),
         names.join(", ")
     );

@@ -186,6 +186,9 @@ pub struct CheckArgs {
     pub targets: Vec<String>,
     #[arg(long)]
     pub json: bool,
+    /// Every reason and name whole (the table is cut to fit 80 columns).
+    #[arg(long)]
+    pub wide: bool,
     /// Record unknown host keys (as OpenSSH's accept-new); changed keys are still refused.
     #[arg(long)]
     pub accept_new: bool,

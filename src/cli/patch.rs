@@ -298,7 +298,7 @@ pub fn render(reports: &[(PatchReport, Status)]) -> String {
 }
 
 pub fn list(home: &Home, a: &PatchesArgs) -> CmdResult {
-    let (store, results) = super::check::check_targets(home, &a.targets, a.accept_new)?;
+    let (store, results) = super::check::check_targets(home, &a.targets, a.accept_new, "patches")?;
     let t = &store.settings.thresholds;
     let reports: Vec<(PatchReport, Status)> = results
         .into_iter()
@@ -370,8 +370,8 @@ fn apply(home: &Home, a: &PatchApplyArgs) -> CmdResult {
     let (engine, rt, cancel) = change_session(&store, a.accept_new)?;
     let sim_timeout = Duration::from_secs(store.settings.ssh.command_timeout_s.max(60));
     tell!(
-        "opsdeck: working out what would change on {} host(s) (native simulation)...",
-        hosts.len()
+        "opsdeck: working out what would change on {} (native simulation)...",
+        crate::util::plural(hosts.len(), "host", "hosts")
     );
     let plans = plan_all(
         &rt,
@@ -411,11 +411,14 @@ fn apply(home: &Home, a: &PatchApplyArgs) -> CmdResult {
     if a.dry_run {
         out::text(&text);
         say!(
-            "dry run: nothing changed; {} package change(s) on {} host(s) would be applied{}",
-            packages,
-            work.len(),
+            "dry run: nothing changed; {} on {} would be applied{}",
+            crate::util::plural(packages, "package change", "package changes"),
+            crate::util::plural(work.len(), "host", "hosts"),
             if failed_plans > 0 {
-                format!(", {failed_plans} host(s) failed")
+                format!(
+                    ", {} failed",
+                    crate::util::plural(failed_plans, "host", "hosts")
+                )
             } else {
                 String::new()
             }
@@ -432,8 +435,9 @@ fn apply(home: &Home, a: &PatchApplyArgs) -> CmdResult {
         return Err(Failure::new(
             exit::FAILURE,
             format!(
-                "{failed_plans} host(s) could not be planned (above); nothing applied \
-                 (--keep-going patches the others)"
+                "{} could not be planned (above); nothing applied \
+                 (--keep-going patches the others)",
+                crate::util::plural(failed_plans, "host", "hosts")
             ),
         ));
     }
@@ -446,9 +450,9 @@ fn apply(home: &Home, a: &PatchApplyArgs) -> CmdResult {
         });
     }
     let question = format!(
-        "Apply these {} package change(s) on {} host(s){}?",
-        packages,
-        work.len(),
+        "Apply these {} on {}{}?",
+        crate::util::plural(packages, "package change", "package changes"),
+        crate::util::plural(work.len(), "host", "hosts"),
         if a.security_only {
             " (security only)"
         } else {
@@ -512,9 +516,9 @@ fn outcome_line(o: &HostOutcome) -> String {
     };
     if o.ok {
         format!(
-            "{}: ok, {} package(s) changed in {:.0}s{}{}",
+            "{}: ok, {} changed in {:.0}s{}{}",
             o.host,
-            o.changed.len(),
+            crate::util::plural(o.changed.len(), "package", "packages"),
             o.duration.as_secs_f64(),
             reboot,
             if o.run_again {
@@ -534,7 +538,10 @@ fn outcome_line(o: &HostOutcome) -> String {
 
 fn refresh(home: &Home, a: &PatchTargetsArgs) -> CmdResult {
     let Some((store, hosts)) = confirm_hosts(home, a, |n, names| {
-        format!("Refresh the package metadata (as root) on {n} host(s): {names}?")
+        format!(
+            "Refresh the package metadata (as root) on {}: {names}?",
+            crate::util::plural(n, "host", "hosts")
+        )
     })?
     else {
         return Ok(exit::FAILURE);
@@ -585,14 +592,24 @@ fn refresh(home: &Home, a: &PatchTargetsArgs) -> CmdResult {
         .cloned()
         .collect();
     if !ok_hosts.is_empty() {
-        super::check::sweep_and_save(&store, &engine, &rt, ok_hosts, &target_label(&a.targets));
+        super::check::sweep_and_save(
+            &store,
+            &engine,
+            &rt,
+            ok_hosts,
+            "check",
+            &target_label(&a.targets),
+        );
     }
     Ok(if failed > 0 { exit::FAILURE } else { exit::OK })
 }
 
 fn reboot(home: &Home, a: &PatchTargetsArgs) -> CmdResult {
     let Some((store, hosts)) = confirm_hosts(home, a, |n, names| {
-        format!("REBOOT {n} host(s), one at a time: {names}?")
+        format!(
+            "REBOOT {}, one at a time: {names}?",
+            crate::util::plural(n, "host", "hosts")
+        )
     })?
     else {
         return Ok(exit::FAILURE);

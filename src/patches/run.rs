@@ -64,9 +64,9 @@ impl HostPlan {
             ));
         } else {
             out.push(format!(
-                "{}: {} package(s) change ({} {}{})",
+                "{}: {} ({} {}{})",
                 self.host,
-                self.changes.len(),
+                crate::util::plural(self.changes.len(), "package changes", "packages change"),
                 self.manager.name(),
                 what,
                 if self.root { "" } else { ", via sudo -n" }
@@ -93,8 +93,8 @@ impl HostPlan {
         }
         if self.not_security > 0 {
             out.push(format!(
-                "  left out (not security): {} package(s)",
-                self.not_security
+                "  left out (not security): {}",
+                crate::util::plural(self.not_security, "package", "packages")
             ));
         }
         out

@@ -298,7 +298,10 @@ fn try_agent(
     } else if n == 0 {
         format!("none of the agent's {total} keys is an IdentityFile (IdentitiesOnly)")
     } else {
-        format!("{n} agent key(s) refused")
+        format!(
+            "{} refused",
+            crate::util::plural(n, "agent key", "agent keys")
+        )
     }));
     Ok(AgentOutcome::Tried { blobs: tried, note })
 }

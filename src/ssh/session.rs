@@ -384,7 +384,7 @@ fn verify_host_key(
                 );
             if !other_types.is_empty() {
                 tracing::warn!(
-                    "{name} offers a {key_type} key, but known_hosts holds only {} key(s) for it: \
+                    "{name} offers a {key_type} key, but known_hosts holds only keys of type {} for it: \
                      not accepted automatically",
                     other_types.join("/")
                 );
