@@ -52,14 +52,18 @@ case ":$PATH:" in
     ;;
 esac
 
+# OPSDECK_INSTALL_NO_RUN=1: install (and build the demo) but open nothing
+# (scripts and the README test, bench/readme-tour.sh).
 if [ "${1:-}" = "--demo" ]; then
   demo="${XDG_DATA_HOME:-$HOME/.local/share}/opsdeck-demo"
   if [ ! -e "$demo/hosts.toml" ]; then
     bash scripts/demo-home.sh "$demo" "$bin"
   fi
-  say "opening the demo (again later: opsdeck --home $demo; q quits)"
+  say "the demo lives in $demo; open it again with: opsdeck --home $demo (q quits)"
+  [ -z "${OPSDECK_INSTALL_NO_RUN:-}" ] || exit 0
   exec "$bin" --home "$demo"
 fi
 "$bin" init
+[ -z "${OPSDECK_INSTALL_NO_RUN:-}" ] || exit 0
 say "opening opsdeck on your files (\`opsdeck init --print-dir\` says where they are; q quits)"
 exec "$bin"

@@ -17,7 +17,7 @@ pub fn run(home: &Home, a: &BackupsArgs) -> CmdResult {
             out::line("[]");
         }
         tell!(
-            "opsdeck: no backup jobs in {}; add [[backup]] tables (see `opsdeck init`)",
+            "opsdeck: no backup jobs yet: add one with `opsdeck backup add NAME --host H --kind restic|borg|path|command ...` (see `opsdeck backup add --help`), with `a` in the TUI's Backups pane, or as a [[backup]] table in {} (its comments show every kind)",
             home.backups_path().display()
         );
         return Ok(exit::OK);
