@@ -41,6 +41,8 @@ step "a user with sudo and a fresh HOME"
 command -v sudo >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sudo >/dev/null
 userdel "$USER_NAME" 2>/dev/null || true
 useradd -m -d "$H" -s /bin/bash "$USER_NAME"
+# no password, but not locked (sshd refuses a locked account even for keys)
+usermod -p '*' "$USER_NAME"
 echo "$USER_NAME ALL=(ALL) NOPASSWD: ALL" > /etc/sudoers.d/opsdeck-tour
 chmod 440 /etc/sudoers.d/opsdeck-tour
 mkdir -p "$RUST"
