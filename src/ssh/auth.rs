@@ -110,7 +110,7 @@ pub fn authenticate(
             if sess.authenticated() {
                 return Ok(());
             }
-            return Err(super::session::translate(
+            return Err(super::io::translate(
                 &e,
                 "asking for authentication methods",
             ));

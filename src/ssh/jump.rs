@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use ssh2::Session;
 
-use super::session::{poll_fds, translate, Sock};
+use super::io::{poll_fds, translate, Sock};
 use super::SshError;
 
 /// A running pump; dropping it stops the thread (without waiting for it).

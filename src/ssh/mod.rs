@@ -14,6 +14,7 @@
 pub mod auth;
 pub mod capture;
 pub mod config;
+mod io;
 mod jump;
 pub mod known_hosts;
 mod local;
@@ -97,6 +98,10 @@ pub enum SshError {
     Timeout(String),
     /// Key exchange / protocol failure (incl. "server too old: SHA-1 only").
     Handshake(String),
+    /// The server dropped the connection before or during the key exchange
+    /// (no banner, closed): sshd's MaxStartups does that to excess
+    /// connections, so it may be retried.
+    Dropped(String),
     /// Unknown host key: refused (headless without --accept-new) or to be asked (TUI).
     HostKeyUnknown(UnknownKey),
     /// Changed host key: always refused. Message has both fingerprints and the known_hosts file:line.
@@ -130,7 +135,7 @@ impl fmt::Display for SshError {
             SshError::Dns(m) => write!(f, "name lookup failed: {m}"),
             SshError::Connect(m) => write!(f, "connection failed: {m}"),
             SshError::Timeout(m) => write!(f, "timed out: {m}"),
-            SshError::Handshake(m) => write!(f, "SSH handshake failed: {m}"),
+            SshError::Handshake(m) | SshError::Dropped(m) => write!(f, "SSH handshake failed: {m}"),
             SshError::HostKeyUnknown(k) => write!(
                 f,
                 "unknown host key for {}: {} {} (not in {}); accept it in the TUI or run with --accept-new",
@@ -644,7 +649,7 @@ impl Engine {
         loop {
             let sock = session::Sock::Tcp(session::tcp_connect(hop)?);
             match session::establish(sock, hop, ctx) {
-                Err(e) if attempt < 2 && session::is_dropped_at_start(&e) && !cancelled() => {
+                Err(e) if attempt < 2 && matches!(e, SshError::Dropped(_)) && !cancelled() => {
                     attempt += 1;
                     let jitter = u64::from(
                         std::time::SystemTime::now()

@@ -4,39 +4,20 @@
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
-use std::os::fd::{AsRawFd, RawFd};
-use std::os::unix::net::UnixStream;
+
 use std::time::{Duration, Instant};
 
 use ssh2::{MethodType, Session};
 
 use super::auth::{self, AgentChoice};
+pub(crate) use super::io::{
+    err_code, ms, peer_closed, poll_fds, translate, translate_handshake, would_block, Sock,
+};
 use super::jump::Tunnel;
 use super::known_hosts::{self, Verdict};
 use super::{
     ExecOptions, ExecOutput, Resolved, SshError, StreamKind, StrictHostKeyChecking, UnknownKey,
 };
-
-/// The transport under a session, kept to poll it and to cut it on a timeout.
-pub(crate) enum Sock {
-    Tcp(TcpStream),
-    Unix(UnixStream),
-}
-
-impl Sock {
-    pub(crate) fn fd(&self) -> RawFd {
-        match self {
-            Sock::Tcp(s) => s.as_raw_fd(),
-            Sock::Unix(s) => s.as_raw_fd(),
-        }
-    }
-    pub(crate) fn shutdown(&self) {
-        let _ = match self {
-            Sock::Tcp(s) => s.shutdown(std::net::Shutdown::Both),
-            Sock::Unix(s) => s.shutdown(std::net::Shutdown::Both),
-        };
-    }
-}
 
 /// An authenticated session and what keeps it alive.
 pub(crate) struct Remote {
@@ -107,47 +88,8 @@ impl Drop for Remote {
     }
 }
 
-pub(crate) fn err_code(e: &ssh2::Error) -> i32 {
-    match e.code() {
-        ssh2::ErrorCode::Session(c) => c,
-        ssh2::ErrorCode::SFTP(c) => c,
-    }
-}
-
-/// A libssh2 error in words a user can act on.
-pub fn translate(e: &ssh2::Error, during: &str) -> SshError {
-    let msg = e.message();
-    match err_code(e) {
-        -9 | -30 => SshError::Timeout(format!("no answer while {during}")),
-        -2 => SshError::Handshake(format!(
-            "no SSH banner while {during} (not an SSH server, or it dropped the connection: MaxStartups?)"
-        )),
-        -5 | -8 | -33 | -51 => SshError::Handshake(format!(
-            "no common algorithm while {during} ({msg}): the server offers only SHA-1 algorithms (OpenSSH < 7.2?) or others libssh2 does not support"
-        )),
-        -13 | -7 | -43 | -1 | -45 => SshError::Connect(format!("connection closed while {during}")),
-        -18 | -19 => SshError::Auth(format!("refused while {during}")),
-        -16 => SshError::Auth(format!("key file unusable while {during} ({msg})")),
-        c => SshError::Other(format!("{during}: {msg} (libssh2 {c})")),
-    }
-}
-
-/// Did the server drop the connection before or during the key exchange
-/// (sshd's MaxStartups does that to excess connections)?
-pub(crate) fn is_dropped_at_start(e: &SshError) -> bool {
-    match e {
-        SshError::Handshake(m) => m.starts_with("no SSH banner"),
-        SshError::Connect(m) => m.contains("while in the SSH handshake"),
-        _ => false,
-    }
-}
-
 /// Seconds between keepalives while a command runs.
 const KEEPALIVE_S: u32 = 30;
-
-fn ms(d: Duration) -> u32 {
-    d.as_millis().clamp(1, u32::MAX as u128) as u32
-}
 
 /// Name lookup bounded by `timeout` (getaddrinfo itself is not: it runs on
 /// a helper thread that is left to finish on its own).
@@ -302,7 +244,7 @@ pub(crate) fn establish(
                 r.connect_timeout.as_secs()
             ))
         } else {
-            translate(&e, "in the SSH handshake")
+            translate_handshake(&e)
         }
     })?;
 
@@ -432,44 +374,6 @@ pub(crate) fn record(key: &UnknownKey, lock: &std::sync::Mutex<()>) -> Result<()
             key.known_hosts_file.display()
         ))
     })
-}
-
-/// Wait until `fd` is ready for `events` or `timeout` passes.
-pub(crate) fn poll_fds(fds: &mut [libc::pollfd], timeout: Duration) {
-    let t = timeout.as_millis().min(i32::MAX as u128) as i32;
-    // SAFETY: fds is a valid slice of pollfd for its length.
-    unsafe {
-        libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, t);
-    }
-}
-
-fn would_block(e: &std::io::Error) -> bool {
-    e.kind() == ErrorKind::WouldBlock
-        || e.kind() == ErrorKind::Interrupted
-        || e.raw_os_error() == Some(-37)
-}
-
-/// Has the peer closed this socket (EOF or error pending)? Data pending
-/// (a keepalive, a global request) is not closed.
-pub(crate) fn peer_closed(fd: RawFd) -> bool {
-    let mut b = [0u8; 1];
-    // SAFETY: recv into a buffer we own, without blocking and without consuming.
-    let n = unsafe {
-        libc::recv(
-            fd,
-            b.as_mut_ptr().cast(),
-            1,
-            libc::MSG_PEEK | libc::MSG_DONTWAIT,
-        )
-    };
-    if n == 0 {
-        return true;
-    }
-    if n < 0 {
-        let e = std::io::Error::last_os_error();
-        return !matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted);
-    }
-    false
 }
 
 impl Remote {
