@@ -10,7 +10,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{toml_date, CheckResult, Date, Facts, Host, Level, Thresholds, Vendor};
-use crate::overview::{Pane, Target};
+use crate::model::{PaneId, Target};
 use crate::store::{Home, StoreError};
 
 /// The table shipped with opsdeck.
@@ -280,7 +280,7 @@ fn end_rule(end: Date, today: Date, warn_days: u32, ended_level: Level) -> Optio
 
 fn host_target(host: &str) -> Target {
     Target {
-        pane: Pane::Hosts,
+        pane: PaneId::HOSTS,
         key: host.to_string(),
         ticket: None,
     }
@@ -328,7 +328,7 @@ pub fn contract_item(vendor: &Vendor, th: &Thresholds, today: Date) -> Option<It
         date: end,
         days,
         target: Target {
-            pane: Pane::Vendors,
+            pane: PaneId::VENDORS,
             key: vendor.name.clone(),
             ticket: None,
         },

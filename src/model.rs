@@ -47,6 +47,59 @@ pub mod toml_date {
     }
 }
 
+// ---------------------------------------------------------------- panes
+
+/// A pane of the TUI by its stable name (`"hosts"`): what an Overview item
+/// jumps to. The TUI's registry (`ui::panes::PANES`) gives each pane its
+/// place, number key and constructor; code below the UI only names them, so
+/// a new pane needs no change here (it names itself in its own file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct PaneId(pub &'static str);
+
+impl PaneId {
+    pub const OVERVIEW: PaneId = PaneId("overview");
+    pub const HOSTS: PaneId = PaneId("hosts");
+    pub const PATCHES: PaneId = PaneId("patches");
+    pub const BACKUPS: PaneId = PaneId("backups");
+    pub const VENDORS: PaneId = PaneId("vendors");
+
+    /// The name with a capital: "Hosts".
+    pub fn title(self) -> String {
+        let mut c = self.0.chars();
+        match c.next() {
+            Some(f) => f.to_uppercase().chain(c).collect(),
+            None => String::new(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for PaneId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        [
+            PaneId::OVERVIEW,
+            PaneId::HOSTS,
+            PaneId::PATCHES,
+            PaneId::BACKUPS,
+            PaneId::VENDORS,
+        ]
+        .into_iter()
+        .find(|p| p.0 == s)
+        .ok_or_else(|| serde::de::Error::custom(format!("unknown pane `{s}`")))
+    }
+}
+
+/// Where something's row is: the pane and the row's key (host, backup or
+/// vendor name), and a row inside its details (a ticket's reference).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Hash)]
+pub struct Target {
+    pub pane: PaneId,
+    pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<String>,
+}
+
 // ---------------------------------------------------------------- settings
 
 /// `opsdeck.toml`.

@@ -21,38 +21,7 @@ use crate::util;
 /// back-dated reports. Nothing else honours it.
 pub const NOW_ENV: &str = "OPSDECK_NOW";
 
-/// The panes an item can jump to.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[serde(rename_all = "lowercase")]
-pub enum Pane {
-    Overview,
-    Hosts,
-    Patches,
-    Backups,
-    Vendors,
-}
-
-impl Pane {
-    pub fn label(self) -> &'static str {
-        match self {
-            Pane::Overview => "Overview",
-            Pane::Hosts => "Hosts",
-            Pane::Patches => "Patches",
-            Pane::Backups => "Backups",
-            Pane::Vendors => "Vendors",
-        }
-    }
-}
-
-/// Where an item's row is: the pane and the row's key (host, backup or vendor name).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Hash)]
-pub struct Target {
-    pub pane: Pane,
-    pub key: String,
-    /// A row inside the keyed thing's details (a ticket's reference).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ticket: Option<String>,
-}
+pub use crate::model::{PaneId, Target};
 
 /// What an Overview item is about. The order is the urgency order within a level.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -333,7 +302,7 @@ fn clean(s: &str) -> String {
 fn host_items(snap: &Snapshot, now: Timestamp, today: Date, out: &mut Vec<Item>) {
     let th = &snap.thresholds;
     for h in &snap.hosts {
-        let target = |pane: Pane| Target {
+        let target = |pane: PaneId| Target {
             pane,
             key: h.name.clone(),
             ticket: None,
@@ -347,7 +316,7 @@ fn host_items(snap: &Snapshot, now: Timestamp, today: Date, out: &mut Vec<Item>)
                     category: Category::HostDown,
                     what: format!("{} unreachable", h.name),
                     why: format!("{} (checked {})", clean(err), age_text(&c.checked_at, now)),
-                    target: target(Pane::Hosts),
+                    target: target(PaneId::HOSTS),
                     urgency: util::age_of(&c.checked_at, now)
                         .map(|s| -(s as i64))
                         .unwrap_or(0),
@@ -374,7 +343,7 @@ fn host_items(snap: &Snapshot, now: Timestamp, today: Date, out: &mut Vec<Item>)
                                 if units.len() == 1 { "" } else { "s" }
                             ),
                             why: format!("{}{more}", list.join(", ")),
-                            target: target(Pane::Hosts),
+                            target: target(PaneId::HOSTS),
                             urgency: units.len() as i64,
                         });
                     }
@@ -418,7 +387,7 @@ fn host_items(snap: &Snapshot, now: Timestamp, today: Date, out: &mut Vec<Item>)
                             if n == 1 { "" } else { "s" }
                         ),
                         why: since_text,
-                        target: target(Pane::Patches),
+                        target: target(PaneId::PATCHES),
                         urgency: days * 1000 + n as i64,
                     });
                 }
@@ -437,7 +406,7 @@ fn host_items(snap: &Snapshot, now: Timestamp, today: Date, out: &mut Vec<Item>)
                 category: Category::Reboot,
                 what: format!("{}: reboot required", h.name),
                 why: format!("updates need a reboot to take effect ({uptime})"),
-                target: target(Pane::Patches),
+                target: target(PaneId::PATCHES),
                 urgency: check.and_then(|c| c.facts.as_ref()?.uptime_s).unwrap_or(0) as i64,
             });
         }
@@ -460,7 +429,7 @@ fn disk_items(host: &str, f: &Facts, th: &Thresholds, out: &mut Vec<Item>) {
             what: format!("{host}: {} {:.0}% full", clean(&d.mount), d.used_pct),
             why: format!("at or above {name} {limit:.0}%"),
             target: Target {
-                pane: Pane::Hosts,
+                pane: PaneId::HOSTS,
                 key: host.to_string(),
                 ticket: None,
             },
@@ -472,7 +441,7 @@ fn disk_items(host: &str, f: &Facts, th: &Thresholds, out: &mut Vec<Item>) {
 fn backup_items(snap: &Snapshot, now: Timestamp, today: Date, out: &mut Vec<Item>) {
     for job in &snap.jobs {
         let target = Target {
-            pane: Pane::Backups,
+            pane: PaneId::BACKUPS,
             key: job.name.clone(),
             ticket: None,
         };
@@ -616,7 +585,7 @@ fn vendor_items(snap: &Snapshot, today: Date, out: &mut Vec<Item>) {
                         days
                     ),
                     target: Target {
-                        pane: Pane::Vendors,
+                        pane: PaneId::VENDORS,
                         key: v.name.clone(),
                         ticket: Some(t.reference.clone()),
                     },
@@ -721,7 +690,7 @@ pub struct Counts {
 pub struct Freshness {
     /// "checks", "patches" or "backups".
     pub source: String,
-    pub pane: Pane,
+    pub pane: PaneId,
     /// RFC 3339, or null when never.
     pub last: Option<String>,
     /// Seconds before now, or null.
@@ -748,7 +717,7 @@ fn newest<'a>(times: impl Iterator<Item = &'a str>) -> Option<String> {
 
 /// Freshness of the three state sources.
 pub fn freshness(snap: &Snapshot, now: Timestamp) -> Vec<Freshness> {
-    let mk = |source: &str, pane: Pane, last: Option<String>| Freshness {
+    let mk = |source: &str, pane: PaneId, last: Option<String>| Freshness {
         source: source.into(),
         pane,
         age_s: last.as_deref().and_then(|l| util::age_of(l, now)),
@@ -757,17 +726,17 @@ pub fn freshness(snap: &Snapshot, now: Timestamp) -> Vec<Freshness> {
     vec![
         mk(
             "checks",
-            Pane::Hosts,
+            PaneId::HOSTS,
             newest(snap.checks.iter().map(|c| c.checked_at.as_str())),
         ),
         mk(
             "patches",
-            Pane::Patches,
+            PaneId::PATCHES,
             newest(snap.patches.iter().filter_map(|p| p.checked_at.as_deref())),
         ),
         mk(
             "backups",
-            Pane::Backups,
+            PaneId::BACKUPS,
             newest(snap.backups.iter().filter_map(|b| b.checked_at.as_deref())),
         ),
     ]

@@ -505,7 +505,7 @@ pub fn to_markdown(r: &Report) -> String {
                     level_text(i.level).into(),
                     md_escape(&i.what),
                     md_escape(&i.why),
-                    format!("{}: {}", i.target.pane.label(), md_escape(&i.target.key)),
+                    format!("{}: {}", i.target.pane.title(), md_escape(&i.target.key)),
                 ]
             })
             .collect();

@@ -3,7 +3,7 @@
 use jiff::Timestamp;
 use opsdeck::lifecycle::EolTable;
 use opsdeck::model::*;
-use opsdeck::overview::{self, Category, Pane, SecuritySince, Snapshot};
+use opsdeck::overview::{self, Category, PaneId, SecuritySince, Snapshot};
 
 fn d(s: &str) -> Date {
     s.parse().unwrap()
@@ -199,7 +199,7 @@ fn ranked_crit_first_in_a_stable_order() {
                 i.level,
                 i.what,
                 i.why,
-                i.target.pane.label(),
+                i.target.pane.title(),
                 i.target.key
             )
         })
@@ -238,11 +238,11 @@ fn ranked_crit_first_in_a_stable_order() {
     for i in &items {
         match i.category {
             Category::SecurityUpdates | Category::Reboot => {
-                assert_eq!(i.target.pane, Pane::Patches)
+                assert_eq!(i.target.pane, PaneId::PATCHES)
             }
-            Category::Backup | Category::RestoreTest => assert_eq!(i.target.pane, Pane::Backups),
-            Category::Ticket | Category::Contract => assert_eq!(i.target.pane, Pane::Vendors),
-            _ => assert_eq!(i.target.pane, Pane::Hosts),
+            Category::Backup | Category::RestoreTest => assert_eq!(i.target.pane, PaneId::BACKUPS),
+            Category::Ticket | Category::Contract => assert_eq!(i.target.pane, PaneId::VENDORS),
+            _ => assert_eq!(i.target.pane, PaneId::HOSTS),
         }
     }
 }

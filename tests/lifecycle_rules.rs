@@ -6,7 +6,7 @@ use opsdeck::lifecycle::{
     self, contract_item, eol_item, hardware_item, refresh_due, warranty_item, EolTable, Kind,
 };
 use opsdeck::model::{CheckResult, Date, Facts, Host, Level, Status, Thresholds, Vendor};
-use opsdeck::overview::Pane;
+use opsdeck::overview::PaneId;
 
 fn d(s: &str) -> Date {
     s.parse().unwrap()
@@ -43,7 +43,7 @@ fn warranty_day_before_of_and_after_the_end() {
     assert_eq!((after.level, after.days), (Level::Warn, -1));
     assert_eq!(after.why, "warranty ended 2026-11-22 (1 day ago)");
     assert_eq!(after.what, "web1: warranty");
-    assert_eq!(after.target.pane, Pane::Hosts);
+    assert_eq!(after.target.pane, PaneId::HOSTS);
     assert_eq!(after.target.key, "web1");
     assert_eq!(after.kind, Kind::Warranty);
 }
@@ -98,7 +98,7 @@ fn contract_day_before_of_and_after_the_end() {
     let after = contract_item(&v, &th(), d("2027-01-01")).unwrap();
     assert_eq!((after.level, after.days), (Level::Crit, -1));
     assert_eq!(after.why, "contract ended 2026-12-31 (1 day ago)");
-    assert_eq!(after.target.pane, Pane::Vendors);
+    assert_eq!(after.target.pane, PaneId::VENDORS);
     assert_eq!(after.target.key, "Acme ISP");
 }
 

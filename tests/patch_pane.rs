@@ -134,7 +134,7 @@ fn every_key_is_in_the_help() {
     let mut app = fixture();
     key(&mut app, KeyCode::Char('3'));
     let keys: Vec<String> = app
-        .pane(PaneId::Patches)
+        .pane(PaneId::PATCHES)
         .keys()
         .iter()
         .map(|k| k.keys.clone())
@@ -152,7 +152,7 @@ fn run_jobs(app: &mut App, rt: &tokio::runtime::Runtime, cmds: Vec<Command>) -> 
             later.push(c);
             continue;
         };
-        if pane != Some(PaneId::Patches) {
+        if pane != Some(PaneId::PATCHES) {
             later.push(Command::Job {
                 id,
                 pane,
@@ -349,7 +349,7 @@ fn a_plan_failing_on_an_unknown_key_asks_and_plans_again() {
     let err = "web1: unknown host key for [10.0.0.1]:22: ssh-ed25519 SHA256:q (not in k)";
     let cmds = app.update(Action::Msg(Msg::Job {
         job: opsdeck::ui::pane::JobId(9),
-        pane: Some(PaneId::Patches),
+        pane: Some(PaneId::PATCHES),
         msg: Box::new(PatchMsg::Planned {
             security_only: true,
             plans: vec![(
@@ -436,7 +436,7 @@ fn a_long_apply_question_keeps_its_answer_line_and_scrolls() {
     };
     app.update(Action::Msg(Msg::Job {
         job: opsdeck::ui::pane::JobId(7),
-        pane: Some(PaneId::Patches),
+        pane: Some(PaneId::PATCHES),
         msg: Box::new(PatchMsg::Planned {
             security_only: false,
             plans: vec![(host, Ok(plan))],

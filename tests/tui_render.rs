@@ -202,11 +202,15 @@ fn screen(app: &mut App, w: u16, h: u16) -> String {
 
 #[test]
 fn every_pane_at_80x24_and_200x60() {
-    for (i, id) in PaneId::ALL.iter().enumerate() {
+    for (i, id) in opsdeck::ui::panes::ids()
+        .collect::<Vec<_>>()
+        .into_iter()
+        .enumerate()
+    {
         for (w, h) in [(80u16, 24u16), (200, 60)] {
             let mut a = app();
             key(&mut a, KeyCode::Char(char::from(b'1' + i as u8)));
-            assert_eq!(a.active, *id);
+            assert_eq!(a.active, id);
             let s = screen(&mut a, w, h);
             for tab in ["Overview", "Hosts", "Patches", "Backups", "Vendors"] {
                 assert!(
@@ -265,7 +269,11 @@ fn host_details_have_every_fact_and_the_full_error() {
 
 #[test]
 fn no_color_theme_sets_no_colour_and_keeps_the_selection() {
-    for (i, _) in PaneId::ALL.iter().enumerate() {
+    for (i, _) in opsdeck::ui::panes::ids()
+        .collect::<Vec<_>>()
+        .into_iter()
+        .enumerate()
+    {
         let mut a = app_with(Theme::mono());
         key(&mut a, KeyCode::Char(char::from(b'1' + i as u8)));
         let buf = render(&mut a, 120, 30);
@@ -299,7 +307,11 @@ fn no_color_theme_sets_no_colour_and_keeps_the_selection() {
 
 #[test]
 fn colour_theme_uses_only_the_16_ansi_colours() {
-    for (i, _) in PaneId::ALL.iter().enumerate() {
+    for (i, _) in opsdeck::ui::panes::ids()
+        .collect::<Vec<_>>()
+        .into_iter()
+        .enumerate()
+    {
         let mut a = app();
         key(&mut a, KeyCode::Char(char::from(b'1' + i as u8)));
         let buf = render(&mut a, 120, 30);
@@ -324,14 +336,14 @@ fn too_small_says_how_large() {
 #[test]
 fn tabs_switch_with_numbers_and_tab_keys() {
     let mut a = app();
-    assert_eq!(a.active, PaneId::Overview);
+    assert_eq!(a.active, PaneId::OVERVIEW);
     key(&mut a, KeyCode::Tab);
-    assert_eq!(a.active, PaneId::Hosts);
+    assert_eq!(a.active, PaneId::HOSTS);
     key(&mut a, KeyCode::BackTab);
     key(&mut a, KeyCode::BackTab);
-    assert_eq!(a.active, PaneId::Vendors);
+    assert_eq!(a.active, PaneId::VENDORS);
     key(&mut a, KeyCode::Char('3'));
-    assert_eq!(a.active, PaneId::Patches);
+    assert_eq!(a.active, PaneId::PATCHES);
 }
 
 #[test]
@@ -343,9 +355,9 @@ fn filter_matches_every_field_and_esc_clears() {
     assert!(s.contains("Dell"), "{s}");
     assert!(!s.contains("FiberNet"), "{s}");
     key(&mut a, KeyCode::Enter);
-    assert_eq!(a.pane(PaneId::Vendors).filter(), "ann@dell");
+    assert_eq!(a.pane(PaneId::VENDORS).filter(), "ann@dell");
     key(&mut a, KeyCode::Esc);
-    assert_eq!(a.pane(PaneId::Vendors).filter(), "");
+    assert_eq!(a.pane(PaneId::VENDORS).filter(), "");
     let s = screen(&mut a, 80, 24);
     assert!(s.contains("FiberNet"), "{s}");
     // hosts: by tag and by check reason
@@ -588,7 +600,7 @@ fn overview_jumps_to_the_row() {
     // the first item is the unreachable host: Enter selects it on Hosts
     key(&mut a, KeyCode::Char('g'));
     key(&mut a, KeyCode::Enter);
-    assert_eq!(a.active, PaneId::Hosts);
+    assert_eq!(a.active, PaneId::HOSTS);
     assert!(selected_line(&mut a).contains("web2"));
     // the sixth item is the ticket: Enter opens its vendor's details with
     // that ticket selected
@@ -599,7 +611,7 @@ fn overview_jumps_to_the_row() {
     }
     assert!(selected_line(&mut a).contains("Dell: ticket SR-1"));
     key(&mut a, KeyCode::Enter);
-    assert_eq!(a.active, PaneId::Vendors);
+    assert_eq!(a.active, PaneId::VENDORS);
     let sel = selected_line(&mut a);
     assert!(
         sel.contains("SR-1") && sel.contains("disk failed in db1"),

@@ -229,7 +229,7 @@ impl App {
             theme,
             engine,
             panes: panes::all(),
-            active: PaneId::Overview,
+            active: PaneId::OVERVIEW,
             overlays: Vec::new(),
             filter_input: None,
             status: Default::default(),
@@ -282,7 +282,7 @@ impl App {
         let mut panes = std::mem::take(&mut self.panes);
         let r = {
             let ctx = self.ctx();
-            f(panes[id.index()].as_mut(), &ctx)
+            f(panes[panes::index_of(id).unwrap_or(0)].as_mut(), &ctx)
         };
         self.panes = panes;
         r
@@ -359,7 +359,7 @@ impl App {
     }
 
     pub fn pane(&self, id: PaneId) -> &dyn Pane {
-        self.panes[id.index()].as_ref()
+        self.panes[panes::index_of(id).unwrap_or(0)].as_ref()
     }
 
     pub fn jobs_running(&self) -> usize {
@@ -485,11 +485,13 @@ impl App {
         }
         let pane_esc = self.pane(self.active).wants_esc();
         match key.code {
-            KeyCode::Char(c @ '1'..='5') if !ctrl(&key) => {
-                self.switch(PaneId::ALL[(c as usize) - ('1' as usize)]);
+            KeyCode::Char(c @ '1'..='9')
+                if !ctrl(&key) && (c as usize - '1' as usize) < panes::PANES.len() =>
+            {
+                self.switch(panes::PANES[c as usize - '1' as usize].id);
             }
-            KeyCode::Tab => self.switch(PaneId::ALL[(self.active.index() + 1) % 5]),
-            KeyCode::BackTab => self.switch(PaneId::ALL[(self.active.index() + 4) % 5]),
+            KeyCode::Tab => self.switch(panes::step(self.active, 1)),
+            KeyCode::BackTab => self.switch(panes::step(self.active, -1)),
             KeyCode::Char('?') => self.open_help(),
             KeyCode::Char('q') if !ctrl(&key) => self.ask_quit(out),
             KeyCode::Char('/') => {
@@ -1892,7 +1894,10 @@ impl App {
     /// Every key of the shell, for `?`.
     pub fn global_keys() -> Vec<KeyHelp> {
         vec![
-            KeyHelp::new("1-5, Tab, Shift-Tab", "switch pane"),
+            KeyHelp::new(
+                &format!("{}, Tab, Shift-Tab", panes::number_keys()),
+                "switch pane",
+            ),
             KeyHelp::new(
                 "j/k, ↓/↑, g/G, PgUp/PgDn",
                 "move (Ctrl-D/Ctrl-U: half a page)",

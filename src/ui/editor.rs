@@ -52,9 +52,9 @@ impl Kind {
     }
     pub fn pane(self) -> PaneId {
         match self {
-            Kind::Host => PaneId::Hosts,
-            Kind::Vendor => PaneId::Vendors,
-            Kind::Backup => PaneId::Backups,
+            Kind::Host => PaneId::HOSTS,
+            Kind::Vendor => PaneId::VENDORS,
+            Kind::Backup => PaneId::BACKUPS,
         }
     }
 }

@@ -71,7 +71,7 @@
 //! ```ignore
 //! pub struct MyPane { list: ListView }
 //! impl Pane for MyPane {
-//!     fn id(&self) -> PaneId { PaneId::Backups }
+//!     fn id(&self) -> PaneId { PaneId::BACKUPS }
 //!     fn refresh(&mut self, ctx: &Ctx) { self.list.set_rows(keys_and_texts(ctx)) }
 //!     fn draw(&self, f: &mut Frame, area: Rect, ctx: &Ctx) { /* table from self.list */ }
 //!     fn handle_key(&mut self, key: KeyEvent, ctx: &Ctx) -> Option<Vec<Effect>> {
@@ -105,37 +105,7 @@ use crate::store::{Store, StoreError};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::form::{Form, FormValues};
 
-/// The five tabs, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum PaneId {
-    Overview,
-    Hosts,
-    Patches,
-    Backups,
-    Vendors,
-}
-
-impl PaneId {
-    pub const ALL: [PaneId; 5] = [
-        PaneId::Overview,
-        PaneId::Hosts,
-        PaneId::Patches,
-        PaneId::Backups,
-        PaneId::Vendors,
-    ];
-    pub fn index(self) -> usize {
-        self as usize
-    }
-    pub fn title(self) -> &'static str {
-        match self {
-            PaneId::Overview => "Overview",
-            PaneId::Hosts => "Hosts",
-            PaneId::Patches => "Patches",
-            PaneId::Backups => "Backups",
-            PaneId::Vendors => "Vendors",
-        }
-    }
-}
+pub use crate::model::PaneId;
 
 /// Latest results: state/ at start-up, then merged with live results.
 #[derive(Debug, Clone, Default)]

@@ -73,15 +73,15 @@ pub fn draw(app: &App, frame: &mut Frame) {
     frame.render_widget(Paragraph::new(Line::from(spans)), header);
 
     // tabs with counts; shorter labels when the terminal is narrow
-    let counts: Vec<String> = PaneId::ALL
-        .iter()
-        .map(|id| app.pane(*id).count(&ctx))
+    let counts: Vec<String> = crate::ui::panes::ids()
+        .map(|id| app.pane(id).count(&ctx))
         .collect();
     // narrower: the critical count is the last to go ("12 (2!)" → "2!" →
     // "!" → nothing)
     let label = |id: PaneId, level: u8| -> String {
-        let c = &counts[id.index()];
-        let n = id.index() + 1;
+        let i = crate::ui::panes::index_of(id).unwrap_or(0);
+        let c = &counts[i];
+        let n = i + 1;
         let t = id.title();
         match level {
             0 => format!(" {n} {t} {c} "),
@@ -92,9 +92,8 @@ pub fn draw(app: &App, frame: &mut Frame) {
     };
     let level = (0..4u8)
         .find(|&lv| {
-            PaneId::ALL
-                .iter()
-                .map(|id| label(*id, lv).chars().count() + 1)
+            crate::ui::panes::ids()
+                .map(|id| label(id, lv).chars().count() + 1)
                 .sum::<usize>()
                 <= tabs.width as usize
         })
@@ -102,7 +101,7 @@ pub fn draw(app: &App, frame: &mut Frame) {
     let mut spans = Vec::new();
     let mut x = tabs.x;
     let mut where_drawn = Vec::new();
-    for id in PaneId::ALL {
+    for id in crate::ui::panes::ids() {
         let style = if id == app.active {
             theme.tab_active()
         } else {

@@ -373,7 +373,7 @@ impl BackupsPane {
 
 impl Pane for BackupsPane {
     fn id(&self) -> PaneId {
-        PaneId::Backups
+        PaneId::BACKUPS
     }
 
     fn count(&self, ctx: &Ctx) -> String {

@@ -368,7 +368,7 @@ fn host_from(v: &FormValues) -> Host {
 
 impl Pane for HostsPane {
     fn id(&self) -> PaneId {
-        PaneId::Hosts
+        PaneId::HOSTS
     }
 
     fn count(&self, ctx: &Ctx) -> String {

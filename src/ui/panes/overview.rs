@@ -28,7 +28,7 @@ use ratatui::Frame;
 
 use crate::lifecycle::EolTable;
 use crate::model::Level;
-use crate::overview::{self, Counts, Overview, Pane as Jump, SecuritySince, Snapshot};
+use crate::overview::{self, Counts, Overview, SecuritySince, Snapshot};
 use crate::ui::pane::{Ctx, Effect, JobId, KeyHelp, Msg, Pane, PaneEvent, PaneId};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::list::ListView;
@@ -102,13 +102,13 @@ fn install(st: &mut State, done: Computed) {
     // survives a recomputation as long as the item is still there.
     st.list.set_rows(ov.items.iter().map(|i| {
         (
-            format!("{}/{}/{}", i.target.pane.label(), i.target.key, i.what),
+            format!("{}/{}/{}", i.target.pane.title(), i.target.key, i.what),
             format!(
                 "{} {} {} {}",
                 level_label(i.level),
                 i.what,
                 i.why,
-                i.target.pane.label()
+                i.target.pane.title()
             ),
         )
     }));
@@ -162,7 +162,7 @@ impl OverviewPane {
                     i.level,
                     i.what.clone(),
                     i.why.clone(),
-                    pane_id(i.target.pane),
+                    i.target.pane,
                     i.target.key.clone(),
                 )
             })
@@ -210,7 +210,7 @@ impl OverviewPane {
                         let done = compute_overview(r.snap, r.now);
                         let _ = r.tx.send(Msg::Job {
                             job: JobId(0),
-                            pane: Some(PaneId::Overview),
+                            pane: Some(PaneId::OVERVIEW),
                             msg: Box::new(done),
                         });
                     }
@@ -246,16 +246,6 @@ impl OverviewPane {
 impl Default for OverviewPane {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-fn pane_id(p: Jump) -> PaneId {
-    match p {
-        Jump::Overview => PaneId::Overview,
-        Jump::Hosts => PaneId::Hosts,
-        Jump::Patches => PaneId::Patches,
-        Jump::Backups => PaneId::Backups,
-        Jump::Vendors => PaneId::Vendors,
     }
 }
 
@@ -371,7 +361,7 @@ fn counts_lines<'a>(c: &Counts, theme: &Theme) -> [Line<'a>; 4] {
 
 impl Pane for OverviewPane {
     fn id(&self) -> PaneId {
-        PaneId::Overview
+        PaneId::OVERVIEW
     }
 
     fn count(&self, _ctx: &Ctx) -> String {
@@ -473,7 +463,7 @@ impl Pane for OverviewPane {
                     )),
                     Cell::from(table::ellipsize(&it.what, what_w)),
                     Cell::from(table::ellipsize(&it.why, why_w)),
-                    Cell::from(Span::styled(it.target.pane.label(), theme.dim())),
+                    Cell::from(Span::styled(it.target.pane.title(), theme.dim())),
                 ]
             },
         );
@@ -491,7 +481,7 @@ impl Pane for OverviewPane {
                 };
                 let it = st.ov.as_ref()?.items.get(row)?;
                 Some(vec![Effect::Goto {
-                    pane: pane_id(it.target.pane),
+                    pane: it.target.pane,
                     key: Some(it.target.key.clone()),
                     ticket: it.target.ticket.clone(),
                 }])

@@ -801,7 +801,7 @@ pub fn detail_lines(name: &str, p: Option<&PatchReport>, ctx: &Ctx) -> Vec<Strin
 
 impl Pane for PatchesPane {
     fn id(&self) -> PaneId {
-        PaneId::Patches
+        PaneId::PATCHES
     }
     fn count(&self, ctx: &Ctx) -> String {
         // last known figures of unreachable hosts count too: a host that

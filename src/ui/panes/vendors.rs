@@ -479,7 +479,7 @@ impl VendorsPane {
 
 impl Pane for VendorsPane {
     fn id(&self) -> PaneId {
-        PaneId::Vendors
+        PaneId::VENDORS
     }
 
     fn count(&self, ctx: &Ctx) -> String {
@@ -837,7 +837,7 @@ impl VendorsPane {
         let name = v.name.clone();
         match (key.code, &row.kind) {
             (KeyCode::Enter, RowKind::Host(h)) => Some(vec![Effect::Goto {
-                pane: PaneId::Hosts,
+                pane: PaneId::HOSTS,
                 key: Some(h.clone()),
                 ticket: None,
             }]),
