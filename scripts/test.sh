@@ -4,18 +4,23 @@
 # lints and the whole cargo test suite (unit, parsers, store, real sshd on
 # 127.0.0.0/8, real restic/borg repositories, Ansible, the TUI in a
 # pseudo-terminal). About 5-10 minutes on 2 cores (the first build of the
-# dependencies included). Usage: bash scripts/test.sh
+# dependencies included). Usage: bash scripts/test.sh (as root, or as a user
+# with sudo: it runs itself through sudo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SUDO=""
+# The tests run as root: they start sshd on loopback and assert what a root
+# login sees (no `sudo -n` in front of package managers; under an ordinary
+# user with sudo the patch tests would reach the real package manager
+# through it). An ordinary user with sudo is re-run through it, with the
+# same Rust toolchain and a target directory of its own (target/root), so
+# the user's own build is left as it is.
 if [ "$(id -u)" -ne 0 ]; then
-  if sudo -n true 2>/dev/null; then
-    SUDO="sudo -n"
-  else
-    SUDO="sudo"
-  fi
+  echo "scripts/test.sh needs root: running it again through sudo" >&2
+  exec sudo env "PATH=$PATH" "RUSTUP_HOME=${RUSTUP_HOME:-$HOME/.rustup}" \
+    "CARGO_TARGET_DIR=$PWD/target/root" bash "$0" "$@"
 fi
+
 
 # What the tests start or call for real.
 pkgs=(openssh-server openssh-client restic borgbackup tmux ansible-core pssh busybox dash
@@ -26,12 +31,11 @@ for p in "${pkgs[@]}"; do
 done
 if ((${#missing[@]})); then
   echo "installing: ${missing[*]}" >&2
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-# sshd refuses to start without its privilege-separation directory (even
-# when the tests run it as an ordinary user).
-[ -d /run/sshd ] || $SUDO mkdir -p /run/sshd
+# sshd refuses to start without its privilege-separation directory.
+[ -d /run/sshd ] || mkdir -p /run/sshd
 
 if ! command -v cargo >/dev/null; then
   echo "cargo not found: install Rust (https://rustup.rs) and run again" >&2

@@ -151,7 +151,13 @@ fn table_targets_and_usage_errors() {
     let out = fleet.opsdeck(&["check", "@db"]).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 2, "{stdout}");
+    // a header, one host, and (the OS name is cut to fit) the note on --wide
+    assert_eq!(lines.len(), 3, "{stdout}");
+    assert!(lines[2].contains("--wide"), "{stdout}");
+    let wide = fleet.opsdeck(&["check", "@db", "--wide"]).output().unwrap();
+    let wide = String::from_utf8_lossy(&wide.stdout);
+    assert_eq!(wide.lines().count(), 2, "nothing cut: {wide}");
+    assert!(wide.contains("Debian GNU/Linux 12 (bookworm)"), "{wide}");
     for col in [
         "HOST", "STATUS", "REASON", "OS", "UPTIME", "LOAD", "DISK", "UPDATES",
     ] {

@@ -171,7 +171,7 @@ fn dry_run_changes_nothing() {
     assert_eq!(
         p.describe(),
         [
-            "web1: 2 package(s) change (apt updates)",
+            "web1: 2 packages change (apt updates)",
             "  bash 5.2.15-2+b8 -> 5.2.15-2+b13",
             "  libc6 2.36-9+deb12u7 -> 2.36-9+deb12u10 [security]",
             "  kept back: openssl",

@@ -165,11 +165,11 @@ fn dry_run_says_what_would_change_and_changes_nothing() {
     assert_eq!(out.status.code(), Some(0), "{so}\n{se}");
     assert_eq!(
         so,
-        "web1: 2 package(s) change (apt updates)\n\
+        "web1: 2 packages change (apt updates)\n\
          \x20 bash 5.2.15-2+b8 -> 5.2.15-2+b13\n\
          \x20 libc6 2.36-9+deb12u7 -> 2.36-9+deb12u10 [security]\n\
          \x20 held: linux-image-amd64 (hold \"linux-image*\")\n\
-         dry run: nothing changed; 2 package change(s) on 1 host(s) would be applied\n"
+         dry run: nothing changed; 2 package changes on 1 host would be applied\n"
     );
     assert!(stub
         .calls("apt-get")

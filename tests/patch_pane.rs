@@ -228,7 +228,7 @@ fn u_plans_asks_applies_streams_journals_and_rechecks() {
         "{s}"
     );
     assert!(
-        s.contains("web1: 1 package(s) change (apt security updates)"),
+        s.contains("web1: 1 package changes (apt security updates)"),
         "{s}"
     );
     assert!(
