@@ -65,6 +65,9 @@ pub struct HostRun {
     /// when the output is whole.
     #[serde(default)]
     pub output_dropped: u64,
+    /// The SSH error behind `error`, as data (not in the JSON).
+    #[serde(skip)]
+    pub ssh_error: Option<SshError>,
 }
 
 impl HostRun {
@@ -86,6 +89,7 @@ impl HostRun {
                 elapsed_ms,
                 error: None,
                 output_dropped: o.dropped,
+                ssh_error: None,
             },
             Err(e) => HostRun {
                 host: done.host,
@@ -101,6 +105,7 @@ impl HostRun {
                 },
                 error: Some(e.to_string()),
                 output_dropped: 0,
+                ssh_error: Some(e),
             },
         }
     }
@@ -122,6 +127,7 @@ impl HostRun {
             outcome: Outcome::Timeout,
             error: Some(err.to_string()),
             output_dropped: partial.dropped,
+            ssh_error: Some(err),
         }
     }
 
@@ -433,6 +439,7 @@ mod tests {
             outcome,
             error: err.map(str::to_string),
             output_dropped: 0,
+            ssh_error: None,
         }
     }
 

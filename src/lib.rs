@@ -11,6 +11,7 @@ pub mod lifecycle;
 pub mod limits;
 pub mod logging;
 pub mod model;
+pub mod ops;
 pub mod overview;
 pub mod patches;
 pub mod report;

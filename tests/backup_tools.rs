@@ -186,12 +186,15 @@ fn real_tools_over_ssh() {
         &fleet.model_hosts(),
         jobs.clone(),
         None,
+        Default::default(),
         |_, done, total| {
             seen = done;
             assert!(done <= total);
         },
     )
-    .unwrap();
+    .into_iter()
+    .map(|d| d.result)
+    .collect::<Vec<_>>();
     assert_eq!(seen, jobs.len());
     assert_eq!(
         results.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),

@@ -284,7 +284,7 @@ fn sles_zypper_probe_counts_security_patches() {
     assert_eq!(hc.patches.security_count, Some(1));
     assert_eq!(hc.patches.security_pending(), Some(1));
     assert_eq!(
-        opsdeck::cli::patch::patch_status(&hc.patches, true, &Thresholds::default()),
+        opsdeck::ops::patch::status(&hc.patches, true, &Thresholds::default()),
         Status::Crit
     );
 }

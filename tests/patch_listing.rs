@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 
 use common::sshd::{Fleet, FleetOptions};
 use opsdeck::checks;
-use opsdeck::cli::patch::{patch_status, to_json};
+use opsdeck::cli::patch::to_json;
 use opsdeck::model::{Status, Thresholds};
+use opsdeck::ops::patch::status as patch_status;
 use opsdeck::ssh::{AgentChoice, Engine, ExecOptions};
 use stub_pm::{pkg, Stub, DEBIAN, DEBIAN_SECURITY};
 

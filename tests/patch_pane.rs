@@ -247,9 +247,11 @@ fn u_plans_asks_applies_streams_journals_and_rechecks() {
     // Yes: the apply job; its output goes to the log view.
     let cmds = key(&mut app, KeyCode::Char('y'));
     let rest = run_jobs(&mut app, &rt, cmds);
-    // When the apply ends the pane asks for a re-check of both hosts (the shell's sweep).
+    // Each host was re-checked by the task right after its own apply (as
+    // `opsdeck patch apply` does): no sweep is left to start.
     assert!(
-        rest.iter()
+        !rest
+            .iter()
             .any(|c| matches!(c, Command::Job { job, .. } if job.what.contains("check"))),
         "{rest:?}"
     );
@@ -288,9 +290,29 @@ fn u_plans_asks_applies_streams_journals_and_rechecks() {
         .map(|e| e.target.as_str())
         .collect();
     assert_eq!(applied, ["web1", "web2"]);
-    assert!(journal.iter().all(|e| e
-        .details
-        .contains(&"changed: libc6 2.36-9+deb12u7 -> 2.36-9+deb12u10".to_string())));
+    assert!(journal
+        .iter()
+        .filter(|e| e.action == "patch.apply")
+        .all(|e| e
+            .details
+            .contains(&"changed: libc6 2.36-9+deb12u7 -> 2.36-9+deb12u10".to_string())));
+    for h in ["web1", "web2"] {
+        let applied = journal
+            .iter()
+            .position(|e| e.action == "patch.apply" && e.target == h);
+        let checked = journal
+            .iter()
+            .rposition(|e| e.action == "check" && e.target == h);
+        assert!(
+            matches!((applied, checked), (Some(a), Some(c)) if a < c),
+            "{h}: re-checked after its apply: {journal:#?}"
+        );
+        // the fresh result is on screen without a sweep: libc6 is done,
+        // bash (not a security update) still pending
+        let r = &app.results.patches[h];
+        let pending: Vec<&str> = r.updates.iter().map(|u| u.package.as_str()).collect();
+        assert!(r.error.is_none() && pending == ["bash"], "{h}: {r:?}");
+    }
 }
 
 #[test]
@@ -340,13 +362,20 @@ fn refresh_asks_first() {
 /// host-key question; once the key is recorded the host is planned again.
 #[test]
 fn a_plan_failing_on_an_unknown_key_asks_and_plans_again() {
-    use opsdeck::ssh::UnknownKey;
+    use opsdeck::ops::patch::PlanFailed;
+    use opsdeck::ssh::{SshError, UnknownKey};
     use opsdeck::ui::app::ShellMsg;
-    use opsdeck::ui::hostkey::Fetched;
     use opsdeck::ui::panes::patches::PatchMsg;
     let mut app = fixture();
     key(&mut app, KeyCode::Char('3'));
-    let err = "web1: unknown host key for [10.0.0.1]:22: ssh-ed25519 SHA256:q (not in k)";
+    let unknown = UnknownKey {
+        host_pattern: "[10.0.0.1]:22".into(),
+        key_type: "ssh-ed25519".into(),
+        fingerprint: "SHA256:q".into(),
+        key_base64: "AAAA".into(),
+        known_hosts_file: "/k".into(),
+    };
+    let error = SshError::HostKeyUnknown(unknown);
     let cmds = app.update(Action::Msg(Msg::Job {
         job: opsdeck::ui::pane::JobId(9),
         pane: Some(PaneId::PATCHES),
@@ -357,28 +386,18 @@ fn a_plan_failing_on_an_unknown_key_asks_and_plans_again() {
                     name: "web1".into(),
                     ..Default::default()
                 },
-                Err(err.to_string()),
+                Err(PlanFailed {
+                    message: format!("web1: {error}"),
+                    ssh_error: Some(error),
+                }),
             )],
         }),
     }));
+    // the typed error carries the key: asked at once, no second connection
     assert!(
-        cmds.iter()
-            .any(|c| matches!(c, Command::Job { job, .. } if job.what == "host key web1")),
+        !cmds.iter().any(|c| matches!(c, Command::Job { .. })),
         "{cmds:?}"
     );
-    app.update(Action::Msg(Msg::Shell(ShellMsg::KeyFetched {
-        host: "web1".into(),
-        fetched: Fetched::Unknown {
-            key: UnknownKey {
-                host_pattern: "[10.0.0.1]:22".into(),
-                key_type: "ssh-ed25519".into(),
-                fingerprint: "SHA256:q".into(),
-                key_base64: "AAAA".into(),
-                known_hosts_file: "/k".into(),
-            },
-            via: None,
-        },
-    })));
     // the "What would change" text is up; the question comes on top of it
     let s = screen(&mut app, 100, 30);
     assert!(

@@ -35,24 +35,64 @@ impl Exec for Watch<'_> {
 /// The host name that means the jump box itself.
 pub const LOCAL: &str = "local";
 
+/// One job's result, and the SSH error that kept it from running, as data
+/// (an unknown or changed host key is recognised from it).
+#[derive(Debug, Clone)]
+pub struct JobDone {
+    pub result: BackupResult,
+    pub ssh_error: Option<SshError>,
+}
+
+impl From<BackupResult> for JobDone {
+    fn from(result: BackupResult) -> JobDone {
+        JobDone {
+            result,
+            ssh_error: None,
+        }
+    }
+}
+
+/// Sends results as `JobDone`s.
+#[derive(Clone)]
+struct Out(mpsc::UnboundedSender<JobDone>);
+
+impl Out {
+    fn send(&self, r: BackupResult) {
+        let _ = self.0.send(r.into());
+    }
+    fn failed(&self, job: &BackupJob, host: &str, e: &SshError) {
+        let _ = self.0.send(JobDone {
+            result: failed(
+                job,
+                CheckError::crit(format!("{host}: {e}")),
+                Timestamp::now(),
+                today(),
+            ),
+            ssh_error: Some(e.clone()),
+        });
+    }
+}
+
 /// Check `jobs`; each result is sent as soon as its job is done. Jobs whose
 /// host is not in `hosts` (and not "local") or whose fields are invalid are
-/// answered at once. Must be called inside a tokio runtime.
+/// answered at once. Needs no runtime: read the receiver with
+/// `recv().await` or `blocking_recv()`.
 pub fn check_jobs(
     engine: &Engine,
     hosts: &[Host],
     jobs: Vec<BackupJob>,
     timeout: Option<Duration>,
     cancel: CancelFlag,
-) -> mpsc::UnboundedReceiver<BackupResult> {
-    let (tx, rx) = mpsc::unbounded_channel();
+) -> mpsc::UnboundedReceiver<JobDone> {
+    let (raw_tx, rx) = mpsc::unbounded_channel();
+    let tx = Out(raw_tx);
     let mut local = Vec::new();
     let mut per_host: HashMap<String, Vec<BackupJob>> = HashMap::new();
     let mut order: Vec<Host> = Vec::new();
     for job in jobs {
         if validate(&job).is_err() {
             // evaluate() reports the invalid field.
-            let _ = tx.send(failed(
+            tx.send(failed(
                 &job,
                 CheckError::crit("invalid job"),
                 Timestamp::now(),
@@ -76,7 +116,7 @@ pub fn check_jobs(
                     "host `{}` is not in hosts.toml (use a host name from `opsdeck host list`, or \"local\")",
                     job.host
                 );
-                let _ = tx.send(failed(
+                tx.send(failed(
                     &job,
                     CheckError::crit(msg),
                     Timestamp::now(),
@@ -90,19 +130,24 @@ pub fn check_jobs(
         let tx = tx.clone();
         let cancel = cancel.clone();
         let mut conn = engine.local();
-        tokio::task::spawn_blocking(move || {
-            for job in local {
-                if cancel.load(Ordering::Relaxed) {
-                    let _ = tx.send(cancelled(&job));
-                    continue;
+        let spawned = std::thread::Builder::new()
+            .name("backups-local".into())
+            .spawn(move || {
+                for job in local {
+                    if cancel.load(Ordering::Relaxed) {
+                        tx.send(cancelled(&job));
+                        continue;
+                    }
+                    let result = crate::util::catch_panic(|| check_job(&mut conn, &job, timeout))
+                        .unwrap_or_else(|e| {
+                            failed(&job, CheckError::unknown(e), Timestamp::now(), today())
+                        });
+                    tx.send(result);
                 }
-                let result = crate::util::catch_panic(|| check_job(&mut conn, &job, timeout))
-                    .unwrap_or_else(|e| {
-                        failed(&job, CheckError::unknown(e), Timestamp::now(), today())
-                    });
-                let _ = tx.send(result);
-            }
-        });
+            });
+        if let Err(e) = spawned {
+            tracing::error!("cannot start a thread: {e}");
+        }
     }
 
     if !order.is_empty() {
@@ -119,21 +164,15 @@ pub fn check_jobs(
             let mut broken: Option<SshError> = None;
             for job in jobs {
                 if job_cancel.load(Ordering::Relaxed) {
-                    let _ = job_tx.send(cancelled(job));
+                    job_tx.send(cancelled(job));
                     continue;
                 }
                 if let Some(e) = &broken {
-                    let msg = format!("{}: {e}", host.name);
-                    let _ = job_tx.send(failed(
-                        job,
-                        CheckError::crit(msg),
-                        Timestamp::now(),
-                        today(),
-                    ));
+                    job_tx.failed(job, &host.name, e);
                     continue;
                 }
                 let mut w = Watch { conn, cut: false };
-                let _ = job_tx.send(check_job(&mut w, job, timeout));
+                job_tx.send(check_job(&mut w, job, timeout));
                 if w.cut {
                     match job_engine.connect(host) {
                         Ok(c) => *conn = c,
@@ -143,20 +182,20 @@ pub fn check_jobs(
             }
             Ok(())
         });
-        tokio::spawn(async move {
-            while let Some(d) = done.recv().await {
-                if let Err(e) = d.result {
-                    for job in per_host.get(&d.host).map(Vec::as_slice).unwrap_or_default() {
-                        let _ = tx.send(failed(
-                            job,
-                            CheckError::crit(format!("{}: {e}", d.host)),
-                            Timestamp::now(),
-                            today(),
-                        ));
+        let spawned = std::thread::Builder::new()
+            .name("backups-hosts".into())
+            .spawn(move || {
+                while let Some(d) = done.blocking_recv() {
+                    if let Err(e) = d.result {
+                        for job in per_host.get(&d.host).map(Vec::as_slice).unwrap_or_default() {
+                            tx.failed(job, &d.host, &e);
+                        }
                     }
                 }
-            }
-        });
+            });
+        if let Err(e) = spawned {
+            tracing::error!("cannot start a thread: {e}");
+        }
     }
     rx
 }
@@ -173,36 +212,29 @@ fn cancelled(job: &BackupJob) -> BackupResult {
     )
 }
 
-/// Check and collect every result, in the order of `jobs` (blocking; builds
-/// its own runtime: for the headless command).
+/// Check and collect every result, in the order of `jobs` (blocking: call
+/// it from a thread that may block, never from an async task).
 pub fn check_all_blocking(
     engine: &Engine,
     hosts: &[Host],
     jobs: Vec<BackupJob>,
     timeout: Option<Duration>,
-    mut progress: impl FnMut(&BackupResult, usize, usize),
-) -> Result<Vec<BackupResult>, String> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    cancel: CancelFlag,
+    mut progress: impl FnMut(&JobDone, usize, usize),
+) -> Vec<JobDone> {
     let names: Vec<String> = jobs.iter().map(|j| j.name.clone()).collect();
     let total = jobs.len();
-    let mut results: Vec<BackupResult> = rt.block_on(async {
-        let mut rx = check_jobs(engine, hosts, jobs, timeout, CancelFlag::default());
-        let mut out = Vec::with_capacity(total);
-        while let Some(r) = rx.recv().await {
-            progress(&r, out.len() + 1, total);
-            out.push(r);
-        }
-        out
-    });
+    let mut rx = check_jobs(engine, hosts, jobs, timeout, cancel);
+    let mut results = Vec::with_capacity(total);
+    while let Some(r) = rx.blocking_recv() {
+        progress(&r, results.len() + 1, total);
+        results.push(r);
+    }
     results.sort_by_key(|r| {
         names
             .iter()
-            .position(|n| *n == r.name)
+            .position(|n| *n == r.result.name)
             .unwrap_or(usize::MAX)
     });
-    Ok(results)
+    results
 }

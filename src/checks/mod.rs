@@ -8,18 +8,14 @@
 //! from the previous check. When the host's stamp is unchanged the probe
 //! skips the expensive update listing and the previous list is reused.
 //!
-//! Calling it (from `check`, `patches` or a TUI task):
+//! The task around it (sweep, save, journal, what is derived) is
+//! `ops::check`, shared by the CLI, the TUI and the watch:
 //! ```no_run
-//! # async fn demo(store: opsdeck::store::Store, engine: opsdeck::ssh::Engine) {
-//! use std::sync::{atomic::AtomicBool, Arc};
-//! let cancel = Arc::new(AtomicBool::new(false));
-//! let mut rx = opsdeck::checks::sweep(&store, &engine, store.hosts.clone(), cancel);
-//! let mut done = Vec::new();
-//! while let Some(hc) = rx.recv().await {
-//!     // hc.check: the `check --json` object; hc.patches: the `patches --json` object
-//!     done.push(hc);
-//! }
-//! opsdeck::checks::save(&store, &done, "all").ok();
+//! # fn demo(store: opsdeck::store::Store, engine: opsdeck::ssh::Engine) {
+//! let ctx = opsdeck::ops::Ctx::new(store.clone(), engine);
+//! let (done, _saved) = opsdeck::ops::check::sweep_and_save(
+//!     &ctx, store.hosts.clone(), "check", "all", |_hc, _n, _total| {});
+//! // done[i].check: the `check --json` object; .patches: the `patches --json` one
 //! # }
 //! ```
 
@@ -59,6 +55,9 @@ pub struct HostCheck {
     pub remote_cpu_ms: Option<u64>,
     /// The update listing ran on the host this time (false: cache reused or failed early).
     pub listing_ran: bool,
+    /// The SSH error that kept the check from running, as data (an unknown
+    /// or changed host key is recognised from it, never from its words).
+    pub ssh_error: Option<SshError>,
 }
 
 /// What the previous check left for a host: the cache the probe's stamp keys.
@@ -94,7 +93,13 @@ pub fn load_previous(store: &Store) -> HashMap<String, Previous> {
     map
 }
 
-fn error_result(host: &str, status: Status, error: String, elapsed: Duration) -> HostCheck {
+fn error_result(
+    host: &str,
+    status: Status,
+    error: String,
+    elapsed: Duration,
+    ssh_error: Option<SshError>,
+) -> HostCheck {
     let at = now_rfc3339();
     HostCheck {
         check: CheckResult {
@@ -119,6 +124,7 @@ fn error_result(host: &str, status: Status, error: String, elapsed: Duration) ->
         },
         remote_cpu_ms: None,
         listing_ran: false,
+        ssh_error,
     }
 }
 
@@ -133,14 +139,20 @@ pub fn assemble(
     let out = match outcome {
         Ok(o) => o,
         Err(SshError::Cancelled) => {
-            return error_result(host, Status::Unknown, "cancelled".into(), elapsed)
+            return error_result(
+                host,
+                Status::Unknown,
+                "cancelled".into(),
+                elapsed,
+                Some(SshError::Cancelled),
+            )
         }
         // it reached the host, then opsdeck or the connection failed: the
         // host's state is unknown, not "unreachable"
         Err(e @ (SshError::Internal(_) | SshError::LostAfterStart(_))) => {
-            return error_result(host, Status::Unknown, e.to_string(), elapsed)
+            return error_result(host, Status::Unknown, e.to_string(), elapsed, Some(e))
         }
-        Err(e) => return error_result(host, Status::Crit, e.to_string(), elapsed),
+        Err(e) => return error_result(host, Status::Crit, e.to_string(), elapsed, Some(e)),
     };
     let text = sanitize(&out.stdout);
     let report = match parse::parse_probe(&text) {
@@ -156,7 +168,7 @@ pub fn assemble(
             if let Some(s) = out.exit_signal.as_deref() {
                 msg.push_str(&format!(" (killed by signal {s})"));
             }
-            return error_result(host, Status::Unknown, msg, elapsed);
+            return error_result(host, Status::Unknown, msg, elapsed, None);
         }
     };
     let at = now_rfc3339();
@@ -231,14 +243,15 @@ pub fn assemble(
         patches,
         remote_cpu_ms: report.remote_cpu_ms,
         listing_ran,
+        ssh_error: None,
     }
 }
 
 /// Check `hosts`: each result is sent as soon as its host is done (order of
 /// completion). At most `[ssh] concurrency` hosts at once; the blocking SSH
 /// work runs on the engine's blocking threads. Set `cancel` to stop: hosts not
-/// yet done report "cancelled". Must be called inside a tokio runtime; the
-/// receiver closes when every host has reported. Results are not saved: call
+/// yet done report "cancelled". Needs no runtime: read the receiver with
+/// `recv().await` or `blocking_recv()`; it closes when every host has reported. Results are not saved: call
 /// [`save`] with what you collected.
 pub fn sweep(
     store: &Store,
@@ -283,27 +296,34 @@ pub fn sweep_with(
         )
     });
     let (tx, out) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Some(done) = rx.recv().await {
-            let hc = assemble(
-                &done.host,
-                done.result,
-                done.elapsed,
-                previous.get(&done.host),
-                &thresholds,
-            );
-            tracing::debug!(
-                host = %done.host,
-                status = ?hc.check.status,
-                remote_cpu_ms = ?hc.remote_cpu_ms,
-                listing_ran = hc.listing_ran,
-                "checked"
-            );
-            if tx.send(hc).is_err() {
-                break;
+    // a thread of its own: no runtime needed (the CLI, the TUI's jobs and
+    // the watch's sweep read the receiver blocking or awaiting)
+    let spawned = std::thread::Builder::new()
+        .name("check-assemble".into())
+        .spawn(move || {
+            while let Some(done) = rx.blocking_recv() {
+                let hc = assemble(
+                    &done.host,
+                    done.result,
+                    done.elapsed,
+                    previous.get(&done.host),
+                    &thresholds,
+                );
+                tracing::debug!(
+                    host = %done.host,
+                    status = ?hc.check.status,
+                    remote_cpu_ms = ?hc.remote_cpu_ms,
+                    listing_ran = hc.listing_ran,
+                    "checked"
+                );
+                if tx.send(hc).is_err() {
+                    break;
+                }
             }
-        }
-    });
+        });
+    if let Err(e) = spawned {
+        tracing::error!("cannot start a thread: {e}");
+    }
     out
 }
 
@@ -346,21 +366,19 @@ pub fn summary(results: &[HostCheck]) -> String {
 }
 
 /// Keep a sweep's results: state/checks.toml and state/patches.toml (merged
-/// by host, the package stamp included) and ONE journal entry for the sweep
-/// (`action = "check"`, `target` as given, e.g. "all" or "web1 @db").
-pub fn save(store: &Store, results: &[HostCheck], target: &str) -> Result<(), StoreError> {
-    save_as(store, results, "check", target)
-}
-
-/// [`save`], journaled as `action` (`check`, `patches`: the command that ran).
+/// by host, the package stamp included; a host that could not be checked
+/// keeps its last known facts) and ONE journal entry for the sweep, as
+/// `action` (`check`, `patches`: the command that ran) of `target` ("all",
+/// "web1 @db"). Returns both merged state lists (for what is derived from
+/// them: `ops::check::save` tracks pending security updates).
 pub fn save_as(
     store: &Store,
     results: &[HostCheck],
     action: &str,
     target: &str,
-) -> Result<(), StoreError> {
+) -> Result<(Vec<CheckResult>, Vec<PatchReport>), StoreError> {
     if results.is_empty() {
-        return Ok(());
+        return Ok((Vec::new(), Vec::new()));
     }
     // a host that could not be checked keeps its last known facts (stale)
     let before: HashMap<String, CheckResult> = store
@@ -423,12 +441,7 @@ pub fn save_as(
         listed
     ));
     store.journal(&entry)?;
-    // "Security updates pending since" for the Overview and the report:
-    // derived data, so a failure here costs precision, not the check.
-    if let Err(e) = crate::overview::record_security_seen(store, &checks, &patches) {
-        tracing::warn!("cannot record when security updates were first seen: {e}");
-    }
-    Ok(())
+    Ok((checks, patches))
 }
 
 fn worst_label(s: Status) -> &'static str {

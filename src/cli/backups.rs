@@ -4,10 +4,10 @@
 use std::io::IsTerminal;
 
 use super::*;
+use crate::backups;
 use crate::backups::view::{age_label, restore_label};
-use crate::backups::{self, run::check_all_blocking};
-use crate::model::{nagios_exit, BackupJob, BackupResult, Status};
-use crate::store::{JournalEntry, StateKind, Store};
+use crate::model::{nagios_exit, BackupJob, BackupResult};
+use crate::store::Store;
 
 pub fn run(home: &Home, a: &BackupsArgs) -> CmdResult {
     let store = Store::load(home.clone())?;
@@ -22,38 +22,26 @@ pub fn run(home: &Home, a: &BackupsArgs) -> CmdResult {
         );
         return Ok(exit::OK);
     }
-    let engine = engine(&store, a.accept_new);
+    let ctx = crate::ops::Ctx::new(store.clone(), engine(&store, a.accept_new))
+        .with_cancel(cancel_on_interrupt("cancelling: jobs in progress finish"));
     let tty = std::io::stderr().is_terminal();
-    let results = check_all_blocking(
-        &engine,
-        &store.hosts,
-        jobs.clone(),
-        None,
-        |r, done, total| {
-            tracing::info!(job = %r.name, status = ?r.status, "backup checked");
-            if tty {
-                eprint!(
-                    "\r\x1b[Kchecked {done}/{total}: {}",
-                    crate::util::sanitize(r.name.as_bytes())
-                );
-                if done == total {
-                    eprint!("\r\x1b[K");
-                }
+    let (done, saved) = crate::ops::backups::check(&ctx, jobs.clone(), &a.names, |d, n, total| {
+        let r = &d.result;
+        tracing::info!(job = %r.name, status = ?r.status, "backup checked");
+        if tty {
+            eprint!(
+                "\r\x1b[Kchecked {n}/{total}: {}",
+                crate::util::sanitize(r.name.as_bytes())
+            );
+            if n == total {
+                eprint!("\r\x1b[K");
             }
-        },
-    )
-    .map_err(|e| Failure::new(exit::SOFTWARE, e))?;
-
-    if let Err(e) = store.merge_state(StateKind::Backups, results.clone(), |r: &BackupResult| {
-        r.name.as_str()
-    }) {
-        tracing::warn!("could not save the results: {e}");
-        tell!("opsdeck: could not save the results: {e}");
+        }
+    });
+    if let Err(e) = saved {
+        tell!("opsdeck: cannot save the results: {e}");
     }
-    if let Err(e) = store.journal(&journal_entry(&a.names, &results)) {
-        tracing::warn!("could not write the journal: {e}");
-        tell!("opsdeck: could not write the journal: {e}");
-    }
+    let results: Vec<BackupResult> = done.into_iter().map(|d| d.result).collect();
 
     if a.json {
         out::json(&results)?;
@@ -89,38 +77,6 @@ fn select(all: &[BackupJob], names: &[String]) -> Result<Vec<BackupJob>, Failure
         .filter(|j| names.contains(&j.name))
         .cloned()
         .collect())
-}
-
-/// One journal entry per run: counts, then a line per job.
-pub fn journal_entry(names: &[String], results: &[BackupResult]) -> JournalEntry {
-    let count = |s: Status| results.iter().filter(|r| r.status == s).count();
-    let mut parts = Vec::new();
-    for (s, label) in [
-        (Status::Crit, "crit"),
-        (Status::Warn, "warn"),
-        (Status::Unknown, "unknown"),
-    ] {
-        let n = count(s);
-        if n > 0 {
-            parts.push(format!("{n} {label}"));
-        }
-    }
-    let result = if parts.is_empty() {
-        "ok".to_string()
-    } else {
-        parts.join(", ")
-    };
-    let target = if names.is_empty() {
-        "all".to_string()
-    } else {
-        names.join(",")
-    };
-    let mut e = JournalEntry::now("backups.check", &target, &result);
-    e.details = results
-        .iter()
-        .map(|r| format!("{}: {} {}", r.name, r.status.label(), r.reasons.join("; ")))
-        .collect();
-    e
 }
 
 fn table(jobs: &[BackupJob], results: &[BackupResult]) -> String {

@@ -1,12 +1,9 @@
 //! opsdeck check [TARGET...] [--json] [--accept-new]
 use std::io::{IsTerminal, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 use super::*;
-use crate::checks::{self, HostCheck};
-use crate::model::{nagios_exit, CheckResult, Host};
-use crate::ssh::Engine;
+use crate::checks::HostCheck;
+use crate::model::{nagios_exit, CheckResult};
 use crate::store::Store;
 use crate::util::format_age;
 
@@ -23,7 +20,7 @@ pub fn run(home: &Home, a: &CheckArgs) -> CmdResult {
 }
 
 /// Check the hosts `targets` select and save the results: what `check`
-/// and `patches` both do before they print.
+/// and `patches` both do before they print (journaled as `action`).
 pub(super) fn check_targets(
     home: &Home,
     targets: &[String],
@@ -31,51 +28,22 @@ pub(super) fn check_targets(
     action: &str,
 ) -> Result<(Store, Vec<HostCheck>), Failure> {
     let (store, hosts) = load_targets(home, targets)?;
-    let engine = engine(&store, accept_new);
-    let rt = runtime()?;
-    let results = sweep_and_save(&store, &engine, &rt, hosts, action, &target_label(targets));
-    Ok((store, results))
-}
-
-/// Check `hosts` (at most `[ssh] concurrency` at once; Ctrl-C cancels the
-/// hosts not done yet) with a progress bar when stderr is a terminal. The
-/// results come back in the order of `hosts`, saved to state/ (journaled
-/// as a check of `target`). `check`, `patches` and the re-check after
-/// `patch refresh` all go through here.
-pub(super) fn sweep_and_save(
-    store: &Store,
-    engine: &Engine,
-    rt: &tokio::runtime::Runtime,
-    hosts: Vec<Host>,
-    action: &str,
-    target: &str,
-) -> Vec<HostCheck> {
-    let order: Vec<String> = hosts.iter().map(|h| h.name.clone()).collect();
-    let total = hosts.len();
-    let mut results: Vec<HostCheck> = rt.block_on(async {
-        let cancel = Arc::new(AtomicBool::new(false));
-        let c2 = cancel.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                c2.store(true, Ordering::SeqCst);
-            }
-        });
-        let mut rx = checks::sweep(store, engine, hosts, cancel);
-        let mut bar = Progress::new(total);
-        let mut done = Vec::with_capacity(total);
-        while let Some(hc) = rx.recv().await {
-            done.push(hc);
-            bar.update(done.len());
-        }
-        bar.finish();
-        done
-    });
-    results.sort_by_key(|r| order.iter().position(|n| *n == r.check.host));
-    if let Err(e) = checks::save_as(store, &results, action, target) {
-        tracing::error!("cannot save the results: {e}");
+    let ctx = crate::ops::Ctx::new(store.clone(), engine(&store, accept_new)).with_cancel(
+        cancel_on_interrupt("cancelling: hosts in progress finish, no new host starts"),
+    );
+    let mut bar = Progress::new(hosts.len());
+    let (results, saved) = crate::ops::check::sweep_and_save(
+        &ctx,
+        hosts,
+        action,
+        &target_label(targets),
+        |_, done, _| bar.update(done),
+    );
+    bar.finish();
+    if let Err(e) = saved {
         tell!("opsdeck: cannot save the results: {e}");
     }
-    results
+    Ok((store, results))
 }
 
 /// A progress bar on stderr, only when stderr is a terminal.

@@ -409,24 +409,37 @@ fn engine(store: &crate::store::Store, accept_new: bool) -> crate::ssh::Engine {
     .with_home(&store.home)
 }
 
-/// The runtime of a headless command (two workers: the SSH work runs on
-/// the engine's blocking threads).
-fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::new(exit::SOFTWARE, format!("cannot start the runtime: {e}")))
+/// A cancel flag the first Ctrl-C raises (saying `what` happens then); a
+/// second Ctrl-C leaves at once (exit 130). The tasks stop between hosts.
+fn cancel_on_interrupt(what: &'static str) -> crate::ssh::CancelFlag {
+    let cancel = crate::ssh::CancelFlag::default();
+    let flag = cancel.clone();
+    let spawned = std::thread::Builder::new()
+        .name("interrupt".into())
+        .spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                    out::tell_line(&format!("opsdeck: {what} (Ctrl-C again to leave now)"));
+                    if tokio::signal::ctrl_c().await.is_ok() {
+                        std::process::exit(130);
+                    }
+                }
+            });
+        });
+    if let Err(e) = spawned {
+        tracing::warn!("no Ctrl-C handling: {e}");
+    }
+    cancel
 }
 
-/// The journal's target of a command: the targets as given, or "all".
-fn target_label(targets: &[String]) -> String {
-    if targets.is_empty() {
-        "all".into()
-    } else {
-        targets.join(" ")
-    }
-}
+use crate::ops::target_label;
 
 pub fn parse() -> Cli {
     match Cli::try_parse() {

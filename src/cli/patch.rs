@@ -1,37 +1,20 @@
-//! opsdeck patches, patch apply|refresh|reboot.
+//! opsdeck patches, patch apply|refresh|reboot: arguments, confirmation
+//! and printing; the tasks themselves are `ops::patch`.
 use std::io::{BufRead, IsTerminal, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use super::*;
-use crate::checks::{self, HostCheck};
-use crate::model::{nagios_exit, Host, PatchReport, Status, Thresholds, Update};
-use crate::patches::run::{self as prun, reboot_entry, refresh_entry};
-use crate::patches::{ApplyOptions, Event, HostOutcome, HostPlan, RebootOptions, RebootStep};
-use crate::ssh::{CancelFlag, Engine, StreamKind};
+use crate::model::{nagios_exit, Host, PatchReport, Status};
+use crate::ops::patch::{self as opatch, PatchEvent};
+use crate::ops::{Ctx, Sink};
+use crate::patches::{Event, HostOutcome, HostPlan};
+use crate::ssh::StreamKind;
 use crate::store::Store;
 use crate::util::format_age;
 
 // ------------------------------------------------------------------ shared
-
-/// First Ctrl-C: stop between hosts. Second: leave now.
-fn cancel_on_ctrl_c(cancel: CancelFlag) {
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            cancel.store(true, Ordering::SeqCst);
-            tell!(
-                "opsdeck: cancelling: hosts in progress finish, no new host starts \
-                 (Ctrl-C again to leave now)"
-            );
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(130);
-            }
-        }
-    });
-}
 
 /// Ask on the terminal; without one, refuse (64) unless --yes was given.
 fn confirm(question: &str, yes: bool) -> Result<bool, Failure> {
@@ -69,20 +52,12 @@ fn need_terminal(yes: bool) -> Result<(), Failure> {
     Ok(())
 }
 
-/// What changing hosts needs: an engine, a runtime, and a cancel flag that
-/// the first Ctrl-C raises (stop between hosts; a second one leaves now).
-fn change_session(
-    store: &Store,
-    accept_new: bool,
-) -> Result<(Engine, tokio::runtime::Runtime, CancelFlag), Failure> {
-    let engine = engine(store, accept_new);
-    let rt = runtime()?;
-    let cancel: CancelFlag = Arc::new(AtomicBool::new(false));
-    {
-        let _g = rt.enter();
-        cancel_on_ctrl_c(cancel.clone());
-    }
-    Ok((engine, rt, cancel))
+/// What changing hosts needs: the task context, with a cancel flag the
+/// first Ctrl-C raises (stop between hosts; a second one leaves now).
+fn change_session(store: &Store, accept_new: bool) -> Ctx {
+    Ctx::new(store.clone(), engine(store, accept_new)).with_cancel(cancel_on_interrupt(
+        "cancelling: hosts in progress finish, no new host starts",
+    ))
 }
 
 /// `patch refresh|reboot`: refuse without a terminal unless --yes, load
@@ -116,33 +91,17 @@ fn prefixed(host: &str, kind: StreamKind, line: &str) {
     );
 }
 
-/// Re-check hosts after a change: the checks sweep of those hosts, saved.
-fn recheck_hook(store: &Store, engine: &Engine) -> prun::Recheck {
-    let store = store.clone();
-    let engine = engine.clone();
-    Arc::new(move |host: &Host| -> Result<(), String> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| e.to_string())?;
-        let done: Vec<HostCheck> = rt.block_on(async {
-            let mut rx = checks::sweep(
-                &store,
-                &engine,
-                vec![host.clone()],
-                Arc::new(AtomicBool::new(false)),
-            );
-            let mut v = Vec::new();
-            while let Some(hc) = rx.recv().await {
-                v.push(hc);
-            }
-            v
-        });
-        checks::save(&store, &done, &host.name).map_err(|e| e.to_string())?;
-        match done.first().and_then(|hc| hc.check.error.clone()) {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+/// What a patch task says as it goes, on stderr (stdout keeps the summary).
+fn progress_sink() -> Sink<PatchEvent> {
+    Arc::new(|ev| match ev {
+        PatchEvent::Planned { .. } | PatchEvent::Rechecked(_) => {}
+        PatchEvent::Apply(Event::Started { host }) => tell!("{host}: applying..."),
+        PatchEvent::Apply(Event::Line { host, kind, line }) => prefixed(&host, kind, &line),
+        PatchEvent::Apply(Event::Note { host, message }) => tell!("{host}: {message}"),
+        PatchEvent::Apply(Event::Finished(o)) => tell!("{}", outcome_line(&o)),
+        PatchEvent::Apply(Event::Skipped { host, reason }) => tell!("{host}: skipped: {reason}"),
+        PatchEvent::Log { host, line } => prefixed(&host, StreamKind::Stdout, &line),
+        PatchEvent::HostDone(_) => {}
     })
 }
 
@@ -169,14 +128,6 @@ pub struct UpdateJson<'a> {
 }
 
 /// Security updates first, then by name.
-fn ordered(updates: &[Update]) -> Vec<&Update> {
-    let mut v: Vec<&Update> = updates.iter().collect();
-    v.sort_by(|a, b| {
-        (a.security != Some(true), &a.package).cmp(&(b.security != Some(true), &b.package))
-    });
-    v
-}
-
 pub fn to_json(r: &PatchReport) -> PatchJson<'_> {
     PatchJson {
         host: &r.host,
@@ -184,7 +135,7 @@ pub fn to_json(r: &PatchReport) -> PatchJson<'_> {
         reboot_required: r.reboot_required,
         metadata_age_s: r.metadata_age_s,
         error: &r.error,
-        updates: ordered(&r.updates)
+        updates: opatch::ordered(&r.updates)
             .into_iter()
             .map(|u| UpdateJson {
                 package: &u.package,
@@ -194,33 +145,6 @@ pub fn to_json(r: &PatchReport) -> PatchJson<'_> {
                 security: u.security,
             })
             .collect(),
-    }
-}
-
-/// Nagios status of one host's updates: security pending → [thresholds]
-/// security_updates (crit), others → updates (warn); an unreachable host is
-/// crit, a listing that failed on a reachable host unknown.
-pub fn patch_status(r: &PatchReport, reachable: bool, t: &Thresholds) -> Status {
-    if r.error.is_some() {
-        return if reachable {
-            Status::Unknown
-        } else {
-            Status::Crit
-        };
-    }
-    // Where the count is unknown, an update flagged security still counts.
-    let security = r.security_pending().unwrap_or_else(|| {
-        r.updates
-            .iter()
-            .filter(|u| u.security == Some(true))
-            .count()
-    });
-    if security > 0 {
-        Status::from(t.security_updates)
-    } else if !r.updates.is_empty() {
-        Status::from(t.updates)
-    } else {
-        Status::Ok
     }
 }
 
@@ -268,7 +192,7 @@ pub fn render(reports: &[(PatchReport, Status)]) -> String {
             reboot,
             age
         ));
-        let rows: Vec<[String; 3]> = ordered(&r.updates)
+        let rows: Vec<[String; 3]> = opatch::ordered(&r.updates)
             .into_iter()
             .map(|u| {
                 let name = match u.security {
@@ -304,7 +228,7 @@ pub fn list(home: &Home, a: &PatchesArgs) -> CmdResult {
         .into_iter()
         .map(|hc| {
             let reachable = hc.check.facts.is_some();
-            let s = patch_status(&hc.patches, reachable, t);
+            let s = opatch::status(&hc.patches, reachable, t);
             (hc.patches, s)
         })
         .collect();
@@ -327,60 +251,18 @@ pub fn run(home: &Home, c: PatchCmd) -> CmdResult {
     }
 }
 
-/// Plan every host (native simulation), in the order of hosts.toml.
-fn plan_all(
-    rt: &tokio::runtime::Runtime,
-    engine: &Engine,
-    hosts: &[Host],
-    security_only: bool,
-    timeout: Duration,
-    cancel: CancelFlag,
-) -> Vec<(Host, Result<HostPlan, String>)> {
-    let mut got: Vec<(String, Result<HostPlan, String>)> = rt.block_on(async {
-        let mut rx = engine.sweep(hosts.to_vec(), cancel, move |conn, host| {
-            Ok(prun::plan_host(conn, host, security_only, Some(timeout)))
-        });
-        let mut v = Vec::new();
-        while let Some(done) = rx.recv().await {
-            let r = match done.result {
-                Ok(r) => r,
-                Err(e) => Err(format!("{}: {e}", done.host)),
-            };
-            v.push((done.host, r));
-        }
-        v
-    });
-    hosts
-        .iter()
-        .map(|h| {
-            let r = match got.iter().position(|(n, _)| *n == h.name) {
-                Some(i) => got.swap_remove(i).1,
-                None => Err(format!("{}: no result (cancelled)", h.name)),
-            };
-            (h.clone(), r)
-        })
-        .collect()
-}
-
 fn apply(home: &Home, a: &PatchApplyArgs) -> CmdResult {
     if !a.dry_run {
         need_terminal(a.yes)?;
     }
     let (store, hosts) = load_targets(home, &a.targets)?;
-    let (engine, rt, cancel) = change_session(&store, a.accept_new)?;
-    let sim_timeout = Duration::from_secs(store.settings.ssh.command_timeout_s.max(60));
+    let ctx = change_session(&store, a.accept_new);
     tell!(
         "opsdeck: working out what would change on {} (native simulation)...",
         crate::util::plural(hosts.len(), "host", "hosts")
     );
-    let plans = plan_all(
-        &rt,
-        &engine,
-        &hosts,
-        a.security_only,
-        sim_timeout,
-        cancel.clone(),
-    );
+    let sink = progress_sink();
+    let plans = opatch::plan(&ctx, &hosts, a.security_only, &sink);
 
     // What will change, on which hosts.
     let mut text = String::new();
@@ -395,14 +277,14 @@ fn apply(home: &Home, a: &PatchApplyArgs) -> CmdResult {
             }
             Err(e) => {
                 failed_plans += 1;
-                text.push_str(&format!("{e}\n"));
+                text.push_str(&format!("{}\n", e.message));
             }
         }
     }
     let work: Vec<(Host, HostPlan)> = plans
-        .iter()
+        .into_iter()
         .filter_map(|(h, p)| match p {
-            Ok(plan) if plan.apply_command.is_some() => Some((h.clone(), plan.clone())),
+            Ok(plan) if plan.apply_command.is_some() => Some((h, plan)),
             _ => None,
         })
         .collect();
@@ -463,45 +345,34 @@ fn apply(home: &Home, a: &PatchApplyArgs) -> CmdResult {
         tell!("opsdeck: nothing applied");
         return Ok(exit::FAILURE);
     }
-
-    let opts = ApplyOptions {
-        parallel: a.parallel.unwrap_or(store.settings.patches.parallel).max(1),
-        keep_going: a.keep_going,
-        timeout: Some(Duration::from_secs(store.settings.patches.apply_timeout_s)),
-        store: Some(store.clone()),
-        recheck: Some(recheck_hook(&store, &engine)),
-    };
-    let outcomes: Vec<HostOutcome>;
-    let mut skipped: Vec<(String, String)> = Vec::new();
-    {
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let engine2 = engine.clone();
-        let cancel2 = cancel.clone();
-        let handle = rt.spawn_blocking(move || prun::apply_all(&engine2, work, &opts, cancel2, tx));
-        rt.block_on(async {
-            while let Some(ev) = rx.recv().await {
-                match ev {
-                    Event::Started { host } => tell!("{host}: applying..."),
-                    Event::Line { host, kind, line } => prefixed(&host, kind, &line),
-                    Event::Note { host, message } => tell!("{host}: {message}"),
-                    Event::Finished(o) => tell!("{}", outcome_line(&o)),
-                    Event::Skipped { host, reason } => {
-                        tell!("{host}: skipped: {reason}");
-                        skipped.push((host, reason));
-                    }
-                }
-            }
-        });
-        outcomes = rt.block_on(handle).unwrap_or_default();
-    }
+    let names: Vec<String> = work.iter().map(|(h, _)| h.name.clone()).collect();
+    let outcomes = opatch::apply(
+        &ctx,
+        work,
+        a.parallel.unwrap_or(store.settings.patches.parallel),
+        a.keep_going,
+        &sink,
+    );
     for o in &outcomes {
         say!("{}", outcome_line(o));
     }
-    for (h, why) in &skipped {
-        say!("{h}: skipped: {why}");
+    let mut skipped = 0;
+    for n in names
+        .iter()
+        .filter(|n| !outcomes.iter().any(|o| &o.host == *n))
+    {
+        skipped += 1;
+        say!(
+            "{n}: skipped: {}",
+            if ctx.cancelled() {
+                "cancelled"
+            } else {
+                "not started: an earlier host failed (use --keep-going to go on)"
+            }
+        );
     }
     let failed = outcomes.iter().filter(|o| !o.ok).count() + failed_plans;
-    Ok(if failed > 0 || !skipped.is_empty() {
+    Ok(if failed > 0 || skipped > 0 {
         exit::FAILURE
     } else {
         exit::OK
@@ -536,6 +407,29 @@ fn outcome_line(o: &HostOutcome) -> String {
     }
 }
 
+/// One line per host of a refresh or reboot; exit 1 when one failed.
+fn print_done(done: &[opatch::HostDone]) -> i32 {
+    let mut failed = 0;
+    for d in done {
+        match &d.result {
+            Ok(what) => say!("{}: {what}", d.host),
+            Err(e) if e.starts_with("skipped:") => {
+                failed += 1;
+                say!("{}: {e}", d.host)
+            }
+            Err(e) => {
+                failed += 1;
+                say!("{}: FAILED: {e}", d.host)
+            }
+        }
+    }
+    if failed > 0 {
+        exit::FAILURE
+    } else {
+        exit::OK
+    }
+}
+
 fn refresh(home: &Home, a: &PatchTargetsArgs) -> CmdResult {
     let Some((store, hosts)) = confirm_hosts(home, a, |n, names| {
         format!(
@@ -546,62 +440,9 @@ fn refresh(home: &Home, a: &PatchTargetsArgs) -> CmdResult {
     else {
         return Ok(exit::FAILURE);
     };
-    let (engine, rt, cancel) = change_session(&store, a.accept_new)?;
-    let timeout = Duration::from_secs(store.settings.patches.apply_timeout_s.min(1800));
-    let results: Vec<(String, Result<String, String>, Duration)> = rt.block_on(async {
-        let mut rx = engine.sweep(hosts.clone(), cancel, move |conn, host| {
-            let started = Instant::now();
-            let name = host.name.clone();
-            let r = prun::refresh_host(conn, host, Some(timeout), &mut |k, l| {
-                prefixed(&name, k, &l)
-            });
-            Ok((r, started.elapsed()))
-        });
-        let mut v = Vec::new();
-        while let Some(done) = rx.recv().await {
-            let (r, took) = match done.result {
-                Ok(x) => x,
-                Err(e) => (Err(format!("{}: {e}", done.host)), done.elapsed),
-            };
-            v.push((done.host, r, took));
-        }
-        v
-    });
-    let mut failed = 0;
-    for h in &hosts {
-        let Some((_, r, took)) = results.iter().find(|(n, _, _)| *n == h.name) else {
-            continue;
-        };
-        if let Err(e) = store.journal(&refresh_entry(&h.name, r, *took)) {
-            tell!("opsdeck: could not write the journal: {e}");
-        }
-        match r {
-            Ok(_) => {
-                say!("{}: metadata refreshed", h.name);
-            }
-            Err(e) => {
-                failed += 1;
-                say!("{}: FAILED: {e}", h.name);
-            }
-        }
-    }
-    // Re-check what was refreshed: the pending list may have changed.
-    let ok_hosts: Vec<Host> = hosts
-        .iter()
-        .filter(|h| results.iter().any(|(n, r, _)| *n == h.name && r.is_ok()))
-        .cloned()
-        .collect();
-    if !ok_hosts.is_empty() {
-        super::check::sweep_and_save(
-            &store,
-            &engine,
-            &rt,
-            ok_hosts,
-            "check",
-            &target_label(&a.targets),
-        );
-    }
-    Ok(if failed > 0 { exit::FAILURE } else { exit::OK })
+    let ctx = change_session(&store, a.accept_new);
+    let done = opatch::refresh(&ctx, &hosts, &progress_sink());
+    Ok(print_done(&done))
 }
 
 fn reboot(home: &Home, a: &PatchTargetsArgs) -> CmdResult {
@@ -614,80 +455,16 @@ fn reboot(home: &Home, a: &PatchTargetsArgs) -> CmdResult {
     else {
         return Ok(exit::FAILURE);
     };
-    let (engine, rt, cancel) = change_session(&store, a.accept_new)?;
-    let opts = RebootOptions {
-        wait: Duration::from_secs(store.settings.patches.reboot_wait_s),
-        ..RebootOptions::default()
-    };
-    let recheck = recheck_hook(&store, &engine);
-    let mut failed = 0;
-    for (i, host) in hosts.iter().enumerate() {
-        if cancel.load(Ordering::SeqCst) {
-            for h in &hosts[i..] {
-                say!("{}: skipped: cancelled", h.name);
-            }
-            failed += 1;
-            break;
-        }
-        let engine2 = engine.clone();
-        let host2 = host.clone();
-        let opts2 = opts.clone();
-        let cancel2 = cancel.clone();
-        let r: Result<Duration, String> = rt
-            .block_on(rt.spawn_blocking(move || {
-                let name = host2.name.clone();
-                prun::reboot_host(&engine2, &host2, &opts2, &cancel2, &mut |step| match step {
-                    RebootStep::Issued => {
-                        tell!("{name}: reboot issued, waiting for it to come back")
-                    }
-                    RebootStep::Waiting => {}
-                    RebootStep::Back { after } => {
-                        tell!("{name}: back after {}s", after.as_secs())
-                    }
-                })
-            }))
-            .unwrap_or_else(|e| Err(format!("internal error: {e}")));
-        if let Err(e) = store.journal(&reboot_entry(&host.name, &r)) {
-            tell!("opsdeck: could not write the journal: {e}");
-        }
-        match &r {
-            Ok(d) => {
-                let h2 = host.clone();
-                let rc = recheck.clone();
-                let check = rt
-                    .block_on(rt.spawn_blocking(move || rc(&h2)))
-                    .unwrap_or_else(|e| Err(e.to_string()));
-                match check {
-                    Ok(()) => say!(
-                        "{}: rebooted, back after {}s, re-checked",
-                        host.name,
-                        d.as_secs()
-                    ),
-                    Err(e) => say!(
-                        "{}: rebooted, back after {}s; re-check failed: {e}",
-                        host.name,
-                        d.as_secs()
-                    ),
-                }
-            }
-            Err(e) => {
-                failed += 1;
-                say!("{}: FAILED: {e}", host.name);
-                if !cancel.load(Ordering::SeqCst) && i + 1 < hosts.len() {
-                    for h in &hosts[i + 1..] {
-                        say!("{}: skipped: an earlier reboot failed", h.name);
-                    }
-                    break;
-                }
-            }
-        }
-    }
-    Ok(if failed > 0 { exit::FAILURE } else { exit::OK })
+    let ctx = change_session(&store, a.accept_new);
+    let done = opatch::reboot(&ctx, &hosts, &progress_sink());
+    Ok(print_done(&done))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{Thresholds, Update};
+    use crate::ops::patch::status as patch_status;
 
     fn upd(p: &str, sec: Option<bool>) -> Update {
         Update {

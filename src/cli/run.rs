@@ -4,12 +4,10 @@
 //! shell sees exactly those words. For shell syntax, say so:
 //! `opsdeck run all -- sh -c 'df -h / | tail -1'`.
 use std::io::IsTerminal;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::fleet::{self, Group, HostRun, Summary};
+use crate::fleet::{self, Group, Summary};
 
 pub fn run(home: &Home, a: &RunArgs) -> CmdResult {
     if a.command.is_empty() || a.command.iter().all(|w| w.trim().is_empty()) {
@@ -26,37 +24,26 @@ pub fn run(home: &Home, a: &RunArgs) -> CmdResult {
             "no hosts to run on (add some with `opsdeck host add`)",
         ));
     }
-    let order: Vec<String> = hosts.iter().map(|h| h.name.clone()).collect();
     let command = crate::util::shell_join(&a.command);
-    let engine = engine(&store, a.accept_new);
-    let started = Instant::now();
-    let cancel = Arc::new(AtomicBool::new(false));
-    let mut rx = fleet::start(
-        &engine,
-        hosts,
-        command.clone(),
-        a.timeout.map(Duration::from_secs),
-        usize::try_from(store.settings.run.max_output).ok(),
-        cancel,
+    let ctx = crate::ops::Ctx::new(store.clone(), engine(&store, a.accept_new)).with_cancel(
+        cancel_on_interrupt("cancelling: hosts not started are skipped"),
     );
-    let total = order.len();
+    let started = Instant::now();
     let progress = std::io::stderr().is_terminal();
-    let mut results: Vec<HostRun> = Vec::with_capacity(total);
-    while let Some(r) = rx.blocking_recv() {
-        results.push(r);
-        if progress {
-            eprint!("\r{}/{} hosts done", results.len(), total);
-        }
-    }
+    let results = crate::ops::run::run(
+        &ctx,
+        hosts,
+        &command,
+        a.timeout.map(Duration::from_secs),
+        &target_label(&a.targets),
+        |_, n, total| {
+            if progress {
+                eprint!("\r{n}/{total} hosts done");
+            }
+        },
+    );
     if progress {
         eprint!("\r\x1b[K");
-    }
-    results.sort_by_key(|r| order.iter().position(|n| *n == r.host));
-
-    let target = target_label(&a.targets);
-    if let Err(e) = store.journal(&fleet::journal_entry(&command, &target, &results)) {
-        tracing::error!("cannot write the journal: {e}");
-        tell!("opsdeck: cannot write the journal: {e}");
     }
 
     let summary = Summary::of(&results);
@@ -105,11 +92,12 @@ pub fn render(groups: &[Group], summary: &Summary, elapsed: Duration) -> String 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fleet::Outcome;
+    use crate::fleet::{HostRun, Outcome};
 
     #[test]
     fn rendering() {
         let mk = |h: &str, out: &str, err: &str, code: i32| HostRun {
+            ssh_error: None,
             host: h.into(),
             exit_status: Some(code),
             exit_signal: None,

@@ -118,10 +118,18 @@ pub struct HostOutcome {
     pub reboot_required: Option<bool>,
     /// zypper updated itself: apply again for the rest.
     pub run_again: bool,
+    /// The SSH error that kept the apply from running (or cut it), as data.
+    pub ssh_error: Option<SshError>,
 }
 
 impl HostOutcome {
-    fn failed(host: &str, asked: &str, error: String, started: Instant) -> HostOutcome {
+    fn failed(
+        host: &str,
+        asked: &str,
+        error: String,
+        started: Instant,
+        ssh_error: Option<SshError>,
+    ) -> HostOutcome {
         HostOutcome {
             host: host.to_string(),
             asked: asked.to_string(),
@@ -134,6 +142,7 @@ impl HostOutcome {
             duration: started.elapsed(),
             reboot_required: None,
             run_again: false,
+            ssh_error,
         }
     }
 
@@ -458,6 +467,7 @@ pub fn apply_host(
             duration: started.elapsed(),
             reboot_required: probe_reboot(conn, plan.manager),
             run_again: false,
+            ssh_error: None,
         };
     };
     tracing::info!(host = plan.host, command = cmd, "patch apply");
@@ -480,7 +490,7 @@ pub fn apply_host(
     let out = match result {
         Ok(o) => o,
         Err(e) => {
-            let mut o = HostOutcome::failed(&plan.host, &cmd, e.to_string(), started);
+            let mut o = HostOutcome::failed(&plan.host, &cmd, e.to_string(), started, Some(e));
             o.security_only = plan.security_only;
             o.held = held;
             return o;
@@ -500,6 +510,7 @@ pub fn apply_host(
         duration: Duration::ZERO,
         reboot_required: None,
         run_again: false,
+        ssh_error: None,
     };
     if let Some(p) = parse::sudo_problem(&stderr) {
         outcome.error = Some(p.message(&plan.host, &plan.user));
@@ -563,7 +574,7 @@ pub enum Event {
         host: String,
         message: String,
     },
-    Finished(HostOutcome),
+    Finished(Box<HostOutcome>),
     /// Not started: cancelled, or an earlier host failed (no --keep-going).
     Skipped {
         host: String,
@@ -620,7 +631,9 @@ pub fn apply_all(
                 let started = Instant::now();
                 let command = plan.apply_command.as_deref().unwrap_or("");
                 let outcome = crate::util::catch_panic(|| match engine.connect(&host) {
-                    Err(e) => HostOutcome::failed(&host.name, command, e.to_string(), started),
+                    Err(e) => {
+                        HostOutcome::failed(&host.name, command, e.to_string(), started, Some(e))
+                    }
                     Ok(mut conn) => {
                         let name = host.name.clone();
                         apply_host(&mut conn, &plan, opts.timeout, &mut |kind, line| {
@@ -632,7 +645,7 @@ pub fn apply_all(
                         })
                     }
                 })
-                .unwrap_or_else(|e| HostOutcome::failed(&host.name, command, e, started));
+                .unwrap_or_else(|e| HostOutcome::failed(&host.name, command, e, started, None));
                 if let Some(store) = &opts.store {
                     if let Err(e) = store.journal(&outcome.journal_entry()) {
                         let _ = tx.send(Event::Note {
@@ -642,10 +655,11 @@ pub fn apply_all(
                     }
                 }
                 if let Some(recheck) = &opts.recheck {
-                    if outcome
-                        .error
-                        .as_deref()
-                        .is_none_or(|e| !is_connection_error(e))
+                    // a host never reached was not changed: nothing to re-check
+                    if !outcome
+                        .ssh_error
+                        .as_ref()
+                        .is_some_and(SshError::never_reached)
                     {
                         if let Err(e) = recheck(&host) {
                             let _ = tx.send(Event::Note {
@@ -658,7 +672,7 @@ pub fn apply_all(
                 if !outcome.ok && !opts.keep_going {
                     stop.store(true, Ordering::SeqCst);
                 }
-                let _ = tx.send(Event::Finished(outcome.clone()));
+                let _ = tx.send(Event::Finished(Box::new(outcome.clone())));
                 if let Ok(mut r) = results.lock() {
                     r.push(outcome);
                 }
@@ -679,13 +693,6 @@ pub fn apply_all(
         }
     }
     results.into_inner().unwrap_or_default()
-}
-
-fn is_connection_error(e: &str) -> bool {
-    e.starts_with("connection failed")
-        || e.starts_with("timed out")
-        || e.starts_with("name lookup failed")
-        || e.starts_with("authentication failed")
 }
 
 /// Refresh the package metadata of one host (needs root or sudo, except
@@ -927,6 +934,7 @@ mod tests {
             duration: Duration::from_millis(12_300),
             reboot_required: Some(true),
             run_again: false,
+            ssh_error: None,
         };
         let e = o.journal_entry();
         assert_eq!(e.action, "patch.apply");

@@ -161,7 +161,66 @@ impl fmt::Display for SshError {
 
 impl std::error::Error for SshError {}
 
+/// What an SSH error says about a host key, as data: the TUI asks about an
+/// unknown key and shows a changed one from this, never from the words of
+/// a message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeyProblem {
+    /// Not in known_hosts: may be accepted (the key, and the jump host it
+    /// belongs to when it is a hop's).
+    Unknown {
+        key: UnknownKey,
+        via: Option<String>,
+    },
+    /// Changed or revoked: refused, always (the engine's message, with both
+    /// fingerprints and the known_hosts file and line).
+    Changed {
+        message: String,
+        via: Option<String>,
+    },
+}
+
 impl SshError {
+    /// The host-key problem behind this error (through jump hosts), if any.
+    pub fn key_problem(&self) -> Option<KeyProblem> {
+        fn walk(e: &SshError, via: Option<String>) -> Option<KeyProblem> {
+            match e {
+                SshError::HostKeyUnknown(key) => Some(KeyProblem::Unknown {
+                    key: key.clone(),
+                    via,
+                }),
+                SshError::HostKeyChanged(m) => Some(KeyProblem::Changed {
+                    message: m.clone(),
+                    via,
+                }),
+                SshError::Jump { hop, error } => walk(error, Some(hop.clone())),
+                _ => None,
+            }
+        }
+        walk(self, None)
+    }
+
+    /// Was the host never reached (nothing ran, nothing changed there)?
+    pub fn never_reached(&self) -> bool {
+        match self {
+            SshError::Resolve(_)
+            | SshError::Dns(_)
+            | SshError::Connect(_)
+            | SshError::Timeout(_)
+            | SshError::Handshake(_)
+            | SshError::Dropped(_)
+            | SshError::HostKeyUnknown(_)
+            | SshError::HostKeyChanged(_)
+            | SshError::Auth(_)
+            | SshError::Jump { .. }
+            | SshError::Cancelled => true,
+            SshError::CommandTimeout(_)
+            | SshError::LostAfterStart(_)
+            | SshError::Internal(_)
+            | SshError::Other(_) => false,
+        }
+    }
+
     /// Did the command possibly run (so the host may have changed)? True
     /// for a command that timed out or was lost after it started, and for
     /// an internal failure whose moment is unknown.

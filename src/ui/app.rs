@@ -12,9 +12,10 @@ use crate::checks::HostCheck;
 use crate::fleet::HostRun;
 use crate::model::Host;
 use crate::ssh::{CancelFlag, Engine, UnknownKey};
+use crate::ssh::{KeyProblem, SshError};
 use crate::store::Store;
 use crate::ui::confirm::{Answer, ConfirmView};
-use crate::ui::hostkey::{self, Fetched, KeyProblem, Retry};
+use crate::ui::hostkey::{self, Retry};
 use crate::ui::pane::{
     Ctx, Effect, Job, JobId, JobInfo, KeyHelp, Msg, Pane, PaneEvent, PaneId, Results, StoreOp,
 };
@@ -94,11 +95,6 @@ pub enum ShellMsg {
         host: String,
         key: UnknownKey,
     },
-    /// What connecting once more said about a host's key.
-    KeyFetched {
-        host: String,
-        fetched: Fetched,
-    },
     KeyAccepted {
         host: String,
         result: Result<(), String>,
@@ -107,10 +103,11 @@ pub enum ShellMsg {
         run: u64,
         result: Box<HostRun>,
     },
-    /// A run (or a retry of it on `hosts` only) ended.
+    /// A run (or a retry of it on some hosts) ended and was journaled:
+    /// its summary line.
     RunDone {
         run: u64,
-        hosts: Vec<String>,
+        line: String,
     },
     /// ssh returned (exit status, None: killed / could not start: message).
     SshDone {
@@ -134,8 +131,10 @@ pub enum ShellMsg {
 struct KeyWait {
     host: String,
     retries: Vec<Retry>,
-    /// The key and the jump host it belongs to (None: being fetched).
-    key: Option<(UnknownKey, Option<String>)>,
+    /// The key (carried by the error of the work that met it).
+    key: UnknownKey,
+    /// The jump host whose key it is.
+    via: Option<String>,
     /// Said yes: being recorded.
     accepting: bool,
 }
@@ -174,7 +173,6 @@ pub struct App {
     pub status: crate::ui::status::StatusLine,
     pub jobs: Vec<JobInfo>,
     cancels: HashMap<JobId, CancelFlag>,
-    next_job: u64,
     pub now: jiff::Timestamp,
     pub size: (u16, u16),
     pub run_history: Vec<String>,
@@ -235,7 +233,6 @@ impl App {
             status: Default::default(),
             jobs: Vec::new(),
             cancels: HashMap::new(),
-            next_job: 1,
             now: jiff::Timestamp::now(),
             size: (80, 24),
             run_history: Vec::new(),
@@ -830,10 +827,8 @@ impl App {
         let mut keys = Vec::new();
         for w in self.key_waits.iter_mut() {
             if hosts.contains(&w.host) && !w.accepting {
-                if let Some((key, _)) = w.key.clone() {
-                    w.accepting = true;
-                    keys.push((w.host.clone(), key));
-                }
+                w.accepting = true;
+                keys.push((w.host.clone(), w.key.clone()));
             }
         }
         if keys.is_empty() {
@@ -862,7 +857,7 @@ impl App {
     /// Refuse the keys of `hosts`: nothing is recorded or retried.
     fn refuse_keys(&mut self, hosts: &[String]) {
         self.key_waits
-            .retain(|w| w.accepting || w.key.is_none() || !hosts.contains(&w.host));
+            .retain(|w| w.accepting || !hosts.contains(&w.host));
         self.set_status(match hosts {
             [h] => format!("host key of {h} not accepted; nothing retried"),
             many => format!(
@@ -952,8 +947,7 @@ impl App {
     }
 
     fn spawn_job(&mut self, pane: Option<PaneId>, job: Job, out: &mut Vec<Command>) -> JobId {
-        let id = JobId(self.next_job);
-        self.next_job += 1;
+        let id = job.id;
         let cancel: CancelFlag = Default::default();
         self.cancels.insert(id, cancel.clone());
         self.jobs.push(JobInfo {
@@ -1156,25 +1150,19 @@ impl App {
             self.results.checking.insert(h.name.clone());
         }
         let n = hosts.len();
-        let store = self.store.clone();
-        let engine = self.engine.clone();
-        let job = Job::task(
+        let ctx = self.ctx().ops();
+        let job = Job::blocking(
             None,
             format!("check {}", crate::util::plural(n, "host", "hosts")),
             move |jh| {
-                Box::pin(async move {
-                    let mut rx = crate::checks::sweep(&store, &engine, hosts, jh.cancel_flag());
-                    // the progress is counted where the rows are filled (on_shell)
-                    while let Some(hc) = rx.recv().await {
-                        if jh
-                            .tx
-                            .send(Msg::Shell(ShellMsg::Checked(Box::new(hc))))
-                            .is_err()
-                        {
-                            break;
-                        }
-                    }
-                })
+                let ctx = ctx.with_cancel(jh.cancel_flag());
+                // the progress is counted where the rows are filled (on_shell);
+                // the results are saved once, by finish_sweep, in the store's order
+                crate::ops::check::sweep(&ctx, hosts, |hc, _, _| {
+                    let _ = jh
+                        .tx
+                        .send(Msg::Shell(ShellMsg::Checked(Box::new(hc.clone()))));
+                });
             },
         );
         self.set_status(format!(
@@ -1225,36 +1213,28 @@ impl App {
             .iter()
             .filter_map(|n| self.store.host(n).cloned())
             .collect();
-        let engine = self.engine.clone();
-        let max_output = self.store.settings.run.max_output;
+        let ctx = self.ctx().ops();
         let n = list.len();
-        let job = Job::task(
+        let job = Job::blocking(
             None,
             format!(
                 "run `{command}` on {}",
                 crate::util::plural(n, "host", "hosts")
             ),
             move |jh| {
-                Box::pin(async move {
-                    let mut rx = crate::fleet::start(
-                        &engine,
-                        list,
-                        command,
-                        None,
-                        usize::try_from(max_output).ok(),
-                        jh.cancel_flag(),
-                    );
-                    let mut done = 0;
-                    while let Some(r) = rx.recv().await {
-                        done += 1;
-                        jh.progress(format!("{done}/{n}"));
+                let ctx = ctx.with_cancel(jh.cancel_flag());
+                let target = hosts.join(" ");
+                // ops::run journals the run
+                let results =
+                    crate::ops::run::run(&ctx, list, &command, None, &target, |r, i, n| {
+                        jh.progress(format!("{i}/{n}"));
                         let _ = jh.tx.send(Msg::Shell(ShellMsg::RunResult {
                             run,
-                            result: Box::new(r),
+                            result: Box::new(r.clone()),
                         }));
-                    }
-                    let _ = jh.tx.send(Msg::Shell(ShellMsg::RunDone { run, hosts }));
-                })
+                    });
+                let line = crate::fleet::Summary::of(&results).line();
+                let _ = jh.tx.send(Msg::Shell(ShellMsg::RunDone { run, line }));
             },
         );
         self.spawn_job(None, job, out)
@@ -1274,7 +1254,7 @@ impl App {
         let listed: Vec<String> = self
             .key_waits
             .iter()
-            .filter(|w| w.key.is_some() && !w.accepting)
+            .filter(|w| !w.accepting)
             .map(|w| w.host.clone())
             .collect();
         let open =
@@ -1301,13 +1281,10 @@ impl App {
             .key_waits
             .iter()
             .filter(|w| listed.contains(&w.host))
-            .filter_map(|w| {
-                let (key, via) = w.key.as_ref()?;
-                Some(hostkey::Waiting {
-                    host: &w.host,
-                    key,
-                    via: via.as_deref(),
-                })
+            .map(|w| hostkey::Waiting {
+                host: &w.host,
+                key: &w.key,
+                via: w.via.as_deref(),
             })
             .collect();
         let (title, lines) = hostkey::ask_many(&waiting);
@@ -1344,50 +1321,45 @@ impl App {
     fn key_problem(
         &mut self,
         host: &str,
-        error: &str,
+        error: &SshError,
         retry: Retry,
-        out: &mut Vec<Command>,
+        _out: &mut Vec<Command>,
     ) -> bool {
-        let Some(problem) = hostkey::problem(error) else {
-            return false;
-        };
-        match problem {
-            KeyProblem::Changed(m) => self.show_changed_key(host, &m),
-            KeyProblem::Unknown => {
-                if let Some(w) = self.key_waits.iter_mut().find(|w| w.host == host) {
-                    if !w.retries.contains(&retry) {
-                        w.retries.push(retry);
-                    }
-                    return true;
-                }
-                let Some(h) = self.store.host(host).cloned() else {
-                    return true;
+        match error.key_problem() {
+            None => false,
+            Some(KeyProblem::Changed { message, via }) => {
+                let who = match via {
+                    Some(j) => format!("{j} (the jump host to {host})"),
+                    None => host.to_string(),
                 };
-                self.key_waits.push(KeyWait {
-                    host: host.to_string(),
-                    retries: vec![retry],
-                    key: None,
-                    accepting: false,
-                });
-                let engine = self.engine.clone();
-                self.spawn_job(
-                    None,
-                    Job::blocking(
-                        Some(h.name.clone()),
-                        format!("host key {host}"),
-                        move |jh| {
-                            let fetched = hostkey::fetch(&engine, &h);
-                            let _ = jh.tx.send(Msg::Shell(ShellMsg::KeyFetched {
-                                host: h.name.clone(),
-                                fetched,
-                            }));
-                        },
-                    ),
-                    out,
-                );
+                self.show_changed_key(&who, &message);
+                true
+            }
+            Some(KeyProblem::Unknown { key, via }) => {
+                self.key_unknown(host, key, via, retry);
+                true
             }
         }
-        true
+    }
+
+    /// An unknown key met by some work: asked about with every other one
+    /// met so far (the key came with the error: no second connection).
+    fn key_unknown(&mut self, host: &str, key: UnknownKey, via: Option<String>, retry: Retry) {
+        match self.key_waits.iter_mut().find(|w| w.host == host) {
+            Some(w) => {
+                if !w.retries.contains(&retry) {
+                    w.retries.push(retry);
+                }
+            }
+            None => self.key_waits.push(KeyWait {
+                host: host.to_string(),
+                retries: vec![retry],
+                key,
+                via,
+                accepting: false,
+            }),
+        }
+        self.next_key_dialog();
     }
 
     /// A changed key: refused, shown with both fingerprints (once per host
@@ -1516,7 +1488,7 @@ impl App {
             pane: None,
             tag: "shell:sweep".into(),
             op: Box::new(move |store: &mut Store| {
-                crate::checks::save(store, &done, &target)?;
+                crate::ops::check::save(store, &done, "check", &target)?;
                 Ok(format!("{summary} (saved)"))
             }),
         });
@@ -1531,16 +1503,15 @@ impl App {
             ShellMsg::Checked(hc) => {
                 let host = hc.check.host.clone();
                 self.results.checking.remove(&host);
-                let error = hc.check.error.clone();
-                let mut check = hc.check.clone();
-                // unreachable now: the last known facts stay, marked stale
-                if let Some(prev) = self.results.checks.get(&host) {
-                    check.keep_last_known(prev);
-                }
-                self.results.checks.insert(host.clone(), check);
+                let error = hc.ssh_error.clone();
                 self.results
-                    .patches
-                    .insert(host.clone(), hc.patches.clone());
+                    .merge(crate::ui::pane::ResultsUpdate::Checks(vec![hc
+                        .check
+                        .clone()]));
+                self.results
+                    .merge(crate::ui::pane::ResultsUpdate::Patches(vec![hc
+                        .patches
+                        .clone()]));
                 self.sweep_done.push(*hc);
                 // the counter moves with the rows, never behind them
                 let progress = format!("{}/{}", self.sweep_done.len(), self.sweep_total);
@@ -1559,45 +1530,7 @@ impl App {
                 Err(e) => self.set_error(e),
             },
             ShellMsg::UnknownKey { host, key } => {
-                self.on_shell(
-                    ShellMsg::KeyFetched {
-                        host,
-                        fetched: Fetched::Unknown { key, via: None },
-                    },
-                    out,
-                );
-            }
-            ShellMsg::KeyFetched { host, fetched } => {
-                let Some(i) = self.key_waits.iter().position(|w| w.host == host) else {
-                    // an UnknownKey nobody waited for: ask, then re-check
-                    if let Fetched::Unknown { key, via } = fetched {
-                        self.key_waits.push(KeyWait {
-                            host,
-                            retries: vec![Retry::Check],
-                            key: Some((key, via)),
-                            accepting: false,
-                        });
-                    }
-                    return self.next_key_dialog();
-                };
-                match fetched {
-                    Fetched::Unknown { key, via } => {
-                        self.key_waits[i].key = Some((key, via));
-                    }
-                    Fetched::Changed(m) => {
-                        self.key_waits.remove(i);
-                        self.show_changed_key(&host, &m);
-                    }
-                    Fetched::Known => {
-                        let w = self.key_waits.remove(i);
-                        self.retry_after_key(host, w.retries, out);
-                    }
-                    Fetched::Failed(e) => {
-                        self.key_waits.remove(i);
-                        self.set_error(format!("cannot get the host key of {host}: {e}"));
-                    }
-                }
-                self.next_key_dialog();
+                self.key_unknown(&host, key, None, Retry::Check);
             }
             ShellMsg::KeyAccepted { host, result } => {
                 let retries = match self.key_waits.iter().position(|w| w.host == host) {
@@ -1614,7 +1547,7 @@ impl App {
                 self.next_key_dialog();
             }
             ShellMsg::RunResult { run, result } => {
-                let key_error = result.error.clone().map(|e| (result.host.clone(), e));
+                let key_error = result.ssh_error.clone().map(|e| (result.host.clone(), e));
                 let command = self.run_view(run).map(|v| {
                     v.add(*result);
                     v.command.clone()
@@ -1623,41 +1556,12 @@ impl App {
                     self.key_problem(&host, &e, Retry::Run { run, command }, out);
                 }
             }
-            ShellMsg::RunDone { run, hosts } => {
-                let mut entry = None;
+            ShellMsg::RunDone { run, line } => {
                 if let Some(v) = self.run_view(run) {
                     v.done = true;
                     v.changed();
-                    let these: Vec<HostRun> = v
-                        .results
-                        .iter()
-                        .filter(|r| hosts.contains(&r.host))
-                        .cloned()
-                        .collect();
-                    entry = Some(crate::fleet::journal_entry(
-                        &v.command,
-                        &hosts.join(" "),
-                        &these,
-                    ));
                 }
-                if let Some(e) = entry {
-                    let line = crate::fleet::Summary::of(
-                        &self
-                            .run_view(run)
-                            .map(|v| v.results.clone())
-                            .unwrap_or_default(),
-                    )
-                    .line();
-                    self.set_status(line.clone());
-                    out.push(Command::Store {
-                        pane: None,
-                        tag: "shell:run-journal".into(),
-                        op: Box::new(move |store: &mut Store| {
-                            store.journal(&e)?;
-                            Ok(line)
-                        }),
-                    });
-                }
+                self.set_status(line);
             }
             ShellMsg::SshDone { host, result } => match result {
                 Ok(Some(0)) | Ok(Some(130)) => self.set_status(format!("back from ssh {host}")),
@@ -1862,31 +1766,30 @@ impl App {
         }
         self.resolving = true;
         let engine = self.engine.clone();
-        let id = JobId(self.next_job);
-        self.next_job += 1;
-        out.push(Command::Job {
-            id,
-            pane: None,
-            job: Job::blocking(None, "resolve addresses", move |jh| {
-                let mut found = Vec::new();
-                for h in todo {
-                    if jh.is_cancelled() {
-                        break;
-                    }
-                    // the engine keeps the answer: the first check needs no `ssh -G`
-                    if let Ok(r) = engine.resolve(&h) {
-                        let addr = if r.port == 22 {
-                            r.hostname
-                        } else if r.hostname.contains(':') {
-                            format!("[{}]:{}", r.hostname, r.port)
-                        } else {
-                            format!("{}:{}", r.hostname, r.port)
-                        };
-                        found.push((h.name.clone(), addr));
-                    }
+        let job = Job::blocking(None, "resolve addresses", move |jh| {
+            let mut found = Vec::new();
+            for h in todo {
+                if jh.is_cancelled() {
+                    break;
                 }
-                let _ = jh.tx.send(Msg::Shell(ShellMsg::Resolved(found)));
-            }),
+                // the engine keeps the answer: the first check needs no `ssh -G`
+                if let Ok(r) = engine.resolve(&h) {
+                    let addr = if r.port == 22 {
+                        r.hostname
+                    } else if r.hostname.contains(':') {
+                        format!("[{}]:{}", r.hostname, r.port)
+                    } else {
+                        format!("{}:{}", r.hostname, r.port)
+                    };
+                    found.push((h.name.clone(), addr));
+                }
+            }
+            let _ = jh.tx.send(Msg::Shell(ShellMsg::Resolved(found)));
+        });
+        out.push(Command::Job {
+            id: job.id,
+            pane: None,
+            job,
             cancel: Default::default(),
         });
     }

@@ -1,40 +1,20 @@
 //! Host keys met by background work, the same way in every pane.
 //!
 //! Any SSH work (Hosts/Patches check, patch plan/apply/refresh/reboot,
-//! backup checks, `r` runs) reports failures as text. When that text says
-//! the host key is unknown, the shell ([`crate::ui::app`]) connects once more
-//! to get the key itself ([`fetch`]), asks with host, key type and `SHA256:`
-//! fingerprint ([`ask_lines`]), records it on yes through
+//! backup checks, `r` runs) returns the typed [`crate::ssh::SshError`] that
+//! stopped it. When [`crate::ssh::SshError::key_problem`] says the key is
+//! unknown, the shell ([`crate::ui::app`]) asks with host, key type and
+//! `SHA256:` fingerprint from the key the error carries ([`ask_lines`]; no
+//! second connection), records it on yes through
 //! [`crate::ssh::Engine::accept_host_key`] and retries what failed. A changed
 //! (or revoked) key is never asked about: it is shown, loudly, with both
 //! fingerprints ([`changed_lines`]), and nothing is retried.
 
 use ratatui::text::Line;
 
-use crate::model::Host;
-use crate::ssh::{Engine, SshError, UnknownKey};
+use crate::ssh::UnknownKey;
 use crate::ui::pane::PaneId;
 use crate::ui::theme::Theme;
-
-/// What an error text says about the host key.
-#[derive(Debug, Clone, PartialEq)]
-pub enum KeyProblem {
-    /// Not in known_hosts: ask.
-    Unknown,
-    /// Changed or revoked: refuse; the message (with both fingerprints).
-    Changed(String),
-}
-
-/// Classify the error text of any SSH result (`"web1: unknown host key for
-/// ..."`, `"via jump host j: HOST KEY CHANGED ..."`).
-pub fn problem(error: &str) -> Option<KeyProblem> {
-    if let Some(i) = error.find("HOST KEY CHANGED") {
-        return Some(KeyProblem::Changed(error[i..].to_string()));
-    }
-    error
-        .contains("unknown host key for")
-        .then_some(KeyProblem::Unknown)
-}
 
 /// What to do again once the key is recorded.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,38 +25,6 @@ pub enum Retry {
     Run { run: u64, command: String },
     /// The pane that started the work gets `PaneEvent::HostKeyAccepted`.
     Pane { pane: PaneId, tag: String },
-}
-
-/// The key of a host, learnt by connecting once more.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Fetched {
-    /// Unknown: ask about it. `via`: the jump host whose key it is.
-    Unknown {
-        key: UnknownKey,
-        via: Option<String>,
-    },
-    /// Changed or revoked: the engine's message.
-    Changed(String),
-    /// It connects now (recorded meanwhile): just retry.
-    Known,
-    /// Some other failure (host down...).
-    Failed(String),
-}
-
-/// Connect to `host` (blocking: call from a job) and say what its key is.
-pub fn fetch(engine: &Engine, host: &Host) -> Fetched {
-    fn classify(e: SshError, via: Option<String>) -> Fetched {
-        match e {
-            SshError::HostKeyUnknown(key) => Fetched::Unknown { key, via },
-            SshError::HostKeyChanged(m) => Fetched::Changed(format!("HOST KEY CHANGED: {m}")),
-            SshError::Jump { hop, error } => classify(*error, Some(hop)),
-            other => Fetched::Failed(other.to_string()),
-        }
-    }
-    match engine.connect(host) {
-        Ok(_) => Fetched::Known,
-        Err(e) => classify(e, None),
-    }
 }
 
 /// Title and lines of the yes/no question.
@@ -184,24 +132,4 @@ pub fn changed_lines(host: &str, message: &str, theme: &Theme) -> Vec<Line<'stat
         "Nothing was recorded or retried. Esc closes this.",
     ));
     lines
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn error_texts_are_classified() {
-        assert_eq!(
-            problem("web1: unknown host key for [127.0.0.2]:22: ssh-ed25519 SHA256:x (not in f)"),
-            Some(KeyProblem::Unknown)
-        );
-        assert_eq!(
-            problem("via jump host j: HOST KEY CHANGED, refusing to connect: j now offers"),
-            Some(KeyProblem::Changed(
-                "HOST KEY CHANGED, refusing to connect: j now offers".into()
-            ))
-        );
-        assert_eq!(problem("connection failed: refused"), None);
-    }
 }

@@ -150,7 +150,11 @@ impl Results {
     pub fn merge(&mut self, update: ResultsUpdate) {
         match update {
             ResultsUpdate::Checks(v) => {
-                for c in v {
+                for mut c in v {
+                    // unreachable now: the last known facts stay, marked stale
+                    if let Some(prev) = self.checks.get(&c.host) {
+                        c.keep_last_known(prev);
+                    }
                     self.checks.insert(c.host.clone(), c);
                 }
             }
@@ -195,6 +199,12 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// What a task of `crate::ops` needs (copies of the store and the
+    /// engine): a job runs the task, the pane shows what it reports.
+    pub fn ops(&self) -> crate::ops::Ctx {
+        crate::ops::Ctx::new(self.store.clone(), self.engine.clone())
+    }
+
     /// Seconds since an RFC 3339 time, against `ctx.now`.
     pub fn age_of(&self, rfc3339: &str) -> Option<u64> {
         crate::util::age_of(rfc3339, self.now)
@@ -228,6 +238,15 @@ impl KeyHelp {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct JobId(pub u64);
 
+impl JobId {
+    /// A new id, unique in this process (jobs are numbered from 1 as they
+    /// are made).
+    pub fn fresh() -> JobId {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        JobId(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
 impl fmt::Display for JobId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "#{}", self.0)
@@ -248,6 +267,9 @@ pub enum JobWork {
 
 /// A background job a pane asks for.
 pub struct Job {
+    /// Its id, known to the pane that made it before it runs (the pane
+    /// matches its messages and its end by it).
+    pub id: JobId,
     /// The host it works on (None: several / none).
     pub host: Option<String>,
     /// Short description for the jobs list ("backup check web1").
@@ -262,6 +284,7 @@ impl Job {
         f: impl FnOnce(JobHandle) + Send + 'static,
     ) -> Job {
         Job {
+            id: JobId::fresh(),
             host,
             what: what.into(),
             work: JobWork::Blocking(Box::new(f)),
@@ -273,6 +296,7 @@ impl Job {
         f: impl FnOnce(JobHandle) -> BoxFuture<'static, ()> + Send + 'static,
     ) -> Job {
         Job {
+            id: JobId::fresh(),
             host,
             what: what.into(),
             work: JobWork::Async(Box::new(f)),
@@ -452,7 +476,7 @@ pub enum Effect {
     /// changed: shown with both fingerprints); otherwise nothing happens.
     HostKey {
         host: String,
-        error: String,
+        error: crate::ssh::SshError,
         retry: String,
     },
 }

@@ -18,12 +18,11 @@ use ratatui::widgets::Cell;
 use ratatui::Frame;
 
 use crate::backups::fields;
-use crate::backups::run::check_jobs;
+use crate::backups::run::JobDone;
 use crate::backups::view::{age_bar, detail_lines, restore_label, status_word};
 use crate::backups::{self, restore_due};
-use crate::cli::backups::journal_entry;
 use crate::model::{BackupJob, BackupResult, Status};
-use crate::store::StateKind;
+use crate::ops;
 use crate::ui::pane::{Ctx, Effect, Job, JobId, KeyHelp, Pane, PaneEvent, PaneId, ResultsUpdate};
 use crate::ui::sort::{desc_f64, order_by, problem_rank, Sort};
 use crate::ui::widgets::form::{self, Field, Form, FormValues};
@@ -35,7 +34,7 @@ use crate::util::format_age;
 #[derive(Debug, Clone)]
 pub enum BackupMsg {
     Started(Vec<String>),
-    Done(BackupResult),
+    Done(Box<JobDone>),
 }
 
 const BAR: usize = 10;
@@ -82,8 +81,7 @@ impl BackupsPane {
         if jobs.is_empty() {
             return vec![Effect::Status("no backup job to check".into())];
         }
-        let engine = ctx.engine.clone();
-        let store = ctx.store.clone();
+        let task = ctx.ops();
         let what = if jobs.len() == 1 {
             format!("backup check {}", jobs[0].name)
         } else {
@@ -95,35 +93,22 @@ impl BackupsPane {
             None
         };
         let all = names.len() == ctx.store.backups.len();
-        let job = Job::task(host, what, move |h| {
-            Box::pin(async move {
-                let names: Vec<String> = jobs.iter().map(|j| j.name.clone()).collect();
-                h.send(BackupMsg::Started(names.clone()));
-                let total = jobs.len();
-                let mut rx = check_jobs(&engine, &store.hosts, jobs, None, h.cancel_flag());
-                let mut results = Vec::with_capacity(total);
-                while let Some(r) = rx.recv().await {
-                    h.progress(format!("{}/{total}", results.len() + 1));
-                    h.results(ResultsUpdate::Backups(vec![r.clone()]));
-                    h.send(BackupMsg::Done(r.clone()));
-                    results.push(r);
-                }
-                let summary = summary(&results);
-                let save = tokio::task::spawn_blocking(move || {
-                    let target: Vec<String> = if all { Vec::new() } else { names };
-                    store
-                        .merge_state(StateKind::Backups, results.clone(), |r: &BackupResult| {
-                            r.name.as_str()
-                        })
-                        .and_then(|_| store.journal(&journal_entry(&target, &results)))
-                })
-                .await;
-                match save {
-                    Ok(Ok(())) => h.status(summary),
-                    Ok(Err(e)) => h.error(format!("{summary}; not saved: {e}")),
-                    Err(e) => h.error(format!("{summary}; not saved: {e}")),
-                }
-            })
+        let job = Job::blocking(host, what, move |h| {
+            let task = task.with_cancel(h.cancel_flag());
+            let names: Vec<String> = jobs.iter().map(|j| j.name.clone()).collect();
+            h.send(BackupMsg::Started(names.clone()));
+            let target: Vec<String> = if all { Vec::new() } else { names };
+            let (done, saved) = ops::backups::check(&task, jobs, &target, |d, n, total| {
+                h.progress(format!("{n}/{total}"));
+                h.results(ResultsUpdate::Backups(vec![d.result.clone()]));
+                h.send(BackupMsg::Done(Box::new(d.clone())));
+            });
+            let results: Vec<BackupResult> = done.into_iter().map(|d| d.result).collect();
+            let summary = summary(&results);
+            match saved {
+                Ok(()) => h.status(summary),
+                Err(e) => h.error(format!("{summary}; not saved: {e}")),
+            }
         });
         vec![Effect::Job(job)]
     }
@@ -656,13 +641,17 @@ impl Pane for BackupsPane {
                         BackupMsg::Started(names) => {
                             self.checking.insert(job, names.into_iter().collect());
                         }
-                        BackupMsg::Done(r) => {
+                        BackupMsg::Done(d) => {
+                            let JobDone {
+                                result: r,
+                                ssh_error,
+                            } = *d;
                             if let Some(s) = self.checking.get_mut(&job) {
                                 s.remove(&r.name);
                             }
                             // an unknown / changed host key: the shell asks
                             // (or refuses) as in every pane, then `check:NAME`
-                            if let Some(e) = r.error {
+                            if let Some(e) = ssh_error {
                                 if r.host != backups::run::LOCAL {
                                     return vec![Effect::HostKey {
                                         host: r.host,
@@ -1017,7 +1006,7 @@ mod tests {
         p.handle_event(
             PaneEvent::JobMsg {
                 job: JobId(7),
-                msg: Box::new(BackupMsg::Done(r)),
+                msg: Box::new(BackupMsg::Done(Box::new(r.into()))),
             },
             &ctx,
         );

@@ -8,19 +8,23 @@
 //! never blocks); the job's cancel stops between hosts.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent};
-use futures_util::FutureExt;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::Cell;
 use ratatui::Frame;
 
 use crate::model::{Host, PatchReport, Update};
-use crate::patches::run::{self as prun, ApplyOptions, Event, HostPlan, RebootOptions, RebootStep};
+use crate::ops::patch::{PatchEvent, PlanFailed};
+use crate::ops::{self, Sink};
+use crate::patches::run::{Event, HostPlan};
 use crate::ssh::StreamKind;
-use crate::ui::pane::{Ctx, Effect, Job, JobHandle, JobId, KeyHelp, Pane, PaneEvent, PaneId};
+use crate::ui::pane::{
+    Ctx, Effect, Job, JobHandle, JobId, KeyHelp, Pane, PaneEvent, PaneId, ResultsUpdate,
+};
 use crate::ui::sort::{desc_f64, order_by, Sort};
 use crate::ui::widgets::list::ListView;
 use crate::ui::widgets::table::{self, TableSpec};
@@ -35,17 +39,33 @@ pub enum PatchMsg {
     /// The plans of a `u`/`U`, in target order.
     Planned {
         security_only: bool,
-        plans: Vec<(Host, Result<HostPlan, String>)>,
+        plans: Vec<(Host, Result<HostPlan, PlanFailed>)>,
     },
-    /// An apply run's event.
-    Apply(Event),
-    /// A line of a refresh or reboot.
-    Log { host: String, line: String },
-    /// A host's refresh or reboot ended.
-    HostDone {
-        host: String,
-        result: Result<String, String>,
-    },
+    /// What an apply, refresh or reboot task reports as it goes.
+    Event(Box<PatchEvent>),
+}
+
+/// What a host is doing, or did last, in this pane ("applying", "ok: 3
+/// changed", "FAILED: ..."); a failure is a flag, not a word in the text.
+#[derive(Debug, Clone, PartialEq)]
+struct Activity {
+    text: String,
+    failed: bool,
+}
+
+impl Activity {
+    fn doing(text: impl Into<String>) -> Activity {
+        Activity {
+            text: text.into(),
+            failed: false,
+        }
+    }
+    fn failed(text: impl Into<String>) -> Activity {
+        Activity {
+            text: text.into(),
+            failed: true,
+        }
+    }
 }
 
 /// What a running job of this pane is doing.
@@ -61,13 +81,14 @@ pub struct PatchesPane {
     list: ListView,
     hosts: Vec<String>,
     /// What is happening / happened last per host ("applying", "ok: 3 changed").
-    activity: BTreeMap<String, String>,
+    activity: BTreeMap<String, Activity>,
     /// Plans waiting for the confirm dialog's answer.
     pending: Option<(bool, Vec<(Host, HostPlan)>)>,
     /// Hosts waiting for the refresh / reboot confirmation.
     pending_targets: Vec<String>,
     busy: Option<(JobId, Busy)>,
-    /// Hosts the running job touches (re-checked when it ends).
+    /// Hosts the running job touches (each is re-checked by the task right
+    /// after its change).
     touched: Vec<String>,
     /// The whole log of the last runs (the overlay may have been closed).
     log: Vec<String>,
@@ -178,63 +199,44 @@ impl PatchesPane {
             return vec![Effect::Error("no host selected".into())];
         }
         for h in &hosts {
-            self.activity.insert(h.name.clone(), "planning".into());
+            self.activity
+                .insert(h.name.clone(), Activity::doing("planning"));
         }
-        let engine = ctx.engine.clone();
-        let timeout = Duration::from_secs(ctx.store.settings.ssh.command_timeout_s.max(60));
+        let task = ctx.ops();
         let n = hosts.len();
         let what = format!(
             "plan {} updates on {}",
             if security_only { "security" } else { "all" },
             crate::util::plural(n, "host", "hosts")
         );
-        self.busy = Some((JobId(u64::MAX), Busy::Planning));
+        let job = Job::blocking(None, what, move |jh: JobHandle| {
+            let task = task.with_cancel(jh.cancel_flag());
+            let progress = jh.clone();
+            let sink: Sink<PatchEvent> = Arc::new(move |ev| {
+                if let PatchEvent::Planned { n, total, .. } = ev {
+                    progress.progress(format!("{n}/{total} planned"));
+                }
+            });
+            let plans = ops::patch::plan(&task, &hosts, security_only, &sink);
+            jh.send(PatchMsg::Planned {
+                security_only,
+                plans,
+            });
+        });
+        self.busy = Some((job.id, Busy::Planning));
         vec![
             Effect::Status(format!(
                 "working out what would change on {} (native simulation)…",
                 crate::util::plural(n, "host", "hosts")
             )),
-            Effect::Job(Job::task(None, what, move |jh: JobHandle| {
-                async move {
-                    let order: Vec<String> = hosts.iter().map(|h| h.name.clone()).collect();
-                    let mut rx =
-                        engine.sweep(hosts.clone(), jh.cancel_flag(), move |conn, host| {
-                            Ok(prun::plan_host(conn, host, security_only, Some(timeout)))
-                        });
-                    let mut got: Vec<(String, Result<HostPlan, String>)> = Vec::new();
-                    while let Some(done) = rx.recv().await {
-                        jh.progress(format!("{}/{n} planned", got.len() + 1));
-                        let r = match done.result {
-                            Ok(r) => r,
-                            Err(e) => Err(format!("{}: {e}", done.host)),
-                        };
-                        got.push((done.host, r));
-                    }
-                    let plans = order
-                        .iter()
-                        .filter_map(|name| {
-                            let host = hosts.iter().find(|h| &h.name == name)?.clone();
-                            let r = match got.iter().position(|(n, _)| n == name) {
-                                Some(i) => got.swap_remove(i).1,
-                                None => Err(format!("{name}: no result (cancelled)")),
-                            };
-                            Some((host, r))
-                        })
-                        .collect();
-                    jh.send(PatchMsg::Planned {
-                        security_only,
-                        plans,
-                    });
-                }
-                .boxed()
-            })),
+            Effect::Job(job),
         ]
     }
 
     fn on_planned(
         &mut self,
         security_only: bool,
-        plans: Vec<(Host, Result<HostPlan, String>)>,
+        plans: Vec<(Host, Result<HostPlan, PlanFailed>)>,
     ) -> Vec<Effect> {
         let mut lines = Vec::new();
         let mut work = Vec::new();
@@ -250,19 +252,21 @@ impl PatchesPane {
                         work.push((host, plan));
                     } else {
                         self.activity
-                            .insert(host.name.clone(), "nothing to do".into());
+                            .insert(host.name.clone(), Activity::doing("nothing to do"));
                     }
                 }
                 Err(e) => {
                     failed += 1;
                     self.activity
-                        .insert(host.name.clone(), "plan failed".into());
-                    lines.push(format!("NOT POSSIBLE: {e}"));
-                    key_effects.push(Effect::HostKey {
-                        host: host.name.clone(),
-                        error: e,
-                        retry: format!("plan:{security_only}"),
-                    });
+                        .insert(host.name.clone(), Activity::failed("plan failed"));
+                    lines.push(format!("NOT POSSIBLE: {}", e.message));
+                    if let Some(error) = e.ssh_error {
+                        key_effects.push(Effect::HostKey {
+                            host: host.name.clone(),
+                            error,
+                            retry: format!("plan:{security_only}"),
+                        });
+                    }
                 }
             }
         }
@@ -331,20 +335,12 @@ impl PatchesPane {
         let Some((security_only, work)) = self.pending.take() else {
             return vec![];
         };
-        let engine = ctx.engine.clone();
-        let opts = ApplyOptions {
-            parallel: ctx.store.settings.patches.parallel.max(1),
-            keep_going: false,
-            timeout: Some(Duration::from_secs(
-                ctx.store.settings.patches.apply_timeout_s,
-            )),
-            store: Some(ctx.store.clone()),
-            recheck: None,
-        };
+        let task = ctx.ops();
+        let parallel = ctx.store.settings.patches.parallel;
         self.last_security_only = security_only;
         self.touched = work.iter().map(|(h, _)| h.name.clone()).collect();
         for h in &self.touched {
-            self.activity.insert(h.clone(), "waiting".into());
+            self.activity.insert(h.clone(), Activity::doing("waiting"));
         }
         self.log.clear();
         let head = format!(
@@ -353,44 +349,78 @@ impl PatchesPane {
             self.touched.join(", ")
         );
         self.log.push(head.clone());
-        self.busy = Some((JobId(u64::MAX), Busy::Applying));
         let n = work.len();
+        let job = Job::blocking(
+            None,
+            format!(
+                "apply updates on {}",
+                crate::util::plural(n, "host", "hosts")
+            ),
+            move |jh: JobHandle| {
+                let task = task.with_cancel(jh.cancel_flag());
+                let done = AtomicUsize::new(0);
+                let sink = forward(&jh, move |ev, jh| {
+                    if matches!(
+                        ev,
+                        PatchEvent::Apply(Event::Finished(_) | Event::Skipped { .. })
+                    ) {
+                        let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+                        jh.progress(format!("{d}/{n} hosts"));
+                    }
+                });
+                ops::patch::apply(&task, work, parallel, false, &sink);
+            },
+        );
+        self.busy = Some((job.id, Busy::Applying));
         vec![
             Effect::Text {
                 title: LOG_TITLE.into(),
                 lines: vec![Line::raw(head)],
             },
-            Effect::Job(Job::blocking(
-                None,
-                format!(
-                    "apply updates on {}",
-                    crate::util::plural(n, "host", "hosts")
-                ),
-                move |jh: JobHandle| {
-                    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-                    let cancel = jh.cancel_flag();
-                    std::thread::scope(|s| {
-                        s.spawn(|| prun::apply_all(&engine, work, &opts, cancel, tx));
-                        let mut done = 0;
-                        while let Some(ev) = rx.blocking_recv() {
-                            if matches!(ev, Event::Finished(_) | Event::Skipped { .. }) {
-                                done += 1;
-                                jh.progress(format!("{done}/{n} hosts"));
-                            }
-                            if !jh.send(PatchMsg::Apply(ev)) {
-                                break;
-                            }
-                        }
-                    });
-                },
-            )),
+            Effect::Job(job),
         ]
+    }
+
+    fn on_event(&mut self, ev: PatchEvent) -> Vec<Effect> {
+        match ev {
+            PatchEvent::Planned { .. } => vec![],
+            PatchEvent::Apply(ev) => self.on_apply_event(ev),
+            PatchEvent::Log { host, line } => vec![self.log_line(format!("{host} | {line}"))],
+            PatchEvent::HostDone(d) => {
+                let activity = match &d.result {
+                    Ok(t) => Activity::doing(t.clone()),
+                    Err(e) => Activity::failed(format!("FAILED: {e}")),
+                };
+                let text = activity.text.clone();
+                self.activity.insert(d.host.clone(), activity);
+                let mut effects = vec![self.log_line(format!("== {}: {text}", d.host))];
+                if let (Some(error), Some((_, busy))) = (d.ssh_error, self.busy) {
+                    let retry = if busy == Busy::Rebooting {
+                        "reboot"
+                    } else {
+                        "refresh"
+                    };
+                    effects.push(Effect::HostKey {
+                        host: d.host,
+                        error,
+                        retry: retry.into(),
+                    });
+                }
+                effects
+            }
+            // saved by the task already: shown at once
+            PatchEvent::Rechecked(hc) => vec![
+                Effect::MergeResults(ResultsUpdate::Checks(vec![hc.check])),
+                Effect::MergeResults(ResultsUpdate::Patches(vec![hc.patches])),
+            ],
+        }
     }
 
     fn on_apply_event(&mut self, ev: Event) -> Vec<Effect> {
         match ev {
             Event::Started { host } => {
-                self.activity.insert(host.clone(), "applying".into());
+                self.activity
+                    .insert(host.clone(), Activity::doing("applying"));
                 vec![self.log_line(format!("== {host}: applying"))]
             }
             Event::Line { host, kind, line } => {
@@ -399,28 +429,30 @@ impl PatchesPane {
             }
             Event::Note { host, message } => vec![self.log_line(format!("{host}: {message}"))],
             Event::Skipped { host, reason } => {
-                self.activity.insert(host.clone(), "skipped".into());
+                self.activity
+                    .insert(host.clone(), Activity::failed("skipped"));
                 vec![self.log_line(format!("== {host}: skipped: {reason}"))]
             }
             Event::Finished(o) => {
-                let summary = if o.ok {
-                    format!(
+                let activity = if o.ok {
+                    Activity::doing(format!(
                         "ok: {} changed{}",
                         o.changed.len(),
                         match o.reboot_required {
                             Some(true) => ", reboot required",
                             _ => "",
                         }
-                    )
+                    ))
                 } else {
-                    format!("FAILED: {}", o.error.clone().unwrap_or_default())
+                    Activity::failed(format!("FAILED: {}", o.error.clone().unwrap_or_default()))
                 };
-                self.activity.insert(o.host.clone(), summary.clone());
+                let summary = activity.text.clone();
+                self.activity.insert(o.host.clone(), activity);
                 let mut effects = vec![self.log_line(format!("== {}: {summary}", o.host))];
                 for c in &o.changed {
                     effects.push(self.log_line(format!("   {}", c.describe())));
                 }
-                if let Some(e) = &o.error {
+                if let Some(e) = &o.ssh_error {
                     // the key changed (or is unknown) since the plan: plan again
                     effects.push(Effect::HostKey {
                         host: o.host.clone(),
@@ -446,10 +478,7 @@ impl PatchesPane {
         if hosts.is_empty() {
             return vec![];
         }
-        let engine = ctx.engine.clone();
-        let store = ctx.store.clone();
-        let wait = Duration::from_secs(ctx.store.settings.patches.reboot_wait_s);
-        let timeout = Duration::from_secs(ctx.store.settings.patches.apply_timeout_s.min(1800));
+        let task = ctx.ops();
         self.touched = names.clone();
         self.log.clear();
         let head = format!(
@@ -462,116 +491,58 @@ impl PatchesPane {
             names.join(", ")
         );
         self.log.push(head.clone());
+        for n in &names {
+            self.activity.insert(
+                n.clone(),
+                Activity::doing(if reboot {
+                    "reboot queued"
+                } else {
+                    "refresh queued"
+                }),
+            );
+        }
+        let n = hosts.len();
+        let job = Job::blocking(
+            None,
+            format!(
+                "{} {}",
+                if reboot {
+                    "reboot"
+                } else {
+                    "refresh metadata on"
+                },
+                crate::util::plural(n, "host", "hosts")
+            ),
+            move |jh: JobHandle| {
+                let task = task.with_cancel(jh.cancel_flag());
+                let done = AtomicUsize::new(0);
+                let sink = forward(&jh, move |ev, jh| {
+                    if let PatchEvent::HostDone(d) = ev {
+                        let i = done.fetch_add(1, Ordering::Relaxed) + 1;
+                        jh.progress(format!("{i}/{n}: {}", d.host));
+                    }
+                });
+                if reboot {
+                    ops::patch::reboot(&task, &hosts, &sink);
+                } else {
+                    ops::patch::refresh(&task, &hosts, &sink);
+                }
+            },
+        );
         self.busy = Some((
-            JobId(u64::MAX),
+            job.id,
             if reboot {
                 Busy::Rebooting
             } else {
                 Busy::Refreshing
             },
         ));
-        for n in &names {
-            self.activity.insert(
-                n.clone(),
-                if reboot {
-                    "reboot queued"
-                } else {
-                    "refresh queued"
-                }
-                .into(),
-            );
-        }
-        let n = hosts.len();
         vec![
             Effect::Text {
                 title: LOG_TITLE.into(),
                 lines: vec![Line::raw(head)],
             },
-            Effect::Job(Job::blocking(
-                None,
-                format!(
-                    "{} {}",
-                    if reboot {
-                        "reboot"
-                    } else {
-                        "refresh metadata on"
-                    },
-                    crate::util::plural(n, "host", "hosts")
-                ),
-                move |jh: JobHandle| {
-                    let cancel = jh.cancel_flag();
-                    for (i, host) in hosts.iter().enumerate() {
-                        if jh.is_cancelled() {
-                            jh.send(PatchMsg::HostDone {
-                                host: host.name.clone(),
-                                result: Err("cancelled".into()),
-                            });
-                            continue;
-                        }
-                        jh.progress(format!("{}/{n}: {}", i + 1, host.name));
-                        let name = host.name.clone();
-                        let result = if reboot {
-                            let r = prun::reboot_host(
-                                &engine,
-                                host,
-                                &RebootOptions {
-                                    wait,
-                                    ..RebootOptions::default()
-                                },
-                                &cancel,
-                                &mut |step| {
-                                    let line = match step {
-                                        RebootStep::Issued => "reboot issued, waiting".to_string(),
-                                        RebootStep::Waiting => "still waiting".to_string(),
-                                        RebootStep::Back { after } => {
-                                            format!("back after {}s", after.as_secs())
-                                        }
-                                    };
-                                    jh.send(PatchMsg::Log {
-                                        host: name.clone(),
-                                        line,
-                                    });
-                                },
-                            );
-                            let _ = store.journal(&prun::reboot_entry(&host.name, &r));
-                            r.map(|d| format!("rebooted, back after {}s", d.as_secs()))
-                        } else {
-                            let started = Instant::now();
-                            let r = engine.connect(host).map_err(|e| e.to_string()).and_then(
-                                |mut c| {
-                                    prun::refresh_host(&mut c, host, Some(timeout), &mut |_, l| {
-                                        jh.send(PatchMsg::Log {
-                                            host: name.clone(),
-                                            line: l,
-                                        });
-                                    })
-                                },
-                            );
-                            let _ = store.journal(&prun::refresh_entry(
-                                &host.name,
-                                &r,
-                                started.elapsed(),
-                            ));
-                            r.map(|_| "metadata refreshed".to_string())
-                        };
-                        let failed = result.is_err();
-                        jh.send(PatchMsg::HostDone {
-                            host: host.name.clone(),
-                            result,
-                        });
-                        if failed && reboot {
-                            // A reboot that did not come back stops the rest.
-                            for h in &hosts[i + 1..] {
-                                jh.send(PatchMsg::HostDone {
-                                    host: h.name.clone(),
-                                    result: Err("skipped: an earlier reboot failed".into()),
-                                });
-                            }
-                            break;
-                        }
-                    }
-                },
-            )),
+            Effect::Job(job),
         ]
     }
 
@@ -838,7 +809,10 @@ impl Pane for PatchesPane {
                     .collect::<Vec<_>>()
                     .join(" "))
                     .unwrap_or_default(),
-                self.activity.get(&h.name).cloned().unwrap_or_default()
+                self.activity
+                    .get(&h.name)
+                    .map(|a| a.text.clone())
+                    .unwrap_or_default()
             );
             let tags: String = h.tags.iter().map(|t| format!(" @{t}")).collect();
             (h.name.clone(), hay + &tags)
@@ -906,7 +880,7 @@ impl Pane for PatchesPane {
                     ctx.age_label(r.checked_at.as_deref())
                 };
                 let state = match self.activity.get(name) {
-                    Some(a) => a.clone(),
+                    Some(a) => a.text.clone(),
                     None => {
                         let error = p
                             .and_then(|p| p.error.clone())
@@ -989,13 +963,7 @@ impl Pane for PatchesPane {
                 "patch:reboot" => self.start_host_job(ctx, true),
                 _ => vec![],
             },
-            PaneEvent::JobMsg { job, msg } => {
-                // The running job's id is learnt from its first message.
-                if let Some((id, _)) = &mut self.busy {
-                    if id.0 == u64::MAX {
-                        *id = job;
-                    }
-                }
+            PaneEvent::JobMsg { msg, .. } => {
                 let Ok(msg) = msg.downcast::<PatchMsg>() else {
                     return vec![];
                 };
@@ -1004,29 +972,7 @@ impl Pane for PatchesPane {
                         security_only,
                         plans,
                     } => self.on_planned(security_only, plans),
-                    PatchMsg::Apply(ev) => self.on_apply_event(ev),
-                    PatchMsg::Log { host, line } => vec![self.log_line(format!("{host} | {line}"))],
-                    PatchMsg::HostDone { host, result } => {
-                        let text = match &result {
-                            Ok(t) => t.clone(),
-                            Err(e) => format!("FAILED: {e}"),
-                        };
-                        self.activity.insert(host.clone(), text.clone());
-                        let mut effects = vec![self.log_line(format!("== {host}: {text}"))];
-                        if let (Err(e), Some((_, busy))) = (result, self.busy) {
-                            let retry = if busy == Busy::Rebooting {
-                                "reboot"
-                            } else {
-                                "refresh"
-                            };
-                            effects.push(Effect::HostKey {
-                                host,
-                                error: e,
-                                retry: retry.into(),
-                            });
-                        }
-                        effects
-                    }
+                    PatchMsg::Event(ev) => self.on_event(*ev),
                 }
             }
             PaneEvent::HostKeyAccepted { host, retries } => {
@@ -1065,9 +1011,9 @@ impl Pane for PatchesPane {
                 self.busy = None;
                 if busy == Busy::Planning {
                     // The confirm dialog (or the reason there is none) is up.
-                    for (k, v) in self.activity.clone() {
-                        if v == "planning" {
-                            self.activity.insert(k, "plan cancelled".into());
+                    for a in self.activity.values_mut() {
+                        if a.text == "planning" {
+                            *a = Activity::failed("plan cancelled");
                         }
                     }
                     return vec![];
@@ -1075,11 +1021,7 @@ impl Pane for PatchesPane {
                 let touched = std::mem::take(&mut self.touched);
                 let failed = touched
                     .iter()
-                    .filter(|h| {
-                        self.activity
-                            .get(*h)
-                            .is_some_and(|a| a.starts_with("FAILED") || a == "skipped")
-                    })
+                    .filter(|h| self.activity.get(*h).is_some_and(|a| a.failed))
                     .count();
                 let what = match busy {
                     Busy::Applying => "apply",
@@ -1088,7 +1030,7 @@ impl Pane for PatchesPane {
                     Busy::Planning => "plan",
                 };
                 let summary = format!(
-                    "{what} done on {}{}; re-checking (l shows the log)",
+                    "{what} done on {}{}; each re-checked after its change (l shows the log)",
                     crate::util::plural(touched.len(), "host", "hosts"),
                     if failed > 0 {
                         format!(", {failed} failed or skipped")
@@ -1102,9 +1044,6 @@ impl Pane for PatchesPane {
                 } else {
                     Effect::Status(summary)
                 });
-                if !touched.is_empty() {
-                    effects.push(Effect::Check(touched));
-                }
                 effects
             }
             _ => vec![],
@@ -1154,4 +1093,17 @@ impl Pane for PatchesPane {
     fn filter(&self) -> &str {
         self.list.filter()
     }
+}
+
+/// A task's sink that hands every event to the pane (after `also`, which
+/// sees it first on the task's thread: progress counters).
+fn forward(
+    jh: &JobHandle,
+    also: impl Fn(&PatchEvent, &JobHandle) + Send + Sync + 'static,
+) -> Sink<PatchEvent> {
+    let jh = jh.clone();
+    Arc::new(move |ev| {
+        also(&ev, &jh);
+        jh.send(PatchMsg::Event(Box::new(ev)));
+    })
 }
