@@ -14,7 +14,8 @@ use opsdeck::model::{Host, PatchReport, Update};
 use opsdeck::ssh::{AgentChoice, Engine, EngineOptions};
 use opsdeck::store::{Home, Store};
 use opsdeck::ui::app::{Action, App, Command, Overlay};
-use opsdeck::ui::pane::{JobHandle, JobWork, Msg, PaneId, Results};
+use opsdeck::ui::msg::{Msg, Results};
+use opsdeck::ui::pane::{JobHandle, JobWork, PaneId};
 use opsdeck::ui::theme::Theme;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
@@ -364,8 +365,8 @@ fn refresh_asks_first() {
 fn a_plan_failing_on_an_unknown_key_asks_and_plans_again() {
     use opsdeck::ops::patch::PlanFailed;
     use opsdeck::ssh::{SshError, UnknownKey};
-    use opsdeck::ui::app::ShellMsg;
-    use opsdeck::ui::panes::patches::PatchMsg;
+    use opsdeck::ui::msg::PatchMsg;
+    use opsdeck::ui::msg::ShellMsg;
     let mut app = fixture();
     key(&mut app, KeyCode::Char('3'));
     let unknown = UnknownKey {
@@ -377,9 +378,9 @@ fn a_plan_failing_on_an_unknown_key_asks_and_plans_again() {
     };
     let error = SshError::HostKeyUnknown(unknown);
     let cmds = app.update(Action::Msg(Msg::Job {
-        job: opsdeck::ui::pane::JobId(9),
+        job: opsdeck::ui::msg::JobId(9),
         pane: Some(PaneId::PATCHES),
-        msg: Box::new(PatchMsg::Planned {
+        msg: PatchMsg::Planned {
             security_only: true,
             plans: vec![(
                 Host {
@@ -391,7 +392,8 @@ fn a_plan_failing_on_an_unknown_key_asks_and_plans_again() {
                     ssh_error: Some(error),
                 }),
             )],
-        }),
+        }
+        .into(),
     }));
     // the typed error carries the key: asked at once, no second connection
     assert!(
@@ -425,7 +427,7 @@ fn a_long_apply_question_keeps_its_answer_line_and_scrolls() {
     use opsdeck::patches::commands::Manager;
     use opsdeck::patches::parse::{Change, ChangeKind};
     use opsdeck::patches::run::HostPlan;
-    use opsdeck::ui::panes::patches::PatchMsg;
+    use opsdeck::ui::msg::PatchMsg;
     let mut app = fixture();
     key(&mut app, KeyCode::Char('3'));
     let host = app.store.hosts[0].clone();
@@ -454,12 +456,13 @@ fn a_long_apply_question_keeps_its_answer_line_and_scrolls() {
         not_security: 0,
     };
     app.update(Action::Msg(Msg::Job {
-        job: opsdeck::ui::pane::JobId(7),
+        job: opsdeck::ui::msg::JobId(7),
         pane: Some(PaneId::PATCHES),
-        msg: Box::new(PatchMsg::Planned {
+        msg: PatchMsg::Planned {
             security_only: false,
             plans: vec![(host, Ok(plan))],
-        }),
+        }
+        .into(),
     }));
     let s = screen(&mut app, 80, 24);
     assert!(s.contains("Apply 135 package changes on 1 host?"), "{s}");

@@ -140,6 +140,11 @@ fn run_asks_about_an_unknown_key_and_runs_again() {
     t.send("\x1b");
     let known = std::fs::read_to_string(fleet.known_hosts()).unwrap();
     assert!(known.contains(&fleet.get("fresh").ed25519_pub), "{known}");
+    // the run's job ends once the run is journaled (its "(J)" leaves the
+    // footer); q before that would ask first
+    t.wait_for("the run's job to end", Duration::from_secs(20), |s| {
+        s.contains("Hosts 1") && !s.contains("(J)")
+    });
     t.send("q");
     assert!(t.wait_exit(Duration::from_secs(20)).success());
 }

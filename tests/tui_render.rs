@@ -6,7 +6,8 @@ use opsdeck::model::*;
 use opsdeck::ssh::{Engine, EngineOptions};
 use opsdeck::store::{Home, Store};
 use opsdeck::ui::app::{Action, App, Command, Overlay};
-use opsdeck::ui::pane::{PaneId, Results};
+use opsdeck::ui::msg::Results;
+use opsdeck::ui::pane::PaneId;
 use opsdeck::ui::theme::Theme;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
@@ -460,7 +461,7 @@ fn add_vendor_form_validates_and_writes_through_the_store() {
     typ(&mut a, "service@acme.example");
     let cmds = key(&mut a, KeyCode::Enter);
     assert_eq!(cmds.len(), 1, "{cmds:?}");
-    assert!(matches!(&cmds[0], Command::Store { tag, .. } if tag == "vendor.add"));
+    assert!(matches!(&cmds[0], Command::Store { what, .. } if what == "vendor.add"));
     assert!(a.overlays.is_empty());
 }
 
@@ -477,7 +478,7 @@ fn delete_asks_first() {
     key(&mut a, KeyCode::Char('d'));
     let cmds = key(&mut a, KeyCode::Char('y'));
     assert!(
-        matches!(&cmds[..], [Command::Store { tag, .. }] if tag == "host.rm"),
+        matches!(&cmds[..], [Command::Store { what, .. }] if what == "host.rm"),
         "{cmds:?}"
     );
 }
@@ -640,8 +641,8 @@ fn selected_line(a: &mut App) -> String {
 
 use opsdeck::fleet::{HostRun as FleetRun, Outcome as RunOutcome};
 use opsdeck::ssh::UnknownKey;
-use opsdeck::ui::app::ShellMsg;
-use opsdeck::ui::pane::Msg;
+use opsdeck::ui::msg::Msg;
+use opsdeck::ui::msg::ShellMsg;
 
 /// An app on real files in a temp dir.
 fn disk_app(dir: &std::path::Path) -> App {
@@ -670,12 +671,12 @@ fn run_writes(app: &mut App, cmds: Vec<Command>) -> Vec<Command> {
     let mut rest = Vec::new();
     for c in cmds {
         match c {
-            Command::Store { pane, tag, op } => {
+            Command::Store { pane, op, .. } => {
                 let mut store = app.store.clone();
                 let result = op(&mut store)
                     .map(|text| (text, Box::new(store)))
                     .map_err(|e| e.to_string());
-                let more = app.update(Action::Msg(Msg::Saved { pane, tag, result }));
+                let more = app.update(Action::Msg(Msg::Saved { pane, result }));
                 rest.extend(run_writes(app, more));
             }
             other => rest.push(other),

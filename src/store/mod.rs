@@ -276,6 +276,11 @@ pub enum StateKind {
     SecuritySince,
 }
 
+/// A change to make through a [`Store`], run later by whoever owns the
+/// writing (the TUI's writer thread runs them one at a time, in order).
+/// Returns the status line text on success.
+pub type StoreOp = Box<dyn FnOnce(&mut Store) -> Result<String, StoreError> + Send>;
+
 /// All files, loaded and validated.
 #[derive(Debug, Clone)]
 pub struct Store {

@@ -9,16 +9,15 @@ use ratatui::text::Span;
 use ratatui::Frame;
 
 use crate::checks::HostCheck;
-use crate::fleet::HostRun;
 use crate::model::Host;
 use crate::ssh::{CancelFlag, Engine, UnknownKey};
 use crate::ssh::{KeyProblem, SshError};
 use crate::store::Store;
+use crate::store::StoreOp;
 use crate::ui::confirm::{Answer, ConfirmView};
 use crate::ui::hostkey::{self, Retry};
-use crate::ui::pane::{
-    Ctx, Effect, Job, JobId, JobInfo, KeyHelp, Msg, Pane, PaneEvent, PaneId, Results, StoreOp,
-};
+use crate::ui::msg::{JobId, Msg, Request, Results, ResultsUpdate, ShellMsg};
+use crate::ui::pane::{Ctx, Effect, Job, JobInfo, KeyHelp, Pane, PaneEvent, PaneId};
 use crate::ui::panes;
 use crate::ui::run::{RunKey, RunView};
 use crate::ui::textview::TextView;
@@ -45,7 +44,8 @@ pub enum Action {
 pub enum Command {
     Store {
         pane: Option<PaneId>,
-        tag: String,
+        /// Names the change in the log ("host.rm").
+        what: String,
         op: StoreOp,
     },
     Job {
@@ -75,7 +75,7 @@ pub enum Command {
 impl std::fmt::Debug for Command {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Command::Store { tag, .. } => write!(f, "Store({tag:?})"),
+            Command::Store { what, .. } => write!(f, "Store({what:?})"),
             Command::Job { id, job, .. } => write!(f, "Job({id}, {:?})", job.what),
             Command::Suspend { argv, .. } => write!(f, "Suspend({argv:?})"),
             Command::Edit { argv, .. } => write!(f, "Edit({argv:?})"),
@@ -84,47 +84,6 @@ impl std::fmt::Debug for Command {
             Command::Quit => write!(f, "Quit"),
         }
     }
-}
-
-/// Messages of the shell's own jobs.
-pub enum ShellMsg {
-    Checked(Box<HostCheck>),
-    SweepSaved(Result<String, String>),
-    /// The key a host presented that known_hosts does not know.
-    UnknownKey {
-        host: String,
-        key: UnknownKey,
-    },
-    KeyAccepted {
-        host: String,
-        result: Result<(), String>,
-    },
-    RunResult {
-        run: u64,
-        result: Box<HostRun>,
-    },
-    /// A run (or a retry of it on some hosts) ended and was journaled:
-    /// its summary line.
-    RunDone {
-        run: u64,
-        line: String,
-    },
-    /// ssh returned (exit status, None: killed / could not start: message).
-    SshDone {
-        host: String,
-        result: Result<Option<i32>, String>,
-    },
-    Reloaded(Result<(Box<Store>, Results), String>),
-    /// Hosts resolved through the SSH config (name, address).
-    Resolved(Vec<(String, String)>),
-    /// The editor returned: the text of the temp file (Err: the editor
-    /// could not run, failed, or the file could not be read).
-    Edited {
-        req: crate::ui::editor::Request,
-        result: Result<String, String>,
-    },
-    /// state/ read at start-up (after the first frame).
-    ResultsLoaded(Box<Results>),
 }
 
 /// A host whose key is unknown, waiting for the key, the answer, the record.
@@ -352,7 +311,7 @@ impl App {
 
     /// The "jobs still running, quit?" question is on top.
     pub fn asking_quit(&self) -> bool {
-        matches!(self.overlays.last(), Some(Overlay::Confirm(c)) if c.tag == "shell:quit")
+        matches!(self.overlays.last(), Some(Overlay::Confirm(c)) if c.req == Request::Quit)
     }
 
     pub fn pane(&self, id: PaneId) -> &dyn Pane {
@@ -420,7 +379,7 @@ impl App {
             // Ctrl-C quits from anywhere; a second one answers the question
             if self.asking_quit() {
                 self.overlays.pop();
-                return self.confirmed(None, "shell:quit".into(), out);
+                return self.confirmed(None, Request::Quit, out);
             }
             self.overlays.clear();
             self.filter_input = None;
@@ -578,7 +537,7 @@ impl App {
                         crate::util::plural(self.jobs.len(), "job", "jobs")
                     ),
                     &lines,
-                    "shell:quit",
+                    Request::Quit,
                     None,
                 ))));
         }
@@ -595,16 +554,16 @@ impl App {
                 }
             }
             Overlay::Confirm(mut c) => match c.handle_key(key) {
-                Answer::Yes => self.confirmed(c.pane, c.tag, out),
+                Answer::Yes => self.confirmed(c.pane, c.req, out),
                 Answer::No => {
-                    if c.tag == "shell:hostkey" {
+                    if c.req == Request::HostKeys {
                         let first: Vec<String> = self.key_listed.iter().take(1).cloned().collect();
                         self.refuse_keys(&first);
                     } else {
-                        if c.tag == "shell:run" {
+                        if c.req == Request::RunDangerous {
                             self.overlays.pop(); // the run view waiting for this answer
                         }
-                        if c.tag == "shell:edit" {
+                        if c.req == Request::EditAgain {
                             self.edit_retry = None;
                             self.set_status("edit discarded, nothing written");
                         } else {
@@ -612,17 +571,17 @@ impl App {
                         }
                     }
                 }
-                Answer::Other(k) => self.confirmed_other(c.pane, c.tag, k, out),
+                Answer::Other(k) => self.confirmed_other(c.pane, c.req, k, out),
                 Answer::Open => self.overlays.push(Overlay::Confirm(c)),
             },
             Overlay::Form { mut form, pane } => match form.handle_key(key) {
                 FormOutcome::Editing => self.overlays.push(Overlay::Form { form, pane }),
                 FormOutcome::Cancelled => self.set_status("cancelled, nothing saved"),
                 FormOutcome::Submitted(values) => {
-                    let tag = form.tag.clone();
+                    let req = form.req.clone();
                     let effects = match pane {
                         Some(p) => self.with_pane(p, |pn, ctx| {
-                            pn.handle_event(PaneEvent::FormSubmitted { tag, values }, ctx)
+                            pn.handle_event(PaneEvent::FormSubmitted { req, values }, ctx)
                         }),
                         None => Vec::new(),
                     };
@@ -698,7 +657,7 @@ impl App {
                                     crate::util::plural(hosts.len(), "host", "hosts")
                                 ),
                                 &hosts,
-                                "shell:run",
+                                Request::RunDangerous,
                                 None,
                             ))));
                     } else {
@@ -787,32 +746,32 @@ impl App {
         }
     }
 
-    fn confirmed(&mut self, pane: Option<PaneId>, tag: String, out: &mut Vec<Command>) {
-        match (pane, tag.as_str()) {
-            (Some(p), _) => {
+    fn confirmed(&mut self, pane: Option<PaneId>, req: Request, out: &mut Vec<Command>) {
+        match (pane, req) {
+            (Some(p), req) => {
                 let effects =
-                    self.with_pane(p, |pn, ctx| pn.handle_event(PaneEvent::Confirmed(tag), ctx));
+                    self.with_pane(p, |pn, ctx| pn.handle_event(PaneEvent::Confirmed(req), ctx));
                 self.apply_effects(Some(p), effects, out);
             }
-            (None, "shell:quit") => {
+            (None, Request::Quit) => {
                 for j in self.jobs.clone() {
                     self.cancel_job(j.id);
                 }
                 self.quit = true;
                 out.push(Command::Quit);
             }
-            (None, "shell:edit") => {
+            (None, Request::EditAgain) => {
                 if let Some(req) = self.edit_retry.take() {
                     let argv = crate::ui::editor::argv(self.editor.as_deref(), &req.path, req.line);
                     out.push(Command::Edit { req, argv });
                 }
             }
-            (None, "shell:run") => {
+            (None, Request::RunDangerous) => {
                 if let Some(Overlay::Run(view)) = self.overlays.pop() {
                     self.start_run(view.command.clone(), view.hosts.clone(), out);
                 }
             }
-            (None, "shell:hostkey") => {
+            (None, Request::HostKeys) => {
                 // y: the first host of the list
                 let first: Vec<String> = self.key_listed.iter().take(1).cloned().collect();
                 self.accept_keys(first, out);
@@ -872,11 +831,11 @@ impl App {
     fn confirmed_other(
         &mut self,
         _pane: Option<PaneId>,
-        tag: String,
+        req: Request,
         key: char,
         out: &mut Vec<Command>,
     ) {
-        if tag != "shell:hostkey" {
+        if req != Request::HostKeys {
             return;
         }
         let listed = self.key_listed.clone();
@@ -979,19 +938,19 @@ impl App {
             match e {
                 Effect::Status(s) => self.set_status(s),
                 Effect::Error(s) => self.set_error(s),
-                Effect::Confirm { title, lines, tag } => {
+                Effect::Confirm { title, lines, req } => {
                     self.overlays
                         .push(Overlay::Confirm(Box::new(ConfirmView::plain(
-                            title, &lines, tag, pane,
+                            title, &lines, req, pane,
                         ))))
                 }
                 Effect::ConfirmTyped {
                     title,
                     lines,
-                    tag,
+                    req,
                     word,
                 } => self.overlays.push(Overlay::Confirm(Box::new(
-                    ConfirmView::plain(title, &lines, tag, pane).typed(word),
+                    ConfirmView::plain(title, &lines, req, pane).typed(word),
                 ))),
                 Effect::Form(form) => self.overlays.push(Overlay::Form { form, pane }),
                 Effect::FormErrors(_) => {}
@@ -1009,7 +968,7 @@ impl App {
                         }
                     }
                 }
-                Effect::Store { tag, op } => out.push(Command::Store { pane, tag, op }),
+                Effect::Store { what, op } => out.push(Command::Store { pane, what, op }),
                 Effect::ReloadStore => out.push(Command::Reload),
                 Effect::MergeResults(u) => {
                     self.results.merge(u);
@@ -1026,7 +985,7 @@ impl App {
                             &error,
                             Retry::Pane {
                                 pane: p,
-                                tag: retry,
+                                req: retry,
                             },
                             out,
                         );
@@ -1258,7 +1217,7 @@ impl App {
             .map(|w| w.host.clone())
             .collect();
         let open =
-            matches!(self.overlays.last(), Some(Overlay::Confirm(c)) if c.tag == "shell:hostkey");
+            matches!(self.overlays.last(), Some(Overlay::Confirm(c)) if c.req == Request::HostKeys);
         if listed.is_empty() {
             return;
         }
@@ -1308,7 +1267,8 @@ impl App {
             c.set_answers(extra);
             c.set_labels(yes, no);
         } else {
-            let mut c = ConfirmView::new(title, lines, "shell:hostkey", None).with_labels(yes, no);
+            let mut c =
+                ConfirmView::new(title, lines, Request::HostKeys, None).with_labels(yes, no);
             c.set_answers(extra);
             self.overlays.push(Overlay::Confirm(Box::new(c)));
         }
@@ -1383,14 +1343,14 @@ impl App {
 
     /// The key of `host` is recorded: do again what failed on it.
     fn retry_after_key(&mut self, host: String, retries: Vec<Retry>, out: &mut Vec<Command>) {
-        let mut by_pane: Vec<(PaneId, Vec<String>)> = Vec::new();
+        let mut by_pane: Vec<(PaneId, Vec<Request>)> = Vec::new();
         for r in retries {
             match r {
                 Retry::Check => self.start_check(vec![host.clone()], out),
                 Retry::Run { run, command } => self.rerun(run, command, host.clone(), out),
-                Retry::Pane { pane, tag } => match by_pane.iter_mut().find(|(p, _)| *p == pane) {
-                    Some((_, tags)) => tags.push(tag),
-                    None => by_pane.push((pane, vec![tag])),
+                Retry::Pane { pane, req } => match by_pane.iter_mut().find(|(p, _)| *p == pane) {
+                    Some((_, reqs)) => reqs.push(req),
+                    None => by_pane.push((pane, vec![req])),
                 },
             }
         }
@@ -1432,7 +1392,7 @@ impl App {
                     self.apply_effects(Some(p), effects, out);
                 }
             }
-            Msg::Saved { pane, tag, result } => {
+            Msg::Saved { pane, result } => {
                 let pane_result = match result {
                     Ok((text, store)) => {
                         self.store = *store;
@@ -1450,7 +1410,6 @@ impl App {
                     let effects = self.with_pane(p, |pn, ctx| {
                         pn.handle_event(
                             PaneEvent::Saved {
-                                tag,
                                 result: pane_result,
                             },
                             ctx,
@@ -1486,7 +1445,7 @@ impl App {
         let target = self.sweep_target.clone();
         out.push(Command::Store {
             pane: None,
-            tag: "shell:sweep".into(),
+            what: "check.save".into(),
             op: Box::new(move |store: &mut Store| {
                 crate::ops::check::save(store, &done, "check", &target)?;
                 Ok(format!("{summary} (saved)"))
@@ -1505,13 +1464,9 @@ impl App {
                 self.results.checking.remove(&host);
                 let error = hc.ssh_error.clone();
                 self.results
-                    .merge(crate::ui::pane::ResultsUpdate::Checks(vec![hc
-                        .check
-                        .clone()]));
+                    .merge(ResultsUpdate::Checks(vec![hc.check.clone()]));
                 self.results
-                    .merge(crate::ui::pane::ResultsUpdate::Patches(vec![hc
-                        .patches
-                        .clone()]));
+                    .merge(ResultsUpdate::Patches(vec![hc.patches.clone()]));
                 self.sweep_done.push(*hc);
                 // the counter moves with the rows, never behind them
                 let progress = format!("{}/{}", self.sweep_done.len(), self.sweep_total);
@@ -1556,13 +1511,15 @@ impl App {
                     self.key_problem(&host, &e, Retry::Run { run, command }, out);
                 }
             }
-            ShellMsg::RunDone { run, line } => {
-                if let Some(v) = self.run_view(run) {
+            ShellMsg::RunDone { run, line } => match self.run_view(run) {
+                // the open view shows its own summary; the status line is
+                // left to what the user does there (s, y)
+                Some(v) => {
                     v.done = true;
                     v.changed();
                 }
-                self.set_status(line);
-            }
+                None => self.set_status(line),
+            },
             ShellMsg::SshDone { host, result } => match result {
                 Ok(Some(0)) | Ok(Some(130)) => self.set_status(format!("back from ssh {host}")),
                 Ok(Some(code)) => self.set_error(format!("ssh {host} exited with status {code}")),
@@ -1589,7 +1546,7 @@ impl App {
                     self.store = *store;
                     let checking = std::mem::take(&mut self.results.checking);
                     let addresses = std::mem::take(&mut self.results.addresses);
-                    self.results = results;
+                    self.results = *results;
                     self.results.checking = checking;
                     self.results.addresses = addresses;
                     self.refresh_all();
@@ -1705,7 +1662,7 @@ impl App {
             Ok(None) => self.set_status(format!("{} {}: no change", req.kind.table(), req.name)),
             Ok(Some(op)) => out.push(Command::Store {
                 pane: Some(req.kind.pane()),
-                tag: format!("{}.edit", req.kind.table()),
+                what: format!("{}.edit", req.kind.table()),
                 op,
             }),
             Err(p) => {
@@ -1731,7 +1688,7 @@ impl App {
                             req.name
                         ),
                         &lines,
-                        "shell:edit",
+                        Request::EditAgain,
                         None,
                     )
                     .with_labels("edit again", "discard"),

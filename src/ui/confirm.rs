@@ -16,7 +16,8 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::Frame;
 
-use crate::ui::pane::PaneId;
+use crate::model::PaneId;
+use crate::ui::msg::Request;
 use crate::ui::theme::Theme;
 use crate::ui::widgets::popup::{self, ScrollBox};
 use crate::ui::widgets::scroll::ScrollText;
@@ -35,8 +36,8 @@ pub enum Answer {
 pub struct ConfirmView {
     pub title: String,
     pub text: ScrollText,
-    /// Given back with the answer.
-    pub tag: String,
+    /// What it is about: given back with the answer.
+    pub req: Request,
     pub pane: Option<PaneId>,
     /// The word to type and Enter instead of `y`.
     typed: Option<String>,
@@ -54,13 +55,13 @@ impl ConfirmView {
     pub fn new(
         title: impl Into<String>,
         lines: Vec<Line<'static>>,
-        tag: impl Into<String>,
+        req: Request,
         pane: Option<PaneId>,
     ) -> ConfirmView {
         ConfirmView {
             title: title.into(),
             text: ScrollText::new(lines),
-            tag: tag.into(),
+            req,
             pane,
             typed: None,
             input: String::new(),
@@ -97,13 +98,13 @@ impl ConfirmView {
     pub fn plain(
         title: impl Into<String>,
         lines: &[String],
-        tag: impl Into<String>,
+        req: Request,
         pane: Option<PaneId>,
     ) -> ConfirmView {
         ConfirmView::new(
             title,
             lines.iter().map(|l| Line::raw(l.clone())).collect(),
-            tag,
+            req,
             pane,
         )
     }
@@ -244,7 +245,7 @@ mod tests {
 
     #[test]
     fn answers_searching_and_typed_words() {
-        let mut c = ConfirmView::plain("Go?", &["a".into(), "yak".into()], "t", None);
+        let mut c = ConfirmView::plain("Go?", &["a".into(), "yak".into()], Request::Quit, None);
         assert_eq!(c.handle_key(k(KeyCode::Char('x'))), Answer::Open);
         assert!(c.nudge.as_deref().unwrap().contains("y (yes)"));
         // a `y` typed into the search is text, not yes
@@ -256,7 +257,7 @@ mod tests {
         assert_eq!(c.handle_key(k(KeyCode::Esc)), Answer::No);
         assert_eq!(c.handle_key(k(KeyCode::Char('y'))), Answer::Yes);
 
-        let mut r = ConfirmView::plain("Reboot web1?", &[], "t", None).typed("web1");
+        let mut r = ConfirmView::plain("Reboot web1?", &[], Request::Quit, None).typed("web1");
         assert_eq!(r.handle_key(k(KeyCode::Char('y'))), Answer::Open);
         assert_eq!(r.handle_key(k(KeyCode::Enter)), Answer::Open);
         r.handle_key(k(KeyCode::Backspace));
@@ -265,7 +266,7 @@ mod tests {
         }
         assert_eq!(r.handle_key(k(KeyCode::Enter)), Answer::Yes);
 
-        let mut h = ConfirmView::plain("Keys?", &[], "t", None).with_answer('a', "all");
+        let mut h = ConfirmView::plain("Keys?", &[], Request::Quit, None).with_answer('a', "all");
         assert_eq!(h.handle_key(k(KeyCode::Char('a'))), Answer::Other('a'));
     }
 }

@@ -21,9 +21,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::model::PaneId;
 use crate::model::{BackupJob, Host, Vendor};
-use crate::store::{Home, Store, StoreError};
-use crate::ui::pane::{PaneId, StoreOp};
+use crate::store::{Home, Store, StoreError, StoreOp};
 use crate::ui::validate::unique_name;
 
 /// What kind of record.

@@ -3,7 +3,7 @@
 //! Any SSH work (Hosts/Patches check, patch plan/apply/refresh/reboot,
 //! backup checks, `r` runs) returns the typed [`crate::ssh::SshError`] that
 //! stopped it. When [`crate::ssh::SshError::key_problem`] says the key is
-//! unknown, the shell ([`crate::ui::app`]) asks with host, key type and
+//! unknown, the shell (the app) asks with host, key type and
 //! `SHA256:` fingerprint from the key the error carries ([`ask_lines`]; no
 //! second connection), records it on yes through
 //! [`crate::ssh::Engine::accept_host_key`] and retries what failed. A changed
@@ -12,8 +12,9 @@
 
 use ratatui::text::Line;
 
+use crate::model::PaneId;
 use crate::ssh::UnknownKey;
-use crate::ui::pane::PaneId;
+use crate::ui::msg::Request;
 use crate::ui::theme::Theme;
 
 /// What to do again once the key is recorded.
@@ -24,7 +25,7 @@ pub enum Retry {
     /// An `r` run of this command (into its run view when still open).
     Run { run: u64, command: String },
     /// The pane that started the work gets `PaneEvent::HostKeyAccepted`.
-    Pane { pane: PaneId, tag: String },
+    Pane { pane: PaneId, req: Request },
 }
 
 /// Title and lines of the yes/no question.

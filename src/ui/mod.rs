@@ -15,6 +15,7 @@ pub mod editor;
 pub mod errors;
 pub mod footer;
 pub mod hostkey;
+pub mod msg;
 pub mod osc52;
 pub mod pane;
 pub mod panes;
@@ -50,8 +51,8 @@ use tokio::sync::mpsc;
 use crate::error::{exit, Failure};
 use crate::ssh::{Engine, EngineOptions};
 use crate::store::{Home, Store};
-use app::{Action, App, Command, ShellMsg};
-use pane::Msg;
+use app::{Action, App, Command};
+use msg::{Msg, ShellMsg};
 
 /// At most one frame per this interval.
 const FRAME: Duration = Duration::from_millis(16);
@@ -200,7 +201,7 @@ async fn event_loop(store: Store, t0: Instant) -> Result<(), Failure> {
         let r = runner::load_results(&loader);
         let _ = ltx.send(Msg::Shell(ShellMsg::ResultsLoaded(Box::new(r))));
     });
-    let results = pane::Results {
+    let results = msg::Results {
         loading: true,
         ..Default::default()
     };

@@ -37,25 +37,30 @@
 //! background jobs, checks, ssh, run, clipboard, switching panes.
 //!
 //! ## Answers come back as [`PaneEvent`]s
-//! [`Pane::handle_event`] receives: the answer of a confirm dialog
-//! (`Confirmed(tag)`), a submitted form (`FormSubmitted { tag, values }` —
+//! Questions and forms carry a typed [`Request`] (`crate::ui::msg`: what
+//! they are about, e.g. `Request::DeleteHost(name)`), and
+//! [`Pane::handle_event`] gets it back: the answer of a confirm dialog
+//! (`Confirmed(req)`), a submitted form (`FormSubmitted { req, values }` —
 //! return [`Effect::FormErrors`] to keep the form open with inline errors),
-//! the result of a store write (`Saved { tag, result }`), messages of a
-//! background job the pane started (`JobMsg { job, msg }`: downcast `msg`
-//! to the type your job sent) and its end (`JobDone`), and `Select(key)` when
-//! another pane (Overview) jumps to a row of yours.
+//! the result of a store write (`Saved { result }`), messages of a
+//! background job the pane started (`JobMsg { job, msg }`: a
+//! [`crate::ui::msg::JobMsg`], one variant per pane that runs jobs) and its
+//! end (`JobDone`), and `Select(key)` when another pane (Overview) jumps to
+//! a row of yours. Nothing is routed by text.
 //!
 //! ## Background jobs
 //! Return [`Effect::Job`] with a [`Job`]: a blocking closure (runs on a
-//! `spawn_blocking` thread: SSH, files) or an async task (runs on the tokio
-//! runtime). It gets a [`JobHandle`]: `send(any value)` delivers
-//! `PaneEvent::JobMsg` to the pane that started it (one redraw per burst),
+//! `spawn_blocking` thread: SSH, files; usually a task of `crate::ops`,
+//! with `ctx.ops()`) or an async task (runs on the tokio runtime). Its id
+//! is [`Job::id`], known before it runs. It gets a [`JobHandle`]:
+//! `send(msg)` delivers `PaneEvent::JobMsg` to the pane that started it
+//! (one redraw per burst),
 //! `progress(text)` updates the job list shown in the status bar,
 //! `cancel_flag()` / `is_cancelled()` is set when the user cancels (`x` in
 //! the jobs view, or quitting). Jobs are listed with id, host, what and
 //! progress; quitting asks while any runs. Anything that writes the files
 //! goes through [`Effect::Store`] (one writer, in order) or through the
-//! store API inside a job (e.g. `checks::save`), then
+//! store API inside a job (the `ops` tasks save and journal themselves), then
 //! [`Effect::ReloadStore`]/[`Effect::MergeResults`] to publish new data.
 //!
 //! ## Help
@@ -63,9 +68,9 @@
 //! description; the `?` overlay shows them after the global keys.
 //!
 //! ## Registering a pane
-//! `src/ui/panes/mod.rs::all()` builds the five panes in tab order with
-//! `overview::OverviewPane::new()`, `patches::PatchesPane::new()`,
-//! `backups::BackupsPane::new()`: keep those names (or change that one line).
+//! One entry in `src/ui/panes/mod.rs::PANES` (id, title, constructor):
+//! the number keys, Tab order, tab titles, help and the Overview's links
+//! come from it (see docs/architecture.md, "add a pane").
 //!
 //! ## A minimal pane
 //! ```ignore
@@ -76,7 +81,7 @@
 //!     fn draw(&self, f: &mut Frame, area: Rect, ctx: &Ctx) { /* table from self.list */ }
 //!     fn handle_key(&mut self, key: KeyEvent, ctx: &Ctx) -> Option<Vec<Effect>> {
 //!         if self.list.handle_key(key) { return Some(vec![]) }
-//!         match key.code { KeyCode::Char('d') => Some(vec![Effect::confirm("Delete?", vec![], "del")]), _ => None }
+//!         match key.code { KeyCode::Char('d') => Some(vec![Effect::confirm("Delete?", vec![], Request::DeleteBackup(name))]), _ => None }
 //!     }
 //!     fn handle_event(&mut self, ev: PaneEvent, ctx: &Ctx) -> Vec<Effect> { vec![] }
 //!     fn keys(&self) -> Vec<KeyHelp> { vec![KeyHelp::new("d", "delete")] }
@@ -86,8 +91,6 @@
 //! }
 //! ```
 
-use std::any::Any;
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -99,78 +102,13 @@ use ratatui::text::Line;
 use ratatui::Frame;
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::model::{BackupResult, CheckResult, PatchReport};
 use crate::ssh::{CancelFlag, Engine};
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, StoreOp};
+use crate::ui::msg::{JobId, JobMsg, Msg, Request, Results, ResultsUpdate};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::form::{Form, FormValues};
 
 pub use crate::model::PaneId;
-
-/// Latest results: state/ at start-up, then merged with live results.
-#[derive(Debug, Clone, Default)]
-pub struct Results {
-    /// By host name.
-    pub checks: BTreeMap<String, CheckResult>,
-    /// By host name.
-    pub patches: BTreeMap<String, PatchReport>,
-    /// By backup job name.
-    pub backups: BTreeMap<String, BackupResult>,
-    /// Hosts a check is running for right now.
-    pub checking: BTreeSet<String>,
-    /// Why a state file could not be read (shown, never fatal).
-    pub load_errors: Vec<String>,
-    /// state/ is still being read (at start-up, after the first frame).
-    pub loading: bool,
-    /// Where hosts without an `address` in hosts.toml really are, as `ssh
-    /// -G NAME` resolves them (resolved in the background at start-up and
-    /// when hosts are added): "10.0.0.5" or "10.0.0.5:2222".
-    pub addresses: BTreeMap<String, String>,
-}
-
-impl Results {
-    /// The address to show and copy: hosts.toml's, else the resolved one
-    /// (None: not resolved yet, or `ssh -G` failed).
-    pub fn address_of<'a>(&'a self, host: &'a crate::model::Host) -> Option<&'a str> {
-        host.address
-            .as_deref()
-            .or_else(|| self.addresses.get(&host.name).map(String::as_str))
-    }
-}
-
-/// An update of [`Results`] a pane or job publishes (all panes refresh).
-#[derive(Debug, Clone)]
-pub enum ResultsUpdate {
-    Checks(Vec<CheckResult>),
-    Patches(Vec<PatchReport>),
-    Backups(Vec<BackupResult>),
-}
-
-impl Results {
-    pub fn merge(&mut self, update: ResultsUpdate) {
-        match update {
-            ResultsUpdate::Checks(v) => {
-                for mut c in v {
-                    // unreachable now: the last known facts stay, marked stale
-                    if let Some(prev) = self.checks.get(&c.host) {
-                        c.keep_last_known(prev);
-                    }
-                    self.checks.insert(c.host.clone(), c);
-                }
-            }
-            ResultsUpdate::Patches(v) => {
-                for p in v {
-                    self.patches.insert(p.host.clone(), p);
-                }
-            }
-            ResultsUpdate::Backups(v) => {
-                for b in v {
-                    self.backups.insert(b.name.clone(), b);
-                }
-            }
-        }
-    }
-}
 
 /// A job in flight, as shown in the jobs list.
 #[derive(Debug, Clone, PartialEq)]
@@ -234,29 +172,6 @@ impl KeyHelp {
     }
 }
 
-/// Id of a background job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct JobId(pub u64);
-
-impl JobId {
-    /// A new id, unique in this process (jobs are numbered from 1 as they
-    /// are made).
-    pub fn fresh() -> JobId {
-        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-        JobId(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
-    }
-}
-
-impl fmt::Display for JobId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "#{}", self.0)
-    }
-}
-
-/// A store write, run on the single writer thread in order. Returns the
-/// status line text on success.
-pub type StoreOp = Box<dyn FnOnce(&mut Store) -> Result<String, StoreError> + Send>;
-
 /// What a job runs.
 pub enum JobWork {
     /// A blocking closure on a `spawn_blocking` thread (SSH, files).
@@ -304,51 +219,6 @@ impl Job {
     }
 }
 
-/// Messages the runner and jobs send to the app loop.
-pub enum Msg {
-    /// To the pane that started the job.
-    Job {
-        job: JobId,
-        pane: Option<PaneId>,
-        msg: Box<dyn Any + Send>,
-    },
-    Progress {
-        job: JobId,
-        text: String,
-    },
-    JobDone {
-        job: JobId,
-        pane: Option<PaneId>,
-    },
-    /// A store write finished: the writer's copy of the store after it.
-    Saved {
-        pane: Option<PaneId>,
-        tag: String,
-        result: Result<(String, Box<Store>), String>,
-    },
-    /// Results to merge (from jobs or the check sweep).
-    Results(ResultsUpdate),
-    /// Status line text (Ok) or error (Err).
-    Status(Result<String, String>),
-    /// Internal messages of the shell (check sweep, run view, ssh).
-    Shell(crate::ui::app::ShellMsg),
-}
-
-impl Msg {
-    /// What it is, for the log.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Msg::Job { .. } => "job",
-            Msg::Progress { .. } => "progress",
-            Msg::JobDone { .. } => "job done",
-            Msg::Saved { .. } => "saved",
-            Msg::Results(_) => "results",
-            Msg::Status(_) => "status",
-            Msg::Shell(_) => "shell",
-        }
-    }
-}
-
 /// Given to a job: talk back to the UI, see cancellation.
 #[derive(Clone)]
 pub struct JobHandle {
@@ -369,12 +239,12 @@ impl JobHandle {
         }
     }
     /// Deliver `msg` to the pane as `PaneEvent::JobMsg` (false: the UI is gone).
-    pub fn send<T: Any + Send>(&self, msg: T) -> bool {
+    pub fn send(&self, msg: impl Into<JobMsg>) -> bool {
         self.tx
             .send(Msg::Job {
                 job: self.id,
                 pane: self.pane,
-                msg: Box::new(msg),
+                msg: msg.into(),
             })
             .is_ok()
     }
@@ -410,18 +280,18 @@ pub enum Effect {
     Status(String),
     /// Status line error (shown until the next message).
     Error(String),
-    /// Ask yes/no; on yes the pane gets `PaneEvent::Confirmed(tag)`.
+    /// Ask yes/no; on yes the pane gets `PaneEvent::Confirmed(req)`.
     Confirm {
         title: String,
         lines: Vec<String>,
-        tag: String,
+        req: Request,
     },
     /// Ask, and take yes only when `word` is typed (a host name, "yes"):
     /// for what cannot be undone (a reboot).
     ConfirmTyped {
         title: String,
         lines: Vec<String>,
-        tag: String,
+        req: Request,
         word: String,
     },
     /// Open a form; on submit the pane gets `PaneEvent::FormSubmitted`.
@@ -440,8 +310,9 @@ pub enum Effect {
         lines: Vec<Line<'static>>,
     },
     /// Write through the store (single writer thread, in order); the pane
-    /// gets `PaneEvent::Saved { tag, .. }`, every pane is refreshed.
-    Store { tag: String, op: StoreOp },
+    /// gets `PaneEvent::Saved`, every pane is refreshed. `what` names the
+    /// change in the log ("host.rm"); nothing is routed by it.
+    Store { what: String, op: StoreOp },
     /// Re-read the files and state/ (after a job wrote through its own Store).
     ReloadStore,
     /// Merge results into the shared [`Results`] (every pane refreshes).
@@ -477,24 +348,24 @@ pub enum Effect {
     HostKey {
         host: String,
         error: crate::ssh::SshError,
-        retry: String,
+        retry: Request,
     },
 }
 
 impl Effect {
-    pub fn confirm(title: impl Into<String>, lines: Vec<String>, tag: impl Into<String>) -> Effect {
+    pub fn confirm(title: impl Into<String>, lines: Vec<String>, req: Request) -> Effect {
         Effect::Confirm {
             title: title.into(),
             lines,
-            tag: tag.into(),
+            req,
         }
     }
     pub fn store(
-        tag: impl Into<String>,
+        what: impl Into<String>,
         op: impl FnOnce(&mut Store) -> Result<String, StoreError> + Send + 'static,
     ) -> Effect {
         Effect::Store {
-            tag: tag.into(),
+            what: what.into(),
             op: Box::new(op),
         }
     }
@@ -505,15 +376,15 @@ impl fmt::Debug for Effect {
         match self {
             Effect::Status(s) => write!(f, "Status({s:?})"),
             Effect::Error(s) => write!(f, "Error({s:?})"),
-            Effect::Confirm { title, tag, .. } => write!(f, "Confirm({title:?}, {tag:?})"),
+            Effect::Confirm { title, req, .. } => write!(f, "Confirm({title:?}, {req:?})"),
             Effect::ConfirmTyped {
-                title, tag, word, ..
-            } => write!(f, "ConfirmTyped({title:?}, {tag:?}, {word:?})"),
-            Effect::Form(form) => write!(f, "Form({:?})", form.tag),
+                title, req, word, ..
+            } => write!(f, "ConfirmTyped({title:?}, {req:?}, {word:?})"),
+            Effect::Form(form) => write!(f, "Form({:?})", form.req),
             Effect::FormErrors(e) => write!(f, "FormErrors({e:?})"),
             Effect::Text { title, .. } => write!(f, "Text({title:?})"),
             Effect::AppendText { title, .. } => write!(f, "AppendText({title:?})"),
-            Effect::Store { tag, .. } => write!(f, "Store({tag:?})"),
+            Effect::Store { what, .. } => write!(f, "Store({what:?})"),
             Effect::ReloadStore => write!(f, "ReloadStore"),
             Effect::MergeResults(_) => write!(f, "MergeResults"),
             Effect::Job(j) => write!(f, "Job({:?})", j.what),
@@ -532,20 +403,14 @@ impl fmt::Debug for Effect {
 
 /// What comes back to a pane.
 pub enum PaneEvent {
-    /// The user said yes to `Effect::Confirm { tag }`.
-    Confirmed(String),
+    /// The user said yes to `Effect::Confirm { req }`.
+    Confirmed(Request),
     /// A form was submitted (every field passed its own validation).
-    FormSubmitted { tag: String, values: FormValues },
+    FormSubmitted { req: Request, values: FormValues },
     /// A store write the pane asked for finished (Err: the message shown).
-    Saved {
-        tag: String,
-        result: Result<(), String>,
-    },
+    Saved { result: Result<(), String> },
     /// A message of a job this pane started.
-    JobMsg {
-        job: JobId,
-        msg: Box<dyn Any + Send>,
-    },
+    JobMsg { job: JobId, msg: JobMsg },
     /// A job this pane started ended.
     JobDone(JobId),
     /// Select the row with this key (Overview's jump).
@@ -553,8 +418,8 @@ pub enum PaneEvent {
     /// Select a vendor and one of its tickets (by reference) in its details.
     SelectTicket(String, String),
     /// The key of `host` was recorded after an `Effect::HostKey`: do again
-    /// what the `retries` tags name.
-    HostKeyAccepted { host: String, retries: Vec<String> },
+    /// what `retries` name.
+    HostKeyAccepted { host: String, retries: Vec<Request> },
 }
 
 /// A tab.

@@ -11,7 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::Frame;
 
 use crate::fleet::{self, HostRun, Outcome};
-use crate::ui::pane::JobId;
+use crate::ui::msg::JobId;
 use crate::ui::theme::Theme;
 use crate::ui::widgets::popup::{self, ScrollBox};
 use crate::ui::widgets::scroll::ScrollText;

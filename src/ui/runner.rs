@@ -6,15 +6,17 @@ use std::sync::mpsc as std_mpsc;
 
 use tokio::sync::mpsc::UnboundedSender;
 
+use crate::lifecycle::EolTable;
 use crate::model::{BackupResult, CheckResult, PatchReport};
-use crate::store::{StateKind, Store};
-use crate::ui::app::{Command, ShellMsg};
-use crate::ui::pane::{JobHandle, JobWork, Msg, PaneId, Results, StoreOp};
+use crate::store::{StateKind, Store, StoreOp};
+use crate::ui::app::Command;
+use crate::ui::msg::{Msg, Results, ShellMsg};
+use crate::ui::pane::{JobHandle, JobWork, PaneId};
 
 enum WriterMsg {
     Op {
         pane: Option<PaneId>,
-        tag: String,
+        what: String,
         op: StoreOp,
     },
     Reload,
@@ -31,6 +33,14 @@ pub fn load_results(store: &Store) -> Results {
     let checks = store.load_state::<CheckResult>(StateKind::Checks);
     let patches = store.load_state::<PatchReport>(StateKind::Patches);
     let backups = store.load_state::<BackupResult>(StateKind::Backups);
+    match EolTable::load(&store.home) {
+        Ok(t) => r.eol = Some(t),
+        Err(e) => {
+            r.eol = Some(EolTable::embedded());
+            r.eol_error = Some(e.to_string());
+        }
+    }
+    r.security_since = crate::overview::load_security_since(&store.home);
     r.load_errors.extend(checks.problems);
     r.load_errors.extend(patches.problems);
     r.load_errors.extend(backups.problems);
@@ -64,10 +74,11 @@ impl Runner {
                 let mut store = store;
                 while let Ok(m) = wrx.recv() {
                     match m {
-                        WriterMsg::Op { pane, tag, op } => {
+                        WriterMsg::Op { pane, what, op } => {
                             let result = match op(&mut store) {
                                 Ok(text) => Ok((text, Box::new(store.clone()))),
                                 Err(e) => {
+                                    tracing::warn!("store write {what} failed: {e}");
                                     // the files are the truth: re-read after a failed write
                                     if let Ok(s) = Store::load(store.home.clone()) {
                                         store = s;
@@ -75,7 +86,7 @@ impl Runner {
                                     Err(e.to_string())
                                 }
                             };
-                            if back.send(Msg::Saved { pane, tag, result }).is_err() {
+                            if back.send(Msg::Saved { pane, result }).is_err() {
                                 break;
                             }
                         }
@@ -84,7 +95,7 @@ impl Runner {
                                 Ok(s) => {
                                     store = s;
                                     let results = load_results(&store);
-                                    Ok((Box::new(store.clone()), results))
+                                    Ok((Box::new(store.clone()), Box::new(results)))
                                 }
                                 Err(e) => Err(e.to_string()),
                             };
@@ -102,8 +113,8 @@ impl Runner {
     /// Run a command that needs no terminal. Suspend/Copy/Quit are the loop's.
     pub fn execute(&self, cmd: Command) {
         match cmd {
-            Command::Store { pane, tag, op } => {
-                if self.writer.send(WriterMsg::Op { pane, tag, op }).is_err() {
+            Command::Store { pane, what, op } => {
+                if self.writer.send(WriterMsg::Op { pane, what, op }).is_err() {
                     let _ = self.tx.send(Msg::Status(Err(
                         "the store writer stopped; restart opsdeck".into(),
                     )));

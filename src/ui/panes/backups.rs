@@ -23,19 +23,13 @@ use crate::backups::view::{age_bar, detail_lines, restore_label, status_word};
 use crate::backups::{self, restore_due};
 use crate::model::{BackupJob, BackupResult, Status};
 use crate::ops;
-use crate::ui::pane::{Ctx, Effect, Job, JobId, KeyHelp, Pane, PaneEvent, PaneId, ResultsUpdate};
+use crate::ui::msg::{BackupMsg, JobId, JobMsg, Request, ResultsUpdate};
+use crate::ui::pane::{Ctx, Effect, Job, KeyHelp, Pane, PaneEvent, PaneId};
 use crate::ui::sort::{desc_f64, order_by, problem_rank, Sort};
 use crate::ui::widgets::form::{self, Field, Form, FormValues};
 use crate::ui::widgets::list::ListView;
 use crate::ui::widgets::table::{self, ellipsize, TableSpec};
 use crate::util::format_age;
-
-/// Messages of a check job to the pane.
-#[derive(Debug, Clone)]
-pub enum BackupMsg {
-    Started(Vec<String>),
-    Done(Box<JobDone>),
-}
 
 const BAR: usize = 10;
 
@@ -50,6 +44,8 @@ pub struct BackupsPane {
     names: Vec<String>,
     /// Jobs being checked, by the job that checks them.
     checking: BTreeMap<JobId, BTreeSet<String>>,
+    /// The write in flight records a restore test (its failure says so).
+    saving_restore: bool,
 }
 
 impl BackupsPane {
@@ -116,7 +112,7 @@ impl BackupsPane {
 
 /// The form of a job: every field of backups.toml; the kind-specific ones
 /// only while the kind typed takes them.
-fn job_form(tag: &str, title: &str, j: &BackupJob) -> Form {
+fn job_form(req: Request, title: &str, j: &BackupJob) -> Form {
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     let date = j
         .last_restore_test
@@ -124,7 +120,7 @@ fn job_form(tag: &str, title: &str, j: &BackupJob) -> Form {
         .unwrap_or_default();
     let when = |f: Field, key: &str| f.when("kind", &fields::kinds_taking(key));
     Form::new(
-        tag,
+        req,
         title,
         vec![
             Field::new("name", "Name", j.name.clone())
@@ -306,11 +302,12 @@ impl BackupsPane {
 
     /// A submitted job form: the whole job checked as `opsdeck backup add`
     /// checks it; errors go back onto their fields.
-    fn submitted(&mut self, tag: &str, values: &FormValues, ctx: &Ctx) -> Vec<Effect> {
-        let old_name = tag.strip_prefix("backup.edit:").map(str::to_string);
-        if tag != "backup.add" && old_name.is_none() {
-            return vec![];
-        }
+    fn submitted(&mut self, req: Request, values: &FormValues, ctx: &Ctx) -> Vec<Effect> {
+        let old_name = match req {
+            Request::AddBackup => None,
+            Request::EditBackup(old) => Some(old),
+            _ => return vec![],
+        };
         let base = old_name
             .as_deref()
             .and_then(|n| self.job(ctx, n).cloned())
@@ -534,7 +531,7 @@ impl Pane for BackupsPane {
                         "and writes a journal entry. Only say yes if a restore".into(),
                         "from this backup was actually tested today.".into(),
                     ],
-                    format!("restored:{name}"),
+                    Request::RestoreTested(name),
                 )])
             }
             KeyCode::Char('o') => {
@@ -545,7 +542,7 @@ impl Pane for BackupsPane {
                 Some(vec![Effect::Status(msg)])
             }
             KeyCode::Char('a') => Some(vec![Effect::Form(job_form(
-                "backup.add",
+                Request::AddBackup,
                 "Add a backup job",
                 &BackupJob::new("", "", crate::model::BackupKind::Restic, "26h"),
             ))]),
@@ -555,7 +552,7 @@ impl Pane for BackupsPane {
                 };
                 let j = self.job(ctx, &name)?;
                 Some(vec![Effect::Form(job_form(
-                    &format!("backup.edit:{name}"),
+                    Request::EditBackup(name.clone()),
                     &format!("Edit backup job {name}"),
                     j,
                 ))])
@@ -586,7 +583,7 @@ impl Pane for BackupsPane {
                         ),
                         "The backups themselves are not touched.".into(),
                     ],
-                    format!("backup.rm:{name}"),
+                    Request::DeleteBackup(name),
                 )])
             }
             KeyCode::Char('s') => {
@@ -605,39 +602,41 @@ impl Pane for BackupsPane {
 
     fn handle_event(&mut self, event: PaneEvent, ctx: &Ctx) -> Vec<Effect> {
         match event {
-            PaneEvent::Confirmed(tag) => {
-                if let Some(name) = tag.strip_prefix("backup.rm:").map(str::to_string) {
-                    return vec![Effect::store("backup.rm", move |s| {
-                        s.remove_backup(&name)?;
-                        Ok(format!("backup job {name} deleted from backups.toml"))
-                    })];
-                }
-                let Some(name) = tag.strip_prefix("restored:").map(str::to_string) else {
-                    return vec![];
-                };
+            PaneEvent::Confirmed(Request::DeleteBackup(name)) => {
+                vec![Effect::store("backup.rm", move |s| {
+                    s.remove_backup(&name)?;
+                    Ok(format!("backup job {name} deleted from backups.toml"))
+                })]
+            }
+            PaneEvent::Confirmed(Request::RestoreTested(name)) => {
                 let today = backups::today();
-                vec![Effect::store(tag.clone(), move |store| {
+                self.saving_restore = true;
+                vec![Effect::store("backup.restored", move |store| {
                     store
                         .record_restore_test(&name, today)
                         .map(|_| format!("restore test of {name} recorded ({today})"))
                 })]
             }
-            PaneEvent::Saved { tag, result } => match result {
-                Ok(()) => {
-                    // the rows are the new ones now: select the job just saved
-                    if let Some(name) = self.pending.take() {
-                        self.list.select_key(&name);
+            PaneEvent::Confirmed(_) => vec![],
+            PaneEvent::Saved { result } => {
+                let restore = std::mem::take(&mut self.saving_restore);
+                match result {
+                    Ok(()) => {
+                        // the rows are the new ones now: select the job just saved
+                        if let Some(name) = self.pending.take() {
+                            self.list.select_key(&name);
+                        }
+                        vec![]
                     }
-                    vec![]
+                    Err(e) if restore => {
+                        vec![Effect::Error(format!("restore test not recorded: {e}"))]
+                    }
+                    Err(e) => vec![Effect::Error(e)],
                 }
-                Err(e) if tag.starts_with("restored:") => {
-                    vec![Effect::Error(format!("restore test not recorded: {e}"))]
-                }
-                Err(e) => vec![Effect::Error(e)],
-            },
+            }
             PaneEvent::JobMsg { job, msg } => {
-                if let Ok(m) = msg.downcast::<BackupMsg>() {
-                    match *m {
+                if let JobMsg::Backups(m) = msg {
+                    match m {
                         BackupMsg::Started(names) => {
                             self.checking.insert(job, names.into_iter().collect());
                         }
@@ -650,13 +649,13 @@ impl Pane for BackupsPane {
                                 s.remove(&r.name);
                             }
                             // an unknown / changed host key: the shell asks
-                            // (or refuses) as in every pane, then `check:NAME`
+                            // (or refuses) as in every pane, then checks it again
                             if let Some(e) = ssh_error {
                                 if r.host != backups::run::LOCAL {
                                     return vec![Effect::HostKey {
                                         host: r.host,
                                         error: e,
-                                        retry: format!("check:{}", r.name),
+                                        retry: Request::CheckBackup(r.name),
                                     }];
                                 }
                             }
@@ -667,10 +666,12 @@ impl Pane for BackupsPane {
             }
             PaneEvent::HostKeyAccepted { retries, .. } => {
                 let names: Vec<String> = retries
-                    .iter()
-                    .filter_map(|t| t.strip_prefix("check:"))
+                    .into_iter()
+                    .filter_map(|r| match r {
+                        Request::CheckBackup(n) => Some(n),
+                        _ => None,
+                    })
                     .filter(|n| self.job(ctx, n).is_some())
-                    .map(str::to_string)
                     .collect();
                 if names.is_empty() {
                     return vec![];
@@ -685,7 +686,7 @@ impl Pane for BackupsPane {
                 self.list.select_key(&key);
                 vec![]
             }
-            PaneEvent::FormSubmitted { tag, values } => self.submitted(&tag, &values, ctx),
+            PaneEvent::FormSubmitted { req, values } => self.submitted(req, &values, ctx),
             PaneEvent::SelectTicket(..) => vec![],
         }
     }
@@ -747,7 +748,7 @@ mod tests {
     use crate::model::{BackupKind, BackupSnapshot, Settings};
     use crate::ssh::{Engine, EngineOptions};
     use crate::store::{Home, Store};
-    use crate::ui::pane::Results;
+    use crate::ui::msg::Results;
     use crate::ui::theme::Theme;
     use ratatui::backend::TestBackend;
     use ratatui::Terminal;
@@ -945,7 +946,7 @@ mod tests {
         // t: asks first
         let e = p.handle_key(key(KeyCode::Char('t')), &ctx).unwrap();
         assert!(
-            matches!(&e[..], [Effect::Confirm { tag, .. }] if tag == "restored:nas-restic"),
+            matches!(&e[..], [Effect::Confirm { req: Request::RestoreTested(n), .. }] if n == "nas-restic"),
             "{e:?}"
         );
         assert!(p.handle_key(key(KeyCode::Char('z')), &ctx).is_none());
@@ -964,7 +965,10 @@ mod tests {
         let ctx = w.ctx();
         let mut p = BackupsPane::new();
         p.refresh(&ctx);
-        let e = p.handle_event(PaneEvent::Confirmed("restored:nas-restic".into()), &ctx);
+        let e = p.handle_event(
+            PaneEvent::Confirmed(Request::RestoreTested("nas-restic".into())),
+            &ctx,
+        );
         let [Effect::Store { op, .. }] =
             <[Effect; 1]>::try_from(e).unwrap_or_else(|e| panic!("{e:?}"))
         else {
@@ -991,7 +995,7 @@ mod tests {
         p.handle_event(
             PaneEvent::JobMsg {
                 job: JobId(7),
-                msg: Box::new(BackupMsg::Started(vec!["mail-borg".into()])),
+                msg: JobMsg::Backups(BackupMsg::Started(vec!["mail-borg".into()])),
             },
             &ctx,
         );
@@ -1006,7 +1010,7 @@ mod tests {
         p.handle_event(
             PaneEvent::JobMsg {
                 job: JobId(7),
-                msg: Box::new(BackupMsg::Done(Box::new(r.into()))),
+                msg: JobMsg::Backups(BackupMsg::Done(Box::new(r.into()))),
             },
             &ctx,
         );

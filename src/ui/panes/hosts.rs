@@ -10,6 +10,7 @@ use ratatui::widgets::Cell;
 use ratatui::Frame;
 
 use crate::model::{CheckResult, Facts, Host};
+use crate::ui::msg::Request;
 use crate::ui::pane::{Ctx, Effect, KeyHelp, Pane, PaneEvent, PaneId};
 use crate::ui::sort::{desc_f64, order_by, problem_rank, Sort};
 use crate::ui::validate;
@@ -306,10 +307,10 @@ pub fn details(h: &Host, c: Option<&CheckResult>, ctx: &Ctx) -> Vec<Line<'static
     l
 }
 
-fn host_form(tag: &str, title: &str, h: &Host) -> Form {
+fn host_form(req: Request, title: &str, h: &Host) -> Form {
     let date = |d: Option<crate::model::Date>| d.map(|d| d.to_string()).unwrap_or_default();
     Form::new(
-        tag,
+        req,
         title,
         vec![
             Field::new("name", "Name", h.name.clone())
@@ -564,13 +565,13 @@ impl Pane for HostsPane {
                 ctx.store.hosts.iter().map(|h| h.name.clone()).collect(),
             )],
             KeyCode::Char('a') => vec![Effect::Form(host_form(
-                "add",
+                Request::AddHost,
                 "Add a host",
                 &Host::default(),
             ))],
             KeyCode::Char('e') => match selected() {
                 Some(h) => vec![Effect::Form(host_form(
-                    &format!("edit:{}", h.name),
+                    Request::EditHost(h.name.clone()),
                     &format!("Edit host {}", h.name),
                     h,
                 ))],
@@ -597,7 +598,7 @@ impl Pane for HostsPane {
                     vec![Effect::confirm(
                         format!("Delete host {} from hosts.toml?", h.name),
                         lines,
-                        format!("delete:{}", h.name),
+                        Request::DeleteHost(h.name.clone()),
                     )]
                 }
                 None => need("delete"),
@@ -644,18 +645,19 @@ impl Pane for HostsPane {
                 self.list.select_key(&k);
                 vec![]
             }
-            PaneEvent::Confirmed(tag) => {
-                let Some(name) = tag.strip_prefix("delete:").map(str::to_string) else {
-                    return vec![];
-                };
+            PaneEvent::Confirmed(Request::DeleteHost(name)) => {
                 vec![Effect::store("host.rm", move |s| {
                     s.remove_host(&name)?;
                     Ok(format!("host {name} deleted"))
                 })]
             }
-            PaneEvent::FormSubmitted { tag, values } => {
+            PaneEvent::FormSubmitted { req, values } => {
+                let old = match req {
+                    Request::AddHost => None,
+                    Request::EditHost(old) => Some(old),
+                    _ => return vec![],
+                };
                 let host = host_from(&values);
-                let old = tag.strip_prefix("edit:").map(str::to_string);
                 // names are unique whatever their case ("Web1" is web1)
                 if let Err(e) = validate::unique_name(
                     "host",
@@ -685,7 +687,7 @@ impl Pane for HostsPane {
                 });
                 out
             }
-            PaneEvent::Saved { result, .. } => {
+            PaneEvent::Saved { result } => {
                 // the rows are the new ones now: select the host just saved
                 if let (Some(name), Ok(())) = (self.pending.take(), result) {
                     self.list.select_key(&name);

@@ -3,10 +3,11 @@
 //! `crate::overview` (level as text and colour); `Enter` jumps to the row
 //! in its pane.
 //!
-//! No I/O while running: the user's os-eol.toml and the security
-//! first-seen records are read once, at the first refresh (start-up, next to
-//! the shell's store load). "Pending since" is tracked in memory from then
-//! on; every saved sweep (`checks::save`, which the TUI runs too) persists it.
+//! No I/O here: the user's os-eol.toml and the security first-seen records
+//! come with the results the shell reads off the UI thread at start-up
+//! (`Results::eol`, `Results::security_since`). "Pending since" is tracked
+//! in memory from then on; every saved sweep (`ops::check::save`, which the
+//! TUI runs too) persists it. `draw` only draws what was computed.
 //!
 //! The computation (`crate::overview::overview`, every host against every
 //! result) runs on a thread of the pane's own when the event loop gave a
@@ -16,7 +17,6 @@
 //! the screen until the next one arrives. Without a channel (tests) it is
 //! computed in place.
 
-use std::cell::RefCell;
 use std::sync::mpsc as std_mpsc;
 
 use crossterm::event::{KeyCode, KeyEvent};
@@ -29,21 +29,18 @@ use ratatui::Frame;
 use crate::lifecycle::EolTable;
 use crate::model::Level;
 use crate::overview::{self, Counts, Overview, SecuritySince, Snapshot};
-use crate::ui::pane::{Ctx, Effect, JobId, KeyHelp, Msg, Pane, PaneEvent, PaneId};
+use crate::ui::msg::{JobId, JobMsg, Msg, OverviewDone};
+use crate::ui::pane::{Ctx, Effect, KeyHelp, Pane, PaneEvent, PaneId};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::list::ListView;
 use crate::ui::widgets::table::{self, TableSpec};
 
 pub struct OverviewPane {
-    /// Rows and the computed Overview. In a RefCell because `draw` (which
-    /// gets `&self`) recomputes them when `ctx.now` moved on by a minute or
-    /// more since the last computation (ages and "days left" stay true
-    /// without waiting for new data).
-    state: RefCell<State>,
-    /// Loaded once: the OS table (built in + the user's) and first-seen records.
+    /// Rows and the computed Overview (recomputed on every refresh: new
+    /// data, or a minute passed, so ages and "days left" stay true).
+    state: State,
+    /// The OS table (built in + the user's), once the shell has read it.
     eol: Option<EolTable>,
-    /// Why loading the user's files failed (shown, never fatal).
-    load_error: Option<String>,
     /// The filter text (also set in the list).
     filter: String,
     /// The background computation's thread (started on first use).
@@ -61,18 +58,11 @@ struct Request {
     tx: tokio::sync::mpsc::UnboundedSender<Msg>,
 }
 
-/// The answer of the pane's thread (delivered as a `PaneEvent::JobMsg`).
-pub struct Computed {
-    ov: Overview,
-    security_since: Vec<SecuritySince>,
-    now: jiff::Timestamp,
-}
-
 /// The Overview of a snapshot at `now` (pure; runs on the pane's thread).
-fn compute_overview(mut snap: Snapshot, now: jiff::Timestamp) -> Computed {
+fn compute_overview(mut snap: Snapshot, now: jiff::Timestamp) -> OverviewDone {
     snap.track_security();
     let ov = overview::overview(&snap, now, overview::today_of(now));
-    Computed {
+    OverviewDone {
         ov,
         security_since: snap.security_since,
         now,
@@ -87,12 +77,9 @@ struct State {
     computed_at: Option<jiff::Timestamp>,
 }
 
-/// Recompute when `now` is this many seconds away from the last computation.
-const RECOMPUTE_S: i64 = 60;
-
 /// Show a computed Overview: rows keyed so the selection survives.
-fn install(st: &mut State, done: Computed) {
-    let Computed {
+fn install(st: &mut State, done: OverviewDone) {
+    let OverviewDone {
         ov,
         security_since,
         now,
@@ -119,12 +106,11 @@ fn install(st: &mut State, done: Computed) {
 impl OverviewPane {
     pub fn new() -> OverviewPane {
         OverviewPane {
-            state: RefCell::new(State {
+            state: State {
                 list: ListView::new(),
                 ..State::default()
-            }),
+            },
             eol: None,
-            load_error: None,
             filter: String::new(),
             worker: None,
             computing: false,
@@ -132,29 +118,22 @@ impl OverviewPane {
         }
     }
 
-    fn load_once(&mut self, ctx: &Ctx) {
-        if self.eol.is_some() {
+    /// Take the OS table and the first-seen records once the shell has
+    /// read them (the embedded table until then).
+    fn take_loaded(&mut self, ctx: &Ctx) {
+        if self.eol.is_some() || ctx.results.loading {
             return;
         }
-        let home = &ctx.store.home;
-        let mut errors = Vec::new();
-        self.eol = Some(match EolTable::load(home) {
-            Ok(t) => t,
-            Err(e) => {
-                errors.push(e.to_string());
-                EolTable::embedded()
-            }
-        });
-        self.state.get_mut().security_since = overview::load_security_since(home);
-        if !errors.is_empty() {
-            self.load_error = Some(errors.join("; "));
+        self.eol = Some(ctx.results.eol.clone().unwrap_or_else(EolTable::embedded));
+        if self.state.security_since.is_empty() {
+            self.state.security_since = ctx.results.security_since.clone();
         }
     }
 
     /// The items shown (for tests): (level, what, why, pane, key).
     pub fn items(&self) -> Vec<(Level, String, String, PaneId, String)> {
-        let st = self.state.borrow();
-        st.ov
+        self.state
+            .ov
             .iter()
             .flat_map(|o| o.items.iter())
             .map(|i| {
@@ -187,9 +166,11 @@ impl OverviewPane {
     }
 
     /// Compute the Overview from the data in `ctx` at `ctx.now`, in place.
-    fn compute(&self, st: &mut State, ctx: &Ctx) {
-        let snap = self.snapshot(st, ctx);
-        install(st, compute_overview(snap, ctx.now));
+    fn compute(&mut self, ctx: &Ctx) {
+        let mut st = std::mem::take(&mut self.state);
+        let snap = self.snapshot(&mut st, ctx);
+        install(&mut st, compute_overview(snap, ctx.now));
+        self.state = st;
     }
 
     /// Start a computation on the pane's thread (or note that one more is
@@ -208,10 +189,11 @@ impl OverviewPane {
                     crate::ui::background_priority();
                     while let Ok(r) = wrx.recv() {
                         let done = compute_overview(r.snap, r.now);
+                        // not a job of the jobs list: id 0, never allocated
                         let _ = r.tx.send(Msg::Job {
                             job: JobId(0),
                             pane: Some(PaneId::OVERVIEW),
-                            msg: Box::new(done),
+                            msg: JobMsg::Overview(Box::new(done)),
                         });
                     }
                 });
@@ -220,9 +202,9 @@ impl OverviewPane {
             }
             self.worker = Some(wtx);
         }
-        let mut st = std::mem::take(self.state.get_mut());
+        let mut st = std::mem::take(&mut self.state);
         let snap = self.snapshot(&mut st, ctx);
-        *self.state.get_mut() = st;
+        self.state = st;
         let sent = self.worker.as_ref().is_some_and(|w| {
             w.send(Request {
                 snap,
@@ -233,13 +215,6 @@ impl OverviewPane {
         });
         self.computing = sent;
         sent
-    }
-
-    fn stale(&self, ctx: &Ctx) -> bool {
-        match self.state.borrow().computed_at {
-            Some(t) => (ctx.now.as_second() - t.as_second()).abs() >= RECOMPUTE_S,
-            None => true,
-        }
     }
 }
 
@@ -365,7 +340,7 @@ impl Pane for OverviewPane {
     }
 
     fn count(&self, _ctx: &Ctx) -> String {
-        match &self.state.borrow().ov {
+        match &self.state.ov {
             Some(o) if o.counts.overview.crit > 0 => format!(
                 "{} ({}!)",
                 o.counts.overview.crit + o.counts.overview.warn,
@@ -377,24 +352,15 @@ impl Pane for OverviewPane {
     }
 
     fn refresh(&mut self, ctx: &Ctx) {
-        self.load_once(ctx);
-        if self.compute_in_background(ctx) {
-            return;
+        self.take_loaded(ctx);
+        if !self.compute_in_background(ctx) {
+            self.compute(ctx);
         }
-        let mut st = std::mem::take(self.state.get_mut());
-        self.compute(&mut st, ctx);
-        *self.state.get_mut() = st;
     }
 
     fn draw(&self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
         let theme = ctx.theme;
-        // in place only without a background thread (tests); the event
-        // loop refreshes every pane once a minute for the ages
-        if ctx.tx.is_none() && self.stale(ctx) {
-            let mut st = self.state.borrow_mut();
-            self.compute(&mut st, ctx);
-        }
-        let st = self.state.borrow();
+        let st = &self.state;
         let Some(ov) = &st.ov else {
             frame.render_widget(Paragraph::new(Line::styled("loading…", theme.dim())), area);
             return;
@@ -424,7 +390,7 @@ impl Pane for OverviewPane {
             let label = ctx.age_label(f.last.as_deref());
             spans.push(Span::raw(format!("{} {label}", f.source)));
         }
-        if let Some(e) = &self.load_error {
+        if let Some(e) = &ctx.results.eol_error {
             spans.push(Span::styled(format!("  ({e})"), theme.error()));
         }
         frame.render_widget(Paragraph::new(Line::from(spans)), fresh);
@@ -470,7 +436,7 @@ impl Pane for OverviewPane {
     }
 
     fn handle_key(&mut self, key: KeyEvent, _ctx: &Ctx) -> Option<Vec<Effect>> {
-        let st = self.state.get_mut();
+        let st = &mut self.state;
         if st.list.handle_key(key) {
             return Some(vec![]);
         }
@@ -491,13 +457,15 @@ impl Pane for OverviewPane {
     }
 
     fn handle_event(&mut self, event: PaneEvent, ctx: &Ctx) -> Vec<Effect> {
-        if let PaneEvent::JobMsg { msg, .. } = event {
-            if let Ok(done) = msg.downcast::<Computed>() {
+        if let PaneEvent::JobMsg {
+            msg: JobMsg::Overview(done),
+            ..
+        } = event
+        {
+            {
                 self.computing = false;
-                let mut st = std::mem::take(self.state.get_mut());
                 // the security first-seen records travel with the work
-                install(&mut st, *done);
-                *self.state.get_mut() = st;
+                install(&mut self.state, *done);
                 if std::mem::take(&mut self.again) {
                     self.compute_in_background(ctx);
                 }
@@ -508,7 +476,7 @@ impl Pane for OverviewPane {
 
     fn click(&mut self, row: u16) -> bool {
         // the list is under the four lines of counts and freshness
-        row >= 4 && self.state.get_mut().list.click_table_row(row - 4)
+        row >= 4 && self.state.list.click_table_row(row - 4)
     }
     fn hints(&self) -> Vec<(&'static str, &'static str)> {
         vec![("Enter", "go to the row"), ("j/k", "move")]
@@ -521,8 +489,8 @@ impl Pane for OverviewPane {
     }
 
     fn set_filter(&mut self, filter: &str, _ctx: &Ctx) {
-        self.state.get_mut().list.set_filter(filter);
-        self.filter = self.state.get_mut().list.filter().to_string();
+        self.state.list.set_filter(filter);
+        self.filter = self.state.list.filter().to_string();
     }
 
     fn filter(&self) -> &str {

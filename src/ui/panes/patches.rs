@@ -22,9 +22,8 @@ use crate::ops::patch::{PatchEvent, PlanFailed};
 use crate::ops::{self, Sink};
 use crate::patches::run::{Event, HostPlan};
 use crate::ssh::StreamKind;
-use crate::ui::pane::{
-    Ctx, Effect, Job, JobHandle, JobId, KeyHelp, Pane, PaneEvent, PaneId, ResultsUpdate,
-};
+use crate::ui::msg::{JobId, JobMsg, PatchMsg, Request, ResultsUpdate};
+use crate::ui::pane::{Ctx, Effect, Job, JobHandle, KeyHelp, Pane, PaneEvent, PaneId};
 use crate::ui::sort::{desc_f64, order_by, Sort};
 use crate::ui::widgets::list::ListView;
 use crate::ui::widgets::table::{self, TableSpec};
@@ -32,18 +31,6 @@ use crate::util::format_age;
 
 /// Title of the live log overlay.
 pub const LOG_TITLE: &str = "Patch log";
-
-/// Messages of this pane's jobs.
-#[derive(Debug)]
-pub enum PatchMsg {
-    /// The plans of a `u`/`U`, in target order.
-    Planned {
-        security_only: bool,
-        plans: Vec<(Host, Result<HostPlan, PlanFailed>)>,
-    },
-    /// What an apply, refresh or reboot task reports as it goes.
-    Event(Box<PatchEvent>),
-}
 
 /// What a host is doing, or did last, in this pane ("applying", "ok: 3
 /// changed", "FAILED: ..."); a failure is a flag, not a word in the text.
@@ -264,7 +251,7 @@ impl PatchesPane {
                         key_effects.push(Effect::HostKey {
                             host: host.name.clone(),
                             error,
-                            retry: format!("plan:{security_only}"),
+                            retry: Request::Plan { security_only },
                         });
                     }
                 }
@@ -324,7 +311,7 @@ impl PatchesPane {
                     crate::util::plural(n, "host", "hosts")
                 ),
                 lines,
-                "patch:apply",
+                Request::Apply,
             ),
         ];
         effects.extend(key_effects);
@@ -396,14 +383,14 @@ impl PatchesPane {
                 let mut effects = vec![self.log_line(format!("== {}: {text}", d.host))];
                 if let (Some(error), Some((_, busy))) = (d.ssh_error, self.busy) {
                     let retry = if busy == Busy::Rebooting {
-                        "reboot"
+                        Request::Reboot
                     } else {
-                        "refresh"
+                        Request::Refresh
                     };
                     effects.push(Effect::HostKey {
                         host: d.host,
                         error,
-                        retry: retry.into(),
+                        retry,
                     });
                 }
                 effects
@@ -457,7 +444,9 @@ impl PatchesPane {
                     effects.push(Effect::HostKey {
                         host: o.host.clone(),
                         error: e.clone(),
-                        retry: format!("plan:{}", self.last_security_only),
+                        retry: Request::Plan {
+                            security_only: self.last_security_only,
+                        },
                     });
                 }
                 effects
@@ -590,7 +579,7 @@ impl PatchesPane {
             vec![Effect::ConfirmTyped {
                 title: format!("REBOOT {}?", crate::util::plural(n, "host", "hosts")),
                 lines,
-                tag: "patch:reboot".into(),
+                req: Request::Reboot,
                 word,
             }]
         } else {
@@ -600,7 +589,7 @@ impl PatchesPane {
                     crate::util::plural(n, "host", "hosts")
                 ),
                 lines,
-                "patch:refresh",
+                Request::Refresh,
             )]
         }
     }
@@ -957,17 +946,17 @@ impl Pane for PatchesPane {
                 self.list.select_key(&k);
                 vec![]
             }
-            PaneEvent::Confirmed(tag) => match tag.as_str() {
-                "patch:apply" => self.start_apply(ctx),
-                "patch:refresh" => self.start_host_job(ctx, false),
-                "patch:reboot" => self.start_host_job(ctx, true),
+            PaneEvent::Confirmed(req) => match req {
+                Request::Apply => self.start_apply(ctx),
+                Request::Refresh => self.start_host_job(ctx, false),
+                Request::Reboot => self.start_host_job(ctx, true),
                 _ => vec![],
             },
             PaneEvent::JobMsg { msg, .. } => {
-                let Ok(msg) = msg.downcast::<PatchMsg>() else {
+                let JobMsg::Patches(msg) = msg else {
                     return vec![];
                 };
-                match *msg {
+                match msg {
                     PatchMsg::Planned {
                         security_only,
                         plans,
@@ -986,19 +975,20 @@ impl Pane for PatchesPane {
                 if self.busy.is_some() || self.pending.is_some() {
                     return vec![Effect::Status(format!(
                         "host key of {host} recorded; {} again when the running job is done",
-                        if retry.starts_with("plan:") {
+                        if matches!(retry, Request::Plan { .. }) {
                             "u"
                         } else {
                             "f / R"
                         }
                     ))];
                 }
-                match retry.as_str() {
-                    "plan:true" => self.plan_hosts(ctx, true, vec![h]),
-                    "plan:false" => self.plan_hosts(ctx, false, vec![h]),
+                match retry {
+                    Request::Plan { security_only } => {
+                        self.plan_hosts(ctx, *security_only, vec![h])
+                    }
                     // destructive: asked again, never just done
-                    "reboot" => self.confirm_hosts(ctx, true, vec![h]),
-                    "refresh" => self.confirm_hosts(ctx, false, vec![h]),
+                    Request::Reboot => self.confirm_hosts(ctx, true, vec![h]),
+                    Request::Refresh => self.confirm_hosts(ctx, false, vec![h]),
                     _ => vec![],
                 }
             }

@@ -12,6 +12,7 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph};
 use ratatui::Frame;
 
 use crate::model::{Contact, Ticket, TicketStatus, Vendor};
+use crate::ui::msg::Request;
 use crate::ui::pane::{Ctx, Effect, KeyHelp, Pane, PaneEvent, PaneId};
 use crate::ui::widgets::form::{self, Field, Form, FormValues};
 use crate::ui::widgets::list::ListView;
@@ -231,9 +232,9 @@ pub fn snap(rows: &[DetailRow], i: usize, forward: bool) -> usize {
     found.unwrap_or(0)
 }
 
-fn vendor_form(tag: &str, title: &str, v: &Vendor) -> Form {
+fn vendor_form(req: Request, title: &str, v: &Vendor) -> Form {
     Form::new(
-        tag,
+        req,
         title,
         vec![
             Field::new("name", "Name", v.name.clone())
@@ -261,9 +262,9 @@ fn vendor_form(tag: &str, title: &str, v: &Vendor) -> Form {
     )
 }
 
-fn contact_form(tag: &str, title: &str, c: &Contact) -> Form {
+fn contact_form(req: Request, title: &str, c: &Contact) -> Form {
     Form::new(
-        tag,
+        req,
         title,
         vec![
             Field::new("name", "Name", c.name.clone())
@@ -276,7 +277,7 @@ fn contact_form(tag: &str, title: &str, c: &Contact) -> Form {
     )
 }
 
-fn ticket_form(tag: &str, title: &str, t: &Ticket) -> Form {
+fn ticket_form(req: Request, title: &str, t: &Ticket) -> Form {
     let mut fields = vec![
         Field::new("ref", "Reference", t.reference.clone())
             .hint("the vendor's case number; empty: generated")
@@ -305,7 +306,7 @@ fn ticket_form(tag: &str, title: &str, t: &Ticket) -> Form {
             .check(form::date),
         );
     }
-    Form::new(tag, title, fields)
+    Form::new(req, title, fields)
 }
 
 /// A ticket's dates in order: opened not after today, closed not before
@@ -623,7 +624,7 @@ impl Pane for VendorsPane {
         let need = || Some(vec![Effect::Error("no vendor selected".into())]);
         match key.code {
             KeyCode::Char('a') if !self.detail => Some(vec![Effect::Form(vendor_form(
-                "add",
+                Request::AddVendor,
                 "Add a vendor",
                 &Vendor::default(),
             ))]),
@@ -638,7 +639,7 @@ impl Pane for VendorsPane {
             },
             KeyCode::Char('n') => match v {
                 Some(v) => Some(vec![Effect::Form(contact_form(
-                    &format!("contact.add:{}", v.name),
+                    Request::AddContact(v.name.clone()),
                     &format!("New contact at {}", v.name),
                     &Contact::default(),
                 ))]),
@@ -646,7 +647,7 @@ impl Pane for VendorsPane {
             },
             KeyCode::Char('o') => match v {
                 Some(v) => Some(vec![Effect::Form(ticket_form(
-                    &format!("ticket.add:{}", v.name),
+                    Request::AddTicket(v.name.clone()),
                     &format!("Open a ticket with {}", v.name),
                     &Ticket::default(),
                 ))]),
@@ -661,7 +662,7 @@ impl Pane for VendorsPane {
                         Some(vec![])
                     }
                     KeyCode::Char('e') => Some(vec![Effect::Form(vendor_form(
-                        &format!("edit:{}", v.name),
+                        Request::EditVendor(v.name.clone()),
                         &format!("Edit vendor {}", v.name),
                         &v,
                     ))]),
@@ -682,7 +683,7 @@ impl Pane for VendorsPane {
                         Some(vec![Effect::confirm(
                             format!("Delete vendor {} with its contacts and tickets?", v.name),
                             lines,
-                            format!("delete:{}", v.name),
+                            Request::DeleteVendor(v.name.clone()),
                         )])
                     }
                     _ => None,
@@ -757,8 +758,8 @@ impl Pane for VendorsPane {
                 }
                 vec![]
             }
-            PaneEvent::Confirmed(tag) => self.confirmed(&tag, ctx),
-            PaneEvent::FormSubmitted { tag, values } => self.submitted(&tag, &values, ctx),
+            PaneEvent::Confirmed(req) => self.confirmed(req, ctx),
+            PaneEvent::FormSubmitted { req, values } => self.submitted(req, &values, ctx),
             PaneEvent::Saved { result, .. } => {
                 // the store (and so the rows) are new now: select what was saved
                 if let (Some(p), Ok(())) = (self.pending.take(), result) {
@@ -843,18 +844,18 @@ impl VendorsPane {
             }]),
             (KeyCode::Char('e'), RowKind::Contact(i) | RowKind::ContactValue(i)) => {
                 Some(vec![Effect::Form(contact_form(
-                    &format!("contact.edit:{name}:{i}"),
+                    Request::EditContact(name.clone(), *i),
                     &format!("Edit contact at {name}"),
                     &v.contacts[*i],
                 ))])
             }
             (KeyCode::Char('e'), RowKind::Ticket(i)) => Some(vec![Effect::Form(ticket_form(
-                &format!("ticket.edit:{name}:{i}"),
+                Request::EditTicket(name.clone(), *i),
                 &format!("Edit ticket {}", v.tickets[*i].reference),
                 &v.tickets[*i],
             ))]),
             (KeyCode::Char('e'), _) => Some(vec![Effect::Form(vendor_form(
-                &format!("edit:{name}"),
+                Request::EditVendor(name.clone()),
                 &format!("Edit vendor {name}"),
                 v,
             ))]),
@@ -862,13 +863,13 @@ impl VendorsPane {
                 Some(vec![Effect::confirm(
                     format!("Delete contact {} of {name}?", v.contacts[*i].name),
                     vec![],
-                    format!("contact.rm:{name}:{i}"),
+                    Request::DeleteContact(name.clone(), *i),
                 )])
             }
             (KeyCode::Char('d'), RowKind::Ticket(i)) => Some(vec![Effect::confirm(
                 format!("Delete ticket {} of {name}?", v.tickets[*i].reference),
                 vec!["Closing it (x) keeps the record; deleting removes it.".into()],
-                format!("ticket.rm:{name}:{i}"),
+                Request::DeleteTicket(name.clone(), *i),
             )]),
             (KeyCode::Char('d'), _) => Some(vec![Effect::Error(
                 "pick a contact or ticket to delete (Esc, then d deletes the vendor)".into(),
@@ -891,7 +892,7 @@ impl VendorsPane {
                             t.closed.map(|d| d.to_string()).unwrap_or("?".into())
                         ),
                         about,
-                        format!("ticket.reopen:{name}:{i}"),
+                        Request::ReopenTicket(name.clone(), *i),
                     )]);
                 }
                 if let Some(o) = t.opened.filter(|o| *o > date) {
@@ -903,7 +904,7 @@ impl VendorsPane {
                 Some(vec![Effect::confirm(
                     format!("Close ticket {} of {name} today ({date})?", t.reference),
                     about,
-                    format!("ticket.close:{name}:{i}"),
+                    Request::CloseTicket(name.clone(), *i),
                 )])
             }
             (KeyCode::Char('x'), _) => {
@@ -944,30 +945,27 @@ impl VendorsPane {
         }
     }
 
-    fn confirmed(&mut self, tag: &str, ctx: &Ctx) -> Vec<Effect> {
-        if let Some(name) = tag.strip_prefix("delete:") {
-            let name = name.to_string();
-            self.detail = false;
-            return vec![Effect::store("vendor.rm", move |s| {
-                s.remove_vendor(&name)?;
-                Ok(format!("vendor {name} deleted"))
-            })];
-        }
-        let Some((what, rest)) = tag.split_once(':') else {
-            return vec![];
+    fn confirmed(&mut self, req: Request, ctx: &Ctx) -> Vec<Effect> {
+        let (name, i) = match &req {
+            Request::DeleteVendor(name) => {
+                let name = name.clone();
+                self.detail = false;
+                return vec![Effect::store("vendor.rm", move |s| {
+                    s.remove_vendor(&name)?;
+                    Ok(format!("vendor {name} deleted"))
+                })];
+            }
+            Request::CloseTicket(n, i)
+            | Request::ReopenTicket(n, i)
+            | Request::DeleteContact(n, i)
+            | Request::DeleteTicket(n, i) => (n.clone(), *i),
+            _ => return vec![],
         };
-        let Some((name, idx)) = rest.rsplit_once(':') else {
-            return vec![];
-        };
-        let Ok(i) = idx.parse::<usize>() else {
-            return vec![];
-        };
-        let Some(mut v) = ctx.store.vendor(name).cloned() else {
+        let Some(mut v) = ctx.store.vendor(&name).cloned() else {
             return vec![Effect::Error(format!("no vendor named {name}"))];
         };
-        let name = name.to_string();
-        match what {
-            "ticket.close" if i < v.tickets.len() => {
+        match req {
+            Request::CloseTicket(..) if i < v.tickets.len() => {
                 let reference = v.tickets[i].reference.clone();
                 let date = today(ctx);
                 vec![Effect::store("ticket.close", move |s| {
@@ -977,7 +975,7 @@ impl VendorsPane {
                     ))
                 })]
             }
-            "ticket.reopen" if i < v.tickets.len() => {
+            Request::ReopenTicket(..) if i < v.tickets.len() => {
                 let t = &mut v.tickets[i];
                 t.status = TicketStatus::Open;
                 t.closed = None;
@@ -992,14 +990,14 @@ impl VendorsPane {
                     Ok(format!("ticket {reference} of {name} reopened"))
                 })]
             }
-            "contact.rm" if i < v.contacts.len() => {
+            Request::DeleteContact(..) if i < v.contacts.len() => {
                 let c = v.contacts.remove(i);
                 vec![Effect::store("contact.rm", move |s| {
                     s.update_vendor(&name, v)?;
                     Ok(format!("contact {} of {name} deleted", c.name))
                 })]
             }
-            "ticket.rm" if i < v.tickets.len() => {
+            Request::DeleteTicket(..) if i < v.tickets.len() => {
                 let t = v.tickets.remove(i);
                 vec![Effect::store("ticket.rm", move |s| {
                     s.update_vendor(&name, v)?;
@@ -1010,9 +1008,12 @@ impl VendorsPane {
         }
     }
 
-    fn submitted(&mut self, tag: &str, values: &FormValues, ctx: &Ctx) -> Vec<Effect> {
-        if tag == "add" || tag.starts_with("edit:") {
-            let old_name = tag.strip_prefix("edit:").map(str::to_string);
+    fn submitted(&mut self, req: Request, values: &FormValues, ctx: &Ctx) -> Vec<Effect> {
+        if matches!(req, Request::AddVendor | Request::EditVendor(_)) {
+            let old_name = match &req {
+                Request::EditVendor(old) => Some(old.clone()),
+                _ => None,
+            };
             let old = old_name.as_deref().and_then(|n| ctx.store.vendor(n));
             let vendor = vendor_from(values, old);
             // "contoso isp" beside "Contoso ISP" is the same vendor twice
@@ -1037,18 +1038,16 @@ impl VendorsPane {
                 }),
             }];
         }
-        let Some((what, rest)) = tag.split_once(':') else {
-            return vec![];
-        };
-        let (name, idx) = match rest.rsplit_once(':') {
-            Some((n, i)) if what.ends_with(".edit") => (n.to_string(), i.parse::<usize>().ok()),
-            _ => (rest.to_string(), None),
+        let (name, idx) = match &req {
+            Request::AddContact(n) | Request::AddTicket(n) => (n.clone(), None),
+            Request::EditContact(n, i) | Request::EditTicket(n, i) => (n.clone(), Some(*i)),
+            _ => return vec![],
         };
         let Some(mut v) = ctx.store.vendor(&name).cloned() else {
             return vec![Effect::Error(format!("no vendor named {name}"))];
         };
-        match what {
-            "contact.add" | "contact.edit" => {
+        match req {
+            Request::AddContact(_) | Request::EditContact(..) => {
                 let c = Contact {
                     name: values.get("name").to_string(),
                     role: values.opt("role"),
@@ -1067,12 +1066,17 @@ impl VendorsPane {
                     }
                 };
                 self.pending = Some(Pending::Contact(name.clone(), at));
-                vec![Effect::store(what.to_string(), move |s| {
+                let what = if idx.is_some() {
+                    "contact.edit"
+                } else {
+                    "contact.add"
+                };
+                vec![Effect::store(what, move |s| {
                     s.update_vendor(&name, v)?;
                     Ok(format!("contact {label} of {name} saved"))
                 })]
             }
-            "ticket.add" => {
+            Request::AddTicket(_) => {
                 let reference = values.get("ref").to_string();
                 if !reference.is_empty() && v.tickets.iter().any(|t| t.reference == reference) {
                     return vec![Effect::FormErrors(vec![(
@@ -1099,7 +1103,7 @@ impl VendorsPane {
                     Ok(format!("ticket {} opened with {name}", t.reference))
                 })]
             }
-            "ticket.edit" => {
+            Request::EditTicket(..) => {
                 let Some(i) = idx.filter(|&i| i < v.tickets.len()) else {
                     return vec![];
                 };

@@ -12,6 +12,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
 
 use crate::model::{toml_date, Date};
+use crate::ui::msg::Request;
 use crate::ui::theme::Theme;
 
 pub type Validator = fn(&str) -> Result<(), String>;
@@ -111,8 +112,8 @@ impl FormValues {
 
 #[derive(Debug, Clone)]
 pub struct Form {
-    /// Given back with `PaneEvent::FormSubmitted`.
-    pub tag: String,
+    /// What it is for: given back with `PaneEvent::FormSubmitted`.
+    pub req: Request,
     pub title: String,
     pub fields: Vec<Field>,
     pub focus: usize,
@@ -132,9 +133,9 @@ pub enum FormOutcome {
 }
 
 impl Form {
-    pub fn new(tag: impl Into<String>, title: impl Into<String>, fields: Vec<Field>) -> Form {
+    pub fn new(req: Request, title: impl Into<String>, fields: Vec<Field>) -> Form {
         Form {
-            tag: tag.into(),
+            req,
             title: title.into(),
             initial: fields.iter().map(|f| f.value.clone()).collect(),
             fields,
@@ -479,7 +480,7 @@ mod tests {
     #[test]
     fn typing_validation_and_submit() {
         let mut f = Form::new(
-            "t",
+            Request::AddHost,
             "Test",
             vec![
                 Field::new("name", "Name", "").required().check(name),
@@ -537,7 +538,7 @@ mod tests {
             FormOutcome::Cancelled
         ));
         // nothing typed: Esc closes at once
-        let mut g = Form::new("t", "T", vec![Field::new("a", "A", "x")]);
+        let mut g = Form::new(Request::AddHost, "T", vec![Field::new("a", "A", "x")]);
         assert!(matches!(
             g.handle_key(k(KeyCode::Esc)),
             FormOutcome::Cancelled
@@ -558,7 +559,7 @@ mod tests {
     #[test]
     fn pane_errors_land_on_fields() {
         let mut f = Form::new(
-            "t",
+            Request::AddHost,
             "T",
             vec![Field::new("a", "A", ""), Field::new("b", "B", "")],
         );
