@@ -6,23 +6,24 @@ use std::collections::HashMap;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::text::Span;
-use ratatui::Frame;
 
-use crate::checks::HostCheck;
 use crate::model::Host;
 use crate::ssh::{CancelFlag, Engine, UnknownKey};
 use crate::ssh::{KeyProblem, SshError};
-use crate::store::Store;
-use crate::store::StoreOp;
-use crate::ui::confirm::{Answer, ConfirmView};
+use crate::store::{Store, StoreOp};
 use crate::ui::hostkey::{self, Retry};
 use crate::ui::msg::{JobId, Msg, Request, Results, ResultsUpdate, ShellMsg};
-use crate::ui::pane::{Ctx, Effect, Job, JobInfo, KeyHelp, Pane, PaneEvent, PaneId};
+use crate::ui::overlay::confirm::{Answer, ConfirmView};
+use crate::ui::overlay::jobs::{JobsKey, JobsView};
+use crate::ui::overlay::prompt::{PromptKey, RunPrompt};
+use crate::ui::overlay::run::{RunKey, RunView};
+use crate::ui::overlay::text::TextView;
+use crate::ui::overlay::Overlay;
+use crate::ui::pane::{Ctx, Effect, Job, JobInfo, Pane, PaneEvent, PaneId};
 use crate::ui::panes;
-use crate::ui::run::{RunKey, RunView};
-use crate::ui::textview::TextView;
+use crate::ui::sweep::{Start, Sweep};
 use crate::ui::theme::Theme;
-use crate::ui::widgets::form::{Form, FormOutcome};
+use crate::ui::widgets::form::FormOutcome;
 
 /// Below this the app only says how large the terminal must be.
 pub const MIN_WIDTH: u16 = 60;
@@ -98,26 +99,6 @@ struct KeyWait {
     accepting: bool,
 }
 
-pub enum Overlay {
-    /// `?`: the keys of the pane and the global ones.
-    Help(Box<TextView>),
-    Confirm(Box<ConfirmView>),
-    Form {
-        form: Form,
-        pane: Option<PaneId>,
-    },
-    Text(Box<TextView>),
-    Jobs {
-        selected: usize,
-    },
-    RunPrompt {
-        hosts: Vec<String>,
-        input: String,
-        history_pos: Option<usize>,
-    },
-    Run(Box<RunView>),
-}
-
 pub struct App {
     pub store: Store,
     pub results: Results,
@@ -149,13 +130,8 @@ pub struct App {
     /// [`App::start_background`] was called (the event loop; not in tests
     /// that drive `update` alone).
     background: bool,
-    /// Hosts to check as soon as the running sweep ends.
-    check_queue: Vec<String>,
-    /// Results of the running sweep, saved when it ends.
-    sweep_done: Vec<HostCheck>,
-    sweep_target: String,
-    sweep_total: usize,
-    sweep_job: Option<JobId>,
+    /// The check sweep (one at a time, more hosts queued after it).
+    sweep: Sweep,
     next_run: u64,
     pub quit: bool,
     /// The newest check result (for the header), kept by refresh_all.
@@ -197,15 +173,11 @@ impl App {
             run_history: Vec::new(),
             key_waits: Vec::new(),
             key_listed: Vec::new(),
-            check_queue: Vec::new(),
+            sweep: Sweep::default(),
             resolving: false,
             editor: None,
             edit_retry: None,
             background: false,
-            sweep_done: Vec::new(),
-            sweep_target: String::new(),
-            sweep_total: 0,
-            sweep_job: None,
             next_run: 1,
             quit: false,
             latest_check: None,
@@ -248,7 +220,7 @@ impl App {
     /// message fades, a spinner turns); None: nothing until input.
     pub fn next_wake(&self) -> Option<std::time::Duration> {
         let spin = (!self.jobs.is_empty())
-            .then(|| std::time::Duration::from_millis(crate::ui::footer::SPIN_MS));
+            .then(|| std::time::Duration::from_millis(crate::ui::overlay::jobs::SPIN_MS));
         match (self.status.next_change(self.now), spin) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -453,7 +425,7 @@ impl App {
             KeyCode::Char('/') => {
                 self.filter_input = Some(self.pane(self.active).filter().to_string());
             }
-            KeyCode::Char('J') => self.overlays.push(Overlay::Jobs { selected: 0 }),
+            KeyCode::Char('J') => self.overlays.push(Overlay::Jobs(JobsView::default())),
             KeyCode::Char('r') if ctrl(&key) => {
                 self.set_status("re-reading the files…");
                 out.push(Command::Reload);
@@ -605,112 +577,21 @@ impl App {
                     self.overlays.push(Overlay::Text(view));
                 }
             }
-            Overlay::Jobs { mut selected } => {
-                match key.code {
-                    KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('J') => return,
-                    KeyCode::Char('j') | KeyCode::Down => selected += 1,
-                    KeyCode::Char('k') | KeyCode::Up => selected = selected.saturating_sub(1),
-                    KeyCode::Char('x') | KeyCode::Delete => {
-                        if let Some(j) = self.jobs.get(selected).cloned() {
-                            self.cancel_job(j.id);
-                            self.set_status(format!("cancelling {} {}", j.id, j.what));
-                        }
+            Overlay::Jobs(mut v) => match v.handle_key(key, &self.jobs) {
+                JobsKey::Close => {}
+                JobsKey::Stay => self.overlays.push(Overlay::Jobs(v)),
+                JobsKey::Cancel(id) => {
+                    if let Some(j) = self.jobs.iter().find(|j| j.id == id).cloned() {
+                        self.cancel_job(j.id);
+                        self.set_status(format!("cancelling {} {}", j.id, j.what));
                     }
-                    _ => {}
+                    self.overlays.push(Overlay::Jobs(v));
                 }
-                selected = selected.min(self.jobs.len().saturating_sub(1));
-                self.overlays.push(Overlay::Jobs { selected });
-            }
-            Overlay::RunPrompt {
-                hosts,
-                mut input,
-                mut history_pos,
-            } => match key.code {
-                KeyCode::Esc => self.set_status("run cancelled"),
-                KeyCode::Enter => {
-                    let cmd = input.trim().to_string();
-                    if cmd.is_empty() {
-                        self.overlays.push(Overlay::RunPrompt {
-                            hosts,
-                            input,
-                            history_pos,
-                        });
-                        return;
-                    }
-                    self.run_history.retain(|c| c != &cmd);
-                    self.run_history.push(cmd.clone());
-                    if let Some(pat) = crate::fleet::dangerous_match(
-                        &cmd,
-                        &self.store.settings.run.dangerous_patterns,
-                    )
-                    .map(str::to_string)
-                    {
-                        self.overlays.push(Overlay::Run(Box::new(RunView::new(
-                            0,
-                            cmd.clone(),
-                            hosts.clone(),
-                        ))));
-                        self.overlays
-                            .push(Overlay::Confirm(Box::new(ConfirmView::plain(
-                                format!(
-                                    "`{cmd}` matches the dangerous pattern `{pat}`. Run it on {}?",
-                                    crate::util::plural(hosts.len(), "host", "hosts")
-                                ),
-                                &hosts,
-                                Request::RunDangerous,
-                                None,
-                            ))));
-                    } else {
-                        self.start_run(cmd, hosts, out);
-                    }
-                }
-                KeyCode::Up => {
-                    if !self.run_history.is_empty() {
-                        let p = match history_pos {
-                            None => self.run_history.len() - 1,
-                            Some(p) => p.saturating_sub(1),
-                        };
-                        history_pos = Some(p);
-                        input = self.run_history[p].clone();
-                    }
-                    self.overlays.push(Overlay::RunPrompt {
-                        hosts,
-                        input,
-                        history_pos,
-                    });
-                }
-                KeyCode::Down => {
-                    match history_pos {
-                        Some(p) if p + 1 < self.run_history.len() => {
-                            history_pos = Some(p + 1);
-                            input = self.run_history[p + 1].clone();
-                        }
-                        _ => {
-                            history_pos = None;
-                            input.clear();
-                        }
-                    }
-                    self.overlays.push(Overlay::RunPrompt {
-                        hosts,
-                        input,
-                        history_pos,
-                    });
-                }
-                code => {
-                    match code {
-                        KeyCode::Backspace => {
-                            input.pop();
-                        }
-                        KeyCode::Char('u') if ctrl(&key) => input.clear(),
-                        KeyCode::Char(c) if !ctrl(&key) => input.push(c),
-                        _ => {}
-                    }
-                    self.overlays.push(Overlay::RunPrompt {
-                        hosts,
-                        input,
-                        history_pos,
-                    });
-                }
+            },
+            Overlay::RunPrompt(mut p) => match p.handle_key(key, &self.run_history) {
+                PromptKey::Cancel => self.set_status("run cancelled"),
+                PromptKey::Stay => self.overlays.push(Overlay::RunPrompt(p)),
+                PromptKey::Run(cmd) => self.submit_run(cmd, p.hosts, out),
             },
             Overlay::Run(mut view) => match view.handle_key(key) {
                 RunKey::Close => {
@@ -727,11 +608,11 @@ impl App {
                     self.overlays.push(Overlay::Run(view));
                 }
                 RunKey::Copy(text) => {
-                    if text.len() > crate::ui::run::COPY_MAX {
+                    if text.len() > crate::ui::overlay::run::COPY_MAX {
                         self.set_error(format!(
                             "the output is too long to copy ({} KB; terminals take about {} KB): s saves it to a file",
                             text.len() / 1000,
-                            crate::ui::run::COPY_MAX / 1000
+                            crate::ui::overlay::run::COPY_MAX / 1000
                         ));
                     } else {
                         self.set_status(format!(
@@ -744,6 +625,34 @@ impl App {
                 }
             },
         }
+    }
+
+    /// A command typed at the run prompt: into the history; asked about
+    /// first when it matches a dangerous pattern.
+    fn submit_run(&mut self, cmd: String, hosts: Vec<String>, out: &mut Vec<Command>) {
+        self.run_history.retain(|c| c != &cmd);
+        self.run_history.push(cmd.clone());
+        let dangerous =
+            crate::fleet::dangerous_match(&cmd, &self.store.settings.run.dangerous_patterns)
+                .map(str::to_string);
+        let Some(pat) = dangerous else {
+            return self.start_run(cmd, hosts, out);
+        };
+        self.overlays.push(Overlay::Run(Box::new(RunView::new(
+            0,
+            cmd.clone(),
+            hosts.clone(),
+        ))));
+        self.overlays
+            .push(Overlay::Confirm(Box::new(ConfirmView::plain(
+                format!(
+                    "`{cmd}` matches the dangerous pattern `{pat}`. Run it on {}?",
+                    crate::util::plural(hosts.len(), "host", "hosts")
+                ),
+                &hosts,
+                Request::RunDangerous,
+                None,
+            ))));
     }
 
     fn confirmed(&mut self, pane: Option<PaneId>, req: Request, out: &mut Vec<Command>) {
@@ -854,14 +763,8 @@ impl App {
 
     /// `?`: the keys of the pane, then the global ones.
     fn open_help(&mut self) {
-        let inner = (self.size.0.saturating_sub(4)).min(84).saturating_sub(2) as usize;
-        let lines = crate::ui::view::help_lines(self, inner.max(20));
-        let mut v = TextView::new(
-            format!("Keys: {} pane and everywhere", self.active.title()),
-            lines,
-        );
-        v.width = 84;
-        v.fit = true;
+        let keys = self.pane(self.active).keys();
+        let v = crate::ui::overlay::help::view(self.active, &keys, self.size.0, &self.theme);
         self.overlays.push(Overlay::Help(Box::new(v)));
     }
 
@@ -1000,11 +903,8 @@ impl App {
                     if hosts.is_empty() {
                         self.set_error("no host selected");
                     } else {
-                        self.overlays.push(Overlay::RunPrompt {
-                            hosts,
-                            input: String::new(),
-                            history_pos: None,
-                        })
+                        self.overlays
+                            .push(Overlay::RunPrompt(RunPrompt::new(hosts)))
                     }
                 }
                 Effect::Copy { what, value } => {
@@ -1074,66 +974,28 @@ impl App {
     }
 
     fn start_check(&mut self, names: Vec<String>, out: &mut Vec<Command>) {
-        if self.sweep_job.is_some() {
-            // one sweep at a time: these go right after it
-            let mut queued = 0;
-            for n in names {
-                if self.store.host(&n).is_some() && !self.check_queue.contains(&n) {
-                    self.check_queue.push(n);
-                    queued += 1;
+        let ctx = self.ctx().ops();
+        match self.sweep.request(names, &self.store, ctx) {
+            Start::NoHost => self.set_error("no host to check"),
+            Start::Queued(n) => self.set_status(format!(
+                "a check is running; {} will be checked after it",
+                crate::util::plural(n, "host", "hosts")
+            )),
+            Start::Run { job, hosts } => {
+                self.set_status(format!(
+                    "checking {}…",
+                    crate::util::plural(hosts.len(), "host", "hosts")
+                ));
+                self.results.checking.extend(hosts);
+                self.data_changed();
+                let id = self.spawn_job(None, job, out);
+                self.sweep.started(id);
+                let progress = self.sweep.progress();
+                if let Some(j) = self.jobs.iter_mut().find(|j| j.id == id) {
+                    j.progress = progress;
                 }
             }
-            if queued > 0 {
-                self.set_status(format!(
-                    "a check is running; {} will be checked after it",
-                    crate::util::plural(self.check_queue.len(), "host", "hosts")
-                ));
-            }
-            return;
         }
-        let hosts: Vec<Host> = names
-            .iter()
-            .filter_map(|n| self.store.host(n).cloned())
-            .collect();
-        if hosts.is_empty() {
-            return self.set_error("no host to check");
-        }
-        self.sweep_target = if names.len() == self.store.hosts.len() && names.len() > 1 {
-            "all".into()
-        } else {
-            names.join(" ")
-        };
-        self.sweep_done.clear();
-        self.sweep_total = hosts.len();
-        for h in &hosts {
-            self.results.checking.insert(h.name.clone());
-        }
-        let n = hosts.len();
-        let ctx = self.ctx().ops();
-        let job = Job::blocking(
-            None,
-            format!("check {}", crate::util::plural(n, "host", "hosts")),
-            move |jh| {
-                let ctx = ctx.with_cancel(jh.cancel_flag());
-                // the progress is counted where the rows are filled (on_shell);
-                // the results are saved once, by finish_sweep, in the store's order
-                crate::ops::check::sweep(&ctx, hosts, |hc, _, _| {
-                    let _ = jh
-                        .tx
-                        .send(Msg::Shell(ShellMsg::Checked(Box::new(hc.clone()))));
-                });
-            },
-        );
-        self.set_status(format!(
-            "checking {}…",
-            crate::util::plural(n, "host", "hosts")
-        ));
-        self.data_changed();
-        let id = self.spawn_job(None, job, out);
-        if let Some(j) = self.jobs.iter_mut().find(|j| j.id == id) {
-            j.progress = format!("0/{n}");
-        }
-        self.sweep_job = Some(id);
     }
 
     fn start_run(&mut self, command: String, hosts: Vec<String>, out: &mut Vec<Command>) {
@@ -1226,7 +1088,7 @@ impl App {
                 || self.overlays.iter().any(|o| {
                     matches!(
                         o,
-                        Overlay::Confirm(_) | Overlay::Form { .. } | Overlay::RunPrompt { .. }
+                        Overlay::Confirm(_) | Overlay::Form { .. } | Overlay::RunPrompt(_)
                     )
                 }))
         {
@@ -1383,7 +1245,7 @@ impl App {
             Msg::JobDone { job, pane } => {
                 self.jobs.retain(|j| j.id != job);
                 self.cancels.remove(&job);
-                if self.sweep_job == Some(job) {
+                if self.sweep.job() == Some(job) {
                     self.finish_sweep(out);
                 }
                 if let Some(p) = pane {
@@ -1429,28 +1291,16 @@ impl App {
     }
 
     fn finish_sweep(&mut self, out: &mut Vec<Command>) {
-        self.sweep_job = None;
         self.results.checking.clear();
-        let done = std::mem::take(&mut self.sweep_done);
-        let queued = std::mem::take(&mut self.check_queue);
-        if done.is_empty() {
-            self.data_changed();
-            if !queued.is_empty() {
-                self.start_check(queued, out);
-            }
-            return;
+        let (save, queued) = self.sweep.finish();
+        if let Some((op, summary)) = save {
+            self.set_status(summary);
+            out.push(Command::Store {
+                pane: None,
+                what: "check.save".into(),
+                op,
+            });
         }
-        let summary = crate::checks::summary(&done);
-        self.set_status(summary.clone());
-        let target = self.sweep_target.clone();
-        out.push(Command::Store {
-            pane: None,
-            what: "check.save".into(),
-            op: Box::new(move |store: &mut Store| {
-                crate::ops::check::save(store, &done, "check", &target)?;
-                Ok(format!("{summary} (saved)"))
-            }),
-        });
         self.data_changed();
         if !queued.is_empty() {
             self.start_check(queued, out);
@@ -1467,10 +1317,10 @@ impl App {
                     .merge(ResultsUpdate::Checks(vec![hc.check.clone()]));
                 self.results
                     .merge(ResultsUpdate::Patches(vec![hc.patches.clone()]));
-                self.sweep_done.push(*hc);
                 // the counter moves with the rows, never behind them
-                let progress = format!("{}/{}", self.sweep_done.len(), self.sweep_total);
-                if let Some(j) = self.jobs.iter_mut().find(|j| Some(j.id) == self.sweep_job) {
+                let progress = self.sweep.checked(*hc);
+                let sweep = self.sweep.job();
+                if let Some(j) = self.jobs.iter_mut().find(|j| Some(j.id) == sweep) {
                     if !j.cancelled {
                         j.progress = progress;
                     }
@@ -1566,10 +1416,6 @@ impl App {
 
     // ------------------------------------------------------------ draw
 
-    pub fn draw(&self, frame: &mut Frame) {
-        crate::ui::view::draw(self, frame);
-    }
-
     pub fn ctx_for_draw(&self) -> Ctx<'_> {
         self.ctx()
     }
@@ -1588,10 +1434,7 @@ impl App {
                 };
                 let takes_arrows = match self.overlays.last() {
                     None => self.filter_input.is_none(),
-                    Some(Overlay::Help(_) | Overlay::Text(_) | Overlay::Run(_)) => true,
-                    Some(Overlay::Confirm(_) | Overlay::Jobs { .. }) => true,
-                    // a form's or a prompt's arrows move between fields / history
-                    Some(_) => false,
+                    Some(o) => o.scrolls(),
                 };
                 if takes_arrows && !self.too_small() {
                     for _ in 0..3 {
@@ -1749,47 +1592,6 @@ impl App {
             job,
             cancel: Default::default(),
         });
-    }
-
-    /// Every key of the shell, for `?`.
-    pub fn global_keys() -> Vec<KeyHelp> {
-        vec![
-            KeyHelp::new(
-                &format!("{}, Tab, Shift-Tab", panes::number_keys()),
-                "switch pane",
-            ),
-            KeyHelp::new(
-                "j/k, ↓/↑, g/G, PgUp/PgDn",
-                "move (Ctrl-D/Ctrl-U: half a page)",
-            ),
-            KeyHelp::new(
-                "/ text, Enter, Esc",
-                "filter the list (every field), keep, clear",
-            ),
-            KeyHelp::new(
-                "Space",
-                "mark the row and move down; c, r, u, R... act on the marked rows (the footer says how many)",
-            ),
-            KeyHelp::new(
-                "*",
-                "mark every row the filter shows (all rows without a filter); again: unmark them",
-            ),
-            KeyHelp::new(
-                "Esc",
-                "dismiss an error, else clear the filter, else clear the marks",
-            ),
-            KeyHelp::new("J", "jobs running in the background (x cancels one)"),
-            KeyHelp::new(
-                "Ctrl-R",
-                "re-read the files and state/ (after edits elsewhere)",
-            ),
-            KeyHelp::new("?", "this help (Esc closes)"),
-            KeyHelp::new("q, Ctrl-C", "quit (asks while jobs run)"),
-            KeyHelp::new(
-                "mouse",
-                "with [ui] mouse = true: the wheel scrolls, a click selects a row or a tab (Shift selects text)",
-            ),
-        ]
     }
 }
 

@@ -10,39 +10,11 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use crate::ui::app::App;
-use crate::ui::pane::JobInfo;
+use crate::ui::overlay::jobs::{job_text, spinner};
 use crate::ui::theme::Theme;
-
-/// Spinner frames (one per quarter second while something runs).
-const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
-/// How often the spinner turns (the loop wakes up for it only while jobs run).
-pub const SPIN_MS: u64 = 250;
 
 /// The keys always offered on the bar, after the pane's own.
 const GLOBAL_HINTS: [(&str, &str); 3] = [("?", "help"), ("/", "filter"), ("q", "quit")];
-
-/// "⠹ 12s": the spinner frame at `now_ms` and the time since `started`.
-pub fn spinner(now_ms: i64) -> &'static str {
-    SPINNER[((now_ms.max(0) as u64 / SPIN_MS) % SPINNER.len() as u64) as usize]
-}
-
-/// What a job shows: "#3 check 1000 hosts 512/1000 4s".
-pub fn job_text(j: &JobInfo, now: jiff::Timestamp) -> String {
-    let secs = (now.as_second() - j.started.as_second()).max(0) as u64;
-    let mut t = format!("{} {}", j.id, j.what);
-    let p = if j.cancelled {
-        "cancelling"
-    } else {
-        j.progress.as_str()
-    };
-    if !p.is_empty() {
-        t.push(' ');
-        t.push_str(p);
-    }
-    t.push(' ');
-    t.push_str(&crate::util::format_age(secs));
-    t
-}
 
 fn key_bar<'a>(theme: &Theme, pane: &[(&'a str, &'a str)], width: usize) -> Vec<Span<'a>> {
     let mut spans = Vec::new();

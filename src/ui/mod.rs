@@ -10,20 +10,19 @@
 //! The pane contract is in [`pane`].
 
 pub mod app;
-pub mod confirm;
 pub mod editor;
 pub mod errors;
 pub mod footer;
 pub mod hostkey;
 pub mod msg;
 pub mod osc52;
+pub mod overlay;
 pub mod pane;
 pub mod panes;
-pub mod run;
 pub mod runner;
 pub mod sort;
 pub mod status;
-pub mod textview;
+pub mod sweep;
 pub mod theme;
 pub mod validate;
 pub mod view;

@@ -1,16 +1,22 @@
 //! Drawing the shell: header, tabs, the active pane, status line, overlays.
 //! A pure function of the app state.
 
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Layout};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row, Table};
+use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use crate::ui::app::{App, Overlay, MIN_HEIGHT, MIN_WIDTH};
+use crate::ui::app::{App, MIN_HEIGHT, MIN_WIDTH};
 use crate::ui::pane::PaneId;
-use crate::ui::widgets::popup;
 
-pub fn draw(app: &App, frame: &mut Frame) {
+impl App {
+    /// Draw the whole screen (pure: the state as it is).
+    pub fn draw(&self, frame: &mut Frame) {
+        draw(self, frame);
+    }
+}
+
+fn draw(app: &App, frame: &mut Frame) {
     let area = frame.area();
     let theme = &app.theme;
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
@@ -125,7 +131,7 @@ pub fn draw(app: &App, frame: &mut Frame) {
 
     // overlays leave the footer visible (messages, errors, jobs)
     for o in &app.overlays {
-        draw_overlay(app, frame, body, o);
+        o.draw(frame, body, theme, &app.jobs, app.now);
     }
 }
 
@@ -138,174 +144,4 @@ fn critical_or_first(count: &str) -> String {
         .map(|w| w.trim_matches(|c| c == '(' || c == ')').to_string())
         .or_else(|| count.split_whitespace().next().map(str::to_string))
         .unwrap_or_default()
-}
-
-/// One key of the help: keys right-aligned in `w` columns, the description
-/// word-wrapped to `inner` columns with a hanging indent.
-fn help_entry(
-    keys: &str,
-    what: &str,
-    w: usize,
-    inner: usize,
-    theme: &crate::ui::theme::Theme,
-) -> Vec<Line<'static>> {
-    let room = inner.saturating_sub(w + 2).max(12);
-    let mut rows: Vec<String> = vec![String::new()];
-    for word in what.split_whitespace() {
-        let cur = rows.last_mut().expect("one row at least");
-        if !cur.is_empty() && cur.chars().count() + 1 + word.chars().count() > room {
-            rows.push(word.to_string());
-        } else {
-            if !cur.is_empty() {
-                cur.push(' ');
-            }
-            cur.push_str(word);
-        }
-    }
-    rows.into_iter()
-        .enumerate()
-        .map(|(i, text)| {
-            let head = if i == 0 {
-                format!("{keys:>w$}  ")
-            } else {
-                " ".repeat(w + 2)
-            };
-            Line::from(vec![Span::styled(head, theme.key()), Span::raw(text)])
-        })
-        .collect()
-}
-
-/// The lines of the `?` overlay: the pane's keys, then the global ones;
-/// descriptions wrap under themselves (`inner` columns), not under the keys.
-pub fn help_lines(app: &App, inner: usize) -> Vec<Line<'static>> {
-    let theme = &app.theme;
-    let mut lines = vec![Line::styled(
-        format!("{} pane", app.active.title()),
-        theme.title(),
-    )];
-    let pane_keys = app.pane(app.active).keys();
-    let globals = App::global_keys();
-    let w = pane_keys
-        .iter()
-        .chain(globals.iter())
-        .map(|k| k.keys.chars().count())
-        .max()
-        .unwrap_or(8)
-        .min(inner / 3);
-    for k in pane_keys.iter() {
-        lines.extend(help_entry(&k.keys, &k.what, w, inner, theme));
-    }
-    lines.push(Line::raw(""));
-    lines.push(Line::styled("Everywhere", theme.title()));
-    for k in globals.iter() {
-        lines.extend(help_entry(&k.keys, &k.what, w, inner, theme));
-    }
-    lines
-}
-
-fn draw_overlay(app: &App, frame: &mut Frame, area: Rect, o: &Overlay) {
-    let theme = &app.theme;
-    let wide = area.width.saturating_sub(4).min(100);
-    match o {
-        Overlay::Help(v) => v.draw(frame, area, theme),
-        Overlay::Confirm(c) => c.draw(frame, area, theme),
-        Overlay::Form { form, .. } => form.draw(frame, area, theme),
-        Overlay::Text(v) => v.draw(frame, area, theme),
-        Overlay::Jobs { selected } => {
-            let rect = popup::centered(area, wide, (app.jobs.len() as u16 + 4).min(area.height));
-            frame.render_widget(Clear, rect);
-            let block = Block::default()
-                .borders(Borders::ALL)
-                .border_style(theme.popup_border())
-                .title(Span::styled(
-                    " Jobs (x cancels, Esc closes) ",
-                    theme.title(),
-                ));
-            if app.jobs.is_empty() {
-                frame.render_widget(
-                    Paragraph::new("nothing runs in the background").block(block),
-                    rect,
-                );
-                return;
-            }
-            let rows: Vec<Row> = app
-                .jobs
-                .iter()
-                .enumerate()
-                .map(|(i, j)| {
-                    let r = Row::new(vec![
-                        j.id.to_string(),
-                        j.host.clone().unwrap_or_default(),
-                        j.what.clone(),
-                        if j.cancelled {
-                            "cancelling".into()
-                        } else {
-                            j.progress.clone()
-                        },
-                        format!(
-                            "{} {}",
-                            crate::ui::footer::spinner(app.now.as_millisecond()),
-                            crate::util::format_age(
-                                (app.now.as_second() - j.started.as_second()).max(0) as u64
-                            )
-                        ),
-                    ]);
-                    if i == *selected {
-                        r.style(theme.selected())
-                    } else {
-                        r
-                    }
-                })
-                .collect();
-            frame.render_widget(
-                Table::new(
-                    rows,
-                    [
-                        Constraint::Length(5),
-                        Constraint::Length(14),
-                        Constraint::Min(10),
-                        Constraint::Length(12),
-                        Constraint::Length(7),
-                    ],
-                )
-                .header(
-                    Row::new(["id", "host", "what", "progress", "running"])
-                        .style(theme.table_header()),
-                )
-                .block(block),
-                rect,
-            );
-        }
-        Overlay::RunPrompt { hosts, input, .. } => {
-            let mut lines = vec![Line::raw(format!(
-                "on {}: {}",
-                crate::util::plural(hosts.len(), "host", "hosts"),
-                crate::ui::widgets::table::ellipsize(&hosts.join(", "), 200)
-            ))];
-            lines.push(Line::from(vec![
-                Span::styled("$ ", theme.key()),
-                Span::styled(input.clone(), theme.input()),
-                Span::styled(" ", theme.selected()),
-            ]));
-            let footer = Line::from(vec![
-                Span::styled("Enter", theme.key()),
-                Span::raw(" run  "),
-                Span::styled("↑/↓", theme.key()),
-                Span::raw(" history  "),
-                Span::styled("Esc", theme.key()),
-                Span::raw(" cancel"),
-            ]);
-            popup::draw_box(
-                frame,
-                area,
-                theme,
-                "Run a command",
-                lines,
-                Some(footer),
-                wide,
-                0,
-            );
-        }
-        Overlay::Run(view) => view.draw(frame, area, theme),
-    }
 }
