@@ -87,8 +87,13 @@ impl<'a> Sections<'a> {
             } else if let Some(dropped) = line.strip_prefix(crate::ssh::capture::TRUNCATION_MARK) {
                 // the output was capped in the middle of this section
                 let n = dropped.split_whitespace().next().unwrap_or("?");
-                if let Some((name, _)) = list.pop() {
-                    cut.push((name, format!("output over the cap ({n} bytes dropped)")));
+                let why = format!("output over the cap ({n} bytes dropped)");
+                match list.pop() {
+                    // the cut went through a marker line: its name may be
+                    // half a name, and the section before it was whole
+                    Some((_, lines)) if lines.is_empty() => cut.push(("probe", why)),
+                    Some((name, _)) => cut.push((name, why)),
+                    None => {}
                 }
                 capped = Some(n.to_string());
                 skipping = true;

@@ -103,6 +103,12 @@ pub fn plan(
         .collect()
 }
 
+/// Bytes of a host's live patch log (each stream) before it is cut:
+/// `[run] max_output`, the cap of every command's output the user watches.
+fn live_cap(ctx: &Ctx) -> usize {
+    usize::try_from(ctx.store.settings.run.max_output).unwrap_or(usize::MAX)
+}
+
 /// A host re-checked right after a change, reported through `sink`.
 fn recheck_hook(ctx: &Ctx, sink: &Sink<PatchEvent>) -> prun::Recheck {
     let ctx = ctx.clone();
@@ -132,9 +138,12 @@ pub fn apply(
     let opts = ApplyOptions {
         parallel: parallel.max(1),
         keep_going,
-        timeout: Some(Duration::from_secs(
-            ctx.store.settings.patches.apply_timeout_s,
-        )),
+        stream: prun::StreamOptions {
+            timeout: Some(Duration::from_secs(
+                ctx.store.settings.patches.apply_timeout_s,
+            )),
+            max_output: live_cap(ctx),
+        },
         store: Some(ctx.store.clone()),
         recheck: Some(recheck_hook(ctx, sink)),
     };
@@ -155,14 +164,19 @@ pub fn apply(
 /// concurrency`), each journaled; then the refreshed ones are re-checked
 /// (their pending list may have changed). Results in the order of `hosts`.
 pub fn refresh(ctx: &Ctx, hosts: &[Host], sink: &Sink<PatchEvent>) -> Vec<HostDone> {
-    let timeout = Duration::from_secs(ctx.store.settings.patches.apply_timeout_s.min(1800));
+    let stream = prun::StreamOptions {
+        timeout: Some(Duration::from_secs(
+            ctx.store.settings.patches.apply_timeout_s.min(1800),
+        )),
+        max_output: live_cap(ctx),
+    };
     let line_sink = sink.clone();
     let mut rx = ctx
         .engine
         .sweep(hosts.to_vec(), ctx.cancel.clone(), move |conn, host| {
             let started = Instant::now();
             let name = host.name.clone();
-            let r = prun::refresh_host(conn, host, Some(timeout), &mut |kind, line| {
+            let r = prun::refresh_host(conn, host, stream, &mut |kind, line| {
                 let mark = if kind == StreamKind::Stderr { "! " } else { "" };
                 line_sink(PatchEvent::Log {
                     host: name.clone(),

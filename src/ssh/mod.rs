@@ -645,11 +645,14 @@ impl Engine {
                 }
             };
             let (sess, keep) = if is_target {
+                // one deadline for the whole hop: lookup, TCP, banner, keys, auth
+                let deadline =
+                    crate::util::deadline(std::time::Instant::now(), hop.connect_timeout);
                 let sock = match transport.take() {
                     Some(u) => session::Sock::Unix(u),
-                    None => session::Sock::Tcp(session::tcp_connect(hop).map_err(wrap)?),
+                    None => session::Sock::Tcp(session::tcp_connect(hop, deadline).map_err(wrap)?),
                 };
-                session::establish(sock, hop, &ctx)?
+                session::establish(sock, hop, &ctx, deadline)?
             } else {
                 self.connect_hop(hop, transport.take(), &ctx, &cancelled)
                     .map_err(wrap)?
@@ -701,13 +704,15 @@ impl Engine {
             hop.connect_timeout.saturating_mul(6),
         );
         let _permit = gate.acquire(wait_until, cancelled)?;
+        let hop_deadline = || crate::util::deadline(std::time::Instant::now(), hop.connect_timeout);
         if let Some(u) = transport {
-            return session::establish(session::Sock::Unix(u), hop, ctx);
+            return session::establish(session::Sock::Unix(u), hop, ctx, hop_deadline());
         }
         let mut attempt = 0;
         loop {
-            let sock = session::Sock::Tcp(session::tcp_connect(hop)?);
-            match session::establish(sock, hop, ctx) {
+            let deadline = hop_deadline();
+            let sock = session::Sock::Tcp(session::tcp_connect(hop, deadline)?);
+            match session::establish(sock, hop, ctx, deadline) {
                 Err(e) if attempt < 2 && matches!(e, SshError::Dropped(_)) && !cancelled() => {
                     attempt += 1;
                     let jitter = u64::from(
