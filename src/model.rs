@@ -171,6 +171,8 @@ pub struct Thresholds {
     pub reboot_required: Level,
     pub security_updates: Level,
     pub updates: Level,
+    /// The clock said unsynchronised, or no time synchronisation at all.
+    pub time_sync: Level,
     /// Package metadata older than this is reported as stale (e.g. "7d").
     pub metadata_max_age: String,
     pub hardware_refresh_years: u32,
@@ -191,6 +193,7 @@ impl Default for Thresholds {
             reboot_required: Level::Warn,
             security_updates: Level::Crit,
             updates: Level::Warn,
+            time_sync: Level::Warn,
             metadata_max_age: "7d".into(),
             hardware_refresh_years: 3,
             expiry_warn_days: 60,
@@ -612,6 +615,24 @@ pub struct Facts {
     /// Seconds since the package metadata was last refreshed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata_age_s: Option<u64>,
+    /// What the host's time tools said (None: they told nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_sync: Option<TimeSync>,
+}
+
+/// Time synchronisation as the host's tools tell it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct TimeSync {
+    /// The clock is synchronised (timedatectl's NTPSynchronized, chrony's
+    /// leap status).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synchronized: Option<bool>,
+    /// systemd's NTP switch (timedatectl's NTP).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ntp_enabled: Option<bool>,
+    /// The time daemon seen running (chronyd, ntpd, openntpd, systemd-timesyncd).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daemon: Option<String>,
 }
 
 /// One host's check result: the `check --json` object, also kept in state/.

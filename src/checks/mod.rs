@@ -19,6 +19,7 @@
 //! # }
 //! ```
 
+pub mod family;
 pub mod listing;
 pub mod parse;
 pub mod rules;
@@ -37,7 +38,10 @@ use crate::util::{now_rfc3339, sanitize, shell_quote};
 use parse::{ParseError, UpdatesState};
 
 /// The probe: one POSIX sh script (dash, bash, busybox ash).
-pub const PROBE: &str = include_str!("probe.sh");
+pub static PROBE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let families: String = family::FAMILIES.iter().map(|f| f.probe).collect();
+    include_str!("probe.sh").replacen("# @@families@@\n", &families, 1)
+});
 
 /// The remote command line that runs the probe read from stdin.
 pub fn probe_command(stamp: Option<&str>) -> String {

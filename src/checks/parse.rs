@@ -3,8 +3,13 @@
 
 use std::fmt;
 
-use crate::model::{Disk, Facts};
+use crate::model::Facts;
 
+pub use super::family::{
+    is_pseudo_fs, parse_cpus, parse_disks, parse_failed, parse_load, parse_mem, parse_time_sync,
+    parse_uptime, PSEUDO_FS,
+};
+use super::family::{keep, FAMILIES};
 use super::listing::{self, Listing};
 
 /// A section of the probe output (or a listing) that could not be read.
@@ -210,28 +215,15 @@ pub fn parse_probe(text: &str) -> Result<ProbeReport, ParseError> {
     for (section, why) in &s.cut {
         problems.push(ParseError::new(section, why.clone()));
     }
-    // A section's value, or its default with the problem kept.
-    fn keep<T: Default>(r: Result<T, ParseError>, problems: &mut Vec<ParseError>) -> T {
-        r.unwrap_or_else(|e| {
-            problems.push(e);
-            T::default()
-        })
-    }
-
     if let Some(lines) = s.get("os") {
         let (pretty, id, ver) = keep(parse_os(lines), &mut problems);
         facts.os = pretty;
         facts.os_id = id;
         facts.os_version_id = ver;
     }
-    facts.kernel = keep(one_word(s.get("kernel"), "kernel"), &mut problems);
-    facts.uptime_s = keep(parse_uptime(s.get("uptime").unwrap_or(&[])), &mut problems);
-    facts.cpus = keep(parse_cpus(s.get("cpus").unwrap_or(&[])), &mut problems);
-    facts.load = keep(parse_load(s.get("load").unwrap_or(&[])), &mut problems);
-    facts.mem_used_pct = keep(parse_mem(s.get("mem").unwrap_or(&[])), &mut problems);
-    facts.disks = keep(parse_disks(s.get("disks").unwrap_or(&[])), &mut problems);
-    let failed_rc = keep(s.rc("failed"), &mut problems);
-    facts.failed_units = keep(parse_failed(s.get("failed"), failed_rc), &mut problems);
+    for family in FAMILIES {
+        (family.parse)(&s, &mut facts, &mut problems);
+    }
 
     let pkg = keep(parse_pkg(s.get("pkg").unwrap_or(&[])), &mut problems);
     facts.package_manager = pkg.manager.clone();
@@ -288,9 +280,7 @@ fn first_word<'a>(lines: &[&'a str]) -> &'a str {
         .unwrap_or("")
 }
 
-fn non_empty<'a, 'b>(lines: &'b [&'a str]) -> impl Iterator<Item = &'a str> + 'b {
-    lines.iter().map(|l| l.trim()).filter(|l| !l.is_empty())
-}
+use super::family::non_empty;
 
 fn unquote(v: &str) -> String {
     let v = v.trim();
@@ -343,240 +333,6 @@ pub fn parse_os(lines: &[&str]) -> Result<OsRelease, ParseError> {
         _ => None,
     });
     Ok((os, id, ver))
-}
-
-fn one_word(lines: Option<&[&str]>, section: &str) -> Result<Option<String>, ParseError> {
-    let mut it = non_empty(lines.unwrap_or(&[]));
-    match it.next() {
-        None => Ok(None),
-        Some(w) if !w.contains(char::is_whitespace) && it.next().is_none() => {
-            Ok(Some(w.to_string()))
-        }
-        Some(w) => Err(ParseError::new(section, format!("unexpected `{w}`"))),
-    }
-}
-
-pub fn parse_uptime(lines: &[&str]) -> Result<Option<u64>, ParseError> {
-    let Some(l) = non_empty(lines).next() else {
-        return Ok(None);
-    };
-    let w = l.split_whitespace().next().unwrap_or("");
-    match w.parse::<f64>() {
-        Ok(v) if v.is_finite() && v >= 0.0 => Ok(Some(v as u64)),
-        _ => Err(ParseError::new(
-            "uptime",
-            format!("`{w}` is not a number of seconds"),
-        )),
-    }
-}
-
-pub fn parse_cpus(lines: &[&str]) -> Result<Option<u32>, ParseError> {
-    let Some(l) = non_empty(lines).next() else {
-        return Ok(None);
-    };
-    match l.parse::<u32>() {
-        Ok(n) if n > 0 => Ok(Some(n)),
-        _ => Err(ParseError::new("cpus", format!("`{l}` is not a CPU count"))),
-    }
-}
-
-pub fn parse_load(lines: &[&str]) -> Result<Option<[f64; 3]>, ParseError> {
-    let Some(l) = non_empty(lines).next() else {
-        return Ok(None);
-    };
-    let mut v = [0.0; 3];
-    let mut words = l.split_whitespace();
-    for slot in v.iter_mut() {
-        let w = words.next().unwrap_or("");
-        *slot = match w.parse::<f64>() {
-            Ok(x) if x.is_finite() && x >= 0.0 => x,
-            _ => {
-                return Err(ParseError::new(
-                    "load",
-                    format!("`{l}` is not a load average"),
-                ))
-            }
-        };
-    }
-    Ok(Some(v))
-}
-
-/// /proc/meminfo lines: used % = (MemTotal - MemAvailable) / MemTotal, with
-/// MemFree + Buffers + Cached where MemAvailable is missing (kernels < 3.14).
-pub fn parse_mem(lines: &[&str]) -> Result<Option<f64>, ParseError> {
-    let (mut total, mut avail, mut free, mut buffers, mut cached) = (None, None, None, None, None);
-    for l in non_empty(lines) {
-        let mut w = l.split_whitespace();
-        let key = w.next().unwrap_or("");
-        let val = w.next().unwrap_or("");
-        let n: u64 = val
-            .parse()
-            .map_err(|_| ParseError::new("mem", format!("`{l}` has no number")))?;
-        match key {
-            "MemTotal:" => total = Some(n),
-            "MemAvailable:" => avail = Some(n),
-            "MemFree:" => free = Some(n),
-            "Buffers:" => buffers = Some(n),
-            "Cached:" => cached = Some(n),
-            _ => {}
-        }
-    }
-    let Some(total) = total.filter(|t| *t > 0) else {
-        return Ok(None);
-    };
-    let avail = match (avail, free) {
-        (Some(a), _) => a,
-        (None, Some(f)) => f
-            .saturating_add(buffers.unwrap_or(0))
-            .saturating_add(cached.unwrap_or(0)),
-        (None, None) => return Ok(None),
-    };
-    let used = total.saturating_sub(avail) as f64;
-    Ok(Some(round1(used * 100.0 / total as f64)))
-}
-
-fn round1(x: f64) -> f64 {
-    (x * 10.0).round() / 10.0
-}
-
-/// Filesystem types that hold no user data, as `check_disk -X` skips them.
-pub const PSEUDO_FS: &[&str] = &[
-    "tmpfs",
-    "devtmpfs",
-    "overlay",
-    "squashfs",
-    "proc",
-    "sysfs",
-    "cgroup",
-    "cgroup2",
-    "tracefs",
-    "nsfs",
-    "autofs",
-    "ramfs",
-    "efivarfs",
-    "devpts",
-    "debugfs",
-    "securityfs",
-    "pstore",
-    "bpf",
-    "configfs",
-    "fusectl",
-    "mqueue",
-    "hugetlbfs",
-    "binfmt_misc",
-    "rpc_pipefs",
-    "selinuxfs",
-    "nfsd",
-    "rootfs",
-    "none",
-    "udev",
-    "shm",
-    "iso9660",
-    "zram",
-];
-
-pub fn is_pseudo_fs(t: &str) -> bool {
-    PSEUDO_FS.contains(&t) || t.starts_with("fuse.") || t.starts_with("cgroup")
-}
-
-/// `df -P -k -T` (or `df -P -k` where -T is missing) → real filesystems.
-/// Used % as df computes it: used / (used + available), one decimal.
-pub fn parse_disks(lines: &[&str]) -> Result<Vec<Disk>, ParseError> {
-    let mut rows = non_empty(lines);
-    let Some(header) = rows.next() else {
-        return Ok(Vec::new());
-    };
-    if !header.starts_with("Filesystem") {
-        return Err(ParseError::new(
-            "disks",
-            format!("not df output: `{header}`"),
-        ));
-    }
-    let typed = header.split_whitespace().nth(1) == Some("Type");
-    let mut out: Vec<Disk> = Vec::new();
-    for l in rows {
-        let w: Vec<&str> = l.split_whitespace().collect();
-        let (dev, fstype, nums) = if typed {
-            if w.len() < 7 {
-                return Err(ParseError::new("disks", format!("short line `{l}`")));
-            }
-            (w[0], Some(w[1]), &w[2..])
-        } else {
-            if w.len() < 6 {
-                return Err(ParseError::new("disks", format!("short line `{l}`")));
-            }
-            (w[0], None, &w[1..])
-        };
-        let num = |i: usize| -> Result<u64, ParseError> {
-            nums[i].parse::<u64>().map_err(|_| {
-                ParseError::new("disks", format!("`{}` is not a number in `{l}`", nums[i]))
-            })
-        };
-        // "-" for size on some pseudo filesystems: skip those lines.
-        if nums[0] == "-" {
-            continue;
-        }
-        let size = num(0)?;
-        let used = num(1)?;
-        let avail = num(2)?;
-        if !nums[3].ends_with('%') {
-            return Err(ParseError::new("disks", format!("no capacity % in `{l}`")));
-        }
-        let mount = nums[4..].join(" ");
-        let pseudo = match fstype {
-            Some(t) => is_pseudo_fs(t),
-            None => is_pseudo_fs(dev),
-        };
-        if pseudo || size == 0 {
-            continue;
-        }
-        // in floating point: a filesystem that reports sizes near u64::MAX
-        // must not wrap (a full disk shown as empty)
-        let (u, a) = (used as f64, avail as f64);
-        let used_pct = if u + a == 0.0 {
-            0.0
-        } else {
-            round1((u * 100.0 / (u + a)).clamp(0.0, 100.0))
-        };
-        out.retain(|d| d.mount != mount);
-        out.push(Disk {
-            mount,
-            used_pct,
-            fstype: fstype.map(str::to_string),
-            size_kb: Some(size),
-        });
-    }
-    Ok(out)
-}
-
-/// `systemctl --failed --no-legend --plain`: unit names. None without systemd
-/// or when systemctl failed.
-pub fn parse_failed(
-    lines: Option<&[&str]>,
-    rc: Option<i32>,
-) -> Result<Option<Vec<String>>, ParseError> {
-    let Some(lines) = lines else {
-        return Ok(None);
-    };
-    let mut units = Vec::new();
-    for l in non_empty(lines) {
-        if l == "no-systemd" {
-            return Ok(None);
-        }
-        let l = l.trim_start_matches(['●', '*', ' ']);
-        let Some(unit) = l.split_whitespace().next() else {
-            continue;
-        };
-        if !unit.contains('.') {
-            return Err(ParseError::new("failed", format!("not a unit line: `{l}`")));
-        }
-        units.push(unit.to_string());
-    }
-    match rc {
-        Some(0) | None => Ok(Some(units)),
-        Some(_) if units.is_empty() => Ok(None),
-        Some(_) => Ok(Some(units)),
-    }
 }
 
 #[derive(Debug, Default)]

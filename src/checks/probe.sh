@@ -30,51 +30,8 @@ for f in /etc/os-release /usr/lib/os-release; do
     fi
 done
 
-echo "@@opsdeck kernel"
-if [ -r /proc/sys/kernel/osrelease ]; then
-    read -r k < /proc/sys/kernel/osrelease && printf '%s\n' "$k"
-else
-    uname -r 2>/dev/null
-fi
-
-echo "@@opsdeck uptime"
-[ -r /proc/uptime ] && read -r u < /proc/uptime && printf '%s\n' "$u"
-
-echo "@@opsdeck cpus"
-if have nproc; then nproc 2>/dev/null
-elif have getconf; then getconf _NPROCESSORS_ONLN 2>/dev/null
-elif [ -r /proc/cpuinfo ]; then
-    n=0
-    while IFS= read -r line; do
-        case "$line" in processor*) n=$((n + 1)) ;; esac
-    done < /proc/cpuinfo
-    echo "$n"
-fi
-
-echo "@@opsdeck load"
-[ -r /proc/loadavg ] && read -r l < /proc/loadavg && printf '%s\n' "$l"
-
-echo "@@opsdeck mem"
-if [ -r /proc/meminfo ]; then
-    while IFS= read -r line; do
-        case "$line" in MemTotal:*|MemAvailable:*|MemFree:*|Buffers:*|Cached:*) printf '%s\n' "$line" ;; esac
-    done < /proc/meminfo
-fi
-
-echo "@@opsdeck disks"
-if have df; then
-    $T df -P -k -T 2>/dev/null || $T df -P -k 2>/dev/null
-fi
-
-echo "@@opsdeck failed"
-if [ -d /run/systemd/system ] && have systemctl; then
-    T10=""; have timeout && T10="timeout 10"
-    $T10 systemctl --failed --no-legend --plain --no-pager 2>/dev/null; rc=$?
-    printf '\n@@opsdeck %s\n' "failed.rc"
-    echo "$rc"
-else
-    echo "no-systemd"
-fi
+# The fact families' sections (src/checks/family/*.rs) go here.
+# @@families@@
 
 bootid=""
 [ -r /proc/sys/kernel/random/boot_id ] && read -r bootid < /proc/sys/kernel/random/boot_id

@@ -237,51 +237,11 @@ pub fn details(h: &Host, c: Option<&CheckResult>, ctx: &Ctx) -> Vec<Line<'static
     }
     if let Some((f, _)) = c.known_facts() {
         l.push(kv("os", f.os.clone().unwrap_or_else(unknown)));
-        l.push(kv("kernel", f.kernel.clone().unwrap_or_else(unknown)));
-        l.push(kv(
-            "uptime",
-            f.uptime_s
-                .map(crate::util::format_age)
-                .unwrap_or_else(unknown),
-        ));
-        l.push(kv(
-            "cpus",
-            f.cpus.map(|c| c.to_string()).unwrap_or_else(unknown),
-        ));
-        l.push(kv(
-            "load",
-            f.load
-                .map(|x| format!("{:.2} {:.2} {:.2}", x[0], x[1], x[2]))
-                .unwrap_or_else(unknown),
-        ));
-        l.push(kv(
-            "memory used",
-            f.mem_used_pct
-                .map(|m| format!("{m:.1}%"))
-                .unwrap_or_else(unknown),
-        ));
-        for d in &f.disks {
-            l.push(kv(
-                "disk",
-                format!(
-                    "{} {:.1}%{}",
-                    d.mount,
-                    d.used_pct,
-                    d.fstype
-                        .as_ref()
-                        .map(|t| format!(" ({t})"))
-                        .unwrap_or_default()
-                ),
-            ));
+        for family in crate::checks::family::FAMILIES {
+            for (k, v) in (family.details)(f) {
+                l.push(kv(k, v));
+            }
         }
-        l.push(kv(
-            "failed units",
-            match &f.failed_units {
-                None => unknown(),
-                Some(v) if v.is_empty() => "none".into(),
-                Some(v) => v.join(", "),
-            },
-        ));
         l.push(kv(
             "reboot required",
             match f.reboot_required {
