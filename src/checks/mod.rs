@@ -40,7 +40,11 @@ use parse::{ParseError, UpdatesState};
 /// The probe: one POSIX sh script (dash, bash, busybox ash).
 pub static PROBE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     let families: String = family::FAMILIES.iter().map(|f| f.probe).collect();
-    include_str!("probe.sh").replacen("# @@families@@\n", &families, 1)
+    let (stamp, listing) = crate::pm::probe_arms();
+    include_str!("probe.sh")
+        .replacen("# @@families@@\n", &families, 1)
+        .replacen("# @@pm-stamp@@\n", &stamp, 1)
+        .replacen("# @@pm-listing@@\n", &listing, 1)
 });
 
 /// The remote command line that runs the probe read from stdin.

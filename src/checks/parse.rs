@@ -1,8 +1,6 @@
 //! Pure parsers of the probe's output: text in, data out. Never panic; a
 //! section that is present but malformed is a [`ParseError`] naming it.
 
-use std::fmt;
-
 use crate::model::Facts;
 
 pub use super::family::{
@@ -10,169 +8,9 @@ pub use super::family::{
     parse_uptime, PSEUDO_FS,
 };
 use super::family::{keep, FAMILIES};
-use super::listing::{self, Listing};
+use super::listing::Listing;
 
-/// A section of the probe output (or a listing) that could not be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseError {
-    /// The probe section (`disks`, `list.apt`, ...), or `probe` for the whole output.
-    pub section: String,
-    pub message: String,
-}
-
-impl ParseError {
-    /// The message is cut at 300 characters: it quotes remote text, and a
-    /// host's 10 MB line must not travel into the state and the journal.
-    pub fn new(section: &str, message: impl Into<String>) -> ParseError {
-        ParseError {
-            section: crate::util::excerpt(section, 64),
-            message: crate::util::excerpt(&message.into(), 300),
-        }
-    }
-}
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "cannot read the probe's `{}` section: {}",
-            self.section, self.message
-        )
-    }
-}
-
-impl std::error::Error for ParseError {}
-
-const MARK: &str = "@@opsdeck ";
-
-/// The probe output split into named sections, in order.
-#[derive(Debug, Clone, Default)]
-pub struct Sections<'a> {
-    pub list: Vec<(&'a str, Vec<&'a str>)>,
-    /// Sections left out because the output was cut in them (by the output
-    /// cap, or without the end marker: a timeout, a dying connection), with why.
-    pub cut: Vec<(&'a str, String)>,
-    /// The output cap dropped part of the output (how many bytes): a
-    /// section not found may have been in it.
-    pub capped: Option<String>,
-}
-
-impl<'a> Sections<'a> {
-    /// Split on `@@opsdeck NAME` lines. Text before the first marker (a noisy
-    /// shell start-up file) is ignored. Requires the `probe` header: without
-    /// it the output is not the probe's. Without the `end` marker the output
-    /// was cut: the sections before the last are whole and kept, the last
-    /// one is left out and named in [`Sections::truncated`].
-    pub fn split(text: &'a str) -> Result<Sections<'a>, ParseError> {
-        let mut list: Vec<(&'a str, Vec<&'a str>)> = Vec::new();
-        let mut ended = false;
-        let mut cut: Vec<(&'a str, String)> = Vec::new();
-        let mut capped = None;
-        // after a truncation mark: the lines up to the next marker belong to
-        // a section whose start was dropped
-        let mut skipping = false;
-        for line in text.lines() {
-            if let Some(rest) = line.strip_prefix(MARK) {
-                skipping = false;
-                let name = rest.split_whitespace().next().unwrap_or("");
-                if name == "end" {
-                    ended = true;
-                    break;
-                }
-                if name == "probe" {
-                    let version = rest.split_whitespace().nth(1).unwrap_or("");
-                    if version != "1" {
-                        return Err(ParseError::new(
-                            "probe",
-                            format!("unknown probe version `{version}`"),
-                        ));
-                    }
-                }
-                list.push((name, Vec::new()));
-            } else if let Some(dropped) = line.strip_prefix(crate::ssh::capture::TRUNCATION_MARK) {
-                // the output was capped in the middle of this section
-                let n = dropped.split_whitespace().next().unwrap_or("?");
-                let why = format!("output over the cap ({n} bytes dropped)");
-                match list.pop() {
-                    // the cut went through a marker line: its name may be
-                    // half a name, and the section before it was whole
-                    Some((_, lines)) if lines.is_empty() => cut.push(("probe", why)),
-                    Some((name, _)) => cut.push((name, why)),
-                    None => {}
-                }
-                capped = Some(n.to_string());
-                skipping = true;
-            } else if skipping {
-                continue;
-            } else if let Some((_, lines)) = list.last_mut() {
-                lines.push(line);
-            }
-        }
-        match list.first() {
-            Some(("probe", _)) => {}
-            _ => {
-                return Err(ParseError::new(
-                    "probe",
-                    "no probe output (the remote shell printed something else or nothing)",
-                ))
-            }
-        }
-        if !ended {
-            let last = list.last().map(|(n, _)| *n).unwrap_or("probe");
-            if list.len() <= 2 && cut.is_empty() {
-                // nothing whole came before the cut: not a report at all
-                return Err(ParseError::new(last, "output truncated (no end marker)"));
-            }
-            list.pop();
-            cut.push((
-                last,
-                "output truncated (no end marker); the sections after it are unknown".into(),
-            ));
-        }
-        Ok(Sections { list, cut, capped })
-    }
-
-    /// Why a section is not there: cut by the output cap or the end of the
-    /// output (the reason), else "section missing".
-    pub fn missing(&self, name: &str) -> String {
-        self.cut
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, why)| why.clone())
-            .or_else(|| {
-                self.capped
-                    .as_ref()
-                    .map(|n| format!("lost in the output dropped over the cap ({n} bytes)"))
-            })
-            .unwrap_or_else(|| "section missing".into())
-    }
-
-    /// Lines of a section; None when the probe did not print it.
-    pub fn get(&self, name: &str) -> Option<&[&'a str]> {
-        self.list
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, l)| l.as_slice())
-    }
-
-    /// The exit code recorded in `NAME.rc`.
-    pub fn rc(&self, name: &str) -> Result<Option<i32>, ParseError> {
-        let key = format!("{name}.rc");
-        match self.get(&key) {
-            None => Ok(None),
-            Some(lines) => {
-                let v = lines
-                    .iter()
-                    .map(|l| l.trim())
-                    .find(|l| !l.is_empty())
-                    .ok_or_else(|| ParseError::new(&key, "no exit code"))?;
-                v.parse::<i32>()
-                    .map(Some)
-                    .map_err(|_| ParseError::new(&key, format!("`{v}` is not an exit code")))
-            }
-        }
-    }
-}
+pub use crate::sections::{first_word, ParseError, Sections};
 
 /// What the probe's `updates` section said.
 #[derive(Debug, Clone, PartialEq)]
@@ -270,14 +108,6 @@ pub fn parse_probe(text: &str) -> Result<ProbeReport, ParseError> {
         remote_cpu_ms: s.get("cpu").and_then(parse_times),
         problems,
     })
-}
-
-fn first_word<'a>(lines: &[&'a str]) -> &'a str {
-    lines
-        .iter()
-        .find(|l| !l.trim().is_empty())
-        .and_then(|l| l.split_whitespace().next())
-        .unwrap_or("")
 }
 
 use super::family::non_empty;
@@ -428,124 +258,13 @@ fn parse_listing(
             "a listing without a package manager",
         ));
     };
-    let list_name = format!("list.{pm}");
-    let Some(lines) = s.get(&list_name) else {
-        return Err(ParseError::new(&list_name, s.missing(&list_name)));
-    };
-    let Some(rc) = s.rc(&list_name)? else {
-        return Err(ParseError::new(&list_name, "exit code missing"));
-    };
-    let text = lines.join("\n");
-    match pm {
-        "apt" => {
-            if rc != 0 {
-                return Ok(Err(tool_error("apt-get", rc, &text)));
-            }
-            listing::parse_apt(&text)
-                .map(Ok)
-                .map_err(|m| ParseError::new(&list_name, m))
-        }
-        "dnf" | "yum" => {
-            // check-update: 100 updates, 0 none, 1 error.
-            if rc != 0 && rc != 100 {
-                return Ok(Err(tool_error(pm, rc, &text)));
-            }
-            let mut updates = listing::parse_dnf_check_update(&text)
-                .map_err(|m| ParseError::new(&list_name, m))?;
-            if rc == 100 && updates.is_empty() {
-                return Err(ParseError::new(
-                    &list_name,
-                    "exit 100 (updates) but no update lines",
-                ));
-            }
-            let sec_name = format!("security.{pm}");
-            let sec_rc = s.rc(&sec_name)?;
-            let updateinfo = s.get("updateinfo").map(first_word) == Some("present");
-            let sec_known = match (s.get(&sec_name), sec_rc) {
-                (Some(sec_lines), Some(0)) if updateinfo => {
-                    let names = listing::parse_dnf_updateinfo(&sec_lines.join("\n"))
-                        .map_err(|m| ParseError::new(&sec_name, m))?;
-                    listing::mark_rpm_security(&mut updates, &names);
-                    true
-                }
-                _ => false,
-            };
-            Ok(Ok(Listing {
-                updates,
-                kept_back: Vec::new(),
-                security_count: None,
-                security_known: sec_known,
-            }))
-        }
-        "zypper" => {
-            if rc != 0 {
-                return Ok(Err(tool_error("zypper", rc, &text)));
-            }
-            let updates = listing::parse_zypper_list_updates(&text)
-                .map_err(|m| ParseError::new(&list_name, m))?;
-            let sec = match (s.get("security.zypper"), s.rc("security.zypper")?) {
-                (Some(l), Some(0)) => Some(
-                    listing::parse_zypper_patches(&l.join("\n"))
-                        .map_err(|m| ParseError::new("security.zypper", m))?,
-                ),
-                _ => None,
-            };
-            Ok(Ok(Listing {
-                updates,
-                kept_back: Vec::new(),
-                security_count: sec,
-                security_known: sec.is_some(),
-            }))
-        }
-        "apk" => {
-            if rc != 0 {
-                return Ok(Err(tool_error("apk", rc, &text)));
-            }
-            listing::parse_apk(&text)
-                .map(Ok)
-                .map_err(|m| ParseError::new(&list_name, m))
-        }
-        "pacman" => {
-            // pacman -Qu exits 1 when nothing is upgradable.
-            let errors: Vec<&str> = text.lines().filter(|l| l.starts_with("error:")).collect();
-            if !errors.is_empty() || (rc != 0 && rc != 1) {
-                return Ok(Err(tool_error("pacman", rc, &text)));
-            }
-            listing::parse_pacman(&text)
-                .map(Ok)
-                .map_err(|m| ParseError::new(&list_name, m))
-        }
-        other => Err(ParseError::new(
+    match crate::pm::Manager::from_name(pm) {
+        Some(m) => m.driver().listing(m, s),
+        None => Err(ParseError::new(
             "pkg",
-            format!("unknown package manager `{other}`"),
+            format!("unknown package manager `{pm}`"),
         )),
     }
-}
-
-/// A short message from a failing tool: its error lines, else its last line.
-fn tool_error(tool: &str, rc: i32, text: &str) -> String {
-    let errs: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| {
-            l.starts_with("E:")
-                || l.starts_with("Error")
-                || l.starts_with("error")
-                || l.starts_with("ERROR")
-        })
-        .take(3)
-        .collect();
-    let detail = if errs.is_empty() {
-        text.lines()
-            .map(str::trim)
-            .rfind(|l| !l.is_empty())
-            .unwrap_or("")
-            .to_string()
-    } else {
-        errs.join("; ")
-    };
-    let detail: String = detail.chars().take(300).collect();
-    format!("{tool} exited {rc}: {detail}")
 }
 
 /// `times` output: shell user/sys, children user/sys as `XmY.ZZZs`.
