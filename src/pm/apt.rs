@@ -136,7 +136,7 @@ pub fn parse_apt(text: &str) -> Result<Listing, String> {
 /// One `Inst` line, read by the same parser as the apply side's
 /// simulations; a line without a candidate version is unreadable.
 fn parse_apt_inst(line: &str) -> Option<Update> {
-    let c = crate::patches::parse::parse_apt_line(line)?;
+    let c = parse_apt_line(line)?;
     Some(Update {
         package: c.package,
         installed: c.from,

@@ -2,8 +2,8 @@
 //! `check_disk -X` skips them.
 
 use super::{keep, non_empty, pct, round1, Family, Reasons};
-use crate::checks::parse::{ParseError, Sections};
 use crate::model::{Disk, Facts, Status, Thresholds};
+use crate::sections::{ParseError, Sections};
 
 pub const FAMILY: Family = Family {
     name: "disks",

@@ -1,8 +1,8 @@
 //! CPU count and load average; the rule compares the 1-minute load per CPU.
 
 use super::{keep, non_empty, num, or_unknown, Family, Reasons};
-use crate::checks::parse::{ParseError, Sections};
 use crate::model::{Facts, Status, Thresholds};
+use crate::sections::{ParseError, Sections};
 
 pub const FAMILY: Family = Family {
     name: "load",

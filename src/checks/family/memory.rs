@@ -1,8 +1,8 @@
 //! Memory in use, without caches.
 
 use super::{keep, non_empty, or_unknown, pct, round1, Family, Reasons};
-use crate::checks::parse::{ParseError, Sections};
 use crate::model::{Facts, Status, Thresholds};
+use crate::sections::{ParseError, Sections};
 
 pub const FAMILY: Family = Family {
     name: "memory",

@@ -10,8 +10,8 @@
 //! listing) is not a family: it is one piece of the probe shared by every
 //! manager (`checks/probe.sh`, `checks/listing.rs`).
 
-use super::parse::{ParseError, Sections};
 use crate::model::{Facts, Status, Thresholds};
+use crate::sections::{ParseError, Sections};
 
 mod disks;
 mod load;

@@ -1,8 +1,8 @@
 //! Kernel release and uptime: no rule, shown in the details.
 
 use super::{keep, non_empty, or_unknown, Family};
-use crate::checks::parse::{ParseError, Sections};
 use crate::model::Facts;
+use crate::sections::{ParseError, Sections};
 
 pub const FAMILY: Family = Family {
     name: "system",

@@ -8,8 +8,8 @@
 //! "unknown" in the details, without a reason: its clock is its host's.
 
 use super::{non_empty, Family, Reasons};
-use crate::checks::parse::{ParseError, Sections};
 use crate::model::{Facts, Thresholds, TimeSync};
+use crate::sections::{ParseError, Sections};
 
 pub const FAMILY: Family = Family {
     name: "timesync",

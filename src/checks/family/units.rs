@@ -1,8 +1,8 @@
 //! systemd units in the failed state (none where systemd does not run).
 
 use super::{keep, non_empty, Family, Reasons};
-use crate::checks::parse::{ParseError, Sections};
 use crate::model::{Facts, Thresholds};
+use crate::sections::{ParseError, Sections};
 
 pub const FAMILY: Family = Family {
     name: "units",
