@@ -20,6 +20,7 @@ pub mod overlay;
 pub mod pane;
 pub mod panes;
 pub mod runner;
+pub mod runs;
 pub mod sort;
 pub mod status;
 pub mod sweep;
