@@ -411,17 +411,10 @@ fn outcome_line(o: &HostOutcome) -> String {
 fn print_done(done: &[opatch::HostDone]) -> i32 {
     let mut failed = 0;
     for d in done {
-        match &d.result {
-            Ok(what) => say!("{}: {what}", d.host),
-            Err(e) if e.starts_with("skipped:") => {
-                failed += 1;
-                say!("{}: {e}", d.host)
-            }
-            Err(e) => {
-                failed += 1;
-                say!("{}: FAILED: {e}", d.host)
-            }
+        if !d.result.is_ok() {
+            failed += 1;
         }
+        say!("{}: {}", d.host, d.result.text());
     }
     if failed > 0 {
         exit::FAILURE
