@@ -399,11 +399,7 @@ fn outcome_line(o: &HostOutcome) -> String {
             }
         )
     } else {
-        format!(
-            "{}: FAILED: {}",
-            o.host,
-            o.error.as_deref().unwrap_or("unknown error")
-        )
+        format!("{}: {}", o.host, o.failure())
     }
 }
 

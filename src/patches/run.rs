@@ -146,6 +146,19 @@ impl HostOutcome {
         }
     }
 
+    /// Why it did not work, as the CLI and the TUI say it: "FAILED: why",
+    /// or "OUTCOME UNKNOWN: why" when the command may have run (it timed out
+    /// or the connection was lost after it started): the host may have
+    /// changed, so it is not said to have failed.
+    pub fn failure(&self) -> String {
+        let why = self.error.as_deref().unwrap_or("unknown error");
+        if self.ssh_error.as_ref().is_some_and(SshError::may_have_run) {
+            format!("OUTCOME UNKNOWN: {why}; the host may have changed (it is re-checked)")
+        } else {
+            format!("FAILED: {why}")
+        }
+    }
+
     /// The `patch.apply` journal entry of this host.
     pub fn journal_entry(&self) -> JournalEntry {
         let result = match (&self.error, self.ok) {
@@ -1037,6 +1050,31 @@ mod tests {
         // what is kept for the outcome is capped as well
         assert!(out.stdout.len() < 65 * 1024, "{}", out.stdout.len());
         assert!(out.dropped > 10_000_000);
+    }
+
+    #[test]
+    fn a_command_lost_after_it_started_is_unknown_not_failed() {
+        let started = Instant::now();
+        let lost = HostOutcome::failed(
+            "web1",
+            "apt-get -y upgrade",
+            "outcome unknown: connection lost".into(),
+            started,
+            Some(SshError::LostAfterStart("web1: EOF".into())),
+        );
+        assert!(
+            lost.failure().starts_with("OUTCOME UNKNOWN: "),
+            "{}",
+            lost.failure()
+        );
+        let refused = HostOutcome::failed(
+            "web1",
+            "apt-get -y upgrade",
+            "refused".into(),
+            started,
+            Some(SshError::Connect("refused".into())),
+        );
+        assert_eq!(refused.failure(), "FAILED: refused");
     }
 
     #[test]

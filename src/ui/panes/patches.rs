@@ -431,7 +431,7 @@ impl PatchesPane {
                         }
                     ))
                 } else {
-                    Activity::failed(format!("FAILED: {}", o.error.clone().unwrap_or_default()))
+                    Activity::failed(o.failure())
                 };
                 let summary = activity.text.clone();
                 self.activity.insert(o.host.clone(), activity);
