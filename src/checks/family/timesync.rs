@@ -15,7 +15,7 @@ pub const FAMILY: Family = Family {
     name: "timesync",
     probe: r#"
 echo "@@opsdeck timesync"
-if have timedatectl; then
+if [ -d /run/systemd/system ] && have timedatectl; then
     T5=""; have timeout && T5="timeout 5"
     $T5 timedatectl show -p NTP -p NTPSynchronized 2>/dev/null
 fi
@@ -25,13 +25,11 @@ if have chronyc; then
         case "$line" in "Leap status"*) printf 'chrony %s\n' "$line" ;; esac
     done
 fi
-for f in /proc/[0-9]*/comm; do
-    [ -r "$f" ] || continue
-    read -r c < "$f" 2>/dev/null || continue
-    case "$c" in
-        chronyd|ntpd|openntpd|systemd-timesyn) echo "daemon $c"; break ;;
-    esac
+for f in /run/chrony/chronyd.pid:chronyd /var/run/chrony/chronyd.pid:chronyd /run/chronyd.pid:chronyd \
+         /run/ntpd.pid:ntpd /var/run/ntpd.pid:ntpd /run/openntpd.pid:openntpd; do
+    [ -r "${f%:*}" ] && read -r pid < "${f%:*}" && [ -d "/proc/$pid" ] && echo "daemon ${f##*:}" && break
 done
+[ -d /run/systemd/timesync ] && echo "daemon systemd-timesyncd"
 "#,
     parse: |s: &Sections, f: &mut Facts, problems: &mut Vec<ParseError>| match parse_time_sync(
         s.get("timesync").unwrap_or(&[]),
@@ -65,11 +63,10 @@ pub fn parse_time_sync(lines: &[&str]) -> Result<Option<TimeSync>, ParseError> {
             t.synchronized = Some(!status.eq_ignore_ascii_case("Not synchronised"));
             t.daemon.get_or_insert_with(|| "chronyd".into());
         } else if let Some(v) = l.strip_prefix("daemon ") {
-            let name = match v.trim() {
-                "systemd-timesyn" => "systemd-timesyncd",
-                other => other,
-            };
-            t.daemon = Some(crate::util::excerpt(name, 32));
+            // the first one found wins (chrony's own line named it first)
+            if t.daemon.is_none() {
+                t.daemon = Some(crate::util::excerpt(v.trim(), 32));
+            }
         } else if l.contains('=') {
             // another property a newer timedatectl prints: not ours
             continue;
@@ -144,7 +141,7 @@ mod tests {
     fn timedatectl_and_chrony_as_they_print() {
         // `timedatectl show -p NTP -p NTPSynchronized` on Debian 12 with
         // systemd-timesyncd, and `chronyc -n tracking`'s leap line
-        let (ts, r) = verdict(&["NTP=yes", "NTPSynchronized=yes", "daemon systemd-timesyn"]);
+        let (ts, r) = verdict(&["NTP=yes", "NTPSynchronized=yes", "daemon systemd-timesyncd"]);
         let ts = ts.unwrap();
         assert_eq!(ts.synchronized, Some(true));
         assert_eq!(ts.daemon.as_deref(), Some("systemd-timesyncd"));
