@@ -22,3 +22,4 @@ pub mod store;
 pub mod ui;
 pub mod util;
 pub mod validate;
+pub mod watch;

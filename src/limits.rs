@@ -238,6 +238,71 @@ pub fn settings(s: &Settings) -> Vec<Problem> {
         &APPLY_TIMEOUT_S,
         "seconds",
     );
+
+    let a = &s.alerts;
+    let mut c = Check {
+        out: &mut out,
+        prefix: vec![Key::Name("alerts")],
+    };
+    for url in a.webhook.iter().chain(a.ping.iter()) {
+        if !(url.starts_with("http://") || url.starts_with("https://"))
+            || url.contains(char::is_whitespace)
+        {
+            let key = if a.ping.as_ref() == Some(url) {
+                "ping"
+            } else {
+                "webhook"
+            };
+            c.push(
+                key,
+                format!("{key}: `{url}` is not an http:// or https:// URL"),
+            );
+        }
+    }
+    for m in &a.mail_to {
+        if !m.contains('@') || m.contains(char::is_whitespace) || m.contains(['<', '>', '\r', '\n'])
+        {
+            c.push(
+                "mail_to",
+                format!("mail_to: `{m}` is not an e-mail address"),
+            );
+        }
+    }
+    if let Some(d) = &a.digest {
+        if let Err(e) = crate::model::parse_hhmm(d) {
+            c.push("digest", format!("digest: {e}"));
+        }
+    }
+    if let Some(smtp) = &a.smtp {
+        c.prefix = vec![Key::Name("alerts"), Key::Name("smtp")];
+        if smtp.host.trim().is_empty() {
+            c.push("host", "host: the SMTP server's name is missing".into());
+        }
+        if smtp.port == 0 {
+            c.push("port", "port = 0 is out of range: allowed 1..=65535".into());
+        }
+        if smtp.password_command.is_some() && !smtp.starttls && smtp.port != 465 {
+            c.push(
+                "starttls",
+                "starttls = false with a password: the password would cross the network in clear"
+                    .into(),
+            );
+        }
+    }
+    for (i, m) in s.maintenance.iter().enumerate() {
+        if let Err(e) = m.window() {
+            out.push(Problem {
+                at: vec![Key::Name("maintenance"), Key::Index(i)],
+                message: e,
+            });
+        }
+        if m.targets.is_empty() {
+            out.push(Problem {
+                at: vec![Key::Name("maintenance"), Key::Index(i)],
+                message: "a maintenance window needs targets (host names or @tags)".into(),
+            });
+        }
+    }
     out
 }
 

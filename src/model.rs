@@ -111,6 +111,70 @@ pub struct Settings {
     pub ui: UiSettings,
     pub run: RunSettings,
     pub patches: PatchSettings,
+    /// Where the watch's alerts go (`opsdeck sweep`).
+    pub alerts: AlertSettings,
+    /// `[[maintenance]]`: windows in which alerts for some hosts are muted.
+    pub maintenance: Vec<Maintenance>,
+}
+
+/// `[alerts]`: the channels of the watch. Secrets never live here: the
+/// SMTP password comes from `password_command`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertSettings {
+    /// JSON POST per event (or per digest) to each URL.
+    pub webhook: Vec<String>,
+    /// Dead man's switch: `URL/start` before a sweep, `URL` after one that
+    /// ran, `URL/fail` (the summary as the body) when it could not.
+    pub ping: Option<String>,
+    /// E-mail recipients (through `[alerts.smtp]`, else the local sendmail).
+    pub mail_to: Vec<String>,
+    /// The From address (default `opsdeck@HOSTNAME`).
+    pub mail_from: Option<String>,
+    pub smtp: Option<SmtpSettings>,
+    /// "08:00": one message a day listing everything open, instead of one
+    /// per change.
+    pub digest: Option<String>,
+}
+
+/// `[alerts.smtp]`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub user: Option<String>,
+    /// A command whose first line of output is the password (e.g. `pass
+    /// show smtp`); run when a mail is sent, never stored.
+    pub password_command: Option<String>,
+    /// STARTTLS before authenticating (required when a password is used).
+    pub starttls: bool,
+}
+
+impl Default for SmtpSettings {
+    fn default() -> Self {
+        SmtpSettings {
+            host: String::new(),
+            port: 587,
+            user: None,
+            password_command: None,
+            starttls: true,
+        }
+    }
+}
+
+/// `[[maintenance]]`: hosts (names or @tags) whose alerts are muted in a
+/// weekly or one-off window, in the local time zone.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Maintenance {
+    pub targets: Vec<String>,
+    /// "Sun 02:00-04:00" (may run past midnight: "Sat 23:00-01:00").
+    pub weekly: Option<String>,
+    /// One-off window: local date and time, "2026-12-24 18:00".
+    pub from: Option<String>,
+    pub until: Option<String>,
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -876,5 +940,90 @@ mod tests {
         assert_eq!(h.warranty_until.unwrap().to_string(), "2026-01-31");
         assert!(toml::from_str::<Host>("name = \"a\"\npurchased = 2023-04-01T10:00:00Z").is_err());
         assert!(toml::from_str::<Host>("name = \"a\"\npurchased = \"soon\"").is_err());
+    }
+}
+
+// ---------------------------------------------------------------- maintenance
+
+/// A maintenance window, parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    /// Every week: the day (0 = Monday) and minutes of the day, start to end
+    /// (end ≤ start: past midnight into the next day).
+    Weekly { day: u8, start: u16, end: u16 },
+    /// Once, local civil times.
+    Once {
+        from: jiff::civil::DateTime,
+        until: jiff::civil::DateTime,
+    },
+}
+
+const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+fn hhmm(s: &str) -> Option<u16> {
+    let (h, m) = s.trim().split_once(':')?;
+    let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
+    (h < 24 && m < 60 && s.trim().len() == 5).then_some(h * 60 + m)
+}
+
+/// "08:00" → minutes of the day.
+pub fn parse_hhmm(s: &str) -> Result<u16, String> {
+    hhmm(s).ok_or_else(|| format!("`{s}` is not a time of day such as \"08:00\""))
+}
+
+impl Maintenance {
+    /// The window, or why it cannot be read.
+    pub fn window(&self) -> Result<Window, String> {
+        match (&self.weekly, &self.from, &self.until) {
+            (Some(w), None, None) => {
+                let bad = || format!("weekly = \"{w}\": write a day and hours such as \"Sun 02:00-04:00\"");
+                let (day, hours) = w.trim().split_once(char::is_whitespace).ok_or_else(bad)?;
+                let d = day.to_ascii_lowercase();
+                let day = DAYS
+                    .iter()
+                    .position(|x| d.starts_with(x) && d.len() >= 3)
+                    .ok_or_else(bad)? as u8;
+                let (a, b) = hours.trim().split_once('-').ok_or_else(bad)?;
+                let (start, end) = (hhmm(a).ok_or_else(bad)?, hhmm(b).ok_or_else(bad)?);
+                if start == end {
+                    return Err(format!("weekly = \"{w}\": the window is empty"));
+                }
+                Ok(Window::Weekly { day, start, end })
+            }
+            (None, Some(f), Some(u)) => {
+                let p = |k: &str, v: &str| {
+                    v.trim().replacen(' ', "T", 1).parse::<jiff::civil::DateTime>().map_err(|_| {
+                        format!("{k} = \"{v}\": write a local date and time such as \"2026-12-24 18:00\"")
+                    })
+                };
+                let (from, until) = (p("from", f)?, p("until", u)?);
+                if until <= from {
+                    return Err(format!("until = \"{u}\" is not after from = \"{f}\""));
+                }
+                Ok(Window::Once { from, until })
+            }
+            _ => Err(
+                "a maintenance window needs either weekly = \"Sun 02:00-04:00\" or both from and until"
+                    .into(),
+            ),
+        }
+    }
+}
+
+impl Window {
+    /// Is the local civil time `t` inside the window?
+    pub fn contains(&self, t: jiff::civil::DateTime) -> bool {
+        match *self {
+            Window::Once { from, until } => from <= t && t < until,
+            Window::Weekly { day, start, end } => {
+                let today = t.date().weekday().to_monday_zero_offset() as u8;
+                let m = t.hour() as u16 * 60 + t.minute() as u16;
+                if start < end {
+                    today == day && (start..end).contains(&m)
+                } else {
+                    (today == day && m >= start) || (today == (day + 1) % 7 && m < end)
+                }
+            }
+        }
     }
 }

@@ -29,7 +29,11 @@ pub use crate::model::{PaneId, Target};
 pub enum Category {
     HostDown,
     Disk,
+    /// A filesystem that fills up (the watch's forecast).
+    DiskForecast,
     Backup,
+    /// Far from the host's or the job's own usual (the watch's history).
+    Anomaly,
     SecurityUpdates,
     OsEol,
     Contract,
@@ -53,6 +57,11 @@ pub struct Item {
     /// Why, with numbers and dates.
     pub why: String,
     pub target: Target,
+    /// What, within its category and target, the item is about when one
+    /// target can have several (a disk's mount point); with them, the
+    /// item's stable [`Item::id`].
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub subject: String,
     /// Larger is more urgent, within a level and category (days overdue, %...).
     #[serde(skip)]
     pub urgency: i64,
@@ -62,6 +71,25 @@ impl Item {
     /// "what: why", for one-line displays.
     pub fn text(&self) -> String {
         format!("{}: {}", self.what, self.why)
+    }
+
+    /// A stable identity across sweeps (the watch alerts on its changes):
+    /// category, target and subject, never the numbers of `what`/`why`.
+    pub fn id(&self) -> String {
+        let cat = serde_json::to_value(self.category)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let mut id = format!("{cat}:{}:{}", self.target.pane.0, self.target.key);
+        if let Some(t) = &self.target.ticket {
+            id.push(':');
+            id.push_str(t);
+        }
+        if !self.subject.is_empty() {
+            id.push(':');
+            id.push_str(&self.subject);
+        }
+        id
     }
 }
 
@@ -85,6 +113,8 @@ pub struct Snapshot {
     pub backups: Vec<BackupResult>,
     pub security_since: Vec<SecuritySince>,
     pub eol: EolTable,
+    /// The watch's forecasts and anomalies of the last sweep.
+    pub watch: Vec<Item>,
     /// State that could not be read in full (damaged entries skipped): shown
     /// by the report and the TUI, never a failure.
     pub notes: Vec<String>,
@@ -122,11 +152,13 @@ impl Snapshot {
         let patches = store.load_state(StateKind::Patches);
         let backups = store.load_state(StateKind::Backups);
         let since = store.load_state(StateKind::SecuritySince);
+        let watch = store.load_state(StateKind::Watch);
         let notes = [
             &checks.problems,
             &patches.problems,
             &backups.problems,
             &since.problems,
+            &watch.problems,
         ]
         .into_iter()
         .flatten()
@@ -142,6 +174,7 @@ impl Snapshot {
             backups: backups.items,
             security_since: since.items,
             eol: EolTable::load(&store.home)?,
+            watch: watch.items,
             notes,
         })
     }
@@ -317,6 +350,7 @@ fn host_items(snap: &Snapshot, now: Timestamp, today: Date, out: &mut Vec<Item>)
                     what: format!("{} unreachable", h.name),
                     why: format!("{} (checked {})", clean(err), age_text(&c.checked_at, now)),
                     target: target(PaneId::HOSTS),
+                    subject: String::new(),
                     urgency: util::age_of(&c.checked_at, now)
                         .map(|s| -(s as i64))
                         .unwrap_or(0),
@@ -344,6 +378,7 @@ fn host_items(snap: &Snapshot, now: Timestamp, today: Date, out: &mut Vec<Item>)
                             ),
                             why: format!("{}{more}", list.join(", ")),
                             target: target(PaneId::HOSTS),
+                            subject: String::new(),
                             urgency: units.len() as i64,
                         });
                     }
@@ -388,6 +423,7 @@ fn host_items(snap: &Snapshot, now: Timestamp, today: Date, out: &mut Vec<Item>)
                         ),
                         why: since_text,
                         target: target(PaneId::PATCHES),
+                        subject: String::new(),
                         urgency: days * 1000 + n as i64,
                     });
                 }
@@ -407,6 +443,7 @@ fn host_items(snap: &Snapshot, now: Timestamp, today: Date, out: &mut Vec<Item>)
                 what: format!("{}: reboot required", h.name),
                 why: format!("updates need a reboot to take effect ({uptime})"),
                 target: target(PaneId::PATCHES),
+                subject: String::new(),
                 urgency: check.and_then(|c| c.facts.as_ref()?.uptime_s).unwrap_or(0) as i64,
             });
         }
@@ -433,6 +470,7 @@ fn disk_items(host: &str, f: &Facts, th: &Thresholds, out: &mut Vec<Item>) {
                 key: host.to_string(),
                 ticket: None,
             },
+            subject: d.mount.clone(),
             urgency: (d.used_pct * 10.0) as i64,
         });
     }
@@ -454,6 +492,7 @@ fn backup_items(snap: &Snapshot, now: Timestamp, today: Date, out: &mut Vec<Item
                     what: format!("backup {}", job.name),
                     why,
                     target: target.clone(),
+                    subject: String::new(),
                     urgency,
                 });
             }
@@ -471,6 +510,7 @@ fn backup_items(snap: &Snapshot, now: Timestamp, today: Date, out: &mut Vec<Item
                     what: format!("backup {}: restore test", job.name),
                     why: format!("never restore-tested (restore_test_every {every})"),
                     target: target.clone(),
+                    subject: String::new(),
                     urgency: i64::MAX / 2,
                 }),
                 Some(last) => {
@@ -487,6 +527,7 @@ fn backup_items(snap: &Snapshot, now: Timestamp, today: Date, out: &mut Vec<Item
                                     lifecycle::relative_days(days)
                                 ),
                                 target: target.clone(),
+                                subject: String::new(),
                                 urgency: -days,
                             });
                         }
@@ -589,6 +630,7 @@ fn vendor_items(snap: &Snapshot, today: Date, out: &mut Vec<Item>) {
                         key: v.name.clone(),
                         ticket: Some(t.reference.clone()),
                     },
+                    subject: String::new(),
                     urgency: days,
                 });
             }
@@ -854,9 +896,12 @@ pub fn items(snap: &Snapshot, now: Timestamp, today: Date) -> Vec<Item> {
             what: l.what,
             why: l.why,
             target: l.target,
+            subject: String::new(),
             urgency: -l.days,
         });
     }
+    // the watch's forecasts and anomalies, as the last sweep found them
+    out.extend(snap.watch.iter().cloned());
     rank(&mut out);
     out
 }

@@ -373,17 +373,28 @@ pub fn summary(results: &[HostCheck]) -> String {
     format!("{} {noun}: {}", results.len(), parts.join(", "))
 }
 
-/// Keep a sweep's results: state/checks.toml and state/patches.toml (merged
-/// by host, the package stamp included; a host that could not be checked
-/// keeps its last known facts) and ONE journal entry for the sweep, as
-/// `action` (`check`, `patches`: the command that ran) of `target` ("all",
-/// "web1 @db"). Returns both merged state lists (for what is derived from
-/// them: `ops::check::save` tracks pending security updates).
+/// Keep a sweep's results in state (checks and patches, merged by host; a
+/// host that could not be checked keeps its last known facts) and journal
+/// them once as `action` of `target`.
 pub fn save_as(
     store: &Store,
     results: &[HostCheck],
     action: &str,
     target: &str,
+) -> Result<(Vec<CheckResult>, Vec<PatchReport>), StoreError> {
+    if results.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let kept = keep(store, results)?;
+    store.journal(&journal_entry(results, action, target))?;
+    Ok(kept)
+}
+
+/// Keep a sweep's results in state without a journal entry (a caller that
+/// journals a larger task, such as the watch's sweep, says it once).
+pub fn keep(
+    store: &Store,
+    results: &[HostCheck],
 ) -> Result<(Vec<CheckResult>, Vec<PatchReport>), StoreError> {
     if results.is_empty() {
         return Ok((Vec::new(), Vec::new()));
@@ -414,6 +425,12 @@ pub fn save_as(
         results.iter().map(|r| r.patches.clone()).collect(),
         |p: &PatchReport| p.host.as_str(),
     )?;
+    Ok((checks, patches))
+}
+
+/// The journal entry of a sweep: worst status, a summary, one line per host
+/// that is not OK, the probe's CPU on the hosts.
+pub fn journal_entry(results: &[HostCheck], action: &str, target: &str) -> JournalEntry {
     let worst = results
         .iter()
         .fold(Status::Ok, |w, r| w.worst(r.check.status));
@@ -448,8 +465,7 @@ pub fn save_as(
         cpu.len(),
         listed
     ));
-    store.journal(&entry)?;
-    Ok((checks, patches))
+    entry
 }
 
 fn worst_label(s: Status) -> &'static str {

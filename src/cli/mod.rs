@@ -17,6 +17,7 @@ pub mod out;
 pub mod patch;
 pub mod report;
 pub mod run;
+pub mod watch;
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -90,9 +91,74 @@ pub enum Command {
     /// Hand the inventory to another tool.
     #[command(subcommand)]
     Export(ExportCmd),
+    /// One sweep of everything (health, patches, backups, lifecycle,
+    /// tickets), history, forecasts and alerts on change: for a timer.
+    #[command(
+        after_help = "Examples:\n  opsdeck sweep\n  opsdeck sweep --json | jq .events\n  opsdeck schedule install --every 10m\n\nA second sweep while one runs exits 0 at once (a message on stderr), touching nothing."
+    )]
+    Sweep(SweepArgs),
+    /// Run `opsdeck sweep` from a timer (systemd user timer, or cron).
+    #[command(subcommand)]
+    Schedule(ScheduleCmd),
+    /// The alert channels of `[alerts]`.
+    #[command(subcommand)]
+    Alerts(AlertsCmd),
+    /// The samples the sweeps kept for one host.
+    History(HistoryArgs),
     /// The connection helper of `[ssh] persist_s` (started by opsdeck itself).
     #[command(name = "__mux", hide = true)]
     Mux(MuxArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// Host names, @tags, or all (the default); their backup jobs with them.
+    pub targets: Vec<String>,
+    #[arg(long)]
+    pub json: bool,
+    /// Keep no history this time (and so forecast nothing).
+    #[arg(long)]
+    pub no_history: bool,
+    /// Record unknown host keys (as OpenSSH's accept-new).
+    #[arg(long)]
+    pub accept_new: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScheduleCmd {
+    /// Install the timer (systemd user timer; without systemd, print the
+    /// crontab line, installed with --crontab).
+    Install {
+        /// How often: 1m to 24h.
+        #[arg(long, default_value = "10m", value_name = "DURATION")]
+        every: String,
+        /// Use cron even where a systemd user manager runs.
+        #[arg(long)]
+        cron: bool,
+        /// Install the crontab line with `crontab` (cron path).
+        #[arg(long)]
+        crontab: bool,
+    },
+    /// The last sweep, its result, and when the next is due.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove the timer or the crontab line.
+    Remove,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCmd {
+    /// Send a test message on every channel and say which worked.
+    Test,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    pub host: String,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -506,6 +572,10 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Backups(a) => backups::run(&home, &a),
         Command::Run(a) => run::run(&home, &a),
         Command::Report(a) => report::run(&home, &a),
+        Command::Sweep(a) => watch::sweep(&home, &a),
+        Command::Schedule(c) => watch::schedule(&home, c),
+        Command::Alerts(c) => watch::alerts(&home, c),
+        Command::History(a) => watch::history(&home, &a),
         Command::Mux(_) => Ok(exit::OK),
     };
     let code = match result {

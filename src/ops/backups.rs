@@ -35,6 +35,18 @@ pub fn check(
     (done, saved)
 }
 
+/// Keep results (merged by job name) in state, without a journal entry.
+pub fn keep(store: &Store, results: &[BackupResult]) -> Result<(), StoreError> {
+    if results.is_empty() {
+        return Ok(());
+    }
+    store
+        .merge_state(StateKind::Backups, results.to_vec(), |r: &BackupResult| {
+            r.name.as_str()
+        })
+        .map(|_| ())
+}
+
 /// Keep results (merged by job name) and journal them as a check of
 /// `target` (job names; none: all).
 pub fn save(store: &Store, results: &[BackupResult], target: &[String]) -> Result<(), StoreError> {

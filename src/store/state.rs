@@ -27,6 +27,7 @@ impl StateKind {
             StateKind::Patches => ("patches.toml", "patch"),
             StateKind::Backups => ("backups.toml", "backup"),
             StateKind::SecuritySince => ("security_since.toml", "host"),
+            StateKind::Watch => ("watch.toml", "item"),
         }
     }
 }

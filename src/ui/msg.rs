@@ -150,6 +150,13 @@ pub struct Results {
     pub eol_error: Option<String>,
     /// Since when security updates are pending, per host (state/).
     pub security_since: Vec<SecuritySince>,
+    /// The watch's forecasts and anomalies of the last sweep (state/).
+    pub watch: Vec<crate::overview::Item>,
+    /// The watch's history per host (for the disks' sparklines).
+    pub history: BTreeMap<String, Vec<crate::watch::history::HostSample>>,
+    /// The last sweep, and how sweeps are scheduled.
+    pub last_sweep: Option<crate::watch::LastSweep>,
+    pub schedule: Option<crate::watch::schedule::Schedule>,
 }
 
 impl Results {
