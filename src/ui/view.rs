@@ -63,6 +63,14 @@ fn draw(app: &App, frame: &mut Frame) {
             crate::util::plural(app.store.hosts.len(), "host", "hosts")
         )),
     ];
+    if let Some((note, overdue)) = crate::watch::schedule::sweep_note(
+        app.results.last_sweep.as_ref(),
+        app.results.schedule.as_ref(),
+        ctx.now.as_second(),
+    ) {
+        let style = if overdue { theme.error() } else { theme.dim() };
+        spans.push(Span::styled(format!(" · {note}"), style));
+    }
     if !app.results.checking.is_empty() {
         spans.push(Span::styled(
             format!(" · checking {}", app.results.checking.len()),

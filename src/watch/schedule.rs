@@ -289,6 +289,41 @@ pub fn overdue(every_s: u64, since_last_s: u64) -> bool {
     since_last_s > every_s.saturating_mul(2).max(every_s + 300)
 }
 
+/// The TUI's header note: "last sweep 4m ago (every 10m)", and whether
+/// the scheduled sweep is overdue (the dead man's switch seen from inside).
+/// None when no sweep ran and none is scheduled.
+pub fn sweep_note(
+    last: Option<&super::LastSweep>,
+    schedule: Option<&Schedule>,
+    now_s: i64,
+) -> Option<(String, bool)> {
+    let ago = last
+        .and_then(|l| l.at.parse::<jiff::Timestamp>().ok())
+        .map(|t| (now_s - t.as_second()).max(0) as u64);
+    let every = schedule
+        .map(|s| format!(" (every {})", s.every))
+        .unwrap_or_default();
+    match (ago, schedule) {
+        (None, None) => None,
+        (None, Some(_)) => Some((format!("no sweep yet{every}"), false)),
+        (Some(a), s) => {
+            let overdue = s.is_some_and(|s| overdue(s.every_s, a));
+            let text = if overdue {
+                format!(
+                    "SWEEP OVERDUE: last {} ago{every}",
+                    crate::util::format_age(a.max(1))
+                )
+            } else {
+                format!(
+                    "last sweep {} ago{every}",
+                    crate::util::format_age(a.max(1))
+                )
+            };
+            Some((text, overdue))
+        }
+    }
+}
+
 /// Parse `--every`: a duration of at least a minute and at most a day.
 pub fn parse_every(s: &str) -> Result<u64, String> {
     let d = crate::util::parse_duration(s).map_err(|e| format!("--every: {e}"))?;
@@ -321,6 +356,29 @@ mod tests {
         assert!(timer.contains("OnUnitActiveSec=600s"));
         assert!(overdue(600, 1300) && !overdue(600, 1100));
         assert_eq!(parse_every("10m"), Ok(600));
+        let last = super::super::LastSweep {
+            at: "2026-12-05T10:00:00Z".into(),
+            took_ms: 1,
+            status: "ok".into(),
+            summary: String::new(),
+        };
+        let sched = Schedule {
+            method: "cron".into(),
+            every: "10m".into(),
+            every_s: 600,
+            installed_at: String::new(),
+            detail: String::new(),
+        };
+        let t = 1_796_464_800; // 2026-12-05T10:00:00Z
+        assert_eq!(
+            sweep_note(Some(&last), Some(&sched), t + 240),
+            Some(("last sweep 4m ago (every 10m)".into(), false))
+        );
+        assert_eq!(
+            sweep_note(Some(&last), Some(&sched), t + 7200),
+            Some(("SWEEP OVERDUE: last 2h ago (every 10m)".into(), true))
+        );
+        assert_eq!(sweep_note(None, None, t), None);
         assert!(parse_every("10s").is_err() && parse_every("2d").is_err());
     }
 }

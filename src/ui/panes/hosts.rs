@@ -151,6 +151,12 @@ fn opt(v: &Option<String>) -> String {
     v.clone().unwrap_or_default()
 }
 
+/// Hosts in a maintenance window now (`[[maintenance]]`), with its reason.
+fn in_maintenance(ctx: &Ctx) -> std::collections::BTreeMap<String, String> {
+    let local = ctx.now.to_zoned(jiff::tz::TimeZone::system()).datetime();
+    crate::watch::alerts::in_maintenance(&ctx.store.settings.maintenance, &ctx.store.hosts, local)
+}
+
 /// Every fact of a host and its full error, for Enter.
 pub fn details(h: &Host, c: Option<&CheckResult>, ctx: &Ctx) -> Vec<Line<'static>> {
     let t = ctx.theme;
@@ -206,6 +212,12 @@ pub fn details(h: &Host, c: Option<&CheckResult>, ctx: &Ctx) -> Vec<Line<'static
         Span::styled(format!("{:<16}", "status"), t.key()),
         Span::styled(c.status.label().to_string(), t.status(c.status)),
     ]));
+    if let Some(m) = in_maintenance(ctx).get(&h.name) {
+        l.push(kv(
+            "maintenance",
+            format!("in a window now ({m}): alerts muted"),
+        ));
+    }
     l.push(kv(
         "checked",
         format!(
@@ -241,6 +253,28 @@ pub fn details(h: &Host, c: Option<&CheckResult>, ctx: &Ctx) -> Vec<Line<'static
             for (k, v) in (family.details)(f) {
                 l.push(kv(k, v));
             }
+        }
+        // each filesystem's use over the last 30 days (the watch's history)
+        if let Some(samples) = ctx.results.history.get(&h.name) {
+            let now = ctx.now.as_second();
+            for d in &f.disks {
+                let series = crate::watch::forecast::disk_series(samples, &d.mount, now, 30);
+                if series.len() >= 2 {
+                    let lo = series.iter().cloned().fold(f64::MAX, f64::min);
+                    let hi = series.iter().cloned().fold(f64::MIN, f64::max);
+                    l.push(kv(
+                        "30 days",
+                        format!(
+                            "{} {}  {lo:.0}-{hi:.0}%",
+                            d.mount,
+                            crate::watch::forecast::sparkline(&series, 40)
+                        ),
+                    ));
+                }
+            }
+        }
+        for w in ctx.results.watch.iter().filter(|i| i.target.key == h.name) {
+            l.push(kv("watch", format!("{}: {}", w.what, w.why)));
         }
         l.push(kv(
             "reboot required",
@@ -425,6 +459,7 @@ impl Pane for HostsPane {
             )
         };
         let cols = table::column_widths(area, &widths);
+        let maint = in_maintenance(ctx);
         let fit = |text: String, col: usize| match cols.get(col) {
             Some(&w) => ellipsize(&text, w),
             None => text,
@@ -461,7 +496,14 @@ impl Pane for HostsPane {
                         .map(crate::util::format_age)
                         .unwrap_or_else(|| "never".into())
                 };
-                let why = c.map(reason).unwrap_or_default();
+                let mut why = c.map(reason).unwrap_or_default();
+                if let Some(m) = maint.get(&h.name) {
+                    why = if why.is_empty() {
+                        format!("in maintenance ({m})")
+                    } else {
+                        format!("in maintenance ({m}) · {why}")
+                    };
+                }
                 let facts = c.map(|c| known_facts_text(c, ctx)).unwrap_or_default();
                 let mut cells = vec![
                     Cell::from(fit(h.name.clone(), 0)),
