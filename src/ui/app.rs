@@ -1277,9 +1277,14 @@ impl App {
                 Ok(None) => self.set_error(format!("ssh {host} was killed by a signal")),
                 Err(e) => self.set_error(format!("could not run ssh {host}: {e}")),
             },
+            ShellMsg::HistoryLoaded(h) => {
+                self.results.history = *h;
+                self.data_changed();
+            }
             ShellMsg::ResultsLoaded(loaded) => {
                 let live = std::mem::take(&mut self.results);
                 let mut r = *loaded;
+                r.history = live.history;
                 r.checking = live.checking;
                 r.addresses = live.addresses;
                 r.checks.extend(live.checks);
@@ -1297,7 +1302,9 @@ impl App {
                     self.store = *store;
                     let checking = std::mem::take(&mut self.results.checking);
                     let addresses = std::mem::take(&mut self.results.addresses);
+                    let history = std::mem::take(&mut self.results.history);
                     self.results = *results;
+                    self.results.history = history;
                     self.results.checking = checking;
                     self.results.addresses = addresses;
                     self.refresh_all();

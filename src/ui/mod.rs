@@ -198,8 +198,20 @@ async fn event_loop(store: Store, t0: Instant) -> Result<(), Failure> {
     let loader = store.clone();
     let ltx = tx.clone();
     tokio::task::spawn_blocking(move || {
+        let t = std::time::Instant::now();
         let r = runner::load_results(&loader);
         let _ = ltx.send(Msg::Shell(ShellMsg::ResultsLoaded(Box::new(r))));
+        tracing::info!("state/ read in {} ms", t.elapsed().as_millis());
+        // then the watch's history (sparklines), which may be large
+        let t = std::time::Instant::now();
+        let names: Vec<String> = loader.hosts.iter().map(|h| h.name.clone()).collect();
+        let history = crate::watch::history::all_hosts(&loader.home, &names);
+        tracing::info!(
+            "history of {} hosts read in {} ms",
+            history.len(),
+            t.elapsed().as_millis()
+        );
+        let _ = ltx.send(Msg::Shell(ShellMsg::HistoryLoaded(Box::new(history))));
     });
     let results = msg::Results {
         loading: true,

@@ -305,4 +305,6 @@ pub enum ShellMsg {
     },
     /// state/ read at start-up (after the first frame).
     ResultsLoaded(Box<Results>),
+    /// The watch's history, read after the results (it may be large).
+    HistoryLoaded(Box<BTreeMap<String, Vec<crate::watch::history::HostSample>>>),
 }

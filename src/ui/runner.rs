@@ -44,8 +44,6 @@ pub fn load_results(store: &Store) -> Results {
     let watch = store.load_state::<crate::overview::Item>(StateKind::Watch);
     r.load_errors.extend(watch.problems);
     r.watch = watch.items;
-    let names: Vec<String> = store.hosts.iter().map(|h| h.name.clone()).collect();
-    r.history = crate::watch::history::all_hosts(&store.home, &names);
     r.last_sweep = crate::watch::LastSweep::load(&store.home);
     r.schedule = crate::watch::schedule::load(&store.home);
     r.load_errors.extend(checks.problems);
