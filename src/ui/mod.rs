@@ -205,7 +205,10 @@ async fn event_loop(store: Store, t0: Instant) -> Result<(), Failure> {
         // then the watch's history (sparklines), which may be large
         let t = std::time::Instant::now();
         let names: Vec<String> = loader.hosts.iter().map(|h| h.name.clone()).collect();
-        let history = crate::watch::history::all_hosts(&loader.home, &names);
+        let now = crate::overview::now()
+            .unwrap_or_else(|_| jiff::Timestamp::now())
+            .as_second();
+        let history = crate::watch::history::disk_sparks(&loader.home, &names, now, 30, 40);
         tracing::info!(
             "history of {} hosts read in {} ms",
             history.len(),

@@ -152,8 +152,9 @@ pub struct Results {
     pub security_since: Vec<SecuritySince>,
     /// The watch's forecasts and anomalies of the last sweep (state/).
     pub watch: Vec<crate::overview::Item>,
-    /// The watch's history per host (for the disks' sparklines).
-    pub history: BTreeMap<String, Vec<crate::watch::history::HostSample>>,
+    /// Each host's filesystems over the last 30 days (the watch's history,
+    /// squeezed to a sparkline's points).
+    pub history: BTreeMap<String, crate::watch::history::DiskSeries>,
     /// The last sweep, and how sweeps are scheduled.
     pub last_sweep: Option<crate::watch::LastSweep>,
     pub schedule: Option<crate::watch::schedule::Schedule>,
@@ -306,5 +307,5 @@ pub enum ShellMsg {
     /// state/ read at start-up (after the first frame).
     ResultsLoaded(Box<Results>),
     /// The watch's history, read after the results (it may be large).
-    HistoryLoaded(Box<BTreeMap<String, Vec<crate::watch::history::HostSample>>>),
+    HistoryLoaded(Box<BTreeMap<String, crate::watch::history::DiskSeries>>),
 }

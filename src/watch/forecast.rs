@@ -281,16 +281,6 @@ pub fn bytes(n: u64) -> String {
     }
 }
 
-/// The values of one filesystem over the last `days` days, oldest first,
-/// for a sparkline (daily and raw samples alike).
-pub fn disk_series(samples: &[HostSample], mount: &str, now: i64, days: i64) -> Vec<f64> {
-    samples
-        .iter()
-        .filter(|s| s.at > now - days * 86_400 && s.at <= now)
-        .filter_map(|s| s.disks.iter().find(|(m, _)| m == mount).map(|(_, p)| *p))
-        .collect()
-}
-
 /// A small sparkline: one character per value, ▁ for 0 % to █ for 100 %,
 /// at most `width` characters (the newest).
 pub fn sparkline(values: &[f64], width: usize) -> String {

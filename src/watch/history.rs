@@ -432,12 +432,56 @@ pub fn size_on_disk(home: &Home) -> u64 {
     total
 }
 
-/// Every host's history, for the TUI (read on a background thread).
-pub fn all_hosts(home: &Home, names: &[String]) -> BTreeMap<String, Vec<HostSample>> {
-    names
-        .iter()
-        .map(|n| (n.clone(), host(home, n)))
-        .filter(|(_, v)| !v.is_empty())
+/// Each filesystem's use over a window, as few points as a sparkline draws.
+pub type DiskSeries = Vec<(String, Vec<f64>)>;
+
+/// For the TUI (read on a background thread, one host at a time): each
+/// host's filesystems over the last `days` days, at most `width` points
+/// each (the fullest value of each stretch), in the order of `names`.
+/// Only these series are kept in memory, never the samples.
+pub fn disk_sparks(
+    home: &Home,
+    names: &[String],
+    now: i64,
+    days: i64,
+    width: usize,
+) -> BTreeMap<String, DiskSeries> {
+    let mut out = BTreeMap::new();
+    for n in names {
+        let samples = host(home, n);
+        let mut mounts: DiskSeries = Vec::new();
+        for s in samples
+            .iter()
+            .filter(|s| s.at > now - days * DAY && s.at <= now)
+        {
+            for (m, p) in &s.disks {
+                match mounts.iter_mut().find(|(x, _)| x == m) {
+                    Some((_, v)) => v.push(*p),
+                    None => mounts.push((m.clone(), vec![*p])),
+                }
+            }
+        }
+        for (_, v) in &mut mounts {
+            *v = squeeze(v, width);
+        }
+        if !mounts.is_empty() {
+            out.insert(n.clone(), mounts);
+        }
+    }
+    out
+}
+
+/// At most `width` values: the largest of each of `width` equal stretches.
+fn squeeze(v: &[f64], width: usize) -> Vec<f64> {
+    if v.len() <= width || width == 0 {
+        return v.to_vec();
+    }
+    (0..width)
+        .map(|i| {
+            let a = i * v.len() / width;
+            let b = ((i + 1) * v.len() / width).max(a + 1);
+            v[a..b].iter().cloned().fold(f64::MIN, f64::max)
+        })
         .collect()
 }
 
@@ -497,6 +541,12 @@ mod tests {
         assert!(kept.windows(2).all(|w| w[0].at <= w[1].at));
         // a day's disk is its fullest moment
         assert!(kept.iter().filter(|s| s.daily).all(|s| s.disks.len() == 1));
+    }
+
+    #[test]
+    fn sparks_keep_the_fullest_of_each_stretch() {
+        assert_eq!(squeeze(&[1.0, 5.0, 2.0, 3.0, 9.0, 4.0], 3), [5.0, 3.0, 9.0]);
+        assert_eq!(squeeze(&[1.0, 2.0], 40), [1.0, 2.0]);
     }
 
     #[test]

@@ -255,22 +255,17 @@ pub fn details(h: &Host, c: Option<&CheckResult>, ctx: &Ctx) -> Vec<Line<'static
             }
         }
         // each filesystem's use over the last 30 days (the watch's history)
-        if let Some(samples) = ctx.results.history.get(&h.name) {
-            let now = ctx.now.as_second();
-            for d in &f.disks {
-                let series = crate::watch::forecast::disk_series(samples, &d.mount, now, 30);
-                if series.len() >= 2 {
-                    let lo = series.iter().cloned().fold(f64::MAX, f64::min);
-                    let hi = series.iter().cloned().fold(f64::MIN, f64::max);
-                    l.push(kv(
-                        "30 days",
-                        format!(
-                            "{} {}  {lo:.0}-{hi:.0}%",
-                            d.mount,
-                            crate::watch::forecast::sparkline(&series, 40)
-                        ),
-                    ));
-                }
+        if let Some(series) = ctx.results.history.get(&h.name) {
+            for (mount, values) in series.iter().filter(|(_, v)| v.len() >= 2) {
+                let lo = values.iter().cloned().fold(f64::MAX, f64::min);
+                let hi = values.iter().cloned().fold(f64::MIN, f64::max);
+                l.push(kv(
+                    "30 days",
+                    format!(
+                        "{mount} {}  {lo:.0}-{hi:.0}%",
+                        crate::watch::forecast::sparkline(values, 40)
+                    ),
+                ));
             }
         }
         for w in ctx.results.watch.iter().filter(|i| i.target.key == h.name) {
