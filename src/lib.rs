@@ -1,6 +1,7 @@
 //! opsdeck: a terminal console for the one person who is the IT department.
 //! See docs/architecture.md for the map of the modules.
 
+pub mod audit;
 pub mod backups;
 pub mod checks;
 pub mod cli;

@@ -289,6 +289,39 @@ pub fn settings(s: &Settings) -> Vec<Problem> {
             );
         }
     }
+    let au = &s.audit;
+    let mut c = Check {
+        out: &mut out,
+        prefix: vec![Key::Name("audit")],
+    };
+    c.range("cert_warn_days", au.cert_warn_days, &(1..=3650), "days");
+    c.range("cert_crit_days", au.cert_crit_days, &(0..=3650), "days");
+    if au.cert_crit_days > au.cert_warn_days {
+        c.push(
+            "cert_crit_days",
+            format!(
+                "cert_crit_days = {} is above cert_warn_days = {}",
+                au.cert_crit_days, au.cert_warn_days
+            ),
+        );
+    }
+    for (i, a) in au.allow_port.iter().enumerate() {
+        if a.port == 0 || !matches!(a.proto.as_deref(), None | Some("tcp") | Some("udp")) {
+            out.push(Problem {
+                at: vec![Key::Name("audit"), Key::Name("allow_port"), Key::Index(i)],
+                message: "allow_port needs a port (1-65535) and proto \"tcp\" or \"udp\"".into(),
+            });
+        }
+    }
+    for (i, a) in au.accept.iter().enumerate() {
+        if a.id.trim().is_empty() {
+            out.push(Problem {
+                at: vec![Key::Name("audit"), Key::Name("accept"), Key::Index(i)],
+                message: "accept needs the id of a finding (opsdeck audit --json shows them)"
+                    .into(),
+            });
+        }
+    }
     for (i, m) in s.maintenance.iter().enumerate() {
         if let Err(e) = m.window() {
             out.push(Problem {

@@ -63,6 +63,7 @@ impl PaneId {
     pub const PATCHES: PaneId = PaneId("patches");
     pub const BACKUPS: PaneId = PaneId("backups");
     pub const VENDORS: PaneId = PaneId("vendors");
+    pub const SECURITY: PaneId = PaneId("security");
 
     /// The name with a capital: "Hosts".
     pub fn title(self) -> String {
@@ -83,6 +84,7 @@ impl<'de> Deserialize<'de> for PaneId {
             PaneId::PATCHES,
             PaneId::BACKUPS,
             PaneId::VENDORS,
+            PaneId::SECURITY,
         ]
         .into_iter()
         .find(|p| p.0 == s)
@@ -115,6 +117,62 @@ pub struct Settings {
     pub alerts: AlertSettings,
     /// `[[maintenance]]`: windows in which alerts for some hosts are muted.
     pub maintenance: Vec<Maintenance>,
+    /// `[audit]`: the security audit.
+    pub audit: AuditSettings,
+}
+
+/// `[audit]`, `[[audit.allow_port]]`, `[[audit.accept]]`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditSettings {
+    /// Use `sudo -n` for what needs root (shadow, sudoers, sshd -T, firewall
+    /// rules, other users' authorized_keys).
+    #[serde(rename = "become")]
+    pub become_root: bool,
+    pub cert_warn_days: u32,
+    pub cert_crit_days: u32,
+    /// More certificate files to read (besides /etc/letsencrypt/live/*/cert.pem).
+    pub cert_paths: Vec<String>,
+    /// Listeners that are expected (quiet).
+    pub allow_port: Vec<AllowPort>,
+    /// Findings accepted (quiet until `until`).
+    pub accept: Vec<AcceptFinding>,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        AuditSettings {
+            become_root: false,
+            cert_warn_days: 21,
+            cert_crit_days: 7,
+            cert_paths: Vec::new(),
+            allow_port: Vec::new(),
+            accept: Vec::new(),
+        }
+    }
+}
+
+/// `[[audit.allow_port]]`: a listener expected on these hosts.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AllowPort {
+    /// Host names or @tags (empty: every host).
+    pub targets: Vec<String>,
+    pub port: u16,
+    /// "tcp" or "udp" (default tcp).
+    pub proto: Option<String>,
+}
+
+/// `[[audit.accept]]`: a finding accepted as it is.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AcceptFinding {
+    pub targets: Vec<String>,
+    /// The finding's id ("sshd.password_auth").
+    pub id: String,
+    pub reason: Option<String>,
+    #[serde(with = "toml_date", skip_serializing_if = "Option::is_none")]
+    pub until: Option<Date>,
 }
 
 /// `[alerts]`: the channels of the watch. Secrets never live here: the
@@ -405,6 +463,12 @@ pub struct Host {
     pub hold: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
+    /// TCP ports whose TLS certificates the audit reads (from the host itself).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tls_ports: Vec<u16>,
+    /// Server names (SNI) asked on those ports (default: localhost).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tls_names: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

@@ -31,6 +31,10 @@ pub enum Category {
     Disk,
     /// A filesystem that fills up (the watch's forecast).
     DiskForecast,
+    /// A finding of the security audit.
+    Security,
+    /// A certificate that expires soon (the audit).
+    Certificate,
     Backup,
     /// Far from the host's or the job's own usual (the watch's history).
     Anomaly,
@@ -152,7 +156,10 @@ impl Snapshot {
         let patches = store.load_state(StateKind::Patches);
         let backups = store.load_state(StateKind::Backups);
         let since = store.load_state(StateKind::SecuritySince);
-        let watch = store.load_state(StateKind::Watch);
+        let mut watch = store.load_state::<Item>(StateKind::Watch);
+        let security = store.load_state::<Item>(StateKind::Security);
+        watch.items.extend(security.items);
+        watch.problems.extend(security.problems);
         let notes = [
             &checks.problems,
             &patches.problems,

@@ -127,6 +127,21 @@ fn opsdeck_toml_shows_every_setting_with_its_default() {
             }),
             digest: Some("x".into()),
         },
+        audit: opsdeck::model::AuditSettings {
+            cert_paths: vec!["x".into()],
+            allow_port: vec![opsdeck::model::AllowPort {
+                targets: vec!["x".into()],
+                port: 1,
+                proto: Some("tcp".into()),
+            }],
+            accept: vec![opsdeck::model::AcceptFinding {
+                targets: vec!["x".into()],
+                id: "x".into(),
+                reason: Some("x".into()),
+                until: date("2024-01-01"),
+            }],
+            ..Default::default()
+        },
         maintenance: vec![opsdeck::model::Maintenance {
             targets: vec!["x".into()],
             weekly: Some("x".into()),
@@ -193,6 +208,8 @@ fn hosts_toml_shows_every_field() {
         warranty_until: date("2024-01-01"),
         hold: vec!["x".into()],
         notes: Some("x".into()),
+        tls_ports: vec![1],
+        tls_names: vec!["x".into()],
     };
     assert_eq!(
         missing(&keys_in(&doc, "host", None), &keys_of(&full)),

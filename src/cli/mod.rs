@@ -9,6 +9,7 @@ use crate::error::{exit, CmdResult, Failure};
 use crate::store::Home;
 use out::{say, tell};
 
+pub mod audit;
 pub mod backup_edit;
 pub mod backups;
 pub mod check;
@@ -105,9 +106,57 @@ pub enum Command {
     Alerts(AlertsCmd),
     /// The samples the sweeps kept for one host.
     History(HistoryArgs),
+    /// Audit the security of hosts (read-only): sshd, listeners, firewall,
+    /// automatic updates, accounts, reboot debt, time, keys, certificates.
+    #[command(
+        after_help = "Examples:\n  opsdeck audit\n  opsdeck audit @web --json | jq '.[].findings[] | select(.severity == \"crit\")'"
+    )]
+    Audit(AuditArgs),
+    /// Who can log in where: find or revoke an authorised SSH key.
+    #[command(subcommand)]
+    Keys(KeysCmd),
     /// The connection helper of `[ssh] persist_s` (started by opsdeck itself).
     #[command(name = "__mux", hide = true)]
     Mux(MuxArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Host names, @tags, or all (the default).
+    pub targets: Vec<String>,
+    #[arg(long)]
+    pub json: bool,
+    /// Record unknown host keys (as OpenSSH's accept-new).
+    #[arg(long)]
+    pub accept_new: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCmd {
+    /// Every host, user and file where a key is authorised (exit 0 found, 1 not found).
+    Find {
+        /// `SHA256:…` or a public key line (`ssh-ed25519 AAAA… comment`).
+        key: String,
+        /// Hosts to look on (default: all).
+        #[arg(long = "on", value_name = "TARGET")]
+        on: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a key everywhere it is authorised on TARGETS, after a plan.
+    Revoke {
+        /// `SHA256:…` or a public key line.
+        key: String,
+        /// Host names, @tags, or all.
+        #[arg(required = true)]
+        targets: Vec<String>,
+        /// Show the plan only.
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not ask.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -576,6 +625,8 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Schedule(c) => watch::schedule(&home, c),
         Command::Alerts(c) => watch::alerts(&home, c),
         Command::History(a) => watch::history(&home, &a),
+        Command::Audit(a) => audit::run(&home, &a),
+        Command::Keys(c) => audit::keys(&home, c),
         Command::Mux(_) => Ok(exit::OK),
     };
     let code = match result {

@@ -17,7 +17,7 @@ use crate::util::format_age;
 // ------------------------------------------------------------------ shared
 
 /// Ask on the terminal; without one, refuse (64) unless --yes was given.
-fn confirm(question: &str, yes: bool) -> Result<bool, Failure> {
+pub(super) fn confirm(question: &str, yes: bool) -> Result<bool, Failure> {
     if yes {
         return Ok(true);
     }

@@ -449,6 +449,29 @@ impl Engine {
         }
     }
 
+    /// The public key blobs this engine may log in to `host` with: its
+    /// identity files (the SSH config's and `[ssh] identity_files`) and the
+    /// agent's keys. `keys revoke` never removes one of these.
+    pub fn own_key_blobs(&self, host: &Host) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        let agent = match self.resolve(host) {
+            Ok(r) => {
+                for f in &r.identity_files {
+                    if let Some(b) = auth::public_blob(f) {
+                        out.push(b);
+                    }
+                }
+                match (&self.inner.agent, r.agent) {
+                    (AgentChoice::Env, Some(a)) => a,
+                    (a, _) => a.clone(),
+                }
+            }
+            Err(_) => self.inner.agent.clone(),
+        };
+        out.extend(auth::agent_blobs(&agent));
+        out
+    }
+
     /// This engine with connection persistence set (None: off): connections
     /// are opened and kept by the helper process `cfg.program __mux` for the
     /// home `cfg.state_dir`, `cfg.idle` after their last use. See [`mux`].

@@ -28,6 +28,8 @@ impl StateKind {
             StateKind::Backups => ("backups.toml", "backup"),
             StateKind::SecuritySince => ("security_since.toml", "host"),
             StateKind::Watch => ("watch.toml", "item"),
+            StateKind::Audit => ("audit.toml", "host"),
+            StateKind::Security => ("security.toml", "item"),
         }
     }
 }

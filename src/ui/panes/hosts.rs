@@ -338,7 +338,9 @@ fn host_form(req: Request, title: &str, h: &Host) -> Form {
     )
 }
 
-fn host_from(v: &FormValues) -> Host {
+/// The host the form describes; what the form does not show (TLS ports
+/// and names of the audit) is kept from `base`, the host being edited.
+fn host_from(v: &FormValues, base: Option<&Host>) -> Host {
     Host {
         name: v.get("name").to_string(),
         address: v.opt("address"),
@@ -353,6 +355,7 @@ fn host_from(v: &FormValues) -> Host {
         warranty_until: v.date("warranty_until"),
         hold: v.list("hold"),
         notes: v.opt("notes"),
+        ..base.cloned().unwrap_or_default()
     }
 }
 
@@ -654,7 +657,8 @@ impl Pane for HostsPane {
                     Request::EditHost(old) => Some(old),
                     _ => return vec![],
                 };
-                let host = host_from(&values);
+                let base = old.as_deref().and_then(|o| ctx.store.host(o));
+                let host = host_from(&values, base);
                 // names are unique whatever their case ("Web1" is web1)
                 if let Err(e) = validate::unique_name(
                     "host",
