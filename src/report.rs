@@ -28,6 +28,12 @@ pub struct Report {
     pub backups: Vec<BackupRow>,
     pub vendors: Vec<VendorRow>,
     pub lifecycle: Vec<lifecycle::Item>,
+    /// The security audit's findings and certificates (`opsdeck audit`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub security: Vec<overview::Item>,
+    /// The watch's forecasts and anomalies (`opsdeck sweep`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub watch: Vec<overview::Item>,
     pub journal: JournalSection,
     /// State that could not be read in full (damaged entries skipped): the
     /// report is made from what could be read, and says so.
@@ -178,6 +184,28 @@ pub fn build(snap: &Snapshot, journal: &[JournalEntry], now: Timestamp, today: D
             &snap.thresholds,
             today,
         ),
+        security: snap
+            .watch
+            .iter()
+            .filter(|i| {
+                matches!(
+                    i.category,
+                    overview::Category::Security | overview::Category::Certificate
+                )
+            })
+            .cloned()
+            .collect(),
+        watch: snap
+            .watch
+            .iter()
+            .filter(|i| {
+                matches!(
+                    i.category,
+                    overview::Category::DiskForecast | overview::Category::Anomaly
+                )
+            })
+            .cloned()
+            .collect(),
         journal: journal_section(journal, now),
         notes: snap.notes.clone(),
     }
@@ -450,6 +478,8 @@ pub fn to_markdown(r: &Report) -> String {
     md_backups(r, &mut o);
     md_vendors(r, &mut o);
     md_lifecycle(r, &mut o);
+    md_items(&mut o, "Security", &r.security);
+    md_items(&mut o, "Forecasts and anomalies", &r.watch);
     md_journal(r, &mut o);
     md_notes(r, &mut o);
     o
@@ -760,6 +790,27 @@ fn md_lifecycle(r: &Report, o: &mut String) {
             .collect();
         table(o, &["level", "item", "why"], &rows);
     }
+}
+
+/// A section of Overview items (the audit's, the watch's), when there are any.
+fn md_items(o: &mut String, title: &str, items: &[overview::Item]) {
+    if items.is_empty() {
+        return;
+    }
+    o.push_str(&format!("## {title}\n\n"));
+    let mut sorted: Vec<&overview::Item> = items.iter().collect();
+    sorted.sort_by_key(|i| std::cmp::Reverse(i.level));
+    let rows: Vec<Vec<String>> = sorted
+        .iter()
+        .map(|i| {
+            vec![
+                level_text(i.level).into(),
+                md_escape(&i.what),
+                md_escape(&i.why),
+            ]
+        })
+        .collect();
+    table(o, &["level", "item", "why"], &rows);
 }
 
 /// The journal of the last days.

@@ -155,6 +155,8 @@ pub struct Results {
     /// Each host's filesystems over the last 30 days (the watch's history,
     /// squeezed to a sparkline's points).
     pub history: BTreeMap<String, crate::watch::history::DiskSeries>,
+    /// The security audit, by host (state/audit.toml).
+    pub audit: BTreeMap<String, crate::audit::HostAudit>,
     /// The last sweep, and how sweeps are scheduled.
     pub last_sweep: Option<crate::watch::LastSweep>,
     pub schedule: Option<crate::watch::schedule::Schedule>,
@@ -176,6 +178,7 @@ pub enum ResultsUpdate {
     Checks(Vec<CheckResult>),
     Patches(Vec<PatchReport>),
     Backups(Vec<BackupResult>),
+    Audit(Vec<crate::audit::HostAudit>),
 }
 
 impl Results {
@@ -198,6 +201,11 @@ impl Results {
             ResultsUpdate::Backups(v) => {
                 for b in v {
                     self.backups.insert(b.name.clone(), b);
+                }
+            }
+            ResultsUpdate::Audit(v) => {
+                for a in v {
+                    self.audit.insert(a.host.clone(), a);
                 }
             }
         }
