@@ -33,8 +33,9 @@ p=$$
 i=0
 while [ "${p:-1}" -gt 1 ] && [ $i -lt 12 ]; do
     if [ -r "/proc/$p/cmdline" ]; then
-        # NUL-separated arguments, or one title ("sshd: /usr/sbin/sshd -D -f X [listener] …")
-        f=$(tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | awk '{ for (i = 1; i < NF; i++) if ($i == "-f") { print $(i + 1); exit } }')
+        # NUL-separated arguments, or one title ("sshd: /usr/sbin/sshd -D -f X [listener] …");
+        # only an sshd's own -f counts
+        f=$(tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | awk '$1 ~ /(^|\/)sshd:?$/ { for (i = 2; i < NF; i++) if ($i == "-f") { print $(i + 1); exit } }')
         if [ -n "$f" ]; then conf=$f; break; fi
     fi
     p=$(awk '{ print $4 }' "/proc/$p/stat" 2>/dev/null)
