@@ -227,8 +227,12 @@ impl Pane for SecurityPane {
                     places,
                 } => {
                     let mut s = fingerprint.clone();
+                    // a pasted public key line matches its row too
                     for (h, k) in places {
-                        s.push_str(&format!(" {h} {} {} {}", k.user, k.comment, k.key_type));
+                        s.push_str(&format!(
+                            " {h} {} {} {} {}",
+                            k.user, k.comment, k.key_type, k.key
+                        ));
                     }
                     s
                 }
