@@ -777,18 +777,7 @@ fn md_lifecycle(r: &Report, o: &mut String) {
     if r.lifecycle.is_empty() {
         o.push_str("No warranty, contract, refresh or OS end-of-life items.\n\n");
     } else {
-        let rows: Vec<Vec<String>> = r
-            .lifecycle
-            .iter()
-            .map(|i| {
-                vec![
-                    level_text(i.level).into(),
-                    md_escape(&i.what),
-                    md_escape(&i.why),
-                ]
-            })
-            .collect();
-        table(o, &["level", "item", "why"], &rows);
+        level_table(o, r.lifecycle.iter().map(|i| (i.level, &i.what, &i.why)));
     }
 }
 
@@ -800,15 +789,16 @@ fn md_items(o: &mut String, title: &str, items: &[overview::Item]) {
     o.push_str(&format!("## {title}\n\n"));
     let mut sorted: Vec<&overview::Item> = items.iter().collect();
     sorted.sort_by_key(|i| std::cmp::Reverse(i.level));
-    let rows: Vec<Vec<String>> = sorted
-        .iter()
-        .map(|i| {
-            vec![
-                level_text(i.level).into(),
-                md_escape(&i.what),
-                md_escape(&i.why),
-            ]
-        })
+    level_table(o, sorted.iter().map(|i| (i.level, &i.what, &i.why)));
+}
+
+/// A level / item / why table.
+fn level_table<'a>(
+    o: &mut String,
+    rows: impl Iterator<Item = (crate::model::Level, &'a String, &'a String)>,
+) {
+    let rows: Vec<Vec<String>> = rows
+        .map(|(level, what, why)| vec![level_text(level).into(), md_escape(what), md_escape(why)])
         .collect();
     table(o, &["level", "item", "why"], &rows);
 }

@@ -48,31 +48,11 @@ pub fn audit(
         let at = crate::util::now_rfc3339();
         let host = by_name.get(&d.host).cloned().unwrap_or_default();
         let r = match d.result {
-            Err(e) => HostAudit {
-                host: d.host.clone(),
-                status: Status::Unknown,
-                findings: Vec::new(),
-                certificates: Vec::new(),
-                keys: Vec::new(),
-                listeners: Vec::new(),
-                error: Some(e.to_string()),
-                audited_at: at,
-                as_root: false,
-            },
+            Err(e) => failed(&d.host, e.to_string(), at),
             Ok(out) => {
                 let text = crate::util::sanitize(&out.stdout);
                 match audit::parse::parse(&text) {
-                    Err(e) => HostAudit {
-                        host: d.host.clone(),
-                        status: Status::Unknown,
-                        findings: Vec::new(),
-                        certificates: Vec::new(),
-                        keys: Vec::new(),
-                        listeners: Vec::new(),
-                        error: Some(e.to_string()),
-                        audited_at: at,
-                        as_root: false,
-                    },
+                    Err(e) => failed(&d.host, e.to_string(), at),
                     Ok(o) => {
                         let findings = audit::rules::findings(&o, &host, &cfg, today);
                         HostAudit {
@@ -95,6 +75,21 @@ pub fn audit(
     }
     done.sort_by_key(|r| order.iter().position(|n| *n == r.host));
     done
+}
+
+/// A host the audit could not read: UNKNOWN, with why.
+fn failed(host: &str, error: String, at: String) -> HostAudit {
+    HostAudit {
+        host: host.to_string(),
+        status: Status::Unknown,
+        findings: Vec::new(),
+        certificates: Vec::new(),
+        keys: Vec::new(),
+        listeners: Vec::new(),
+        error: Some(error),
+        audited_at: at,
+        as_root: false,
+    }
 }
 
 /// The Overview items of an audit: unaccepted warn/crit findings.
