@@ -244,3 +244,29 @@ fn a_sudo_refusal_is_said_and_deleted_libraries_without_needrestart() {
         .iter()
         .any(|f| f.id == "accounts.unverified" && f.unverified));
 }
+
+#[test]
+fn automatic_updates_of_dnf_and_zypper() {
+    let probe = |updates: &str| {
+        let text = format!("@@opsdeck probe 1\n@@opsdeck whoami\nuid 0\n@@opsdeck autoupdates\n{updates}\n@@opsdeck end\n");
+        let o = parse::parse(&text).unwrap();
+        rules::findings(&o, &host(), &AuditSettings::default(), today())
+            .iter()
+            .any(|f| f.id == "updates.auto_off")
+    };
+    // dnf-automatic applying, its timer on: fine; off: said
+    assert!(!probe(
+        "pm dnf\ndnf apply_updates = yes\ntimer dnf-automatic.timer enabled"
+    ));
+    assert!(probe(
+        "pm dnf\ndnf apply_updates = no\ntimer dnf-automatic.timer enabled"
+    ));
+    // SUSE: the online update's cron job, or transactional-update's timer
+    assert!(!probe("pm zypper\nzypper AOU_ENABLE_CRONJOB=\"true\""));
+    assert!(!probe(
+        "pm zypper\ntimer transactional-update.timer enabled"
+    ));
+    assert!(probe(
+        "pm zypper\nzypper AOU_ENABLE_CRONJOB=\"false\"\ntimer transactional-update.timer disabled"
+    ));
+}

@@ -62,6 +62,7 @@ pub struct AutoUpdates {
     pub unattended_installed: bool,
     /// When unattended-upgrades last wrote its log (Unix seconds).
     pub last_run: Option<i64>,
+    /// dnf-automatic's and SUSE's automatic online update settings.
     pub dnf: BTreeMap<String, String>,
     /// timer → is-enabled answer.
     pub timers: BTreeMap<String, String>,
@@ -424,9 +425,12 @@ fn updates(lines: &[&str]) -> AutoUpdates {
             }
             "unattended-upgrade" => u.unattended_installed = true,
             "uulog" => u.last_run = v.trim().parse().ok(),
-            "dnf" => {
+            // dnf: `apply_updates = yes`; zypper (SUSE's online update):
+            // `AOU_ENABLE_CRONJOB="true"`
+            "dnf" | "zypper" => {
                 if let Some((a, b)) = v.split_once('=') {
-                    u.dnf.insert(a.trim().to_string(), b.trim().to_string());
+                    u.dnf
+                        .insert(a.trim().to_string(), b.trim().trim_matches('"').to_string());
                 }
             }
             "timer" => {

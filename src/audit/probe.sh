@@ -95,6 +95,7 @@ echo "@@opsdeck autoupdates"
 [ -x /usr/bin/unattended-upgrade ] && echo "unattended-upgrade installed"
 [ -f /var/log/unattended-upgrades/unattended-upgrades.log ] && echo "uulog $(stat -c %Y /var/log/unattended-upgrades/unattended-upgrades.log 2>/dev/null)"
 [ -r /etc/dnf/automatic.conf ] && grep -E '^(apply_updates|upgrade_type)' /etc/dnf/automatic.conf | sed 's/^/dnf /'
+[ -r /etc/sysconfig/automatic_online_update ] && grep -E '^AOU_ENABLE_CRONJOB' /etc/sysconfig/automatic_online_update | sed 's/^/zypper /'
 if [ -d /run/systemd/system ] && have systemctl; then
     for u in apt-daily-upgrade.timer dnf-automatic.timer dnf-automatic-install.timer transactional-update.timer; do
         echo "timer $u $(systemctl is-enabled "$u" 2>/dev/null | head -n 1)"

@@ -430,6 +430,24 @@ fn updates(o: &Observed, out: &mut Out) {
                 );
             }
         }
+    } else if u.managers.iter().any(|m| m == "zypper") {
+        let cron = u.dnf.get("AOU_ENABLE_CRONJOB").is_some_and(|v| v == "true");
+        let timer = u
+            .timers
+            .get("transactional-update.timer")
+            .is_some_and(|s| s == "enabled");
+        if !(cron || timer) {
+            out.add(
+                "updates.auto_off".into(),
+                Severity::Warn,
+                "automatic security updates are off".into(),
+                format!(
+                    "AOU_ENABLE_CRONJOB = {}, transactional-update.timer enabled: {timer}",
+                    u.dnf.get("AOU_ENABLE_CRONJOB").map(String::as_str).unwrap_or("unset")
+                ),
+                "yast2 online_update_configuration (automatic online update), or enable transactional-update.timer",
+            );
+        }
     } else if u.managers.iter().any(|m| m == "dnf") {
         let applies = u
             .dnf
