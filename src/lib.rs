@@ -20,3 +20,4 @@ pub mod store;
 pub mod ui;
 pub mod util;
 pub mod validate;
+pub mod watch;

@@ -44,6 +44,10 @@ pub const REBOOT_WAIT_S: RangeInclusive<u64> = 10..=86_400;
 pub const APPLY_TIMEOUT_S: RangeInclusive<u64> = 10..=172_800;
 /// `[run] max_output`: bytes of one host's output kept by `run` and patch logs.
 pub const MAX_OUTPUT: RangeInclusive<u64> = 1024..=256 * 1024 * 1024;
+/// `[alerts] attempts`: tries per message and channel.
+pub const ALERT_ATTEMPTS: RangeInclusive<u32> = 1..=10;
+/// `[alerts] timeout_s`.
+pub const ALERT_TIMEOUT_S: RangeInclusive<u64> = 1..=120;
 /// `port` of a host.
 pub const PORT: RangeInclusive<u16> = 1..=65535;
 /// Durations of backups and thresholds: at least a minute (anything shorter
@@ -238,7 +242,83 @@ pub fn settings(s: &Settings) -> Vec<Problem> {
         &APPLY_TIMEOUT_S,
         "seconds",
     );
+    alerts(s, &mut out);
     out
+}
+
+/// `[alerts]` and `[[maintenance]]`: URLs, addresses, times, windows.
+fn alerts(s: &Settings, out: &mut Vec<Problem>) {
+    let a = &s.alerts;
+    let mut c = Check {
+        out,
+        prefix: vec![Key::Name("alerts")],
+    };
+    c.range("attempts", a.attempts, &ALERT_ATTEMPTS, "");
+    c.range("timeout_s", a.timeout_s, &ALERT_TIMEOUT_S, "seconds");
+    let url_ok = |u: &str| {
+        (u.starts_with("http://") || u.starts_with("https://"))
+            && !u.chars().any(|c| c.is_whitespace() || c.is_control())
+    };
+    for (i, u) in a.webhook.iter().enumerate() {
+        if !url_ok(u) {
+            c.out.push(Problem {
+                at: vec![Key::Name("alerts"), Key::Name("webhook"), Key::Index(i)],
+                message: format!("webhook: `{u}` is not an http:// or https:// URL"),
+            });
+        }
+    }
+    if let Some(u) = a.ping.as_deref().filter(|u| !url_ok(u)) {
+        c.push(
+            "ping",
+            format!("ping: `{u}` is not an http:// or https:// URL"),
+        );
+    }
+    let addr_ok = |m: &str| {
+        m.contains('@')
+            && !m
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>' || c == ',')
+    };
+    for (i, m) in a.mail_to.iter().enumerate() {
+        if !addr_ok(m) {
+            c.out.push(Problem {
+                at: vec![Key::Name("alerts"), Key::Name("mail_to"), Key::Index(i)],
+                message: format!("mail_to: `{m}` is not a mail address such as it@example.org"),
+            });
+        }
+    }
+    if let Some(m) = a.mail_from.as_deref().filter(|m| !addr_ok(m)) {
+        c.push(
+            "mail_from",
+            format!("mail_from: `{m}` is not a mail address"),
+        );
+    }
+    if let Some(d) = a.digest.as_deref() {
+        if let Err(e) = crate::watch::maintenance::hhmm(d) {
+            c.push("digest", format!("digest: {e}"));
+        }
+    }
+    if let Some(smtp) = &a.smtp {
+        c.prefix = vec![Key::Name("alerts"), Key::Name("smtp")];
+        if smtp.host.trim().is_empty() || smtp.host.chars().any(|c| c.is_whitespace()) {
+            c.push("host", "host: name the SMTP server".into());
+        }
+        c.range("port", smtp.port, &PORT, "");
+        if smtp.user.is_some() && smtp.password_command.is_none() {
+            c.push(
+                "user",
+                "user without password_command: say how to get the password (e.g. \"pass show smtp\"); it is never stored in this file".into(),
+            );
+        }
+    }
+    for (i, m) in s.maintenance.iter().enumerate() {
+        if let Some((key, message)) = crate::watch::maintenance::problem(m) {
+            out.push(Problem {
+                at: vec![Key::Name("maintenance"), Key::Index(i), Key::Name(key)],
+                message,
+            });
+        }
+    }
 }
 
 /// Numbers of `hosts.toml`.

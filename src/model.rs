@@ -111,6 +111,94 @@ pub struct Settings {
     pub ui: UiSettings,
     pub run: RunSettings,
     pub patches: PatchSettings,
+    /// `[alerts]`: where the watch's sweep tells what changed.
+    pub alerts: AlertSettings,
+    /// `[[maintenance]]`: windows that mute alerts for some hosts.
+    pub maintenance: Vec<Maintenance>,
+}
+
+/// `[alerts]` of `opsdeck.toml` (docs/decisions/watch.md).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertSettings {
+    /// JSON POST per event (or digest) to each URL (Slack, Mattermost,
+    /// Teams incoming hooks, ntfy, Gotify, anything that takes JSON).
+    pub webhook: Vec<String>,
+    /// Dead man's switch (healthchecks-style): `URL/start` before a sweep,
+    /// `URL` after one that ran, `URL/fail` when it could not.
+    pub ping: Option<String>,
+    /// Mail recipients: through `[alerts.smtp]`, or the local `sendmail`.
+    pub mail_to: Vec<String>,
+    /// The From: of mails; default `opsdeck@<hostname>`.
+    pub mail_from: Option<String>,
+    pub smtp: Option<SmtpSettings>,
+    /// "HH:MM" local time: one digest a day of everything open; between
+    /// digests only changes to critical are sent at once.
+    pub digest: Option<String>,
+    /// Attempts per message on a channel before it is reported failed.
+    pub attempts: u32,
+    /// Seconds one attempt may take (connect + send + answer).
+    pub timeout_s: u64,
+}
+
+impl Default for AlertSettings {
+    fn default() -> Self {
+        AlertSettings {
+            webhook: Vec::new(),
+            ping: None,
+            mail_to: Vec::new(),
+            mail_from: None,
+            smtp: None,
+            digest: None,
+            attempts: 3,
+            timeout_s: 10,
+        }
+    }
+}
+
+impl AlertSettings {
+    /// Is any channel configured?
+    pub fn any(&self) -> bool {
+        !self.webhook.is_empty() || self.ping.is_some() || !self.mail_to.is_empty()
+    }
+}
+
+/// `[alerts.smtp]`: the password comes from `password_command`'s first
+/// line of output, never from the file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub user: Option<String>,
+    pub password_command: Option<String>,
+    /// Upgrade with STARTTLS (and refuse to go on without it).
+    pub starttls: bool,
+}
+
+impl Default for SmtpSettings {
+    fn default() -> Self {
+        SmtpSettings {
+            host: "localhost".into(),
+            port: 587,
+            user: None,
+            password_command: None,
+            starttls: true,
+        }
+    }
+}
+
+/// One `[[maintenance]]` window: `weekly = "Sun 02:00-04:00"` or
+/// `from`/`until` ("2026-12-24 18:00", local time).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Maintenance {
+    /// Host names and @tags.
+    pub targets: Vec<String>,
+    pub weekly: Option<String>,
+    pub from: Option<String>,
+    pub until: Option<String>,
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

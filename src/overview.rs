@@ -29,7 +29,11 @@ pub use crate::model::{PaneId, Target};
 pub enum Category {
     HostDown,
     Disk,
+    /// A filesystem that will be full soon at its recent rate (watch).
+    DiskForecast,
     Backup,
+    /// Far from a host's or a job's own usual (watch).
+    Anomaly,
     SecurityUpdates,
     OsEol,
     Contract,
@@ -56,9 +60,24 @@ pub struct Item {
     /// Larger is more urgent, within a level and category (days overdue, %...).
     #[serde(skip)]
     pub urgency: i64,
+    /// What within the target the item is about when the category alone
+    /// does not say (a mount point, a metric); part of [`Item::id`].
+    #[serde(skip)]
+    pub subject: String,
 }
 
 impl Item {
+    /// A stable id across sweeps: pane, key, category, subject (a ticket's
+    /// reference). Counts and dates in the text may change; the id does not.
+    pub fn id(&self) -> String {
+        let cat = serde_json::to_value(self.category)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let sub = self.target.ticket.as_deref().unwrap_or(&self.subject);
+        format!("{}:{}:{}:{}", self.target.pane.0, self.target.key, cat, sub)
+    }
+
     /// "what: why", for one-line displays.
     pub fn text(&self) -> String {
         format!("{}: {}", self.what, self.why)
@@ -85,6 +104,9 @@ pub struct Snapshot {
     pub backups: Vec<BackupResult>,
     pub security_since: Vec<SecuritySince>,
     pub eol: EolTable,
+    /// Items computed elsewhere from the same state (the watch's forecasts
+    /// and anomalies from history): ranked with the others.
+    pub extra: Vec<Item>,
     /// State that could not be read in full (damaged entries skipped): shown
     /// by the report and the TUI, never a failure.
     pub notes: Vec<String>,
@@ -142,6 +164,7 @@ impl Snapshot {
             backups: backups.items,
             security_since: since.items,
             eol: EolTable::load(&store.home)?,
+            extra: Vec::new(),
             notes,
         })
     }
@@ -312,6 +335,7 @@ fn host_items(snap: &Snapshot, now: Timestamp, today: Date, out: &mut Vec<Item>)
             if let Some(err) = &c.error {
                 out.push(Item {
                     rank: 0,
+                    subject: String::new(),
                     level: Level::Crit,
                     category: Category::HostDown,
                     what: format!("{} unreachable", h.name),
@@ -334,6 +358,7 @@ fn host_items(snap: &Snapshot, now: Timestamp, today: Date, out: &mut Vec<Item>)
                         };
                         out.push(Item {
                             rank: 0,
+                            subject: String::new(),
                             level: th.failed_units,
                             category: Category::FailedUnits,
                             what: format!(
@@ -378,6 +403,7 @@ fn host_items(snap: &Snapshot, now: Timestamp, today: Date, out: &mut Vec<Item>)
                     };
                     out.push(Item {
                         rank: 0,
+                        subject: String::new(),
                         level: th.security_updates,
                         category: Category::SecurityUpdates,
                         what: format!(
@@ -402,6 +428,7 @@ fn host_items(snap: &Snapshot, now: Timestamp, today: Date, out: &mut Vec<Item>)
                 .unwrap_or_else(|| "uptime unknown".into());
             out.push(Item {
                 rank: 0,
+                subject: String::new(),
                 level: th.reboot_required,
                 category: Category::Reboot,
                 what: format!("{}: reboot required", h.name),
@@ -424,6 +451,7 @@ fn disk_items(host: &str, f: &Facts, th: &Thresholds, out: &mut Vec<Item>) {
         };
         out.push(Item {
             rank: 0,
+            subject: d.mount.clone(),
             level,
             category: Category::Disk,
             what: format!("{host}: {} {:.0}% full", clean(&d.mount), d.used_pct),
@@ -449,6 +477,7 @@ fn backup_items(snap: &Snapshot, now: Timestamp, today: Date, out: &mut Vec<Item
             if let Some((level, why, urgency)) = backup_problem(r, now) {
                 out.push(Item {
                     rank: 0,
+                    subject: String::new(),
                     level,
                     category: Category::Backup,
                     what: format!("backup {}", job.name),
@@ -466,6 +495,7 @@ fn backup_items(snap: &Snapshot, now: Timestamp, today: Date, out: &mut Vec<Item
             match job.last_restore_test {
                 None => out.push(Item {
                     rank: 0,
+                    subject: String::new(),
                     level: Level::Warn,
                     category: Category::RestoreTest,
                     what: format!("backup {}: restore test", job.name),
@@ -479,6 +509,7 @@ fn backup_items(snap: &Snapshot, now: Timestamp, today: Date, out: &mut Vec<Item
                         if days < 0 {
                             out.push(Item {
                                 rank: 0,
+                                subject: String::new(),
                                 level: Level::Warn,
                                 category: Category::RestoreTest,
                                 what: format!("backup {}: restore test", job.name),
@@ -576,6 +607,7 @@ fn vendor_items(snap: &Snapshot, today: Date, out: &mut Vec<Item>) {
             if days >= stale {
                 out.push(Item {
                     rank: 0,
+                    subject: String::new(),
                     level: Level::Warn,
                     category: Category::Ticket,
                     what: format!("{}: ticket {}", v.name, clean(&t.reference)),
@@ -849,6 +881,7 @@ pub fn items(snap: &Snapshot, now: Timestamp, today: Date) -> Vec<Item> {
     ) {
         out.push(Item {
             rank: 0,
+            subject: String::new(),
             level: l.level,
             category: lifecycle_category(l.kind),
             what: l.what,
@@ -857,6 +890,7 @@ pub fn items(snap: &Snapshot, now: Timestamp, today: Date) -> Vec<Item> {
             urgency: -l.days,
         });
     }
+    out.extend(snap.extra.iter().cloned());
     rank(&mut out);
     out
 }

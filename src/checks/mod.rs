@@ -380,6 +380,20 @@ pub fn save_as(
     if results.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }
+    let (checks, patches) = merge(store, results)?;
+    store.journal(&journal_entry(results, action, target))?;
+    Ok((checks, patches))
+}
+
+/// Merge a sweep's results into state/ without journaling (the watch's
+/// sweep journals once for everything it did). Returns both merged lists.
+pub fn merge(
+    store: &Store,
+    results: &[HostCheck],
+) -> Result<(Vec<CheckResult>, Vec<PatchReport>), StoreError> {
+    if results.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
     // a host that could not be checked keeps its last known facts (stale)
     let before: HashMap<String, CheckResult> = store
         .load_state::<CheckResult>(StateKind::Checks)
@@ -406,6 +420,12 @@ pub fn save_as(
         results.iter().map(|r| r.patches.clone()).collect(),
         |p: &PatchReport| p.host.as_str(),
     )?;
+    Ok((checks, patches))
+}
+
+/// The journal entry of a check sweep: worst status, counts, a line per
+/// host that is not ok, the probe's remote CPU.
+pub fn journal_entry(results: &[HostCheck], action: &str, target: &str) -> JournalEntry {
     let worst = results
         .iter()
         .fold(Status::Ok, |w, r| w.worst(r.check.status));
@@ -440,8 +460,7 @@ pub fn save_as(
         cpu.len(),
         listed
     ));
-    store.journal(&entry)?;
-    Ok((checks, patches))
+    entry
 }
 
 fn worst_label(s: Status) -> &'static str {

@@ -41,10 +41,20 @@ pub fn save(store: &Store, results: &[BackupResult], target: &[String]) -> Resul
     if results.is_empty() {
         return Ok(());
     }
+    merge(store, results)?;
+    store.journal(&journal_entry(target, results))
+}
+
+/// Keep results (merged by job name) without journaling (the watch's
+/// sweep journals once for everything).
+pub fn merge(store: &Store, results: &[BackupResult]) -> Result<(), StoreError> {
+    if results.is_empty() {
+        return Ok(());
+    }
     store.merge_state(StateKind::Backups, results.to_vec(), |r: &BackupResult| {
         r.name.as_str()
     })?;
-    store.journal(&journal_entry(target, results))
+    Ok(())
 }
 
 /// One journal entry per run: counts, then a line per job.

@@ -22,6 +22,7 @@ pub mod backups;
 pub mod check;
 pub mod patch;
 pub mod run;
+pub mod sweep;
 
 /// Where a task's progress goes: the CLI prints it, the TUI forwards it to
 /// the pane that started the task. Called from the task's threads.
