@@ -17,6 +17,7 @@ pub mod out;
 pub mod patch;
 pub mod report;
 pub mod run;
+pub mod watch;
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -90,6 +91,23 @@ pub enum Command {
     /// Hand the inventory to another tool.
     #[command(subcommand)]
     Export(ExportCmd),
+    /// One run of every check (hosts, patches, backups, dates, tickets):
+    /// state, history, alerts on change, one journal entry (Nagios exit status).
+    #[command(
+        after_help = "Examples:\n  opsdeck sweep\n  opsdeck sweep @prod --json | jq .items\n  opsdeck schedule install --every 10m\n\nA second sweep while one runs exits 0 at once, touching nothing."
+    )]
+    Sweep(watch::SweepArgs),
+    /// Alert channels of [alerts].
+    #[command(subcommand)]
+    Alerts(watch::AlertsCmd),
+    /// The samples the sweeps kept for a host (or a backup job).
+    #[command(
+        after_help = "Examples:\n  opsdeck history db1\n  opsdeck history nas-restic --backup --json"
+    )]
+    History(watch::HistoryArgs),
+    /// Run `opsdeck sweep` on a timer (systemd user timer or crontab).
+    #[command(subcommand)]
+    Schedule(watch::ScheduleCmd),
     /// The connection helper of `[ssh] persist_s` (started by opsdeck itself).
     #[command(name = "__mux", hide = true)]
     Mux(MuxArgs),
@@ -506,6 +524,10 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Backups(a) => backups::run(&home, &a),
         Command::Run(a) => run::run(&home, &a),
         Command::Report(a) => report::run(&home, &a),
+        Command::Sweep(a) => watch::sweep(&home, &a),
+        Command::Alerts(c) => watch::alerts(&home, c),
+        Command::History(a) => watch::history_cmd(&home, &a),
+        Command::Schedule(c) => watch::schedule_cmd(&home, c),
         Command::Mux(_) => Ok(exit::OK),
     };
     let code = match result {

@@ -62,6 +62,8 @@ pub struct Report {
     pub elapsed_ms: u64,
     /// Nagios exit status of the worst of hosts, backups and items.
     pub exit: i32,
+    /// One line, as journaled: counts of hosts, backups, items, alerts.
+    pub summary: String,
     pub hosts: Vec<CheckResult>,
     pub backups: Vec<BackupResult>,
     /// The "what needs me today" list, forecasts and anomalies included.
@@ -265,7 +267,7 @@ pub fn run(
         started: started.clone(),
         finished: finished.clone(),
         exit,
-        summary,
+        summary: summary.clone(),
     };
     if let Err(e) = last.save(home) {
         problems.push(format!("cannot record the sweep: {e}"));
@@ -275,6 +277,7 @@ pub fn run(
         finished,
         elapsed_ms: started_at.elapsed().as_millis() as u64,
         exit,
+        summary,
         hosts: host_results.into_iter().map(|r| r.check).collect(),
         backups,
         items,
