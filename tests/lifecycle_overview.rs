@@ -178,6 +178,7 @@ fn snapshot() -> Snapshot {
             since: "2026-11-12T09:00:00Z".into(),
         }],
         eol: EolTable::embedded(),
+        extra: Vec::new(),
         notes: Vec::new(),
     }
 }

@@ -1248,6 +1248,7 @@ fn an_unreachable_host_keeps_its_last_known_figures_marked_stale() {
         backups: vec![],
         security_since: vec![],
         eol: opsdeck::lifecycle::EolTable::embedded(),
+        extra: vec![],
         notes: vec![],
     };
     let now: jiff::Timestamp = NOW.parse().unwrap();

@@ -143,6 +143,15 @@ fn days_text(d: f64) -> String {
     }
 }
 
+/// (subject, name, value of a sample, MAD floor, least gap).
+type Metric = (
+    &'static str,
+    &'static str,
+    fn(&HostSample) -> Option<f64>,
+    f64,
+    f64,
+);
+
 /// Forecast and anomaly items of one host.
 pub fn host_items(host: &str, samples: &[HostSample], now: i64) -> Vec<Item> {
     let mut out = Vec::new();
@@ -192,7 +201,7 @@ pub fn host_items(host: &str, samples: &[HostSample], now: i64) -> Vec<Item> {
         .iter()
         .filter(|s| s.t >= usual_from && s.t < last.t)
         .collect();
-    let metrics: [(&str, &str, fn(&HostSample) -> Option<f64>, f64, f64); 2] = [
+    let metrics: [Metric; 2] = [
         ("load", "load per CPU", |s| s.load_per_cpu, 0.05, 0.5),
         ("memory", "memory use", |s| s.mem_pct, 1.0, 20.0),
     ];

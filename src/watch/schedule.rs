@@ -75,7 +75,7 @@ pub fn name(home: &Home) -> String {
 /// a day. Returns the five fields.
 pub fn cron_fields(every_s: u64) -> Result<String, String> {
     let m = every_s / 60;
-    if every_s % 60 == 0 && (1..60).contains(&m) && 60 % m == 0 {
+    if every_s.is_multiple_of(60) && (1..60).contains(&m) && 60u64.is_multiple_of(m) {
         return Ok(if m == 1 {
             "* * * * *".into()
         } else {
@@ -83,7 +83,7 @@ pub fn cron_fields(every_s: u64) -> Result<String, String> {
         });
     }
     let h = every_s / 3600;
-    if every_s % 3600 == 0 && (1..=24).contains(&h) && 24 % h == 0 {
+    if every_s.is_multiple_of(3600) && (1..=24).contains(&h) && 24u64.is_multiple_of(h) {
         return Ok(if h == 1 {
             "0 * * * *".into()
         } else if h == 24 {
