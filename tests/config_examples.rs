@@ -10,7 +10,8 @@ use std::fs;
 use std::path::PathBuf;
 
 use opsdeck::model::{
-    BackupJob, BackupKind, Contact, Host, Settings, SshSettings, Ticket, TicketStatus, Vendor,
+    AlertSettings, BackupJob, BackupKind, Contact, Host, Maintenance, Settings, SmtpSettings,
+    SshSettings, Ticket, TicketStatus, Vendor,
 };
 use opsdeck::store::{Home, Store};
 
@@ -115,6 +116,29 @@ fn opsdeck_toml_shows_every_setting_with_its_default() {
             concurrency: 1,
             persist_s: 1,
         },
+        alerts: AlertSettings {
+            webhook: vec!["x".into()],
+            ping: Some("x".into()),
+            mail_to: vec!["x".into()],
+            mail_from: Some("x".into()),
+            smtp: Some(SmtpSettings {
+                host: "x".into(),
+                port: 1,
+                user: Some("x".into()),
+                password_command: Some("x".into()),
+                starttls: true,
+            }),
+            digest: Some("x".into()),
+            attempts: 1,
+            timeout_s: 1,
+        },
+        maintenance: vec![Maintenance {
+            targets: vec!["x".into()],
+            weekly: Some("x".into()),
+            from: Some("x".into()),
+            until: Some("x".into()),
+            reason: Some("x".into()),
+        }],
         ..Settings::default()
     };
     let tables = keys_of(&full);
@@ -124,7 +148,27 @@ fn opsdeck_toml_shows_every_setting_with_its_default() {
         "every settings table has its section"
     );
     let value = toml::Value::try_from(&full).unwrap();
-    for table in &tables {
+    // arrays of tables ([[maintenance]]): every key shown in one of them
+    assert_eq!(
+        missing(
+            &keys_in(&doc, "maintenance", None),
+            &keys_of(&full.maintenance[0])
+        ),
+        Vec::<String>::new(),
+        "[[maintenance]] keys not shown in config/opsdeck.toml"
+    );
+    let smtp_shown: BTreeSet<String> = doc["alerts"]["smtp"]
+        .as_table()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(
+        missing(&smtp_shown, &keys_of(full.alerts.smtp.as_ref().unwrap())),
+        Vec::<String>::new(),
+        "[alerts.smtp] keys not shown in config/opsdeck.toml"
+    );
+    for table in tables.iter().filter(|t| value[t.as_str()].is_table()) {
         let all: BTreeSet<String> = value[table.as_str()]
             .as_table()
             .unwrap()

@@ -55,8 +55,9 @@ pub fn parse_weekly(s: &str) -> Result<Weekly, String> {
     let (day, span) = s.trim().split_once(char::is_whitespace).ok_or_else(err)?;
     let day = weekday(day).ok_or_else(err)?;
     let (a, b) = span.trim().split_once('-').ok_or_else(err)?;
-    let start = hhmm(a).map_err(|e| format!("weekly = \"{s}\": {e}"))?;
-    let end = hhmm(b).map_err(|e| format!("weekly = \"{s}\": {e}"))?;
+    let hint = |e: String| format!("{}; {e}", err());
+    let start = hhmm(a).map_err(hint)?;
+    let end = hhmm(b).map_err(hint)?;
     if start == end {
         return Err(format!("weekly = \"{s}\": the window is empty"));
     }
