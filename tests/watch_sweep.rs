@@ -229,6 +229,12 @@ fn watch_end_to_end() {
         let (code, v) = w.sweep(k);
         assert!((0..=3).contains(&code), "sweep {k}: exit {code}");
         let ev = w.hook_events(FORECAST);
+        if k == 6 {
+            // the report shows the forecast too (from the history, no SSH)
+            let r = w.cmd(k, &["report"]).output().unwrap();
+            let text = String::from_utf8_lossy(&r.stdout);
+            assert!(text.contains("db1: /var full in 2 days"), "{text}");
+        }
         outs.push((item_whats(&v), ev, v));
     }
     let forecast_at = |k: usize| {
