@@ -10,7 +10,8 @@
 # each under /usr/bin/time -v:
 # (`apt-get`, read by the update listing, floods too)
 #   opsdeck check all --json, opsdeck patches all --json,
-#   opsdeck backups --json, opsdeck run all --json -- (flood)
+#   opsdeck backups --json, opsdeck run all --json -- (flood),
+#   opsdeck patch apply all --yes (the apply's live log floods: MB of lines)
 # and prints the peak resident memory of each, and whether its result says
 # the output was truncated. Target: every peak under 100 MB.
 set -euo pipefail
@@ -40,8 +41,24 @@ head -c $BYTES /dev/zero | tr '\\0' y
 echo
 EOF
 cp "$D/stub/flood" "$D/stub/df"
-# apt-get: the flood in the update listing (what `patches` reads)
-cp "$D/stub/flood" "$D/stub/apt-get"
+# apt-get: the flood in the update listing (what `patches` reads); once
+# $D/apply-mode exists, its simulation plans one upgrade and the apply
+# itself floods (what `patch apply` streams live)
+cat > "$D/stub/apt-get" <<EOF
+#!/bin/sh
+if [ -e "$D/apply-mode" ]; then
+    case " \$* " in
+    *" -s "*)
+        echo 'Inst bash [5.2.15-2+b7] (5.2.15-2+b8 Debian:12.9/stable [amd64])'
+        echo 'Conf bash (5.2.15-2+b8 Debian:12.9/stable [amd64])'
+        exit 0 ;;
+    esac
+    yes 'Unpacking flood (1.0) over (0.9) ...' | head -c $BYTES
+    echo '1 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.'
+    exit 0
+fi
+exec "$D/stub/flood"
+EOF
 chmod 755 "$D/stub/flood" "$D/stub/df" "$D/stub/apt-get"
 
 ssh-keygen -q -t ed25519 -N '' -f "$D/hostkey"
@@ -92,7 +109,7 @@ command = "$D/stub/flood"
 max_age = "1d"
 EOF
 
-printf '| command | flood | peak RSS | wall | result says truncated |\n|---|---|---|---|---|\n'
+printf '| command | flood | peak RSS | wall | printed | result says truncated |\n|---|---|---|---|---|---|\n'
 run() {
     local label=$1
     shift
@@ -101,11 +118,16 @@ run() {
     rss=$(awk -F': ' '/Maximum resident set size/ { printf "%.1f MB", $2 / 1024 }' "$D/time")
     wall=$(awk -F': ' '/Elapsed \(wall clock\)/ { print $2 }' "$D/time")
     said=no
-    grep -q -e "truncated" -e "over the cap" -e '"output_dropped": [1-9]' "$D/out" && said=yes
+    cat "$D/out" "$D/err" | grep -q -e "truncated" -e "live log cut" -e "over the cap" \
+        -e '"output_dropped": [1-9]' && said=yes
     [ -z "${FLOOD_DEBUG:-}" ] || head -c 2000 "$D/out" >&2
-    printf '| `opsdeck %s` | %s MB | %s | %s | %s |\n' "$label" "$MB" "$rss" "$wall" "$said"
+    local printed
+    printed=$(cat "$D/out" "$D/err" | wc -c | awk '{ printf "%.1f MB", $1 / 1048576 }')
+    printf '| `opsdeck %s` | %s MB | %s | %s | %s | %s |\n' "$label" "$MB" "$rss" "$wall" "$printed" "$said"
 }
 run "check --json" check all --json
 run "patches --json" patches all --json
 run "backups --json" backups --json
 run "run --json" run all --json -- "$D/stub/flood"
+touch "$D/apply-mode"
+run "patch apply --yes" patch apply all --yes

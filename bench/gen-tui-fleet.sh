@@ -47,5 +47,18 @@ awk -v H="$H" -v V="$V" -v B="$B" -v dir="$DIR" -v addr="${ADDR:-}" -v port="${P
     printf "\n[check.facts.updates]\npending = %d\nsecurity = %d\n", i % 20, i % 4 >> checks
   }
 }'
+# HISTORY=N: the watch's history of N sweeps (10 minutes apart, 3
+# filesystems) for the first 500 hosts, in the format `opsdeck sweep` writes.
+if [ -n "${HISTORY:-}" ]; then
+  mkdir -p "$DIR/state/history/hosts"
+  awk -v dir="$DIR/state/history/hosts" -v n="$HISTORY" -v H="$H" -v start="$(( $(date +%s) - HISTORY * 600 ))" 'BEGIN {
+    for (h = 1; h <= (H < 500 ? H : 500); h++) {
+      f = sprintf("%s/host%04d.tsv", dir, h)
+      for (s = 0; s < n; s++)
+        printf "r\t%d\t%.2f\t%.1f\t%d\t%d\t0\t/=%.1f;/var=%.1f;/srv/data=%.1f\n", start + s * 600, 0.1 + (s % 7) / 20, 40 + (s % 13), h % 20, h % 4, 40 + (h % 50), 30 + (s % 40) / 2, 55 + s / 50 >> f
+      close(f)
+    }
+  }'
+fi
 chmod 600 "$DIR"/*.toml "$DIR"/state/*.toml
 echo "wrote $H hosts, $V vendors, $B backup jobs and $H check results to $DIR" >&2

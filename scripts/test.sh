@@ -24,8 +24,8 @@ fi
 
 # What the tests start or call for real.
 pkgs=(openssh-server openssh-client restic borgbackup tmux ansible-core pssh busybox dash
-      gcc libc6-dev pkg-config libssl-dev ca-certificates git
-      python3 python3-aiosmtpd openssl cron systemd)
+      python3 python3-aiosmtpd cron openssl
+      gcc libc6-dev pkg-config libssl-dev ca-certificates git)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,6 +1,7 @@
 //! opsdeck: a terminal console for the one person who is the IT department.
 //! See docs/architecture.md for the map of the modules.
 
+pub mod audit;
 pub mod backups;
 pub mod checks;
 pub mod cli;
@@ -14,7 +15,9 @@ pub mod model;
 pub mod ops;
 pub mod overview;
 pub mod patches;
+pub mod pm;
 pub mod report;
+pub mod sections;
 pub mod ssh;
 pub mod store;
 pub mod ui;

@@ -44,10 +44,6 @@ pub const REBOOT_WAIT_S: RangeInclusive<u64> = 10..=86_400;
 pub const APPLY_TIMEOUT_S: RangeInclusive<u64> = 10..=172_800;
 /// `[run] max_output`: bytes of one host's output kept by `run` and patch logs.
 pub const MAX_OUTPUT: RangeInclusive<u64> = 1024..=256 * 1024 * 1024;
-/// `[alerts] attempts`: tries per message and channel.
-pub const ALERT_ATTEMPTS: RangeInclusive<u32> = 1..=10;
-/// `[alerts] timeout_s`.
-pub const ALERT_TIMEOUT_S: RangeInclusive<u64> = 1..=120;
 /// `port` of a host.
 pub const PORT: RangeInclusive<u16> = 1..=65535;
 /// Durations of backups and thresholds: at least a minute (anything shorter
@@ -242,83 +238,105 @@ pub fn settings(s: &Settings) -> Vec<Problem> {
         &APPLY_TIMEOUT_S,
         "seconds",
     );
-    alerts(s, &mut out);
-    out
-}
 
-/// `[alerts]` and `[[maintenance]]`: URLs, addresses, times, windows.
-fn alerts(s: &Settings, out: &mut Vec<Problem>) {
     let a = &s.alerts;
     let mut c = Check {
-        out,
+        out: &mut out,
         prefix: vec![Key::Name("alerts")],
     };
-    c.range("attempts", a.attempts, &ALERT_ATTEMPTS, "");
-    c.range("timeout_s", a.timeout_s, &ALERT_TIMEOUT_S, "seconds");
-    let url_ok = |u: &str| {
-        (u.starts_with("http://") || u.starts_with("https://"))
-            && !u.chars().any(|c| c.is_whitespace() || c.is_control())
-    };
-    for (i, u) in a.webhook.iter().enumerate() {
-        if !url_ok(u) {
-            c.out.push(Problem {
-                at: vec![Key::Name("alerts"), Key::Name("webhook"), Key::Index(i)],
-                message: format!("webhook: `{u}` is not an http:// or https:// URL"),
-            });
+    for url in a.webhook.iter().chain(a.ping.iter()) {
+        if !(url.starts_with("http://") || url.starts_with("https://"))
+            || url.contains(char::is_whitespace)
+        {
+            let key = if a.ping.as_ref() == Some(url) {
+                "ping"
+            } else {
+                "webhook"
+            };
+            c.push(
+                key,
+                format!("{key}: `{url}` is not an http:// or https:// URL"),
+            );
         }
     }
-    if let Some(u) = a.ping.as_deref().filter(|u| !url_ok(u)) {
-        c.push(
-            "ping",
-            format!("ping: `{u}` is not an http:// or https:// URL"),
-        );
-    }
-    let addr_ok = |m: &str| {
-        m.contains('@')
-            && !m
-                .chars()
-                .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>' || c == ',')
-    };
-    for (i, m) in a.mail_to.iter().enumerate() {
-        if !addr_ok(m) {
-            c.out.push(Problem {
-                at: vec![Key::Name("alerts"), Key::Name("mail_to"), Key::Index(i)],
-                message: format!("mail_to: `{m}` is not a mail address such as it@example.org"),
-            });
+    for m in &a.mail_to {
+        if !m.contains('@') || m.contains(char::is_whitespace) || m.contains(['<', '>', '\r', '\n'])
+        {
+            c.push(
+                "mail_to",
+                format!("mail_to: `{m}` is not an e-mail address"),
+            );
         }
     }
-    if let Some(m) = a.mail_from.as_deref().filter(|m| !addr_ok(m)) {
-        c.push(
-            "mail_from",
-            format!("mail_from: `{m}` is not a mail address"),
-        );
-    }
-    if let Some(d) = a.digest.as_deref() {
-        if let Err(e) = crate::watch::maintenance::hhmm(d) {
+    if let Some(d) = &a.digest {
+        if let Err(e) = crate::model::parse_hhmm(d) {
             c.push("digest", format!("digest: {e}"));
         }
     }
     if let Some(smtp) = &a.smtp {
         c.prefix = vec![Key::Name("alerts"), Key::Name("smtp")];
-        if smtp.host.trim().is_empty() || smtp.host.chars().any(|c| c.is_whitespace()) {
-            c.push("host", "host: name the SMTP server".into());
+        if smtp.host.trim().is_empty() {
+            c.push("host", "host: the SMTP server's name is missing".into());
         }
-        c.range("port", smtp.port, &PORT, "");
-        if smtp.user.is_some() && smtp.password_command.is_none() {
+        if smtp.port == 0 {
+            c.push("port", "port = 0 is out of range: allowed 1..=65535".into());
+        }
+        if smtp.password_command.is_some() && !smtp.starttls && smtp.port != 465 {
             c.push(
-                "user",
-                "user without password_command: say how to get the password (e.g. \"pass show smtp\"); it is never stored in this file".into(),
+                "starttls",
+                "starttls = false with a password: the password would cross the network in clear"
+                    .into(),
             );
         }
     }
-    for (i, m) in s.maintenance.iter().enumerate() {
-        if let Some((key, message)) = crate::watch::maintenance::problem(m) {
+    let au = &s.audit;
+    let mut c = Check {
+        out: &mut out,
+        prefix: vec![Key::Name("audit")],
+    };
+    c.range("cert_warn_days", au.cert_warn_days, &(1..=3650), "days");
+    c.range("cert_crit_days", au.cert_crit_days, &(0..=3650), "days");
+    if au.cert_crit_days > au.cert_warn_days {
+        c.push(
+            "cert_crit_days",
+            format!(
+                "cert_crit_days = {} is above cert_warn_days = {}",
+                au.cert_crit_days, au.cert_warn_days
+            ),
+        );
+    }
+    for (i, a) in au.allow_port.iter().enumerate() {
+        if a.port == 0 || !matches!(a.proto.as_deref(), None | Some("tcp") | Some("udp")) {
             out.push(Problem {
-                at: vec![Key::Name("maintenance"), Key::Index(i), Key::Name(key)],
-                message,
+                at: vec![Key::Name("audit"), Key::Name("allow_port"), Key::Index(i)],
+                message: "allow_port needs a port (1-65535) and proto \"tcp\" or \"udp\"".into(),
             });
         }
     }
+    for (i, a) in au.accept.iter().enumerate() {
+        if a.id.trim().is_empty() {
+            out.push(Problem {
+                at: vec![Key::Name("audit"), Key::Name("accept"), Key::Index(i)],
+                message: "accept needs the id of a finding (opsdeck audit --json shows them)"
+                    .into(),
+            });
+        }
+    }
+    for (i, m) in s.maintenance.iter().enumerate() {
+        if let Err(e) = m.window() {
+            out.push(Problem {
+                at: vec![Key::Name("maintenance"), Key::Index(i)],
+                message: e,
+            });
+        }
+        if m.targets.is_empty() {
+            out.push(Problem {
+                at: vec![Key::Name("maintenance"), Key::Index(i)],
+                message: "a maintenance window needs targets (host names or @tags)".into(),
+            });
+        }
+    }
+    out
 }
 
 /// Numbers of `hosts.toml`.

@@ -63,6 +63,7 @@ impl PaneId {
     pub const PATCHES: PaneId = PaneId("patches");
     pub const BACKUPS: PaneId = PaneId("backups");
     pub const VENDORS: PaneId = PaneId("vendors");
+    pub const SECURITY: PaneId = PaneId("security");
 
     /// The name with a capital: "Hosts".
     pub fn title(self) -> String {
@@ -83,6 +84,7 @@ impl<'de> Deserialize<'de> for PaneId {
             PaneId::PATCHES,
             PaneId::BACKUPS,
             PaneId::VENDORS,
+            PaneId::SECURITY,
         ]
         .into_iter()
         .find(|p| p.0 == s)
@@ -111,75 +113,106 @@ pub struct Settings {
     pub ui: UiSettings,
     pub run: RunSettings,
     pub patches: PatchSettings,
-    /// `[alerts]`: where the watch's sweep tells what changed.
+    /// Where the watch's alerts go (`opsdeck sweep`).
     pub alerts: AlertSettings,
-    /// `[[maintenance]]`: windows that mute alerts for some hosts.
+    /// `[[maintenance]]`: windows in which alerts for some hosts are muted.
     pub maintenance: Vec<Maintenance>,
+    /// `[audit]`: the security audit.
+    pub audit: AuditSettings,
 }
 
-/// `[alerts]` of `opsdeck.toml` (docs/decisions/watch.md).
+/// `[audit]`, `[[audit.allow_port]]`, `[[audit.accept]]`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
-pub struct AlertSettings {
-    /// JSON POST per event (or digest) to each URL (Slack, Mattermost,
-    /// Teams incoming hooks, ntfy, Gotify, anything that takes JSON).
-    pub webhook: Vec<String>,
-    /// Dead man's switch (healthchecks-style): `URL/start` before a sweep,
-    /// `URL` after one that ran, `URL/fail` when it could not.
-    pub ping: Option<String>,
-    /// Mail recipients: through `[alerts.smtp]`, or the local `sendmail`.
-    pub mail_to: Vec<String>,
-    /// The From: of mails; default `opsdeck@<hostname>`.
-    pub mail_from: Option<String>,
-    pub smtp: Option<SmtpSettings>,
-    /// "HH:MM" local time: one digest a day of everything open; between
-    /// digests only changes to critical are sent at once.
-    pub digest: Option<String>,
-    /// Attempts per message on a channel before it is reported failed.
-    pub attempts: u32,
-    /// Seconds one attempt may take (connect + send + answer).
-    pub timeout_s: u64,
+pub struct AuditSettings {
+    /// Use `sudo -n` for what needs root (shadow, sudoers, sshd -T, firewall
+    /// rules, other users' authorized_keys).
+    #[serde(rename = "become")]
+    pub become_root: bool,
+    pub cert_warn_days: u32,
+    pub cert_crit_days: u32,
+    /// More certificate files to read (besides /etc/letsencrypt/live/*/cert.pem).
+    pub cert_paths: Vec<String>,
+    /// Listeners that are expected (quiet).
+    pub allow_port: Vec<AllowPort>,
+    /// Findings accepted (quiet until `until`).
+    pub accept: Vec<AcceptFinding>,
 }
 
-impl Default for AlertSettings {
+impl Default for AuditSettings {
     fn default() -> Self {
-        AlertSettings {
-            webhook: Vec::new(),
-            ping: None,
-            mail_to: Vec::new(),
-            mail_from: None,
-            smtp: None,
-            digest: None,
-            attempts: 3,
-            timeout_s: 10,
+        AuditSettings {
+            become_root: false,
+            cert_warn_days: 21,
+            cert_crit_days: 7,
+            cert_paths: Vec::new(),
+            allow_port: Vec::new(),
+            accept: Vec::new(),
         }
     }
 }
 
-impl AlertSettings {
-    /// Is any channel configured?
-    pub fn any(&self) -> bool {
-        !self.webhook.is_empty() || self.ping.is_some() || !self.mail_to.is_empty()
-    }
+/// `[[audit.allow_port]]`: a listener expected on these hosts.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AllowPort {
+    /// Host names or @tags (empty: every host).
+    pub targets: Vec<String>,
+    pub port: u16,
+    /// "tcp" or "udp" (default tcp).
+    pub proto: Option<String>,
 }
 
-/// `[alerts.smtp]`: the password comes from `password_command`'s first
-/// line of output, never from the file.
+/// `[[audit.accept]]`: a finding accepted as it is.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AcceptFinding {
+    pub targets: Vec<String>,
+    /// The finding's id ("sshd.password_auth").
+    pub id: String,
+    pub reason: Option<String>,
+    #[serde(with = "toml_date", skip_serializing_if = "Option::is_none")]
+    pub until: Option<Date>,
+}
+
+/// `[alerts]`: the channels of the watch. Secrets never live here: the
+/// SMTP password comes from `password_command`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertSettings {
+    /// JSON POST per event (or per digest) to each URL.
+    pub webhook: Vec<String>,
+    /// Dead man's switch: `URL/start` before a sweep, `URL` after one that
+    /// ran, `URL/fail` (the summary as the body) when it could not.
+    pub ping: Option<String>,
+    /// E-mail recipients (through `[alerts.smtp]`, else the local sendmail).
+    pub mail_to: Vec<String>,
+    /// The From address (default `opsdeck@HOSTNAME`).
+    pub mail_from: Option<String>,
+    pub smtp: Option<SmtpSettings>,
+    /// "08:00": one message a day listing everything open, instead of one
+    /// per change.
+    pub digest: Option<String>,
+}
+
+/// `[alerts.smtp]`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct SmtpSettings {
     pub host: String,
     pub port: u16,
     pub user: Option<String>,
+    /// A command whose first line of output is the password (e.g. `pass
+    /// show smtp`); run when a mail is sent, never stored.
     pub password_command: Option<String>,
-    /// Upgrade with STARTTLS (and refuse to go on without it).
+    /// STARTTLS before authenticating (required when a password is used).
     pub starttls: bool,
 }
 
 impl Default for SmtpSettings {
     fn default() -> Self {
         SmtpSettings {
-            host: "localhost".into(),
+            host: String::new(),
             port: 587,
             user: None,
             password_command: None,
@@ -188,14 +221,15 @@ impl Default for SmtpSettings {
     }
 }
 
-/// One `[[maintenance]]` window: `weekly = "Sun 02:00-04:00"` or
-/// `from`/`until` ("2026-12-24 18:00", local time).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+/// `[[maintenance]]`: hosts (names or @tags) whose alerts are muted in a
+/// weekly or one-off window, in the local time zone.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Maintenance {
-    /// Host names and @tags.
     pub targets: Vec<String>,
+    /// "Sun 02:00-04:00" (may run past midnight: "Sat 23:00-01:00").
     pub weekly: Option<String>,
+    /// One-off window: local date and time, "2026-12-24 18:00".
     pub from: Option<String>,
     pub until: Option<String>,
     pub reason: Option<String>,
@@ -259,6 +293,8 @@ pub struct Thresholds {
     pub reboot_required: Level,
     pub security_updates: Level,
     pub updates: Level,
+    /// The clock said unsynchronised, or no time synchronisation at all.
+    pub time_sync: Level,
     /// Package metadata older than this is reported as stale (e.g. "7d").
     pub metadata_max_age: String,
     pub hardware_refresh_years: u32,
@@ -279,6 +315,7 @@ impl Default for Thresholds {
             reboot_required: Level::Warn,
             security_updates: Level::Crit,
             updates: Level::Warn,
+            time_sync: Level::Warn,
             metadata_max_age: "7d".into(),
             hardware_refresh_years: 3,
             expiry_warn_days: 60,
@@ -426,6 +463,12 @@ pub struct Host {
     pub hold: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
+    /// TCP ports whose TLS certificates the audit reads (from the host itself).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tls_ports: Vec<u16>,
+    /// Server names (SNI) asked on those ports (default: localhost).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tls_names: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -700,6 +743,24 @@ pub struct Facts {
     /// Seconds since the package metadata was last refreshed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata_age_s: Option<u64>,
+    /// What the host's time tools said (None: they told nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_sync: Option<TimeSync>,
+}
+
+/// Time synchronisation as the host's tools tell it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct TimeSync {
+    /// The clock is synchronised (timedatectl's NTPSynchronized, chrony's
+    /// leap status).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synchronized: Option<bool>,
+    /// systemd's NTP switch (timedatectl's NTP).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ntp_enabled: Option<bool>,
+    /// The time daemon seen running (chronyd, ntpd, openntpd, systemd-timesyncd).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daemon: Option<String>,
 }
 
 /// One host's check result: the `check --json` object, also kept in state/.
@@ -943,5 +1004,90 @@ mod tests {
         assert_eq!(h.warranty_until.unwrap().to_string(), "2026-01-31");
         assert!(toml::from_str::<Host>("name = \"a\"\npurchased = 2023-04-01T10:00:00Z").is_err());
         assert!(toml::from_str::<Host>("name = \"a\"\npurchased = \"soon\"").is_err());
+    }
+}
+
+// ---------------------------------------------------------------- maintenance
+
+/// A maintenance window, parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    /// Every week: the day (0 = Monday) and minutes of the day, start to end
+    /// (end ≤ start: past midnight into the next day).
+    Weekly { day: u8, start: u16, end: u16 },
+    /// Once, local civil times.
+    Once {
+        from: jiff::civil::DateTime,
+        until: jiff::civil::DateTime,
+    },
+}
+
+const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+fn hhmm(s: &str) -> Option<u16> {
+    let (h, m) = s.trim().split_once(':')?;
+    let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
+    (h < 24 && m < 60 && s.trim().len() == 5).then_some(h * 60 + m)
+}
+
+/// "08:00" → minutes of the day.
+pub fn parse_hhmm(s: &str) -> Result<u16, String> {
+    hhmm(s).ok_or_else(|| format!("`{s}` is not a time of day such as \"08:00\""))
+}
+
+impl Maintenance {
+    /// The window, or why it cannot be read.
+    pub fn window(&self) -> Result<Window, String> {
+        match (&self.weekly, &self.from, &self.until) {
+            (Some(w), None, None) => {
+                let bad = || format!("weekly = \"{w}\": write a day and hours such as \"Sun 02:00-04:00\"");
+                let (day, hours) = w.trim().split_once(char::is_whitespace).ok_or_else(bad)?;
+                let d = day.to_ascii_lowercase();
+                let day = DAYS
+                    .iter()
+                    .position(|x| d.starts_with(x) && d.len() >= 3)
+                    .ok_or_else(bad)? as u8;
+                let (a, b) = hours.trim().split_once('-').ok_or_else(bad)?;
+                let (start, end) = (hhmm(a).ok_or_else(bad)?, hhmm(b).ok_or_else(bad)?);
+                if start == end {
+                    return Err(format!("weekly = \"{w}\": the window is empty"));
+                }
+                Ok(Window::Weekly { day, start, end })
+            }
+            (None, Some(f), Some(u)) => {
+                let p = |k: &str, v: &str| {
+                    v.trim().replacen(' ', "T", 1).parse::<jiff::civil::DateTime>().map_err(|_| {
+                        format!("{k} = \"{v}\": write a local date and time such as \"2026-12-24 18:00\"")
+                    })
+                };
+                let (from, until) = (p("from", f)?, p("until", u)?);
+                if until <= from {
+                    return Err(format!("until = \"{u}\" is not after from = \"{f}\""));
+                }
+                Ok(Window::Once { from, until })
+            }
+            _ => Err(
+                "a maintenance window needs either weekly = \"Sun 02:00-04:00\" or both from and until"
+                    .into(),
+            ),
+        }
+    }
+}
+
+impl Window {
+    /// Is the local civil time `t` inside the window?
+    pub fn contains(&self, t: jiff::civil::DateTime) -> bool {
+        match *self {
+            Window::Once { from, until } => from <= t && t < until,
+            Window::Weekly { day, start, end } => {
+                let today = t.date().weekday().to_monday_zero_offset() as u8;
+                let m = t.hour() as u16 * 60 + t.minute() as u16;
+                if start < end {
+                    today == day && (start..end).contains(&m)
+                } else {
+                    (today == day && m >= start) || (today == (day + 1) % 7 && m < end)
+                }
+            }
+        }
     }
 }

@@ -29,10 +29,14 @@ pub use crate::model::{PaneId, Target};
 pub enum Category {
     HostDown,
     Disk,
-    /// A filesystem that will be full soon at its recent rate (watch).
+    /// A filesystem that fills up (the watch's forecast).
     DiskForecast,
+    /// A finding of the security audit.
+    Security,
+    /// A certificate that expires soon (the audit).
+    Certificate,
     Backup,
-    /// Far from a host's or a job's own usual (watch).
+    /// Far from the host's or the job's own usual (the watch's history).
     Anomaly,
     SecurityUpdates,
     OsEol,
@@ -57,30 +61,39 @@ pub struct Item {
     /// Why, with numbers and dates.
     pub why: String,
     pub target: Target,
+    /// What, within its category and target, the item is about when one
+    /// target can have several (a disk's mount point); with them, the
+    /// item's stable [`Item::id`].
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub subject: String,
     /// Larger is more urgent, within a level and category (days overdue, %...).
     #[serde(skip)]
     pub urgency: i64,
-    /// What within the target the item is about when the category alone
-    /// does not say (a mount point, a metric); part of [`Item::id`].
-    #[serde(skip)]
-    pub subject: String,
 }
 
 impl Item {
-    /// A stable id across sweeps: pane, key, category, subject (a ticket's
-    /// reference). Counts and dates in the text may change; the id does not.
+    /// "what: why", for one-line displays.
+    pub fn text(&self) -> String {
+        format!("{}: {}", self.what, self.why)
+    }
+
+    /// A stable identity across sweeps (the watch alerts on its changes):
+    /// category, target and subject, never the numbers of `what`/`why`.
     pub fn id(&self) -> String {
         let cat = serde_json::to_value(self.category)
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
-        let sub = self.target.ticket.as_deref().unwrap_or(&self.subject);
-        format!("{}:{}:{}:{}", self.target.pane.0, self.target.key, cat, sub)
-    }
-
-    /// "what: why", for one-line displays.
-    pub fn text(&self) -> String {
-        format!("{}: {}", self.what, self.why)
+        let mut id = format!("{cat}:{}:{}", self.target.pane.0, self.target.key);
+        if let Some(t) = &self.target.ticket {
+            id.push(':');
+            id.push_str(t);
+        }
+        if !self.subject.is_empty() {
+            id.push(':');
+            id.push_str(&self.subject);
+        }
+        id
     }
 }
 
@@ -104,9 +117,8 @@ pub struct Snapshot {
     pub backups: Vec<BackupResult>,
     pub security_since: Vec<SecuritySince>,
     pub eol: EolTable,
-    /// Items computed elsewhere from the same state (the watch's forecasts
-    /// and anomalies from history): ranked with the others.
-    pub extra: Vec<Item>,
+    /// The watch's forecasts and anomalies of the last sweep.
+    pub watch: Vec<Item>,
     /// State that could not be read in full (damaged entries skipped): shown
     /// by the report and the TUI, never a failure.
     pub notes: Vec<String>,
@@ -144,11 +156,16 @@ impl Snapshot {
         let patches = store.load_state(StateKind::Patches);
         let backups = store.load_state(StateKind::Backups);
         let since = store.load_state(StateKind::SecuritySince);
+        let mut watch = store.load_state::<Item>(StateKind::Watch);
+        let security = store.load_state::<Item>(StateKind::Security);
+        watch.items.extend(security.items);
+        watch.problems.extend(security.problems);
         let notes = [
             &checks.problems,
             &patches.problems,
             &backups.problems,
             &since.problems,
+            &watch.problems,
         ]
         .into_iter()
         .flatten()
@@ -164,7 +181,7 @@ impl Snapshot {
             backups: backups.items,
             security_since: since.items,
             eol: EolTable::load(&store.home)?,
-            extra: Vec::new(),
+            watch: watch.items,
             notes,
         })
     }
@@ -335,12 +352,12 @@ fn host_items(snap: &Snapshot, now: Timestamp, today: Date, out: &mut Vec<Item>)
             if let Some(err) = &c.error {
                 out.push(Item {
                     rank: 0,
-                    subject: String::new(),
                     level: Level::Crit,
                     category: Category::HostDown,
                     what: format!("{} unreachable", h.name),
                     why: format!("{} (checked {})", clean(err), age_text(&c.checked_at, now)),
                     target: target(PaneId::HOSTS),
+                    subject: String::new(),
                     urgency: util::age_of(&c.checked_at, now)
                         .map(|s| -(s as i64))
                         .unwrap_or(0),
@@ -358,7 +375,6 @@ fn host_items(snap: &Snapshot, now: Timestamp, today: Date, out: &mut Vec<Item>)
                         };
                         out.push(Item {
                             rank: 0,
-                            subject: String::new(),
                             level: th.failed_units,
                             category: Category::FailedUnits,
                             what: format!(
@@ -369,6 +385,7 @@ fn host_items(snap: &Snapshot, now: Timestamp, today: Date, out: &mut Vec<Item>)
                             ),
                             why: format!("{}{more}", list.join(", ")),
                             target: target(PaneId::HOSTS),
+                            subject: String::new(),
                             urgency: units.len() as i64,
                         });
                     }
@@ -403,7 +420,6 @@ fn host_items(snap: &Snapshot, now: Timestamp, today: Date, out: &mut Vec<Item>)
                     };
                     out.push(Item {
                         rank: 0,
-                        subject: String::new(),
                         level: th.security_updates,
                         category: Category::SecurityUpdates,
                         what: format!(
@@ -414,6 +430,7 @@ fn host_items(snap: &Snapshot, now: Timestamp, today: Date, out: &mut Vec<Item>)
                         ),
                         why: since_text,
                         target: target(PaneId::PATCHES),
+                        subject: String::new(),
                         urgency: days * 1000 + n as i64,
                     });
                 }
@@ -428,12 +445,12 @@ fn host_items(snap: &Snapshot, now: Timestamp, today: Date, out: &mut Vec<Item>)
                 .unwrap_or_else(|| "uptime unknown".into());
             out.push(Item {
                 rank: 0,
-                subject: String::new(),
                 level: th.reboot_required,
                 category: Category::Reboot,
                 what: format!("{}: reboot required", h.name),
                 why: format!("updates need a reboot to take effect ({uptime})"),
                 target: target(PaneId::PATCHES),
+                subject: String::new(),
                 urgency: check.and_then(|c| c.facts.as_ref()?.uptime_s).unwrap_or(0) as i64,
             });
         }
@@ -451,7 +468,6 @@ fn disk_items(host: &str, f: &Facts, th: &Thresholds, out: &mut Vec<Item>) {
         };
         out.push(Item {
             rank: 0,
-            subject: d.mount.clone(),
             level,
             category: Category::Disk,
             what: format!("{host}: {} {:.0}% full", clean(&d.mount), d.used_pct),
@@ -461,6 +477,7 @@ fn disk_items(host: &str, f: &Facts, th: &Thresholds, out: &mut Vec<Item>) {
                 key: host.to_string(),
                 ticket: None,
             },
+            subject: d.mount.clone(),
             urgency: (d.used_pct * 10.0) as i64,
         });
     }
@@ -477,12 +494,12 @@ fn backup_items(snap: &Snapshot, now: Timestamp, today: Date, out: &mut Vec<Item
             if let Some((level, why, urgency)) = backup_problem(r, now) {
                 out.push(Item {
                     rank: 0,
-                    subject: String::new(),
                     level,
                     category: Category::Backup,
                     what: format!("backup {}", job.name),
                     why,
                     target: target.clone(),
+                    subject: String::new(),
                     urgency,
                 });
             }
@@ -495,12 +512,12 @@ fn backup_items(snap: &Snapshot, now: Timestamp, today: Date, out: &mut Vec<Item
             match job.last_restore_test {
                 None => out.push(Item {
                     rank: 0,
-                    subject: String::new(),
                     level: Level::Warn,
                     category: Category::RestoreTest,
                     what: format!("backup {}: restore test", job.name),
                     why: format!("never restore-tested (restore_test_every {every})"),
                     target: target.clone(),
+                    subject: String::new(),
                     urgency: i64::MAX / 2,
                 }),
                 Some(last) => {
@@ -509,7 +526,6 @@ fn backup_items(snap: &Snapshot, now: Timestamp, today: Date, out: &mut Vec<Item
                         if days < 0 {
                             out.push(Item {
                                 rank: 0,
-                                subject: String::new(),
                                 level: Level::Warn,
                                 category: Category::RestoreTest,
                                 what: format!("backup {}: restore test", job.name),
@@ -518,6 +534,7 @@ fn backup_items(snap: &Snapshot, now: Timestamp, today: Date, out: &mut Vec<Item
                                     lifecycle::relative_days(days)
                                 ),
                                 target: target.clone(),
+                                subject: String::new(),
                                 urgency: -days,
                             });
                         }
@@ -607,7 +624,6 @@ fn vendor_items(snap: &Snapshot, today: Date, out: &mut Vec<Item>) {
             if days >= stale {
                 out.push(Item {
                     rank: 0,
-                    subject: String::new(),
                     level: Level::Warn,
                     category: Category::Ticket,
                     what: format!("{}: ticket {}", v.name, clean(&t.reference)),
@@ -621,6 +637,7 @@ fn vendor_items(snap: &Snapshot, today: Date, out: &mut Vec<Item>) {
                         key: v.name.clone(),
                         ticket: Some(t.reference.clone()),
                     },
+                    subject: String::new(),
                     urgency: days,
                 });
             }
@@ -881,16 +898,17 @@ pub fn items(snap: &Snapshot, now: Timestamp, today: Date) -> Vec<Item> {
     ) {
         out.push(Item {
             rank: 0,
-            subject: String::new(),
             level: l.level,
             category: lifecycle_category(l.kind),
             what: l.what,
             why: l.why,
             target: l.target,
+            subject: String::new(),
             urgency: -l.days,
         });
     }
-    out.extend(snap.extra.iter().cloned());
+    // the watch's forecasts and anomalies, as the last sweep found them
+    out.extend(snap.watch.iter().cloned());
     rank(&mut out);
     out
 }

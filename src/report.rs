@@ -28,6 +28,12 @@ pub struct Report {
     pub backups: Vec<BackupRow>,
     pub vendors: Vec<VendorRow>,
     pub lifecycle: Vec<lifecycle::Item>,
+    /// The security audit's findings and certificates (`opsdeck audit`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub security: Vec<overview::Item>,
+    /// The watch's forecasts and anomalies (`opsdeck sweep`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub watch: Vec<overview::Item>,
     pub journal: JournalSection,
     /// State that could not be read in full (damaged entries skipped): the
     /// report is made from what could be read, and says so.
@@ -154,8 +160,60 @@ fn rfc3339(t: Timestamp) -> String {
 /// Build the report.
 pub fn build(snap: &Snapshot, journal: &[JournalEntry], now: Timestamp, today: Date) -> Report {
     let ov = overview::overview(snap, now, today);
-    let hosts = snap
-        .hosts
+    let hosts = host_rows(snap);
+    let backups = backup_rows(snap);
+    let vendors = vendor_rows(snap, today);
+    let attention_total = ov.items.len();
+    Report {
+        generated_at: rfc3339(now),
+        today,
+        summary: Summary {
+            counts: ov.counts,
+            freshness: ov.freshness,
+            attention_total,
+            attention: ov.items.into_iter().take(SUMMARY_ITEMS).collect(),
+        },
+        hosts,
+        backups,
+        vendors,
+        lifecycle: lifecycle::items(
+            &snap.hosts,
+            &snap.vendors,
+            &snap.checks,
+            &snap.eol,
+            &snap.thresholds,
+            today,
+        ),
+        security: snap
+            .watch
+            .iter()
+            .filter(|i| {
+                matches!(
+                    i.category,
+                    overview::Category::Security | overview::Category::Certificate
+                )
+            })
+            .cloned()
+            .collect(),
+        watch: snap
+            .watch
+            .iter()
+            .filter(|i| {
+                matches!(
+                    i.category,
+                    overview::Category::DiskForecast | overview::Category::Anomaly
+                )
+            })
+            .cloned()
+            .collect(),
+        journal: journal_section(journal, now),
+        notes: snap.notes.clone(),
+    }
+}
+
+/// One row per host: its check (or its last known facts), patches, lifecycle.
+fn host_rows(snap: &Snapshot) -> Vec<HostRow> {
+    snap.hosts
         .iter()
         .map(|h| {
             let check = snap.checks.iter().find(|c| c.host == h.name);
@@ -210,9 +268,12 @@ pub fn build(snap: &Snapshot, journal: &[JournalEntry], now: Timestamp, today: D
                 warranty_until: h.warranty_until,
             }
         })
-        .collect();
-    let backups = snap
-        .jobs
+        .collect()
+}
+
+/// One row per backup job with its last result.
+fn backup_rows(snap: &Snapshot) -> Vec<BackupRow> {
+    snap.jobs
         .iter()
         .map(|j| {
             let r = snap.backups.iter().find(|r| r.name == j.name);
@@ -232,9 +293,12 @@ pub fn build(snap: &Snapshot, journal: &[JournalEntry], now: Timestamp, today: D
                 restore_test_due: overview::restore_due(j),
             }
         })
-        .collect();
-    let vendors = snap
-        .vendors
+        .collect()
+}
+
+/// One row per vendor: contract, hosts, open tickets.
+fn vendor_rows(snap: &Snapshot, today: Date) -> Vec<VendorRow> {
+    snap.vendors
         .iter()
         .map(|v| VendorRow {
             name: v.name.clone(),
@@ -263,7 +327,11 @@ pub fn build(snap: &Snapshot, journal: &[JournalEntry], now: Timestamp, today: D
                 })
                 .collect(),
         })
-        .collect();
+        .collect()
+}
+
+/// The journal entries of the last [`JOURNAL_DAYS`] days, oldest first.
+fn journal_section(journal: &[JournalEntry], now: Timestamp) -> JournalSection {
     let since = Timestamp::from_second(now.as_second() - JOURNAL_DAYS * 86_400).unwrap_or(now);
     let mut entries: Vec<(Timestamp, JournalEntry)> = journal
         .iter()
@@ -273,32 +341,9 @@ pub fn build(snap: &Snapshot, journal: &[JournalEntry], now: Timestamp, today: D
         })
         .collect();
     entries.sort_by_key(|(t, _)| *t);
-    let attention_total = ov.items.len();
-    Report {
-        generated_at: rfc3339(now),
-        today,
-        summary: Summary {
-            counts: ov.counts,
-            freshness: ov.freshness,
-            attention_total,
-            attention: ov.items.into_iter().take(SUMMARY_ITEMS).collect(),
-        },
-        hosts,
-        backups,
-        vendors,
-        lifecycle: lifecycle::items(
-            &snap.hosts,
-            &snap.vendors,
-            &snap.checks,
-            &snap.eol,
-            &snap.thresholds,
-            today,
-        ),
-        journal: JournalSection {
-            since: rfc3339(since),
-            entries: entries.into_iter().map(|(_, e)| e).collect(),
-        },
-        notes: snap.notes.clone(),
+    JournalSection {
+        since: rfc3339(since),
+        entries: entries.into_iter().map(|(_, e)| e).collect(),
     }
 }
 
@@ -428,7 +473,20 @@ pub fn to_markdown(r: &Report) -> String {
         r.generated_at, r.today
     ));
 
-    // ---- summary
+    md_summary(r, now, &mut o);
+    md_hosts(r, &mut o);
+    md_backups(r, &mut o);
+    md_vendors(r, &mut o);
+    md_lifecycle(r, &mut o);
+    md_items(&mut o, "Security", &r.security);
+    md_items(&mut o, "Forecasts and anomalies", &r.watch);
+    md_journal(r, &mut o);
+    md_notes(r, &mut o);
+    o
+}
+
+/// The summary: counts per pane, patches, freshness, what needs attention.
+fn md_summary(r: &Report, now: Timestamp, o: &mut String) {
     let c = &r.summary.counts;
     o.push_str("## Summary\n\n");
     let srow = |name: &str, s: &overview::StatusCounts| {
@@ -443,7 +501,7 @@ pub fn to_markdown(r: &Report) -> String {
         ]
     };
     table(
-        &mut o,
+        o,
         &[
             "",
             "total",
@@ -509,7 +567,7 @@ pub fn to_markdown(r: &Report) -> String {
                 ]
             })
             .collect();
-        table(&mut o, &["#", "level", "item", "why", "where"], &rows);
+        table(o, &["#", "level", "item", "why", "where"], &rows);
         if r.summary.attention_total > r.summary.attention.len() {
             o.push_str(&format!(
                 "… and {} more (see the sections below).\n\n",
@@ -517,8 +575,10 @@ pub fn to_markdown(r: &Report) -> String {
             ));
         }
     }
+}
 
-    // ---- hosts
+/// One row per host.
+fn md_hosts(r: &Report, o: &mut String) {
     o.push_str("## Hosts\n\n");
     if r.hosts.is_empty() {
         o.push_str("No hosts.\n\n");
@@ -570,7 +630,7 @@ pub fn to_markdown(r: &Report) -> String {
             })
             .collect();
         table(
-            &mut o,
+            o,
             &[
                 "host",
                 "status",
@@ -585,8 +645,10 @@ pub fn to_markdown(r: &Report) -> String {
             &rows,
         );
     }
+}
 
-    // ---- backups
+/// One row per backup job.
+fn md_backups(r: &Report, o: &mut String) {
     o.push_str("## Backups\n\n");
     if r.backups.is_empty() {
         o.push_str("No backup jobs.\n\n");
@@ -617,7 +679,7 @@ pub fn to_markdown(r: &Report) -> String {
             })
             .collect();
         table(
-            &mut o,
+            o,
             &[
                 "backup",
                 "host",
@@ -632,8 +694,10 @@ pub fn to_markdown(r: &Report) -> String {
             &rows,
         );
     }
+}
 
-    // ---- vendors
+/// Vendors, their contracts and open tickets.
+fn md_vendors(r: &Report, o: &mut String) {
     o.push_str("## Vendors\n\n");
     if r.vendors.is_empty() {
         o.push_str("No vendors.\n\n");
@@ -664,7 +728,7 @@ pub fn to_markdown(r: &Report) -> String {
             })
             .collect();
         table(
-            &mut o,
+            o,
             &[
                 "vendor",
                 "category",
@@ -699,33 +763,48 @@ pub fn to_markdown(r: &Report) -> String {
             o.push_str("No open tickets.\n\n");
         } else {
             table(
-                &mut o,
+                o,
                 &["vendor", "ref", "subject", "opened", "days open"],
                 &tickets,
             );
         }
     }
+}
 
-    // ---- lifecycle
+/// Warranty, contract, OS end of life and hardware age.
+fn md_lifecycle(r: &Report, o: &mut String) {
     o.push_str("## Lifecycle\n\n");
     if r.lifecycle.is_empty() {
         o.push_str("No warranty, contract, refresh or OS end-of-life items.\n\n");
     } else {
-        let rows: Vec<Vec<String>> = r
-            .lifecycle
-            .iter()
-            .map(|i| {
-                vec![
-                    level_text(i.level).into(),
-                    md_escape(&i.what),
-                    md_escape(&i.why),
-                ]
-            })
-            .collect();
-        table(&mut o, &["level", "item", "why"], &rows);
+        level_table(o, r.lifecycle.iter().map(|i| (i.level, &i.what, &i.why)));
     }
+}
 
-    // ---- journal
+/// A section of Overview items (the audit's, the watch's), when there are any.
+fn md_items(o: &mut String, title: &str, items: &[overview::Item]) {
+    if items.is_empty() {
+        return;
+    }
+    o.push_str(&format!("## {title}\n\n"));
+    let mut sorted: Vec<&overview::Item> = items.iter().collect();
+    sorted.sort_by_key(|i| std::cmp::Reverse(i.level));
+    level_table(o, sorted.iter().map(|i| (i.level, &i.what, &i.why)));
+}
+
+/// A level / item / why table.
+fn level_table<'a>(
+    o: &mut String,
+    rows: impl Iterator<Item = (crate::model::Level, &'a String, &'a String)>,
+) {
+    let rows: Vec<Vec<String>> = rows
+        .map(|(level, what, why)| vec![level_text(level).into(), md_escape(what), md_escape(why)])
+        .collect();
+    table(o, &["level", "item", "why"], &rows);
+}
+
+/// The journal of the last days.
+fn md_journal(r: &Report, o: &mut String) {
     o.push_str(&format!(
         "## Journal (last {JOURNAL_DAYS} days, since {})\n\n",
         r.journal.since
@@ -747,14 +826,14 @@ pub fn to_markdown(r: &Report) -> String {
                 ]
             })
             .collect();
-        table(
-            &mut o,
-            &["when", "who", "action", "target", "result"],
-            &rows,
-        );
+        table(o, &["when", "who", "action", "target", "result"], &rows);
         // one trailing newline only
         o.pop();
     }
+}
+
+/// What could not be read, when something could not.
+fn md_notes(r: &Report, o: &mut String) {
     if !r.notes.is_empty() {
         o.push_str("\n## Data problems\n\n");
         o.push_str("This report was made from the state that could be read:\n\n");
@@ -762,7 +841,6 @@ pub fn to_markdown(r: &Report) -> String {
             o.push_str(&format!("- {}\n", md_escape(n)));
         }
     }
-    o
 }
 
 #[cfg(test)]

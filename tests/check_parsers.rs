@@ -606,3 +606,90 @@ proptest! {
         }
     }
 }
+
+/// The probe output as the engine keeps it under a cap of `cap` bytes: head
+/// and tail, the middle dropped, the mark line between them.
+fn capped(text: &str, cap: usize) -> String {
+    let mut c = opsdeck::ssh::capture::Capture::new(cap);
+    c.push(text.as_bytes());
+    let (kept, _) = c.finish();
+    String::from_utf8_lossy(&kept).into_owned()
+}
+
+/// Names of the sections of a whole probe output.
+fn section_names(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("@@opsdeck "))
+        .filter_map(|r| r.split_whitespace().next())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn a_cap_cut_through_a_marker_line_opens_no_section_of_half_a_name() {
+    let text = fixture("probe-debian12-fresh.txt");
+    let at = text.find("@@opsdeck disks").expect("a disks section") + "@@opsdeck di".len();
+    // the head ends in the middle of the marker; the tail starts inside
+    // the next section
+    let tail_at = text.find("@@opsdeck failed").expect("a failed section") - 3;
+    let kept = format!(
+        "{}\n[opsdeck: output truncated, {} bytes dropped]\n{}",
+        &text[..at],
+        tail_at - at,
+        &text[tail_at..]
+    );
+    let r = parse::parse_probe(&kept).unwrap();
+    assert!(
+        r.problems.iter().all(|p| p.section != "di"),
+        "{:?}",
+        r.problems
+    );
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| p.message.contains("over the cap")),
+        "the cut is said: {:?}",
+        r.problems
+    );
+    // the sections before and after the cut are read
+    assert!(r.facts.kernel.is_some());
+    assert!(r.facts.failed_units.is_some() || r.problems.iter().all(|p| p.section != "failed"));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// A cap anywhere in a real probe output: the host keeps its name and
+    /// the facts outside the cut, the cut is said, and no section is named
+    /// that the probe did not print.
+    #[test]
+    fn a_cap_anywhere_is_said_and_names_only_real_sections(
+        which in 0usize..3, frac in 0.05f64..0.95
+    ) {
+        let name = ["probe-alma9-fresh.txt", "probe-alpine-fresh.txt", "probe-debian12-fresh.txt"][which];
+        let text = fixture(name);
+        let cap = ((text.len() as f64 * frac) as usize).max(64);
+        let kept = capped(&text, cap);
+        let real = section_names(&text);
+        match parse::parse_probe(&kept) {
+            Err(e) => prop_assert!(e.section == "probe", "{e}"),
+            Ok(r) => {
+                prop_assert!(
+                    r.problems.iter().any(|p| p.message.contains("over the cap")),
+                    "cap {cap}: {:?}", r.problems
+                );
+                for p in &r.problems {
+                    let base = p.section.trim_end_matches(".rc");
+                    prop_assert!(
+                        p.section == "probe" || real.iter().any(|s| s == &p.section || s == base),
+                        "cap {cap}: unknown section `{}` in {:?}", p.section, r.problems
+                    );
+                }
+            }
+        }
+        let out = ExecOutput { stdout: kept.into_bytes(), exit_status: Some(0), ..Default::default() };
+        let hc = assemble("h", Ok(out), Default::default(), None, &Thresholds::default());
+        prop_assert_eq!(hc.check.host.as_str(), "h");
+        prop_assert!(hc.check.status != Status::Ok, "a cut result is never plain OK");
+    }
+}

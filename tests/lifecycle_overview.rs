@@ -178,7 +178,7 @@ fn snapshot() -> Snapshot {
             since: "2026-11-12T09:00:00Z".into(),
         }],
         eol: EolTable::embedded(),
-        extra: Vec::new(),
+        watch: vec![],
         notes: Vec::new(),
     }
 }

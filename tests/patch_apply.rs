@@ -74,7 +74,10 @@ fn opts(keep_going: bool) -> ApplyOptions {
     ApplyOptions {
         parallel: 1,
         keep_going,
-        timeout: Some(Duration::from_secs(30)),
+        stream: run::StreamOptions {
+            timeout: Some(Duration::from_secs(30)),
+            ..Default::default()
+        },
         store: None,
         recheck: None,
     }
@@ -437,7 +440,10 @@ fn refresh_runs_apt_get_update() {
     let r = run::refresh_host(
         &mut conn,
         &host,
-        Some(Duration::from_secs(20)),
+        run::StreamOptions {
+            timeout: Some(Duration::from_secs(20)),
+            ..Default::default()
+        },
         &mut |_, l| lines.push(l),
     );
     assert!(r.is_ok(), "{r:?}");

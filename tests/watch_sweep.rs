@@ -1,451 +1,547 @@
-//! The watch end to end, with real parts: a loopback sshd fleet (db1's
-//! session PATH has a stand-in `df` whose /var use the test sets step by
-//! step: tests/fixtures/watch/bin/df), a real `path` backup job whose
-//! dumps shrink, a real HTTP receiver (webhooks and the dead man's ping)
-//! and a real SMTP server (aiosmtpd, STARTTLS + AUTH) started here.
-//! "Now" moves 6 hours per sweep through `OPSDECK_NOW`.
+//! The watch through the real binary: `opsdeck sweep` against real sshd
+//! hosts, a real HTTP receiver (webhook and dead man's pings) and a real
+//! SMTP server (Debian's python3-aiosmtpd: STARTTLS, AUTH) started here.
 //!
-//! One fleet for the whole file: alert-once over consecutive sweeps
-//! (appears → one, stays → none, worse → one, cleared → one, muted in a
-//! maintenance window, back after it), the forecast appearing, moving and
-//! clearing, the backup anomaly, history, a failing channel reported, a
-//! second concurrent sweep leaving at once, and a `kill -9` mid-sweep.
+//! db1's `df` is a stand-in printing df's own format (`df -P -k -T`) for a
+//! /data filesystem whose use the test sets before each sweep (a real
+//! filesystem of that size cannot be filled step by step on a shared
+//! machine, and tmpfs is skipped as a pseudo filesystem, as check_disk
+//! does); web1 keeps real dump files for a `path` backup job whose newest
+//! dump shrinks. Time moves by `OPSDECK_NOW`, four hours a sweep, TZ=UTC.
 
 mod common;
 
+use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use common::sshd::{Fleet, FleetOptions, HostOptions};
-use serde_json::Value;
+use common::sshd::{write_stub, Fleet, FleetOptions, HostOptions};
 
-fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/watch")
+const PY: &str = "/usr/bin/python3";
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
-/// A python3 helper (Debian's, where python3-aiosmtpd is) that prints its port first; killed on drop.
-struct Helper {
+/// A receiver started from tests/fixtures/watch/; killed when dropped.
+struct Receiver {
     child: Child,
     port: u16,
+    log: PathBuf,
 }
 
-impl Helper {
-    fn start(script: &str, args: &[&str]) -> Helper {
-        let mut child = Command::new("/usr/bin/python3")
-            .arg(fixtures().join(script))
-            .args(args)
+impl Receiver {
+    fn start(script: &str, log: PathBuf, extra: &[&Path]) -> Receiver {
+        let mut child = Command::new(PY)
+            .arg(fixture(&format!("watch/{script}")))
+            .arg(&log)
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .expect("python3");
+            .expect("python3 runs (apt-get install python3 python3-aiosmtpd)");
         let mut line = String::new();
         BufReader::new(child.stdout.take().expect("stdout"))
             .read_line(&mut line)
-            .expect("port line");
+            .expect("the receiver prints its port");
         let port = line
             .trim()
             .parse()
-            .unwrap_or_else(|_| panic!("{script}: no port: `{line}`"));
-        Helper { child, port }
+            .unwrap_or_else(|_| panic!("port from {script}: `{line}`"));
+        Receiver { child, port, log }
+    }
+    /// Every JSON line logged so far.
+    fn lines(&self) -> Vec<serde_json::Value> {
+        fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
     }
 }
 
-impl Drop for Helper {
+impl Drop for Receiver {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
 
-fn lines(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("receiver log line"))
-        .collect()
+/// A stub dir whose `apt-get` lists nothing pending (real format), and, for
+/// db1, a `df` printing /data at the percentage in `pct`.
+fn stubs(dir: &Path, with_df: bool) -> PathBuf {
+    write_stub(
+        dir,
+        "apt-get",
+        &format!(
+            "#!/bin/sh\ncat '{}'\n",
+            fixture("checks/apt-none.txt").display()
+        ),
+    );
+    if with_df {
+        let pct = dir.join("pct");
+        fs::write(&pct, "60\n").unwrap();
+        write_stub(
+            dir,
+            "df",
+            &format!(
+                "#!/bin/sh\np=$(cat '{}')\nused=$((p * 10000))\navail=$((1000000 - used))\n\
+                 echo 'Filesystem     Type 1024-blocks    Used Available Capacity Mounted on'\n\
+                 printf '/dev/vdb1      ext4     1000000 %s %s %s%% /data\\n' \"$used\" \"$avail\" \"$p\"\n",
+                pct.display()
+            ),
+        );
+    }
+    dir.to_path_buf()
 }
 
-struct World {
+struct Watch {
     fleet: Fleet,
-    dir: tempfile::TempDir,
-    t0: jiff::Timestamp,
+    hook: Receiver,
+    smtp: Receiver,
     cert: PathBuf,
+    dumps: PathBuf,
+    base: i64,
 }
 
-impl World {
-    fn at(&self, k: i64) -> String {
-        (self.t0 + jiff::SignedDuration::from_hours(6 * k))
-            .strftime("%Y-%m-%dT%H:%M:%SZ")
-            .to_string()
+impl Watch {
+    fn new() -> Watch {
+        let mut fleet = Fleet::new(FleetOptions::default());
+        let dir = fleet.dir().to_path_buf();
+        fleet.add_host(
+            "db1",
+            HostOptions {
+                stub_path: Some(stubs(&dir.join("stub-db1"), true)),
+                ..Default::default()
+            },
+        );
+        fleet.add_host(
+            "web1",
+            HostOptions {
+                stub_path: Some(stubs(&dir.join("stub-web1"), false)),
+                ..Default::default()
+            },
+        );
+        let hook = Receiver::start("http_receiver.py", dir.join("http.log"), &[]);
+        // the SMTP server's certificate, for 127.0.0.1, trusted through SSL_CERT_FILE
+        let (cert, key) = (dir.join("smtp.crt"), dir.join("smtp.key"));
+        let ok = Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=127.0.0.1",
+            ])
+            .args(["-addext", "subjectAltName=IP:127.0.0.1", "-keyout"])
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .stderr(Stdio::null())
+            .status()
+            .expect("openssl runs");
+        assert!(ok.success());
+        let smtp = Receiver::start("smtp_receiver.py", dir.join("smtp.log"), &[&cert, &key]);
+        let dumps = dir.join("dumps");
+        fs::create_dir_all(&dumps).unwrap();
+        let home = fleet.home();
+        fs::write(
+            home.join("backups.toml"),
+            format!(
+                "[[backup]]\nname = \"web1-dumps\"\nhost = \"web1\"\nkind = \"path\"\npath = \"{}/*.dump\"\nmax_age = \"30d\"\n",
+                dumps.display()
+            ),
+        )
+        .unwrap();
+        let mut settings = fs::read_to_string(home.join("opsdeck.toml")).unwrap();
+        settings.push_str(&format!(
+            "\n[alerts]\nwebhook = [\"http://127.0.0.1:{p}/hook\"]\nping = \"http://127.0.0.1:{p}/ping\"\nmail_to = [\"admin@example.org\"]\nmail_from = \"opsdeck <opsdeck@example.org>\"\n\n[alerts.smtp]\nhost = \"127.0.0.1\"\nport = {s}\nuser = \"ops\"\npassword_command = \"echo secret\"\nstarttls = true\n\n[[maintenance]]\ntargets = [\"db1\"]\nfrom = \"2026-12-11 04:00\"\nuntil = \"2026-12-11 12:00\"\nreason = \"disk swap\"\n",
+            p = hook.port,
+            s = smtp.port
+        ));
+        fs::write(home.join("opsdeck.toml"), settings).unwrap();
+        Watch {
+            fleet,
+            hook,
+            smtp,
+            cert,
+            dumps,
+            // 2026-12-10T00:00:00Z
+            base: 1_796_860_800,
+        }
     }
-    fn cmd(&self, k: i64, args: &[&str]) -> Command {
-        let mut c = self.fleet.opsdeck(args);
-        c.env("OPSDECK_NOW", self.at(k))
+
+    fn set_disk(&self, pct: u32) {
+        fs::write(self.fleet.dir().join("stub-db1/pct"), format!("{pct}\n")).unwrap();
+    }
+
+    /// A new dump of `size` bytes, newer than every other.
+    fn dump(&self, n: u32, size: usize) {
+        let p = self.dumps.join(format!("{n:03}.dump"));
+        fs::write(&p, vec![b'x'; size]).unwrap();
+        let st = Command::new("touch")
+            .arg("-d")
+            .arg(format!("@{}", 1_764_000_000 + i64::from(n) * 3600))
+            .arg(&p)
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+
+    /// `opsdeck sweep --json` at base + `hours`: (exit code, document).
+    fn sweep(&self, hours: i64) -> (i32, serde_json::Value) {
+        let now = jiff::Timestamp::from_second(self.base + hours * 3600).unwrap();
+        let out = self
+            .fleet
+            .opsdeck(&["sweep", "--json"])
+            .env("OPSDECK_NOW", now.to_string())
             .env("TZ", "UTC")
-            .env("SSL_CERT_FILE", &self.cert);
-        c
-    }
-    fn sweep(&self, k: i64) -> (i32, Value) {
-        let out = self.cmd(k, &["sweep", "--json"]).output().expect("sweep");
-        let code = out.status.code().unwrap_or(-1);
-        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            .env("SSL_CERT_FILE", &self.cert)
+            .output()
+            .unwrap();
+        let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
             panic!(
-                "sweep {k}: {e}\nstdout: {}\nstderr: {}",
+                "sweep at +{hours}h: {e}\nstdout: {}\nstderr: {}",
                 String::from_utf8_lossy(&out.stdout),
                 String::from_utf8_lossy(&out.stderr)
             )
         });
-        (code, v)
+        (out.status.code().unwrap_or(-1), v)
     }
-    fn set_var(&self, pct: u32) {
-        let d = self.fleet.get("db1").dir.join("home/watch");
-        std::fs::create_dir_all(&d).unwrap();
-        std::fs::write(d.join("var_pct"), format!("{pct}\n")).unwrap();
-    }
-    /// A new dump of `size` bytes, newer than the ones before.
-    fn dump(&self, k: i64, size: usize) {
-        let p = self.dir.path().join(format!("dumps/db-{k}.dump"));
-        std::fs::write(&p, vec![b'x'; size]).unwrap();
-        let f = std::fs::File::options().write(true).open(&p).unwrap();
-        f.set_modified(SystemTime::now() - Duration::from_secs(600 - 60 * k as u64))
-            .unwrap();
-    }
-    fn hook_events(&self, item: &str) -> Vec<String> {
-        lines(&self.dir.path().join("http.log"))
+
+    /// The webhook events since `from` (index into the log): (event, id).
+    fn told(&self, from: usize) -> Vec<(String, String)> {
+        self.hook
+            .lines()
             .into_iter()
-            .filter(|r| r["path"] == "/hook")
-            .filter_map(|r| serde_json::from_str::<Value>(r["body"].as_str()?).ok())
-            .filter(|b| b["item"] == item)
-            .map(|b| b["event"].as_str().unwrap_or("").to_string())
+            .filter(|l| l["path"] == "/hook")
+            .skip(from)
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l["body"].as_str()?).ok())
+            .map(|b| {
+                (
+                    b["event"].as_str().unwrap_or("").to_string(),
+                    b["id"].as_str().unwrap_or("").to_string(),
+                )
+            })
             .collect()
+    }
+    fn hooks(&self) -> usize {
+        self.hook
+            .lines()
+            .iter()
+            .filter(|l| l["path"] == "/hook")
+            .count()
     }
 }
 
-fn item_whats(v: &Value) -> Vec<String> {
-    v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["what"].as_str().unwrap_or("").to_string())
+const FORECAST: &str = "disk_forecast:hosts:db1:/data";
+const DISK: &str = "disk:hosts:db1:/data";
+const SMALL: &str = "anomaly:backups:web1-dumps:size";
+
+fn of(told: &[(String, String)], id: &str) -> Vec<String> {
+    told.iter()
+        .filter(|(_, i)| i == id)
+        .map(|(e, _)| e.clone())
         .collect()
 }
 
-const FORECAST: &str = "hosts:db1:disk_forecast:/var";
-const SMALL: &str = "backups:db-dumps:anomaly:size";
+#[test]
+fn forecasts_anomalies_and_alerts_told_once_per_change() {
+    let w = Watch::new();
+    let sizes = [10_000, 10_500, 11_000, 10_200, 1_000];
+    // five sweeps, four hours apart: /data fills by 1 point each (6 a day)
+    for (i, pct) in (60..=64).enumerate() {
+        w.set_disk(pct);
+        w.dump(i as u32, sizes[i]);
+        let before = w.hooks();
+        let (_, v) = w.sweep(4 * i as i64);
+        let told = w.told(before);
+        if i < 4 {
+            assert!(
+                of(&told, FORECAST).is_empty(),
+                "sweep {i}: too few samples to forecast"
+            );
+            assert!(of(&told, SMALL).is_empty(), "sweep {i}");
+        } else {
+            // the forecast appears: told once, with its date
+            assert_eq!(of(&told, FORECAST), ["new"], "{told:?}");
+            let item = v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|i| i["category"] == "disk_forecast")
+                .expect("a forecast item");
+            assert_eq!(item["what"], "db1: /data full in 6 days", "{item}");
+            assert!(
+                item["why"].as_str().unwrap().starts_with("on 2026-12-16"),
+                "{item}"
+            );
+            // the newest dump is a tenth of its usual size
+            assert_eq!(of(&told, SMALL), ["new"], "{told:?}");
+        }
+    }
+    // the dead man's switch: /start and the end of every sweep
+    let pings: Vec<String> = w
+        .hook
+        .lines()
+        .iter()
+        .filter(|l| l["path"].as_str().unwrap_or("").starts_with("/ping"))
+        .map(|l| l["path"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(pings.len(), 10);
+    assert_eq!(&pings[..2], ["/ping/start", "/ping"]);
+
+    // the mail of the fifth sweep: through STARTTLS, authenticated
+    let mails = w.smtp.lines();
+    let last = mails.last().expect("a mail");
+    assert_eq!(last["login"], "ops");
+    assert_eq!(last["to"][0], "admin@example.org");
+    let data = last["data"].as_str().unwrap();
+    assert!(data.contains("Subject: [opsdeck] "), "{data}");
+    assert!(data.contains("db1: /data full in 6 days"), "{data}");
+    assert!(
+        data.contains("backup web1-dumps: finished too small"),
+        "{data}"
+    );
+
+    // it stays: nothing told again
+    w.set_disk(65);
+    let before = w.hooks();
+    w.sweep(20);
+    let told = w.told(before);
+    assert!(
+        of(&told, FORECAST).is_empty() && of(&told, SMALL).is_empty(),
+        "{told:?}"
+    );
+
+    // cleaned up: the forecast clears, once
+    w.set_disk(30);
+    let before = w.hooks();
+    let (_, v) = w.sweep(24);
+    assert_eq!(of(&w.told(before), FORECAST), ["cleared"]);
+    assert!(!v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["category"] == "disk_forecast"));
+
+    // in the maintenance window (2026-12-11 04:00-12:00): db1 fills, nothing told
+    w.set_disk(85);
+    for h in [28, 32] {
+        let before = w.hooks();
+        let (_, v) = w.sweep(h);
+        assert_eq!(v["maintenance"]["db1"], "disk swap");
+        let told = w.told(before);
+        assert!(of(&told, DISK).is_empty(), "muted at +{h}h: {told:?}");
+    }
+    // the window's end brings what is still open, then a rise is told
+    let before = w.hooks();
+    let (code, v) = w.sweep(36);
+    assert!(v["maintenance"].as_object().unwrap().is_empty());
+    assert_eq!(of(&w.told(before), DISK), ["new"]);
+    assert!(code >= 1, "a disk over 80% warns");
+    w.set_disk(95);
+    let before = w.hooks();
+    let (code, _) = w.sweep(40);
+    assert_eq!(of(&w.told(before), DISK), ["worse"]);
+    assert_eq!(code, 2);
+
+    // history: the samples are there, for the CLI too
+    let out = w
+        .fleet
+        .opsdeck(&["history", "db1", "--json"])
+        .output()
+        .unwrap();
+    let h: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pcts: Vec<f64> = h
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["disks"][0]["used_pct"].as_f64())
+        .collect();
+    assert_eq!(
+        pcts,
+        [60.0, 61.0, 62.0, 63.0, 64.0, 65.0, 30.0, 85.0, 85.0, 85.0, 95.0]
+    );
+    // one journal entry per sweep
+    let journal = fs::read_to_string(w.fleet.home().join("state/journal.toml")).unwrap();
+    assert_eq!(journal.matches("action = \"sweep\"").count(), 11);
+}
 
 #[test]
-fn watch_end_to_end() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    std::fs::create_dir_all(d.join("dumps")).unwrap();
-    // a certificate for the SMTP server, trusted by opsdeck through SSL_CERT_FILE
-    let cert = d.join("cert.pem");
-    let key = d.join("key.pem");
-    let ok = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-        ])
-        .args(["-addext", "subjectAltName=IP:127.0.0.1", "-keyout"])
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(ok.success());
-    std::fs::write(d.join("smtp.pw"), "s3cret\n").unwrap();
-    let http = Helper::start(
-        "http_receiver.py",
-        &[d.join("http.log").to_str().unwrap(), "300"],
-    );
-    let smtp = Helper::start(
-        "smtp_receiver.py",
-        &[
-            d.join("smtp.log").to_str().unwrap(),
-            cert.to_str().unwrap(),
-            key.to_str().unwrap(),
-            "s3cret",
-            "300",
-        ],
-    );
-
+fn one_sweep_at_a_time_and_a_killed_sweep_leaves_state_readable() {
     let mut fleet = Fleet::new(FleetOptions::default());
+    let dir = fleet.dir().to_path_buf();
+    let stub = stubs(&dir.join("stub"), false);
+    // a slow host: its df takes two seconds
+    write_stub(&stub, "df", "#!/bin/sh\nsleep 2\nexec /bin/df \"$@\"\n");
     fleet.add_host(
-        "db1",
+        "slow",
         HostOptions {
-            stub_path: Some(fixtures().join("bin")),
+            stub_path: Some(stub),
             ..Default::default()
         },
     );
-    fleet.add_host("web1", HostOptions::default());
-    let home = fleet.home();
-    let t0 = jiff::Timestamp::now();
-    let w = World {
-        fleet,
-        dir,
-        t0,
-        cert: cert.clone(),
-    };
-    // window: from just before sweep 8 to just before sweep 11
-    let from = (t0 + jiff::SignedDuration::from_hours(6 * 8 - 1)).strftime("%Y-%m-%d %H:%M");
-    let until = (t0 + jiff::SignedDuration::from_hours(6 * 11 - 1)).strftime("%Y-%m-%d %H:%M");
-    let mut toml = std::fs::read_to_string(home.join("opsdeck.toml")).unwrap();
-    toml.push_str(&format!(
-        "\n[alerts]\nwebhook = [\"http://127.0.0.1:{p}/hook\", \"http://127.0.0.1:{p}/broken\"]\nping = \"http://127.0.0.1:{p}/ping/abc\"\nmail_to = [\"it@example.org\"]\nmail_from = \"opsdeck@example.org\"\nattempts = 2\ntimeout_s = 5\n\n[alerts.smtp]\nhost = \"127.0.0.1\"\nport = {sp}\nuser = \"opsdeck\"\npassword_command = \"cat {pw}\"\nstarttls = true\n\n[[maintenance]]\ntargets = [\"db1\"]\nfrom = \"{from}\"\nuntil = \"{until}\"\nreason = \"disk swap\"\n",
-        p = http.port,
-        sp = smtp.port,
-        pw = d_pw(&w),
-    ));
-    std::fs::write(home.join("opsdeck.toml"), toml).unwrap();
-    std::fs::write(
-        home.join("backups.toml"),
-        format!(
-            "[[backup]]\nname = \"db-dumps\"\nhost = \"db1\"\nkind = \"path\"\npath = \"{}/dumps/*.dump\"\nmax_age = \"30d\"\n",
-            w.dir.path().display()
-        ),
-    )
-    .unwrap();
-
-    // /var: +2 points every 6 h, then faster, then a cleanup, then again
-    let var = [60, 62, 64, 66, 68, 72, 76, 40, 42, 44, 46, 48];
-    let sizes = [1000, 1100, 900, 100];
-    let mut outs = Vec::new();
-    for (k, pct) in var.iter().enumerate() {
-        let k = k as i64;
-        w.set_var(*pct);
-        if let Some(s) = sizes.get(k as usize) {
-            w.dump(k, *s);
-        }
-        let (code, v) = w.sweep(k);
-        assert!((0..=3).contains(&code), "sweep {k}: exit {code}");
-        let ev = w.hook_events(FORECAST);
-        if k == 6 {
-            // the report shows the forecast too (from the history, no SSH)
-            let r = w.cmd(k, &["report"]).output().unwrap();
-            let text = String::from_utf8_lossy(&r.stdout);
-            assert!(text.contains("db1: /var full in 2 days"), "{text}");
-        }
-        outs.push((item_whats(&v), ev, v));
-    }
-    let forecast_at = |k: usize| {
-        outs[k]
-            .0
-            .iter()
-            .find(|w| w.starts_with("db1: /var full in"))
-            .cloned()
-    };
-    // appears (4 samples over 18 h), stays and moves, worsens, clears
-    assert_eq!(forecast_at(2), None);
-    assert_eq!(forecast_at(3).as_deref(), Some("db1: /var full in 4 days"));
-    assert_eq!(forecast_at(5).as_deref(), Some("db1: /var full in 3 days"));
-    assert_eq!(forecast_at(6).as_deref(), Some("db1: /var full in 2 days"));
-    assert_eq!(forecast_at(7), None);
-    // the webhook heard: new at 3, nothing at 4 and 5, worse at 6, cleared
-    // at 7, nothing in the window (8-10, where it came back at 10), new at 11
-    let ev = |k: usize| outs[k].1.clone();
-    assert_eq!(ev(2), Vec::<String>::new());
-    assert_eq!(ev(3), vec!["new"]);
-    assert_eq!(ev(5), vec!["new"]);
-    assert_eq!(ev(6), vec!["new", "worse"]);
-    assert_eq!(ev(7), vec!["new", "worse", "cleared"]);
-    assert!(forecast_at(10).is_some(), "{:?}", outs[10].0);
-    assert_eq!(ev(10), vec!["new", "worse", "cleared"]);
-    let muted = &outs[9].2["alerts"]["muted"];
-    assert_eq!(muted[0][0], "db1", "{muted}");
-    assert_eq!(ev(11), vec!["new", "worse", "cleared", "new"]);
-    let crit = outs[6].2["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| {
-            i["what"]
-                .as_str()
-                .unwrap_or("")
-                .starts_with("db1: /var full")
-        })
-        .unwrap()
-        .clone();
-    assert_eq!(crit["level"], "crit");
-
-    // the backup that finished too small
-    assert!(!outs[2].0.iter().any(|w| w.contains("too small")));
-    assert!(
-        outs[3]
-            .0
-            .iter()
-            .any(|w| w == "backup db-dumps: finished too small"),
-        "{:?}",
-        outs[3].0
-    );
-    assert_eq!(w.hook_events(SMALL)[0], "new");
-
-    // the dead man's ping: start and success around every sweep
-    let http_log = lines(&w.dir.path().join("http.log"));
-    let count = |p: &str| http_log.iter().filter(|r| r["path"] == p).count();
-    assert_eq!(count("/ping/abc/start"), var.len());
-    assert_eq!(count("/ping/abc"), var.len());
-    let last_ping = http_log
-        .iter()
-        .rev()
-        .find(|r| r["path"] == "/ping/abc")
-        .unwrap();
-    assert!(
-        last_ping["body"].as_str().unwrap().contains("2 hosts"),
-        "{last_ping}"
-    );
-
-    // the failing webhook: retried, reported, never failing the sweep
-    let failed = outs[3].2["alerts"]["deliveries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["channel"].as_str().unwrap_or("").starts_with("webhook") && d["ok"] == false)
-        .unwrap()
-        .clone();
-    // two tries of the first event; a channel that fails is not hammered with the rest
-    assert_eq!(failed["attempts"], 2, "{failed}");
-    assert!(failed["error"].as_str().unwrap().contains("HTTP 500"));
-    let journal = std::fs::read_to_string(home.join("state/journal.toml")).unwrap();
-    assert!(
-        journal.contains("channel failed: webhook http://127.0.0.1:"),
-        "journal"
-    );
-    assert!(outs[4].2["alerts"]["earlier_failures"][0]
-        .as_str()
-        .unwrap()
-        .contains("HTTP 500"));
-
-    // the mail of sweep 3: through STARTTLS + AUTH, subject and body
-    let mails = lines(&w.dir.path().join("smtp.log"));
-    assert!(mails.iter().all(|m| m["tls"] == true));
-    let m3 = mails
-        .iter()
-        .find(|m| {
-            m["data"]
-                .as_str()
-                .unwrap()
-                .contains("db1: /var full in 4 days")
-        })
-        .expect("a mail about the forecast");
-    let data = m3["data"].as_str().unwrap();
-    assert!(data.contains("Subject: [opsdeck] "), "{data}");
-    assert!(
-        data.contains("NEW      warn  db1: /var full in 4 days: on "),
-        "{data}"
-    );
-    assert_eq!(m3["to"][0], "it@example.org");
-
-    // history: one sample per sweep, the last one's /var
-    let out = w.cmd(11, &["history", "db1", "--json"]).output().unwrap();
-    let h: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(h.as_array().unwrap().len(), var.len());
-    assert_eq!(h[11]["disks"][1], serde_json::json!(["/var", 48.0]));
-
-    // alerts test: which channel worked
-    let out = w.cmd(11, &["alerts", "test"]).output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("ok      webhook http://127.0.0.1"), "{text}");
-    assert!(text.contains("FAILED  webhook"), "{text}");
-    assert!(
-        text.contains("ok      mail it@example.org via smtp"),
-        "{text}"
-    );
-    assert!(lines(&w.dir.path().join("smtp.log"))
-        .iter()
-        .any(|m| m["data"]
-            .as_str()
-            .unwrap()
-            .contains("Subject: [opsdeck] test message")));
-
-    lock_and_kill(&w, &home);
-}
-
-fn d_pw(w: &World) -> String {
-    w.dir.path().join("smtp.pw").display().to_string()
-}
-
-/// Names, sizes and mtimes of the state files.
-fn state_files(home: &Path) -> Vec<(String, u64, SystemTime)> {
-    let mut v = Vec::new();
-    for e in walk(&home.join("state")) {
-        let m = std::fs::metadata(&e).unwrap();
-        v.push((e.display().to_string(), m.len(), m.modified().unwrap()));
-    }
-    v.sort();
-    v
-}
-
-fn walk(p: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(p).unwrap().flatten() {
-        let path = e.path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
-}
-
-/// A second sweep while one runs leaves at once touching nothing; `kill -9`
-/// in the middle of a save leaves every file readable, and the next sweep
-/// completes.
-fn lock_and_kill(w: &World, home: &Path) {
-    let mut first = w
-        .cmd(12, &["sweep"])
-        .env("OPSDECK_TEST_PAUSE_BEFORE_RENAME_MS", "20000")
-        .env("OPSDECK_TEST_PAUSE_FILE", "checks.toml")
+    let state = fleet.home().join("state");
+    let first = fleet
+        .opsdeck(&["sweep"])
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut err = BufReader::new(first.stderr.take().unwrap());
-    let mut line = String::new();
-    while !line.contains("paused before rename") {
-        line.clear();
+    let mut first = KillOnDrop(first);
+    let lock = state.join("sweep.lock");
+    let t = Instant::now();
+    while fs::read_to_string(&lock)
+        .map(|s| s.trim().is_empty())
+        .unwrap_or(true)
+    {
         assert!(
-            err.read_line(&mut line).unwrap() > 0,
-            "the first sweep ended early"
+            t.elapsed() < Duration::from_secs(10),
+            "the first sweep never took the lock"
         );
+        std::thread::sleep(Duration::from_millis(20));
     }
-    let before = state_files(home);
-    let start = Instant::now();
-    let second = w.cmd(12, &["sweep"]).output().unwrap();
-    assert!(start.elapsed() < Duration::from_secs(5));
-    assert_eq!(second.status.code(), Some(0));
-    let msg = String::from_utf8_lossy(&second.stderr);
-    assert!(msg.contains("another sweep is running (pid "), "{msg}");
-    assert!(second.stdout.is_empty());
-    assert_eq!(state_files(home), before, "the second sweep touched state");
+    let journal = state.join("journal.toml");
+    let before = fs::read(&journal).ok();
+    let t = Instant::now();
+    let out = fleet.opsdeck(&["sweep"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        t.elapsed() < Duration::from_millis(1500),
+        "the second sweep waited"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("another sweep is running"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        fs::read(&journal).ok(),
+        before,
+        "the second sweep touched the journal"
+    );
+    assert!(first.0.wait().unwrap().code().is_some());
 
-    let pid = first.id() as i32;
-    unsafe { libc::kill(pid, libc::SIGKILL) };
-    first.wait().unwrap();
-    // every state file still reads: TOML, JSON, history lines
-    for f in walk(&home.join("state")) {
-        let name = f.file_name().unwrap().to_string_lossy().into_owned();
-        let text = std::fs::read_to_string(&f).unwrap_or_default();
-        if name.ends_with(".toml") && !name.starts_with('.') {
-            toml::from_str::<toml::Value>(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
-        } else if name.ends_with(".json") {
-            serde_json::from_str::<Value>(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
-        }
+    // kill -9 in the middle of a sweep: the next one runs, every file reads
+    let victim = fleet
+        .opsdeck(&["sweep"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut victim = KillOnDrop(victim);
+    std::thread::sleep(Duration::from_millis(700));
+    let _ = victim.0.kill();
+    let _ = victim.0.wait();
+    let out = fleet.opsdeck(&["sweep", "--json"]).output().unwrap();
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("the next sweep completes");
+    assert_eq!(v["hosts"][0]["host"], "slow");
+    let store = opsdeck::store::Store::load(opsdeck::store::Home::under(fleet.home())).unwrap();
+    let checks = store.load_state::<opsdeck::model::CheckResult>(opsdeck::store::StateKind::Checks);
+    assert!(checks.problems.is_empty(), "{:?}", checks.problems);
+    assert_eq!(opsdeck::watch::history::host(&store.home, "slow").len(), 2);
+    assert!(store.read_journal_checked().unwrap().1.is_empty());
+}
+
+struct KillOnDrop(Child);
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
-    let (code, v) = w.sweep(13);
-    assert!((0..=3).contains(&code));
-    assert_eq!(v["hosts"].as_array().unwrap().len(), 2);
-    let journal = std::fs::read_to_string(home.join("state/journal.toml")).unwrap();
-    assert_eq!(journal.matches("action = \"sweep\"").count(), 12 + 1);
+}
+
+#[test]
+fn a_failing_channel_is_said_never_fatal_and_alerts_test_names_each() {
+    let mut fleet = Fleet::new(FleetOptions::default());
+    let dir = fleet.dir().to_path_buf();
+    fleet.add_host(
+        "web1",
+        HostOptions {
+            stub_path: Some(stubs(&dir.join("stub"), false)),
+            ..Default::default()
+        },
+    );
+    let hook = Receiver::start("http_receiver.py", dir.join("http.log"), &[]);
+    let conf = fleet.home().join("opsdeck.toml");
+    let mut s = fs::read_to_string(&conf).unwrap();
+    s.push_str(&format!(
+        "\n[alerts]\nwebhook = [\"http://127.0.0.1:{p}/hook\", \"http://127.0.0.1:{p}/broken\"]\n",
+        p = hook.port
+    ));
+    fs::write(&conf, s).unwrap();
+    let out = fleet.opsdeck(&["alerts", "test"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("ok      webhook http://127.0.0.1/…"),
+        "{text}"
+    );
+    assert!(
+        text.contains("FAILED  webhook http://127.0.0.1/…: 127.0.0.1 answered HTTP 500"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("/broken"),
+        "the URL's path is a secret: {text}"
+    );
+}
+
+#[test]
+fn schedule_through_the_crontab() {
+    if Command::new("crontab").arg("-l").output().is_err() {
+        panic!("crontab is missing: apt-get install cron");
+    }
+    let fleet = Fleet::new(FleetOptions::default());
+    let out = fleet
+        .opsdeck(&[
+            "schedule",
+            "install",
+            "--every",
+            "10m",
+            "--cron",
+            "--crontab",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table =
+        String::from_utf8_lossy(&Command::new("crontab").arg("-l").output().unwrap().stdout)
+            .into_owned();
+    let ours: Vec<&str> = table
+        .lines()
+        .filter(|l| l.ends_with("# opsdeck sweep"))
+        .collect();
+    assert_eq!(ours.len(), 1, "{table}");
+    assert!(
+        ours[0].starts_with("*/10 * * * * OPSDECK_HOME="),
+        "{}",
+        ours[0]
+    );
+    assert!(ours[0].contains(" sweep >/dev/null 2>>"), "{}", ours[0]);
+    let out = fleet.opsdeck(&["schedule", "status"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("scheduled every 10m by cron"), "{text}");
+    assert!(text.contains("no sweep has run yet"), "{text}");
+    let out = fleet.opsdeck(&["schedule", "remove"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("removed the crontab line"));
+    let table =
+        String::from_utf8_lossy(&Command::new("crontab").arg("-l").output().unwrap().stdout)
+            .into_owned();
+    assert!(!table.contains("# opsdeck sweep"), "{table}");
 }

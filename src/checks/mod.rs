@@ -19,6 +19,7 @@
 //! # }
 //! ```
 
+pub mod family;
 pub mod listing;
 pub mod parse;
 pub mod rules;
@@ -37,7 +38,14 @@ use crate::util::{now_rfc3339, sanitize, shell_quote};
 use parse::{ParseError, UpdatesState};
 
 /// The probe: one POSIX sh script (dash, bash, busybox ash).
-pub const PROBE: &str = include_str!("probe.sh");
+pub static PROBE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let families: String = family::FAMILIES.iter().map(|f| f.probe).collect();
+    let (stamp, listing) = crate::pm::probe_arms();
+    include_str!("probe.sh")
+        .replacen("# @@families@@\n", &families, 1)
+        .replacen("# @@pm-stamp@@\n", &stamp, 1)
+        .replacen("# @@pm-listing@@\n", &listing, 1)
+});
 
 /// The remote command line that runs the probe read from stdin.
 pub fn probe_command(stamp: Option<&str>) -> String {
@@ -365,12 +373,9 @@ pub fn summary(results: &[HostCheck]) -> String {
     format!("{} {noun}: {}", results.len(), parts.join(", "))
 }
 
-/// Keep a sweep's results: state/checks.toml and state/patches.toml (merged
-/// by host, the package stamp included; a host that could not be checked
-/// keeps its last known facts) and ONE journal entry for the sweep, as
-/// `action` (`check`, `patches`: the command that ran) of `target` ("all",
-/// "web1 @db"). Returns both merged state lists (for what is derived from
-/// them: `ops::check::save` tracks pending security updates).
+/// Keep a sweep's results in state (checks and patches, merged by host; a
+/// host that could not be checked keeps its last known facts) and journal
+/// them once as `action` of `target`.
 pub fn save_as(
     store: &Store,
     results: &[HostCheck],
@@ -380,14 +385,14 @@ pub fn save_as(
     if results.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }
-    let (checks, patches) = merge(store, results)?;
+    let kept = keep(store, results)?;
     store.journal(&journal_entry(results, action, target))?;
-    Ok((checks, patches))
+    Ok(kept)
 }
 
-/// Merge a sweep's results into state/ without journaling (the watch's
-/// sweep journals once for everything it did). Returns both merged lists.
-pub fn merge(
+/// Keep a sweep's results in state without a journal entry (a caller that
+/// journals a larger task, such as the watch's sweep, says it once).
+pub fn keep(
     store: &Store,
     results: &[HostCheck],
 ) -> Result<(Vec<CheckResult>, Vec<PatchReport>), StoreError> {
@@ -423,8 +428,8 @@ pub fn merge(
     Ok((checks, patches))
 }
 
-/// The journal entry of a check sweep: worst status, counts, a line per
-/// host that is not ok, the probe's remote CPU.
+/// The journal entry of a sweep: worst status, a summary, one line per host
+/// that is not OK, the probe's CPU on the hosts.
 pub fn journal_entry(results: &[HostCheck], action: &str, target: &str) -> JournalEntry {
     let worst = results
         .iter()

@@ -1,168 +1,16 @@
 //! Pure parsers of the probe's output: text in, data out. Never panic; a
 //! section that is present but malformed is a [`ParseError`] naming it.
 
-use std::fmt;
+use crate::model::Facts;
 
-use crate::model::{Disk, Facts};
+pub use super::family::{
+    is_pseudo_fs, parse_cpus, parse_disks, parse_failed, parse_load, parse_mem, parse_time_sync,
+    parse_uptime, PSEUDO_FS,
+};
+use super::family::{keep, FAMILIES};
+use super::listing::Listing;
 
-use super::listing::{self, Listing};
-
-/// A section of the probe output (or a listing) that could not be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseError {
-    /// The probe section (`disks`, `list.apt`, ...), or `probe` for the whole output.
-    pub section: String,
-    pub message: String,
-}
-
-impl ParseError {
-    /// The message is cut at 300 characters: it quotes remote text, and a
-    /// host's 10 MB line must not travel into the state and the journal.
-    pub fn new(section: &str, message: impl Into<String>) -> ParseError {
-        ParseError {
-            section: crate::util::excerpt(section, 64),
-            message: crate::util::excerpt(&message.into(), 300),
-        }
-    }
-}
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "cannot read the probe's `{}` section: {}",
-            self.section, self.message
-        )
-    }
-}
-
-impl std::error::Error for ParseError {}
-
-const MARK: &str = "@@opsdeck ";
-
-/// The probe output split into named sections, in order.
-#[derive(Debug, Clone, Default)]
-pub struct Sections<'a> {
-    pub list: Vec<(&'a str, Vec<&'a str>)>,
-    /// Sections left out because the output was cut in them (by the output
-    /// cap, or without the end marker: a timeout, a dying connection), with why.
-    pub cut: Vec<(&'a str, String)>,
-    /// The output cap dropped part of the output (how many bytes): a
-    /// section not found may have been in it.
-    pub capped: Option<String>,
-}
-
-impl<'a> Sections<'a> {
-    /// Split on `@@opsdeck NAME` lines. Text before the first marker (a noisy
-    /// shell start-up file) is ignored. Requires the `probe` header: without
-    /// it the output is not the probe's. Without the `end` marker the output
-    /// was cut: the sections before the last are whole and kept, the last
-    /// one is left out and named in [`Sections::truncated`].
-    pub fn split(text: &'a str) -> Result<Sections<'a>, ParseError> {
-        let mut list: Vec<(&'a str, Vec<&'a str>)> = Vec::new();
-        let mut ended = false;
-        let mut cut: Vec<(&'a str, String)> = Vec::new();
-        let mut capped = None;
-        // after a truncation mark: the lines up to the next marker belong to
-        // a section whose start was dropped
-        let mut skipping = false;
-        for line in text.lines() {
-            if let Some(rest) = line.strip_prefix(MARK) {
-                skipping = false;
-                let name = rest.split_whitespace().next().unwrap_or("");
-                if name == "end" {
-                    ended = true;
-                    break;
-                }
-                if name == "probe" {
-                    let version = rest.split_whitespace().nth(1).unwrap_or("");
-                    if version != "1" {
-                        return Err(ParseError::new(
-                            "probe",
-                            format!("unknown probe version `{version}`"),
-                        ));
-                    }
-                }
-                list.push((name, Vec::new()));
-            } else if let Some(dropped) = line.strip_prefix(crate::ssh::capture::TRUNCATION_MARK) {
-                // the output was capped in the middle of this section
-                let n = dropped.split_whitespace().next().unwrap_or("?");
-                if let Some((name, _)) = list.pop() {
-                    cut.push((name, format!("output over the cap ({n} bytes dropped)")));
-                }
-                capped = Some(n.to_string());
-                skipping = true;
-            } else if skipping {
-                continue;
-            } else if let Some((_, lines)) = list.last_mut() {
-                lines.push(line);
-            }
-        }
-        match list.first() {
-            Some(("probe", _)) => {}
-            _ => {
-                return Err(ParseError::new(
-                    "probe",
-                    "no probe output (the remote shell printed something else or nothing)",
-                ))
-            }
-        }
-        if !ended {
-            let last = list.last().map(|(n, _)| *n).unwrap_or("probe");
-            if list.len() <= 2 && cut.is_empty() {
-                // nothing whole came before the cut: not a report at all
-                return Err(ParseError::new(last, "output truncated (no end marker)"));
-            }
-            list.pop();
-            cut.push((
-                last,
-                "output truncated (no end marker); the sections after it are unknown".into(),
-            ));
-        }
-        Ok(Sections { list, cut, capped })
-    }
-
-    /// Why a section is not there: cut by the output cap or the end of the
-    /// output (the reason), else "section missing".
-    pub fn missing(&self, name: &str) -> String {
-        self.cut
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, why)| why.clone())
-            .or_else(|| {
-                self.capped
-                    .as_ref()
-                    .map(|n| format!("lost in the output dropped over the cap ({n} bytes)"))
-            })
-            .unwrap_or_else(|| "section missing".into())
-    }
-
-    /// Lines of a section; None when the probe did not print it.
-    pub fn get(&self, name: &str) -> Option<&[&'a str]> {
-        self.list
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, l)| l.as_slice())
-    }
-
-    /// The exit code recorded in `NAME.rc`.
-    pub fn rc(&self, name: &str) -> Result<Option<i32>, ParseError> {
-        let key = format!("{name}.rc");
-        match self.get(&key) {
-            None => Ok(None),
-            Some(lines) => {
-                let v = lines
-                    .iter()
-                    .map(|l| l.trim())
-                    .find(|l| !l.is_empty())
-                    .ok_or_else(|| ParseError::new(&key, "no exit code"))?;
-                v.parse::<i32>()
-                    .map(Some)
-                    .map_err(|_| ParseError::new(&key, format!("`{v}` is not an exit code")))
-            }
-        }
-    }
-}
+pub use crate::sections::{first_word, ParseError, Sections};
 
 /// What the probe's `updates` section said.
 #[derive(Debug, Clone, PartialEq)]
@@ -205,28 +53,15 @@ pub fn parse_probe(text: &str) -> Result<ProbeReport, ParseError> {
     for (section, why) in &s.cut {
         problems.push(ParseError::new(section, why.clone()));
     }
-    // A section's value, or its default with the problem kept.
-    fn keep<T: Default>(r: Result<T, ParseError>, problems: &mut Vec<ParseError>) -> T {
-        r.unwrap_or_else(|e| {
-            problems.push(e);
-            T::default()
-        })
-    }
-
     if let Some(lines) = s.get("os") {
         let (pretty, id, ver) = keep(parse_os(lines), &mut problems);
         facts.os = pretty;
         facts.os_id = id;
         facts.os_version_id = ver;
     }
-    facts.kernel = keep(one_word(s.get("kernel"), "kernel"), &mut problems);
-    facts.uptime_s = keep(parse_uptime(s.get("uptime").unwrap_or(&[])), &mut problems);
-    facts.cpus = keep(parse_cpus(s.get("cpus").unwrap_or(&[])), &mut problems);
-    facts.load = keep(parse_load(s.get("load").unwrap_or(&[])), &mut problems);
-    facts.mem_used_pct = keep(parse_mem(s.get("mem").unwrap_or(&[])), &mut problems);
-    facts.disks = keep(parse_disks(s.get("disks").unwrap_or(&[])), &mut problems);
-    let failed_rc = keep(s.rc("failed"), &mut problems);
-    facts.failed_units = keep(parse_failed(s.get("failed"), failed_rc), &mut problems);
+    for family in FAMILIES {
+        (family.parse)(&s, &mut facts, &mut problems);
+    }
 
     let pkg = keep(parse_pkg(s.get("pkg").unwrap_or(&[])), &mut problems);
     facts.package_manager = pkg.manager.clone();
@@ -275,17 +110,7 @@ pub fn parse_probe(text: &str) -> Result<ProbeReport, ParseError> {
     })
 }
 
-fn first_word<'a>(lines: &[&'a str]) -> &'a str {
-    lines
-        .iter()
-        .find(|l| !l.trim().is_empty())
-        .and_then(|l| l.split_whitespace().next())
-        .unwrap_or("")
-}
-
-fn non_empty<'a, 'b>(lines: &'b [&'a str]) -> impl Iterator<Item = &'a str> + 'b {
-    lines.iter().map(|l| l.trim()).filter(|l| !l.is_empty())
-}
+use super::family::non_empty;
 
 fn unquote(v: &str) -> String {
     let v = v.trim();
@@ -338,240 +163,6 @@ pub fn parse_os(lines: &[&str]) -> Result<OsRelease, ParseError> {
         _ => None,
     });
     Ok((os, id, ver))
-}
-
-fn one_word(lines: Option<&[&str]>, section: &str) -> Result<Option<String>, ParseError> {
-    let mut it = non_empty(lines.unwrap_or(&[]));
-    match it.next() {
-        None => Ok(None),
-        Some(w) if !w.contains(char::is_whitespace) && it.next().is_none() => {
-            Ok(Some(w.to_string()))
-        }
-        Some(w) => Err(ParseError::new(section, format!("unexpected `{w}`"))),
-    }
-}
-
-pub fn parse_uptime(lines: &[&str]) -> Result<Option<u64>, ParseError> {
-    let Some(l) = non_empty(lines).next() else {
-        return Ok(None);
-    };
-    let w = l.split_whitespace().next().unwrap_or("");
-    match w.parse::<f64>() {
-        Ok(v) if v.is_finite() && v >= 0.0 => Ok(Some(v as u64)),
-        _ => Err(ParseError::new(
-            "uptime",
-            format!("`{w}` is not a number of seconds"),
-        )),
-    }
-}
-
-pub fn parse_cpus(lines: &[&str]) -> Result<Option<u32>, ParseError> {
-    let Some(l) = non_empty(lines).next() else {
-        return Ok(None);
-    };
-    match l.parse::<u32>() {
-        Ok(n) if n > 0 => Ok(Some(n)),
-        _ => Err(ParseError::new("cpus", format!("`{l}` is not a CPU count"))),
-    }
-}
-
-pub fn parse_load(lines: &[&str]) -> Result<Option<[f64; 3]>, ParseError> {
-    let Some(l) = non_empty(lines).next() else {
-        return Ok(None);
-    };
-    let mut v = [0.0; 3];
-    let mut words = l.split_whitespace();
-    for slot in v.iter_mut() {
-        let w = words.next().unwrap_or("");
-        *slot = match w.parse::<f64>() {
-            Ok(x) if x.is_finite() && x >= 0.0 => x,
-            _ => {
-                return Err(ParseError::new(
-                    "load",
-                    format!("`{l}` is not a load average"),
-                ))
-            }
-        };
-    }
-    Ok(Some(v))
-}
-
-/// /proc/meminfo lines: used % = (MemTotal - MemAvailable) / MemTotal, with
-/// MemFree + Buffers + Cached where MemAvailable is missing (kernels < 3.14).
-pub fn parse_mem(lines: &[&str]) -> Result<Option<f64>, ParseError> {
-    let (mut total, mut avail, mut free, mut buffers, mut cached) = (None, None, None, None, None);
-    for l in non_empty(lines) {
-        let mut w = l.split_whitespace();
-        let key = w.next().unwrap_or("");
-        let val = w.next().unwrap_or("");
-        let n: u64 = val
-            .parse()
-            .map_err(|_| ParseError::new("mem", format!("`{l}` has no number")))?;
-        match key {
-            "MemTotal:" => total = Some(n),
-            "MemAvailable:" => avail = Some(n),
-            "MemFree:" => free = Some(n),
-            "Buffers:" => buffers = Some(n),
-            "Cached:" => cached = Some(n),
-            _ => {}
-        }
-    }
-    let Some(total) = total.filter(|t| *t > 0) else {
-        return Ok(None);
-    };
-    let avail = match (avail, free) {
-        (Some(a), _) => a,
-        (None, Some(f)) => f
-            .saturating_add(buffers.unwrap_or(0))
-            .saturating_add(cached.unwrap_or(0)),
-        (None, None) => return Ok(None),
-    };
-    let used = total.saturating_sub(avail) as f64;
-    Ok(Some(round1(used * 100.0 / total as f64)))
-}
-
-fn round1(x: f64) -> f64 {
-    (x * 10.0).round() / 10.0
-}
-
-/// Filesystem types that hold no user data, as `check_disk -X` skips them.
-pub const PSEUDO_FS: &[&str] = &[
-    "tmpfs",
-    "devtmpfs",
-    "overlay",
-    "squashfs",
-    "proc",
-    "sysfs",
-    "cgroup",
-    "cgroup2",
-    "tracefs",
-    "nsfs",
-    "autofs",
-    "ramfs",
-    "efivarfs",
-    "devpts",
-    "debugfs",
-    "securityfs",
-    "pstore",
-    "bpf",
-    "configfs",
-    "fusectl",
-    "mqueue",
-    "hugetlbfs",
-    "binfmt_misc",
-    "rpc_pipefs",
-    "selinuxfs",
-    "nfsd",
-    "rootfs",
-    "none",
-    "udev",
-    "shm",
-    "iso9660",
-    "zram",
-];
-
-pub fn is_pseudo_fs(t: &str) -> bool {
-    PSEUDO_FS.contains(&t) || t.starts_with("fuse.") || t.starts_with("cgroup")
-}
-
-/// `df -P -k -T` (or `df -P -k` where -T is missing) → real filesystems.
-/// Used % as df computes it: used / (used + available), one decimal.
-pub fn parse_disks(lines: &[&str]) -> Result<Vec<Disk>, ParseError> {
-    let mut rows = non_empty(lines);
-    let Some(header) = rows.next() else {
-        return Ok(Vec::new());
-    };
-    if !header.starts_with("Filesystem") {
-        return Err(ParseError::new(
-            "disks",
-            format!("not df output: `{header}`"),
-        ));
-    }
-    let typed = header.split_whitespace().nth(1) == Some("Type");
-    let mut out: Vec<Disk> = Vec::new();
-    for l in rows {
-        let w: Vec<&str> = l.split_whitespace().collect();
-        let (dev, fstype, nums) = if typed {
-            if w.len() < 7 {
-                return Err(ParseError::new("disks", format!("short line `{l}`")));
-            }
-            (w[0], Some(w[1]), &w[2..])
-        } else {
-            if w.len() < 6 {
-                return Err(ParseError::new("disks", format!("short line `{l}`")));
-            }
-            (w[0], None, &w[1..])
-        };
-        let num = |i: usize| -> Result<u64, ParseError> {
-            nums[i].parse::<u64>().map_err(|_| {
-                ParseError::new("disks", format!("`{}` is not a number in `{l}`", nums[i]))
-            })
-        };
-        // "-" for size on some pseudo filesystems: skip those lines.
-        if nums[0] == "-" {
-            continue;
-        }
-        let size = num(0)?;
-        let used = num(1)?;
-        let avail = num(2)?;
-        if !nums[3].ends_with('%') {
-            return Err(ParseError::new("disks", format!("no capacity % in `{l}`")));
-        }
-        let mount = nums[4..].join(" ");
-        let pseudo = match fstype {
-            Some(t) => is_pseudo_fs(t),
-            None => is_pseudo_fs(dev),
-        };
-        if pseudo || size == 0 {
-            continue;
-        }
-        // in floating point: a filesystem that reports sizes near u64::MAX
-        // must not wrap (a full disk shown as empty)
-        let (u, a) = (used as f64, avail as f64);
-        let used_pct = if u + a == 0.0 {
-            0.0
-        } else {
-            round1((u * 100.0 / (u + a)).clamp(0.0, 100.0))
-        };
-        out.retain(|d| d.mount != mount);
-        out.push(Disk {
-            mount,
-            used_pct,
-            fstype: fstype.map(str::to_string),
-            size_kb: Some(size),
-        });
-    }
-    Ok(out)
-}
-
-/// `systemctl --failed --no-legend --plain`: unit names. None without systemd
-/// or when systemctl failed.
-pub fn parse_failed(
-    lines: Option<&[&str]>,
-    rc: Option<i32>,
-) -> Result<Option<Vec<String>>, ParseError> {
-    let Some(lines) = lines else {
-        return Ok(None);
-    };
-    let mut units = Vec::new();
-    for l in non_empty(lines) {
-        if l == "no-systemd" {
-            return Ok(None);
-        }
-        let l = l.trim_start_matches(['●', '*', ' ']);
-        let Some(unit) = l.split_whitespace().next() else {
-            continue;
-        };
-        if !unit.contains('.') {
-            return Err(ParseError::new("failed", format!("not a unit line: `{l}`")));
-        }
-        units.push(unit.to_string());
-    }
-    match rc {
-        Some(0) | None => Ok(Some(units)),
-        Some(_) if units.is_empty() => Ok(None),
-        Some(_) => Ok(Some(units)),
-    }
 }
 
 #[derive(Debug, Default)]
@@ -667,124 +258,13 @@ fn parse_listing(
             "a listing without a package manager",
         ));
     };
-    let list_name = format!("list.{pm}");
-    let Some(lines) = s.get(&list_name) else {
-        return Err(ParseError::new(&list_name, s.missing(&list_name)));
-    };
-    let Some(rc) = s.rc(&list_name)? else {
-        return Err(ParseError::new(&list_name, "exit code missing"));
-    };
-    let text = lines.join("\n");
-    match pm {
-        "apt" => {
-            if rc != 0 {
-                return Ok(Err(tool_error("apt-get", rc, &text)));
-            }
-            listing::parse_apt(&text)
-                .map(Ok)
-                .map_err(|m| ParseError::new(&list_name, m))
-        }
-        "dnf" | "yum" => {
-            // check-update: 100 updates, 0 none, 1 error.
-            if rc != 0 && rc != 100 {
-                return Ok(Err(tool_error(pm, rc, &text)));
-            }
-            let mut updates = listing::parse_dnf_check_update(&text)
-                .map_err(|m| ParseError::new(&list_name, m))?;
-            if rc == 100 && updates.is_empty() {
-                return Err(ParseError::new(
-                    &list_name,
-                    "exit 100 (updates) but no update lines",
-                ));
-            }
-            let sec_name = format!("security.{pm}");
-            let sec_rc = s.rc(&sec_name)?;
-            let updateinfo = s.get("updateinfo").map(first_word) == Some("present");
-            let sec_known = match (s.get(&sec_name), sec_rc) {
-                (Some(sec_lines), Some(0)) if updateinfo => {
-                    let names = listing::parse_dnf_updateinfo(&sec_lines.join("\n"))
-                        .map_err(|m| ParseError::new(&sec_name, m))?;
-                    listing::mark_rpm_security(&mut updates, &names);
-                    true
-                }
-                _ => false,
-            };
-            Ok(Ok(Listing {
-                updates,
-                kept_back: Vec::new(),
-                security_count: None,
-                security_known: sec_known,
-            }))
-        }
-        "zypper" => {
-            if rc != 0 {
-                return Ok(Err(tool_error("zypper", rc, &text)));
-            }
-            let updates = listing::parse_zypper_list_updates(&text)
-                .map_err(|m| ParseError::new(&list_name, m))?;
-            let sec = match (s.get("security.zypper"), s.rc("security.zypper")?) {
-                (Some(l), Some(0)) => Some(
-                    listing::parse_zypper_patches(&l.join("\n"))
-                        .map_err(|m| ParseError::new("security.zypper", m))?,
-                ),
-                _ => None,
-            };
-            Ok(Ok(Listing {
-                updates,
-                kept_back: Vec::new(),
-                security_count: sec,
-                security_known: sec.is_some(),
-            }))
-        }
-        "apk" => {
-            if rc != 0 {
-                return Ok(Err(tool_error("apk", rc, &text)));
-            }
-            listing::parse_apk(&text)
-                .map(Ok)
-                .map_err(|m| ParseError::new(&list_name, m))
-        }
-        "pacman" => {
-            // pacman -Qu exits 1 when nothing is upgradable.
-            let errors: Vec<&str> = text.lines().filter(|l| l.starts_with("error:")).collect();
-            if !errors.is_empty() || (rc != 0 && rc != 1) {
-                return Ok(Err(tool_error("pacman", rc, &text)));
-            }
-            listing::parse_pacman(&text)
-                .map(Ok)
-                .map_err(|m| ParseError::new(&list_name, m))
-        }
-        other => Err(ParseError::new(
+    match crate::pm::Manager::from_name(pm) {
+        Some(m) => m.driver().listing(m, s),
+        None => Err(ParseError::new(
             "pkg",
-            format!("unknown package manager `{other}`"),
+            format!("unknown package manager `{pm}`"),
         )),
     }
-}
-
-/// A short message from a failing tool: its error lines, else its last line.
-fn tool_error(tool: &str, rc: i32, text: &str) -> String {
-    let errs: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| {
-            l.starts_with("E:")
-                || l.starts_with("Error")
-                || l.starts_with("error")
-                || l.starts_with("ERROR")
-        })
-        .take(3)
-        .collect();
-    let detail = if errs.is_empty() {
-        text.lines()
-            .map(str::trim)
-            .rfind(|l| !l.is_empty())
-            .unwrap_or("")
-            .to_string()
-    } else {
-        errs.join("; ")
-    };
-    let detail: String = detail.chars().take(300).collect();
-    format!("{tool} exited {rc}: {detail}")
 }
 
 /// `times` output: shell user/sys, children user/sys as `XmY.ZZZs`.

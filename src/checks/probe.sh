@@ -30,51 +30,8 @@ for f in /etc/os-release /usr/lib/os-release; do
     fi
 done
 
-echo "@@opsdeck kernel"
-if [ -r /proc/sys/kernel/osrelease ]; then
-    read -r k < /proc/sys/kernel/osrelease && printf '%s\n' "$k"
-else
-    uname -r 2>/dev/null
-fi
-
-echo "@@opsdeck uptime"
-[ -r /proc/uptime ] && read -r u < /proc/uptime && printf '%s\n' "$u"
-
-echo "@@opsdeck cpus"
-if have nproc; then nproc 2>/dev/null
-elif have getconf; then getconf _NPROCESSORS_ONLN 2>/dev/null
-elif [ -r /proc/cpuinfo ]; then
-    n=0
-    while IFS= read -r line; do
-        case "$line" in processor*) n=$((n + 1)) ;; esac
-    done < /proc/cpuinfo
-    echo "$n"
-fi
-
-echo "@@opsdeck load"
-[ -r /proc/loadavg ] && read -r l < /proc/loadavg && printf '%s\n' "$l"
-
-echo "@@opsdeck mem"
-if [ -r /proc/meminfo ]; then
-    while IFS= read -r line; do
-        case "$line" in MemTotal:*|MemAvailable:*|MemFree:*|Buffers:*|Cached:*) printf '%s\n' "$line" ;; esac
-    done < /proc/meminfo
-fi
-
-echo "@@opsdeck disks"
-if have df; then
-    $T df -P -k -T 2>/dev/null || $T df -P -k 2>/dev/null
-fi
-
-echo "@@opsdeck failed"
-if [ -d /run/systemd/system ] && have systemctl; then
-    T10=""; have timeout && T10="timeout 10"
-    $T10 systemctl --failed --no-legend --plain --no-pager 2>/dev/null; rc=$?
-    printf '\n@@opsdeck %s\n' "failed.rc"
-    echo "$rc"
-else
-    echo "no-systemd"
-fi
+# The fact families' sections (src/checks/family/*.rs) go here.
+# @@families@@
 
 bootid=""
 [ -r /proc/sys/kernel/random/boot_id ] && read -r bootid < /proc/sys/kernel/random/boot_id
@@ -91,18 +48,7 @@ fi
 meta=""
 inputs=""
 case "$pm" in
-    apt) meta="/var/lib/apt/lists/*Release"
-         inputs="/var/lib/apt/lists /var/lib/dpkg/status /etc/apt/sources.list /etc/apt/sources.list.d /etc/apt/preferences /etc/apt/preferences.d /etc/apt/apt.conf.d" ;;
-    dnf) meta="/var/cache/dnf/*/repodata/repomd.xml /var/cache/libdnf5/*/repodata/repomd.xml"
-         inputs="/var/lib/rpm /var/lib/rpm/rpmdb.sqlite /var/lib/rpm/Packages /etc/yum.repos.d /etc/dnf/dnf.conf /var/cache/dnf /var/cache/libdnf5" ;;
-    yum) meta="/var/cache/yum/*/*/*/repomd.xml /var/cache/yum/*/repomd.xml"
-         inputs="/var/lib/rpm /var/lib/rpm/Packages /etc/yum.repos.d /etc/yum.conf /var/cache/yum" ;;
-    zypper) meta="/var/cache/zypp/raw/*/repodata/repomd.xml"
-         inputs="/var/lib/rpm /var/lib/rpm/rpmdb.sqlite /var/lib/rpm/Packages /etc/zypp/repos.d /var/cache/zypp/solv /etc/zypp/locks" ;;
-    apk) meta="/var/cache/apk/APKINDEX.*.tar.gz /etc/apk/cache/APKINDEX.*.tar.gz"
-         inputs="/lib/apk/db/installed /etc/apk/world /etc/apk/repositories /var/cache/apk /etc/apk/cache" ;;
-    pacman) meta="/var/lib/pacman/sync/*.db"
-         inputs="/var/lib/pacman/local /etc/pacman.conf /var/lib/pacman/sync" ;;
+# @@pm-stamp@@
 esac
 
 echo "@@opsdeck pkg"
@@ -168,62 +114,7 @@ elif [ -n "$stamp" ] && [ "$stamp" = "$prev" ]; then
 else
     echo "fresh"
     case "$pm" in
-        apt)
-            echo "@@opsdeck list.apt"
-            $T apt-get -s -o Debug::NoLocking=true -o APT::Get::Show-User-Simulation-Note=false \
-                -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= upgrade 2>&1; rc=$?
-            printf '\n@@opsdeck %s\n' "list.apt.rc"
-            echo "$rc" ;;
-        dnf|yum)
-            echo "@@opsdeck list.$pm"
-            $T "$pm" -q -C check-update 2>&1; rc=$?
-            printf '\n@@opsdeck %s\n' "list.$pm.rc"
-            echo "$rc"
-            echo "@@opsdeck security.$pm"
-            if [ "$pm" = yum ]; then
-                $T yum -q -C updateinfo list security 2>&1
-            else
-                $T dnf -q -C updateinfo list --security 2>&1
-            fi; rc=$?
-            printf '\n@@opsdeck %s\n' "security.$pm.rc"
-            echo "$rc"
-            echo "@@opsdeck updateinfo"
-            ui=absent
-            for f in /var/cache/dnf/*/repodata/*updateinfo* /var/cache/libdnf5/*/repodata/*updateinfo* /var/cache/yum/*/*/*/*updateinfo* /var/cache/yum/*/*updateinfo*; do
-                [ -e "$f" ] && ui=present && break
-            done
-            echo "$ui"
-            echo "@@opsdeck needs-restarting"
-            if have needs-restarting; then
-                $T needs-restarting -r 2>&1; rc=$?
-                printf '\n@@opsdeck %s\n' "needs-restarting.rc"
-                echo "$rc"
-            elif [ "$pm" = dnf ]; then
-                $T dnf -q -C needs-restarting -r 2>&1; rc=$?
-                printf '\n@@opsdeck %s\n' "needs-restarting.rc"
-                echo "$rc"
-            else
-                echo "missing"
-            fi ;;
-        zypper)
-            echo "@@opsdeck list.zypper"
-            $T zypper --non-interactive --no-refresh list-updates 2>&1; rc=$?
-            printf '\n@@opsdeck %s\n' "list.zypper.rc"
-            echo "$rc"
-            echo "@@opsdeck security.zypper"
-            $T zypper --non-interactive --no-refresh list-patches --category security 2>&1; rc=$?
-            printf '\n@@opsdeck %s\n' "security.zypper.rc"
-            echo "$rc" ;;
-        apk)
-            echo "@@opsdeck list.apk"
-            $T apk version -l '<' 2>&1; rc=$?
-            printf '\n@@opsdeck %s\n' "list.apk.rc"
-            echo "$rc" ;;
-        pacman)
-            echo "@@opsdeck list.pacman"
-            $T pacman -Qu 2>&1; rc=$?
-            printf '\n@@opsdeck %s\n' "list.pacman.rc"
-            echo "$rc" ;;
+# @@pm-listing@@
     esac
 fi
 

@@ -6,8 +6,9 @@
 //! that host (failed units without systemd, security on apk/pacman) is named
 //! in the reasons without raising the status.
 
+use super::family::{Reasons, FAMILIES};
 use crate::model::{Facts, Level, Status, Thresholds};
-use crate::util::{format_age, parse_duration};
+use crate::util::{format_age, parse_duration, plural};
 
 /// The verdict on one host's facts.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,188 +17,88 @@ pub struct Verdict {
     pub reasons: Vec<String>,
 }
 
-fn pct(x: f64) -> String {
-    if (x - x.round()).abs() < 0.05 {
-        format!("{}%", x.round() as i64)
-    } else {
-        format!("{x:.1}%")
-    }
-}
-
-fn num(x: f64) -> String {
-    let s = format!("{x:.1}");
-    s.strip_suffix(".0").map(str::to_string).unwrap_or(s)
-}
-
-/// Evaluate facts. `listing_error` is what the package manager said when the
-/// update listing failed.
+/// Evaluate facts: every fact family's rule ([`FAMILIES`]), then what the
+/// package manager told (reboot flag, pending updates, metadata age).
+/// `listing_error` is what the package manager said when the update listing
+/// failed.
 pub fn evaluate(facts: &Facts, t: &Thresholds, listing_error: Option<&str>) -> Verdict {
-    let mut status = Status::Ok;
-    let mut reasons: Vec<(Status, String)> = Vec::new();
-    let mut raise = |s: Status, r: String, reasons: &mut Vec<(Status, String)>| {
-        status = status.worst(s);
-        reasons.push((s, r));
-    };
-
-    // Disks.
-    if facts.disks.is_empty() {
-        raise(Status::Unknown, "disk usage unknown".into(), &mut reasons);
+    let mut r = Reasons::default();
+    for family in FAMILIES {
+        (family.rule)(facts, t, &mut r);
     }
-    for d in &facts.disks {
-        if d.used_pct >= t.disk_crit_pct {
-            raise(
-                Status::Crit,
-                format!("{} {} ≥ {}", d.mount, pct(d.used_pct), pct(t.disk_crit_pct)),
-                &mut reasons,
-            );
-        } else if d.used_pct >= t.disk_warn_pct {
-            raise(
-                Status::Warn,
-                format!("{} {} ≥ {}", d.mount, pct(d.used_pct), pct(t.disk_warn_pct)),
-                &mut reasons,
-            );
-        }
+    reboot(facts, t, &mut r);
+    updates(facts, t, listing_error, &mut r);
+    metadata(facts, t, &mut r);
+    // Most severe first, in the order found within a level.
+    r.list.sort_by_key(|(s, _)| std::cmp::Reverse(s.severity()));
+    Verdict {
+        status: r.status,
+        reasons: r.list.into_iter().map(|(_, r)| r).collect(),
     }
+}
 
-    // Load per CPU.
-    match (facts.load, facts.cpus) {
-        (Some(l), Some(c)) if c > 0 => {
-            let per = l[0] / c as f64;
-            if per >= t.load_crit_per_cpu {
-                raise(
-                    Status::Crit,
-                    format!("load {} per CPU ≥ {}", num(per), num(t.load_crit_per_cpu)),
-                    &mut reasons,
-                );
-            } else if per >= t.load_warn_per_cpu {
-                raise(
-                    Status::Warn,
-                    format!("load {} per CPU ≥ {}", num(per), num(t.load_warn_per_cpu)),
-                    &mut reasons,
-                );
-            }
-        }
-        _ => raise(Status::Unknown, "load unknown".into(), &mut reasons),
-    }
-
-    // Memory.
-    match facts.mem_used_pct {
-        Some(m) if m >= t.mem_crit_pct => raise(
-            Status::Crit,
-            format!("memory {} used ≥ {}", pct(m), pct(t.mem_crit_pct)),
-            &mut reasons,
-        ),
-        Some(m) if m >= t.mem_warn_pct => raise(
-            Status::Warn,
-            format!("memory {} used ≥ {}", pct(m), pct(t.mem_warn_pct)),
-            &mut reasons,
-        ),
-        Some(_) => {}
-        None => raise(Status::Unknown, "memory unknown".into(), &mut reasons),
-    }
-
-    // Failed units.
-    match &facts.failed_units {
-        Some(u) if !u.is_empty() => {
-            let shown: Vec<&str> = u.iter().take(5).map(String::as_str).collect();
-            let more = if u.len() > 5 { ", …" } else { "" };
-            let noun = if u.len() == 1 { "unit" } else { "units" };
-            raise(
-                t.failed_units.into(),
-                format!("{} failed {noun}: {}{more}", u.len(), shown.join(", ")),
-                &mut reasons,
-            );
-        }
-        Some(_) => {}
-        None => reasons.push((Status::Ok, "failed units unknown (no systemd)".into())),
-    }
-
-    // Reboot.
+fn reboot(facts: &Facts, t: &Thresholds, r: &mut Reasons) {
     match facts.reboot_required {
-        Some(true) => raise(
-            t.reboot_required.into(),
-            "reboot required".into(),
-            &mut reasons,
-        ),
+        Some(true) => r.raise(t.reboot_required.into(), "reboot required".into()),
         Some(false) => {}
-        None => raise(
-            Status::Unknown,
-            "reboot required unknown".into(),
-            &mut reasons,
-        ),
+        None => r.raise(Status::Unknown, "reboot required unknown".into()),
     }
+}
 
-    // Updates.
-    let pm = facts.package_manager.as_deref();
-    match (&facts.updates, pm) {
-        (_, None) => raise(
+fn updates(facts: &Facts, t: &Thresholds, listing_error: Option<&str>, r: &mut Reasons) {
+    let Some(pm) = facts.package_manager.as_deref() else {
+        r.raise(
             Status::Unknown,
             "updates unknown (no package manager found)".into(),
-            &mut reasons,
-        ),
-        (None, Some(pm)) | (Some(crate::model::UpdateCounts { pending: None, .. }), Some(pm)) => {
+        );
+        return;
+    };
+    let u = match &facts.updates {
+        Some(u) if u.pending.is_some() => u,
+        _ => {
             let why = listing_error.unwrap_or("no listing");
-            raise(
-                Status::Unknown,
-                format!("updates unknown ({pm}: {why})"),
-                &mut reasons,
-            );
+            r.raise(Status::Unknown, format!("updates unknown ({pm}: {why})"));
+            return;
         }
-        (Some(u), Some(pm)) => {
-            let pending = u.pending.unwrap_or(0);
-            match u.security {
-                Some(s) if s > 0 => {
-                    let noun = if s == 1 { "update" } else { "updates" };
-                    raise(
-                        t.security_updates.into(),
-                        format!("{s} security {noun} pending"),
-                        &mut reasons,
-                    );
-                }
-                Some(_) => {}
-                None if pending > 0 => reasons.push((
-                    Status::Ok,
-                    format!("security updates unknown ({pm} has no security metadata)"),
-                )),
-                None => {}
-            }
-            let nonsec = pending.saturating_sub(u.security.unwrap_or(0));
-            if nonsec > 0 && t.updates != Level::Ok {
-                let noun = if pending == 1 { "update" } else { "updates" };
-                raise(
-                    t.updates.into(),
-                    format!("{pending} {noun} pending"),
-                    &mut reasons,
-                );
-            }
-        }
-    }
-
-    // Metadata age.
-    if pm.is_some() {
-        let max = parse_duration(&t.metadata_max_age)
-            .ok()
-            .map(|d| d.as_secs());
-        match (facts.metadata_age_s, max) {
-            (Some(age), Some(max)) if age > max => raise(
-                Status::Warn,
-                format!("package metadata {} old", format_age(age)),
-                &mut reasons,
+    };
+    let pending = u.pending.unwrap_or(0);
+    match u.security {
+        Some(s) if s > 0 => r.raise(
+            t.security_updates.into(),
+            format!(
+                "{} pending",
+                plural(s as usize, "security update", "security updates")
             ),
-            (Some(_), _) => {}
-            (None, _) => raise(
-                Status::Unknown,
-                "package metadata age unknown".into(),
-                &mut reasons,
-            ),
-        }
+        ),
+        Some(_) => {}
+        None if pending > 0 => r.note(format!(
+            "security updates unknown ({pm} has no security metadata)"
+        )),
+        None => {}
     }
+    let nonsec = pending.saturating_sub(u.security.unwrap_or(0));
+    if nonsec > 0 && t.updates != Level::Ok {
+        r.raise(
+            t.updates.into(),
+            format!("{} pending", plural(pending as usize, "update", "updates")),
+        );
+    }
+}
 
-    // Most severe first, in the order found within a level.
-    reasons.sort_by_key(|(s, _)| std::cmp::Reverse(s.severity()));
-    Verdict {
-        status,
-        reasons: reasons.into_iter().map(|(_, r)| r).collect(),
+fn metadata(facts: &Facts, t: &Thresholds, r: &mut Reasons) {
+    if facts.package_manager.is_none() {
+        return;
+    }
+    let max = parse_duration(&t.metadata_max_age)
+        .ok()
+        .map(|d| d.as_secs());
+    match (facts.metadata_age_s, max) {
+        (Some(age), Some(max)) if age > max => r.raise(
+            Status::Warn,
+            format!("package metadata {} old", format_age(age)),
+        ),
+        (Some(_), _) => {}
+        (None, _) => r.raise(Status::Unknown, "package metadata age unknown".into()),
     }
 }
 

@@ -189,6 +189,7 @@ fn host_add(home: &Home, a: HostAddArgs) -> CmdResult {
         vendor: nonempty(a.vendor),
         hold: Vec::new(),
         notes: nonempty(a.notes),
+        ..Host::default()
     };
     let mut store = load(home)?;
     if let Some(v) = &host.vendor {

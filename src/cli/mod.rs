@@ -9,6 +9,7 @@ use crate::error::{exit, CmdResult, Failure};
 use crate::store::Home;
 use out::{say, tell};
 
+pub mod audit;
 pub mod backup_edit;
 pub mod backups;
 pub mod check;
@@ -91,26 +92,122 @@ pub enum Command {
     /// Hand the inventory to another tool.
     #[command(subcommand)]
     Export(ExportCmd),
-    /// One run of every check (hosts, patches, backups, dates, tickets):
-    /// state, history, alerts on change, one journal entry (Nagios exit status).
+    /// One sweep of everything (health, patches, backups, lifecycle,
+    /// tickets), history, forecasts and alerts on change: for a timer.
     #[command(
-        after_help = "Examples:\n  opsdeck sweep\n  opsdeck sweep @prod --json | jq .items\n  opsdeck schedule install --every 10m\n\nA second sweep while one runs exits 0 at once, touching nothing."
+        after_help = "Examples:\n  opsdeck sweep\n  opsdeck sweep --json | jq .events\n  opsdeck schedule install --every 10m\n\nA second sweep while one runs exits 0 at once (a message on stderr), touching nothing."
     )]
-    Sweep(watch::SweepArgs),
-    /// Alert channels of [alerts].
+    Sweep(SweepArgs),
+    /// Run `opsdeck sweep` from a timer (systemd user timer, or cron).
     #[command(subcommand)]
-    Alerts(watch::AlertsCmd),
-    /// The samples the sweeps kept for a host (or a backup job).
+    Schedule(ScheduleCmd),
+    /// The alert channels of `[alerts]`.
+    #[command(subcommand)]
+    Alerts(AlertsCmd),
+    /// The samples the sweeps kept for one host.
+    History(HistoryArgs),
+    /// Audit the security of hosts (read-only): sshd, listeners, firewall,
+    /// automatic updates, accounts, reboot debt, time, keys, certificates.
     #[command(
-        after_help = "Examples:\n  opsdeck history db1\n  opsdeck history nas-restic --backup --json"
+        after_help = "Examples:\n  opsdeck audit\n  opsdeck audit @web --json | jq '.[].findings[] | select(.severity == \"crit\")'"
     )]
-    History(watch::HistoryArgs),
-    /// Run `opsdeck sweep` on a timer (systemd user timer or crontab).
+    Audit(AuditArgs),
+    /// Who can log in where: find or revoke an authorised SSH key.
     #[command(subcommand)]
-    Schedule(watch::ScheduleCmd),
+    Keys(KeysCmd),
     /// The connection helper of `[ssh] persist_s` (started by opsdeck itself).
     #[command(name = "__mux", hide = true)]
     Mux(MuxArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Host names, @tags, or all (the default).
+    pub targets: Vec<String>,
+    #[arg(long)]
+    pub json: bool,
+    /// Record unknown host keys (as OpenSSH's accept-new).
+    #[arg(long)]
+    pub accept_new: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCmd {
+    /// Every host, user and file where a key is authorised (exit 0 found, 1 not found).
+    Find {
+        /// `SHA256:…` or a public key line (`ssh-ed25519 AAAA… comment`).
+        key: String,
+        /// Hosts to look on (default: all).
+        #[arg(long = "on", value_name = "TARGET")]
+        on: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a key everywhere it is authorised on TARGETS, after a plan.
+    Revoke {
+        /// `SHA256:…` or a public key line.
+        key: String,
+        /// Host names, @tags, or all.
+        #[arg(required = true)]
+        targets: Vec<String>,
+        /// Show the plan only.
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not ask.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// Host names, @tags, or all (the default); their backup jobs with them.
+    pub targets: Vec<String>,
+    #[arg(long)]
+    pub json: bool,
+    /// Keep no history this time (and so forecast nothing).
+    #[arg(long)]
+    pub no_history: bool,
+    /// Record unknown host keys (as OpenSSH's accept-new).
+    #[arg(long)]
+    pub accept_new: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScheduleCmd {
+    /// Install the timer (systemd user timer; without systemd, print the
+    /// crontab line, installed with --crontab).
+    Install {
+        /// How often: 1m to 24h.
+        #[arg(long, default_value = "10m", value_name = "DURATION")]
+        every: String,
+        /// Use cron even where a systemd user manager runs.
+        #[arg(long)]
+        cron: bool,
+        /// Install the crontab line with `crontab` (cron path).
+        #[arg(long)]
+        crontab: bool,
+    },
+    /// The last sweep, its result, and when the next is due.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove the timer or the crontab line.
+    Remove,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCmd {
+    /// Send a test message on every channel and say which worked.
+    Test,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    pub host: String,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -525,9 +622,11 @@ pub fn dispatch(cli: Cli) -> i32 {
         Command::Run(a) => run::run(&home, &a),
         Command::Report(a) => report::run(&home, &a),
         Command::Sweep(a) => watch::sweep(&home, &a),
+        Command::Schedule(c) => watch::schedule(&home, c),
         Command::Alerts(c) => watch::alerts(&home, c),
-        Command::History(a) => watch::history_cmd(&home, &a),
-        Command::Schedule(c) => watch::schedule_cmd(&home, c),
+        Command::History(a) => watch::history(&home, &a),
+        Command::Audit(a) => audit::run(&home, &a),
+        Command::Keys(c) => audit::keys(&home, c),
         Command::Mux(_) => Ok(exit::OK),
     };
     let code = match result {

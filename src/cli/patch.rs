@@ -17,7 +17,7 @@ use crate::util::format_age;
 // ------------------------------------------------------------------ shared
 
 /// Ask on the terminal; without one, refuse (64) unless --yes was given.
-fn confirm(question: &str, yes: bool) -> Result<bool, Failure> {
+pub(super) fn confirm(question: &str, yes: bool) -> Result<bool, Failure> {
     if yes {
         return Ok(true);
     }
@@ -399,11 +399,7 @@ fn outcome_line(o: &HostOutcome) -> String {
             }
         )
     } else {
-        format!(
-            "{}: FAILED: {}",
-            o.host,
-            o.error.as_deref().unwrap_or("unknown error")
-        )
+        format!("{}: {}", o.host, o.failure())
     }
 }
 
@@ -411,17 +407,10 @@ fn outcome_line(o: &HostOutcome) -> String {
 fn print_done(done: &[opatch::HostDone]) -> i32 {
     let mut failed = 0;
     for d in done {
-        match &d.result {
-            Ok(what) => say!("{}: {what}", d.host),
-            Err(e) if e.starts_with("skipped:") => {
-                failed += 1;
-                say!("{}: {e}", d.host)
-            }
-            Err(e) => {
-                failed += 1;
-                say!("{}: FAILED: {e}", d.host)
-            }
+        if !d.result.is_ok() {
+            failed += 1;
         }
+        say!("{}: {}", d.host, d.result.text());
     }
     if failed > 0 {
         exit::FAILURE

@@ -15,9 +15,6 @@ pub fn run(home: &Home, a: &ReportArgs) -> CmdResult {
     let today = overview::today_of(now);
     let store = Store::load(home.clone()).map_err(Failure::from)?;
     let mut snap = overview::load_and_track(&store).map_err(Failure::from)?;
-    // forecasts and anomalies from the sweeps' history
-    snap.extra =
-        crate::watch::forecast::items(&store.home, &store.hosts, &store.backups, now.as_second());
     // the journal is read entry by entry: a damaged entry is skipped and
     // counted, never the end of every later report
     let journal = match store.read_journal_checked() {

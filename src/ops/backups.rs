@@ -35,26 +35,28 @@ pub fn check(
     (done, saved)
 }
 
+/// Keep results (merged by job name) in state, without a journal entry.
+pub fn keep(store: &Store, results: &[BackupResult]) -> Result<(), StoreError> {
+    if results.is_empty() {
+        return Ok(());
+    }
+    store
+        .merge_state(StateKind::Backups, results.to_vec(), |r: &BackupResult| {
+            r.name.as_str()
+        })
+        .map(|_| ())
+}
+
 /// Keep results (merged by job name) and journal them as a check of
 /// `target` (job names; none: all).
 pub fn save(store: &Store, results: &[BackupResult], target: &[String]) -> Result<(), StoreError> {
     if results.is_empty() {
         return Ok(());
     }
-    merge(store, results)?;
-    store.journal(&journal_entry(target, results))
-}
-
-/// Keep results (merged by job name) without journaling (the watch's
-/// sweep journals once for everything).
-pub fn merge(store: &Store, results: &[BackupResult]) -> Result<(), StoreError> {
-    if results.is_empty() {
-        return Ok(());
-    }
     store.merge_state(StateKind::Backups, results.to_vec(), |r: &BackupResult| {
         r.name.as_str()
     })?;
-    Ok(())
+    store.journal(&journal_entry(target, results))
 }
 
 /// One journal entry per run: counts, then a line per job.

@@ -46,6 +46,16 @@ pub fn save(
     Ok(())
 }
 
+/// Keep a sweep's results in state (and the security first-seen records)
+/// without a journal entry: for a larger task that journals once itself.
+pub fn keep(store: &Store, results: &[HostCheck]) -> Result<(), StoreError> {
+    let (checks, patches) = checks::keep(store, results)?;
+    if let Err(e) = crate::overview::record_security_seen(store, &checks, &patches) {
+        tracing::warn!("cannot record when security updates were first seen: {e}");
+    }
+    Ok(())
+}
+
 /// [`sweep`] then [`save`]; a failure to save is logged and returned with
 /// the results (they were checked all the same).
 pub fn sweep_and_save(

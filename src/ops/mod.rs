@@ -18,8 +18,10 @@ use std::sync::Arc;
 use crate::ssh::{CancelFlag, Engine};
 use crate::store::Store;
 
+pub mod audit;
 pub mod backups;
 pub mod check;
+pub mod keys;
 pub mod patch;
 pub mod run;
 pub mod sweep;

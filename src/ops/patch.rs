@@ -41,9 +41,44 @@ pub enum PatchEvent {
 pub struct HostDone {
     pub host: String,
     /// What happened ("metadata refreshed", "rebooted, back after 42s"), or why not.
-    pub result: Result<String, String>,
+    pub result: Done,
     /// The SSH error behind a failure, as data (host keys are asked about from it).
     pub ssh_error: Option<SshError>,
+}
+
+/// How a host's refresh or reboot ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Done {
+    /// Done: what happened.
+    Ok(String),
+    /// Tried and failed: why.
+    Failed(String),
+    /// Not tried (cancelled, or an earlier reboot failed): why.
+    Skipped(String),
+}
+
+impl Done {
+    pub fn is_ok(&self) -> bool {
+        matches!(self, Done::Ok(_))
+    }
+    /// "metadata refreshed", "FAILED: …", "skipped: …": as both the CLI and
+    /// the TUI say it.
+    pub fn text(&self) -> String {
+        match self {
+            Done::Ok(t) => t.clone(),
+            Done::Failed(e) => format!("FAILED: {e}"),
+            Done::Skipped(why) => format!("skipped: {why}"),
+        }
+    }
+}
+
+impl From<Result<String, String>> for Done {
+    fn from(r: Result<String, String>) -> Self {
+        match r {
+            Ok(t) => Done::Ok(t),
+            Err(e) => Done::Failed(e),
+        }
+    }
 }
 
 /// A plan that could not be made.
@@ -103,6 +138,12 @@ pub fn plan(
         .collect()
 }
 
+/// Bytes of a host's live patch log (each stream) before it is cut:
+/// `[run] max_output`, the cap of every command's output the user watches.
+fn live_cap(ctx: &Ctx) -> usize {
+    usize::try_from(ctx.store.settings.run.max_output).unwrap_or(usize::MAX)
+}
+
 /// A host re-checked right after a change, reported through `sink`.
 fn recheck_hook(ctx: &Ctx, sink: &Sink<PatchEvent>) -> prun::Recheck {
     let ctx = ctx.clone();
@@ -132,9 +173,12 @@ pub fn apply(
     let opts = ApplyOptions {
         parallel: parallel.max(1),
         keep_going,
-        timeout: Some(Duration::from_secs(
-            ctx.store.settings.patches.apply_timeout_s,
-        )),
+        stream: prun::StreamOptions {
+            timeout: Some(Duration::from_secs(
+                ctx.store.settings.patches.apply_timeout_s,
+            )),
+            max_output: live_cap(ctx),
+        },
         store: Some(ctx.store.clone()),
         recheck: Some(recheck_hook(ctx, sink)),
     };
@@ -155,14 +199,19 @@ pub fn apply(
 /// concurrency`), each journaled; then the refreshed ones are re-checked
 /// (their pending list may have changed). Results in the order of `hosts`.
 pub fn refresh(ctx: &Ctx, hosts: &[Host], sink: &Sink<PatchEvent>) -> Vec<HostDone> {
-    let timeout = Duration::from_secs(ctx.store.settings.patches.apply_timeout_s.min(1800));
+    let stream = prun::StreamOptions {
+        timeout: Some(Duration::from_secs(
+            ctx.store.settings.patches.apply_timeout_s.min(1800),
+        )),
+        max_output: live_cap(ctx),
+    };
     let line_sink = sink.clone();
     let mut rx = ctx
         .engine
         .sweep(hosts.to_vec(), ctx.cancel.clone(), move |conn, host| {
             let started = Instant::now();
             let name = host.name.clone();
-            let r = prun::refresh_host(conn, host, Some(timeout), &mut |kind, line| {
+            let r = prun::refresh_host(conn, host, stream, &mut |kind, line| {
                 let mark = if kind == StreamKind::Stderr { "! " } else { "" };
                 line_sink(PatchEvent::Log {
                     host: name.clone(),
@@ -185,7 +234,7 @@ pub fn refresh(ctx: &Ctx, hosts: &[Host], sink: &Sink<PatchEvent>) -> Vec<HostDo
         }
         let hd = HostDone {
             host: d.host,
-            result: result.map(|_| "metadata refreshed".to_string()),
+            result: result.map(|_| "metadata refreshed".to_string()).into(),
             ssh_error,
         };
         sink(PatchEvent::HostDone(hd.clone()));
@@ -229,12 +278,12 @@ pub fn reboot(ctx: &Ctx, hosts: &[Host], sink: &Sink<PatchEvent>) -> Vec<HostDon
     let mut stop: Option<String> = None;
     for host in hosts {
         if ctx.cancelled() && stop.is_none() {
-            stop = Some("skipped: cancelled".into());
+            stop = Some("cancelled".into());
         }
         if let Some(why) = &stop {
             let hd = HostDone {
                 host: host.name.clone(),
-                result: Err(why.clone()),
+                result: Done::Skipped(why.clone()),
                 ssh_error: None,
             };
             sink(PatchEvent::HostDone(hd.clone()));
@@ -275,13 +324,13 @@ pub fn reboot(ctx: &Ctx, hosts: &[Host], sink: &Sink<PatchEvent>) -> Vec<HostDon
                 Ok(text)
             }
             Err(e) => {
-                stop = Some("skipped: an earlier reboot failed".into());
+                stop = Some("an earlier reboot failed".into());
                 Err(e)
             }
         };
         let hd = HostDone {
             host: host.name.clone(),
-            result,
+            result: result.into(),
             ssh_error: None,
         };
         sink(PatchEvent::HostDone(hd.clone()));
@@ -324,4 +373,21 @@ pub fn ordered(updates: &[Update]) -> Vec<&Update> {
         (a.security != Some(true), &a.package).cmp(&(b.security != Some(true), &b.package))
     });
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Done;
+
+    #[test]
+    fn a_skipped_host_is_said_as_skipped_in_both_front_ends() {
+        let skipped = Done::Skipped("an earlier reboot failed".into());
+        assert!(!skipped.is_ok());
+        assert_eq!(skipped.text(), "skipped: an earlier reboot failed");
+        let failed: Done = Err::<String, String>("no route to host".into()).into();
+        assert_eq!(failed.text(), "FAILED: no route to host");
+        let ok: Done = Ok::<String, String>("metadata refreshed".into()).into();
+        assert!(ok.is_ok());
+        assert_eq!(ok.text(), "metadata refreshed");
+    }
 }

@@ -1,80 +1,120 @@
-//! The watch's sweep (`opsdeck sweep`, run from a timer): every check that
-//! has inputs, once. Host health and pending patches (one probe per host,
-//! `ops::check`), every backup job of those hosts (`ops::backups`), then
-//! the Overview's items (lifecycle dates, vendor tickets, everything
-//! `overview` computes from state) plus the watch's forecasts and
-//! anomalies from history; history appended, alerts told on change, the
-//! dead man's ping, ONE journal entry, a typed result.
+//! The watch's sweep (`opsdeck sweep`, run by a timer): every check that
+//! has inputs, once — host health and pending patches (the one probe),
+//! every backup job, lifecycle dates and vendor tickets (the Overview's
+//! items) — then the history, forecasts and anomalies, the alerts on
+//! change, one journal entry, and the dead man's ping. Built from the
+//! other tasks of `ops/`, never a copy of them.
 //!
-//! One sweep at a time per home (`watch::lock`): a second one returns
-//! [`Busy`] at once, having touched nothing. Hosts and backup jobs are
-//! checked at the same time, each bounded by `[ssh] concurrency` and its
-//! timeouts, so a slow host costs its timeouts, never the whole run.
+//! One sweep at a time per home: `state/sweep.lock` (flock; released by the
+//! kernel when a sweep is killed). A second sweep returns
+//! [`SweepError::Busy`] at once and touches nothing.
 
-use jiff::Timestamp;
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::OpenOptionsExt;
+use std::time::Instant;
+
 use serde::Serialize;
 
-use crate::backups::run::check_all_blocking;
-use crate::checks::HostCheck;
-use crate::model::{nagios_exit, BackupResult, CheckResult, Level, Status};
-use crate::overview::{self, Item, Snapshot};
-use crate::store::JournalEntry;
-use crate::watch::{self, history, lock::SweepLock, LastSweep, Told};
-
 use super::Ctx;
+use crate::model::{BackupJob, BackupResult, CheckResult, Host, Level, Status};
+use crate::overview::{self, Item, Snapshot};
+use crate::store::{JournalEntry, StateKind};
+use crate::watch::alerts::{self, AlertState, Event};
+use crate::watch::history::{self, BackupSample, HostSample};
+use crate::watch::{forecast, notify, LastSweep};
 
-/// What a sweep does besides checking.
-#[derive(Debug, Clone, Copy)]
-pub struct Options {
-    /// Append samples to the history (and read it for forecasts).
-    pub history: bool,
-    /// Tell changes on the `[alerts]` channels and ping.
-    pub alerts: bool,
+/// What a sweep found and did (`sweep --json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct SweepResult {
+    /// RFC 3339.
+    pub started_at: String,
+    pub took_ms: u64,
+    /// The worst of hosts, backups and items.
+    pub status: Status,
+    pub hosts: Vec<CheckResult>,
+    pub backups: Vec<BackupResult>,
+    /// Everything open, ranked (the Overview's list, forecasts included).
+    pub items: Vec<Item>,
+    /// The forecasts and anomalies of this sweep (also in `items`).
+    pub watch: Vec<Item>,
+    /// Changes told (or, in digest mode, recorded) this sweep.
+    pub events: Vec<Event>,
+    /// Hosts in a maintenance window now, with its reason.
+    pub maintenance: BTreeMap<String, String>,
+    /// Channels that failed this sweep.
+    pub channel_failures: Vec<String>,
+    /// Channels that failed at the sweep before.
+    pub previous_failures: Vec<String>,
+    /// One line for the summary and the journal.
+    pub summary: String,
 }
 
-impl Default for Options {
+/// Why a sweep did not run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SweepError {
+    /// Another sweep holds the lock (its pid when known).
+    Busy(String),
+    Failed(String),
+}
+
+/// How to sweep.
+#[derive(Debug, Clone, Copy)]
+pub struct SweepOptions {
+    /// Append samples to the history (and forecast from it).
+    pub history: bool,
+}
+
+impl Default for SweepOptions {
     fn default() -> Self {
-        Options {
-            history: true,
-            alerts: true,
-        }
+        SweepOptions { history: true }
     }
 }
 
 /// Progress of a sweep.
 #[derive(Debug, Clone)]
-pub enum Progress {
-    Host { done: usize, total: usize },
-    Backup { done: usize, total: usize },
+pub enum SweepEvent {
+    HostChecked { n: usize, total: usize },
+    BackupChecked { n: usize, total: usize },
 }
 
-/// Another sweep holds the lock.
-#[derive(Debug, Clone)]
-pub struct Busy {
-    pub pid: Option<u32>,
+/// The sweep lock, held while the returned file lives.
+fn lock(ctx: &Ctx) -> Result<File, SweepError> {
+    let dir = &ctx.store.home.state_dir;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| SweepError::Failed(format!("{}: {e}", dir.display())))?;
+    let path = dir.join("sweep.lock");
+    let mut f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&path)
+        .map_err(|e| SweepError::Failed(format!("{}: {e}", path.display())))?;
+    match f.try_lock() {
+        Ok(()) => {
+            use std::io::{Seek, Write};
+            let _ = f.set_len(0);
+            let _ = f.seek(std::io::SeekFrom::Start(0));
+            let _ = write!(f, "{}", std::process::id());
+            Ok(f)
+        }
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let pid = std::fs::read_to_string(&path).unwrap_or_default();
+            Err(SweepError::Busy(match pid.trim() {
+                "" => "another sweep is running".into(),
+                p => format!("another sweep is running (pid {p})"),
+            }))
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(SweepError::Failed(format!("{}: {e}", path.display())))
+        }
+    }
 }
 
-/// The result of one sweep (`sweep --json`).
-#[derive(Debug, Clone, Serialize)]
-pub struct Report {
-    pub started: String,
-    pub finished: String,
-    pub elapsed_ms: u64,
-    /// Nagios exit status of the worst of hosts, backups and items.
-    pub exit: i32,
-    /// One line, as journaled: counts of hosts, backups, items, alerts.
-    pub summary: String,
-    pub hosts: Vec<CheckResult>,
-    pub backups: Vec<BackupResult>,
-    /// The "what needs me today" list, forecasts and anomalies included.
-    pub items: Vec<Item>,
-    pub alerts: Told,
-    /// Things that went wrong without stopping the sweep (saving state,
-    /// history, a channel...).
-    pub problems: Vec<String>,
-}
-
-fn level_code(l: Level) -> Status {
+fn level_status(l: Level) -> Status {
     match l {
         Level::Ok => Status::Ok,
         Level::Warn => Status::Warn,
@@ -82,257 +122,239 @@ fn level_code(l: Level) -> Status {
     }
 }
 
-/// One sweep of the hosts `targets` select (their backup jobs; all jobs
-/// when every host is selected). Blocking.
-pub fn run(
+/// Sweep `hosts` and `jobs` (a target narrower than the whole fleet sweeps
+/// its hosts and their jobs; the alerts then compare only what was swept).
+pub fn sweep(
     ctx: &Ctx,
-    targets: &[String],
-    hosts: Vec<crate::model::Host>,
-    opts: Options,
-    progress: super::Sink<Progress>,
-) -> Result<Report, Busy> {
-    let store = &ctx.store;
-    let home = &store.home;
-    let _lock = match SweepLock::try_acquire(home) {
-        Ok(l) => l,
-        Err(watch::lock::Busy::Held(pid)) => return Err(Busy { pid }),
-        Err(watch::lock::Busy::Error(e)) => {
-            // no lock file possible (read-only home): say so, sweep anyway
-            tracing::warn!("no sweep lock: {e}");
-            return Err(Busy { pid: None });
-        }
-    };
-    let started_at = std::time::Instant::now();
-    let now = overview::now().unwrap_or_else(|_| Timestamp::now());
-    let started = now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
-    let cfg = &store.settings.alerts;
-    let mut problems = Vec::new();
-    let mut deliveries = Vec::new();
-    if opts.alerts {
-        deliveries.extend(watch::channels::ping(cfg, "start", ""));
-    }
+    hosts: Vec<Host>,
+    jobs: Vec<BackupJob>,
+    target: &str,
+    opts: SweepOptions,
+    progress: impl Fn(SweepEvent) + Send + Sync,
+) -> Result<SweepResult, SweepError> {
+    let _lock = lock(ctx)?;
+    let started = Instant::now();
+    let now = overview::now().map_err(SweepError::Failed)?;
+    let started_at = now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let cfg = &ctx.store.settings.alerts;
+    let mut failures: Vec<String> = notify::ping(cfg, "/start", "").into_iter().collect();
 
-    let all = targets.is_empty() || targets.iter().any(|t| t == "all");
-    let jobs: Vec<_> = store
-        .backups
-        .iter()
-        .filter(|j| all || hosts.iter().any(|h| h.name == j.host))
-        .cloned()
-        .collect();
-    let (host_results, backup_done) = std::thread::scope(|s| {
-        let p = progress.clone();
-        let jobs_thread = s.spawn(move || {
-            check_all_blocking(
-                &ctx.engine,
-                &store.hosts,
-                jobs,
-                None,
-                ctx.cancel.clone(),
-                |_, done, total| p(Progress::Backup { done, total }),
-            )
-        });
-        let hr: Vec<HostCheck> = super::check::sweep(ctx, hosts, |_, done, total| {
-            progress(Progress::Host { done, total })
-        });
-        let bd = jobs_thread.join().unwrap_or_default();
-        (hr, bd)
+    // health + patches: the one probe per host
+    let names: Vec<String> = hosts.iter().map(|h| h.name.clone()).collect();
+    let checked = super::check::sweep(ctx, hosts, |_, n, total| {
+        progress(SweepEvent::HostChecked { n, total })
     });
-    let backups: Vec<BackupResult> = backup_done.into_iter().map(|d| d.result).collect();
-
-    let mut saved = true;
-    match crate::checks::merge(store, &host_results) {
-        Ok((checks, patches)) => {
-            if let Err(e) = overview::record_security_seen(store, &checks, &patches) {
-                tracing::warn!("cannot record when security updates were first seen: {e}");
-            }
-        }
-        Err(e) => {
-            saved = false;
-            problems.push(format!("cannot save the check results: {e}"));
-        }
+    let kept = super::check::keep(&ctx.store, &checked);
+    // every backup job
+    let backups = crate::backups::run::check_all_blocking(
+        &ctx.engine,
+        &ctx.store.hosts,
+        jobs,
+        None,
+        ctx.cancel.clone(),
+        |_, n, total| progress(SweepEvent::BackupChecked { n, total }),
+    );
+    let backups: Vec<BackupResult> = backups.into_iter().map(|d| d.result).collect();
+    let kept = kept.and_then(|_| super::backups::keep(&ctx.store, &backups));
+    if let Err(e) = &kept {
+        let why = format!("cannot save the results: {e}");
+        let _ = notify::ping(cfg, "/fail", &why);
+        return Err(SweepError::Failed(why));
     }
-    if let Err(e) = super::backups::merge(store, &backups) {
-        saved = false;
-        problems.push(format!("cannot save the backup results: {e}"));
-    }
 
-    let t = now.as_second();
+    // history, forecasts and anomalies
+    let at = now.as_second();
+    let mut watch: Vec<Item> = Vec::new();
     if opts.history {
-        let hs: Vec<(String, history::HostSample)> = host_results
+        let mut samples = Vec::new();
+        let mut sampled = Vec::new();
+        for c in checked.iter().map(|h| &h.check) {
+            if let Some(s) = HostSample::of(c, at) {
+                samples.push(s);
+                sampled.push(c.host.clone());
+            }
+        }
+        let bsamples: Vec<(String, BackupSample)> = backups
             .iter()
-            .filter_map(|r| Some((r.check.host.clone(), history::HostSample::of(&r.check, t)?)))
+            .filter(|r| r.error.is_none())
+            .map(|r| (r.name.clone(), BackupSample::of(r, at)))
             .collect();
-        let bs: Vec<(String, history::BackupSample)> = backups
-            .iter()
-            .filter_map(|r| Some((r.name.clone(), history::BackupSample::of(r, t)?)))
-            .collect();
-        problems.extend(history::record(home, &hs, &bs));
-        problems.extend(history::compact_daily(home, t));
+        if let Err(e) = history::append_sweep(&ctx.store.home, &samples, &sampled, &bsamples) {
+            tracing::warn!("cannot append to the history: {e}");
+            failures.push(format!("history: {e}"));
+        }
+        for name in &names {
+            watch.extend(forecast::host_items(
+                name,
+                &history::host(&ctx.store.home, name),
+                at,
+            ));
+        }
+        for (name, _) in &bsamples {
+            watch.extend(forecast::backup_items(
+                name,
+                &history::backup(&ctx.store.home, name),
+            ));
+        }
+    }
+    // a narrower sweep keeps the other hosts' forecasts of the last sweep
+    let mut all_watch: Vec<Item> = ctx
+        .store
+        .load_state::<Item>(StateKind::Watch)
+        .items
+        .into_iter()
+        .filter(|i| {
+            !names.contains(&i.target.key) && !backups.iter().any(|b| b.name == i.target.key)
+        })
+        .collect();
+    all_watch.extend(watch.iter().cloned());
+    if let Err(e) = ctx.store.replace_state(StateKind::Watch, &all_watch) {
+        tracing::warn!("cannot save the forecasts: {e}");
     }
 
-    let items = match Snapshot::load(store) {
-        Ok(mut snap) => {
-            if opts.history {
-                snap.extra = watch::forecast::items(home, &store.hosts, &store.backups, t);
-            }
-            snap.notes.iter().for_each(|n| problems.push(n.clone()));
-            overview::items(&snap, now, overview::today_of(now))
-        }
-        Err(e) => {
-            problems.push(format!("cannot compute the items: {e}"));
+    // everything open, as the Overview ranks it
+    let snap = Snapshot::load(&ctx.store).map_err(|e| SweepError::Failed(e.to_string()))?;
+    let today = overview::today_of(now);
+    let items = overview::overview(&snap, now, today).items;
+
+    // alerts on change
+    let local = now.to_zoned(jiff::tz::TimeZone::system()).datetime();
+    let muted = alerts::in_maintenance(&ctx.store.settings.maintenance, &ctx.store.hosts, local);
+    let state_path = ctx.store.home.state_dir.join("alerts.toml");
+    let prev: AlertState = std::fs::read_to_string(&state_path)
+        .ok()
+        .and_then(|t| toml::from_str(&t).ok())
+        .unwrap_or_default();
+    let swept = |host: &str| host.is_empty() || names.iter().any(|n| n == host) || target == "all";
+    let with_host: Vec<(String, &Item)> = items
+        .iter()
+        .map(|i| {
+            (
+                alerts::item_host(i, &ctx.store.hosts, &ctx.store.backups),
+                i,
+            )
+        })
+        .filter(|(h, _)| swept(h))
+        .collect();
+    // a narrower sweep compares only what it swept
+    let (kept_prev, cmp_prev): (Vec<_>, Vec<_>) =
+        prev.open.iter().cloned().partition(|o| !swept(&o.host));
+    let (mut open, events) = alerts::diff(&cmp_prev, &with_host, &muted, &started_at);
+    open.extend(kept_prev);
+    let mut state = AlertState {
+        open,
+        last_digest: prev.last_digest.clone(),
+        failures: Vec::new(),
+    };
+    let to_send: Vec<Event> = if cfg.digest.is_some() {
+        if alerts::digest_due(cfg, &state, local) {
+            state.last_digest = Some(local.date().to_string());
+            vec![alerts::digest(&state.open, &muted)]
+        } else {
             Vec::new()
         }
-    };
-
-    let mut told = if opts.alerts {
-        watch::tell_changes(
-            home,
-            &store.settings,
-            &store.hosts,
-            &store.backups,
-            &items,
-            now,
-        )
     } else {
-        Told::default()
+        events.clone()
     };
-    problems.append(&mut told.problems);
+    failures.extend(notify::send(cfg, &to_send));
 
-    let exit = nagios_exit(
-        host_results
-            .iter()
-            .map(|r| r.check.status)
-            .chain(backups.iter().map(|b| b.status))
-            .chain(items.iter().map(|i| level_code(i.level))),
-    );
-    let summary = summary_line(&host_results, &backups, &items, &told);
-    if opts.alerts {
-        let stage = if saved { "" } else { "fail" };
-        let body = format!("{summary}\n{}", problems.join("\n"));
-        deliveries.extend(watch::channels::ping(cfg, stage, body.trim_end()));
-    }
-    told.deliveries.splice(0..0, deliveries);
-
-    let mut entry = JournalEntry::now(
-        "sweep",
-        &super::target_label(targets),
-        match exit {
-            0 => "ok",
-            1 => "warning",
-            2 => "critical",
-            _ => "unknown",
+    // the verdict
+    let status = checked
+        .iter()
+        .map(|h| h.check.status)
+        .chain(backups.iter().map(|b| b.status))
+        .chain(items.iter().map(|i| level_status(i.level)))
+        .fold(Status::Ok, Status::worst);
+    let count = |s: Status| checked.iter().filter(|h| h.check.status == s).count();
+    let summary = format!(
+        "{} ({} ok, {} warn, {} crit, {} unknown); {}; {} open; {} told{}{}",
+        crate::util::plural(checked.len(), "host", "hosts"),
+        count(Status::Ok),
+        count(Status::Warn),
+        count(Status::Crit),
+        count(Status::Unknown),
+        crate::util::plural(backups.len(), "backup job", "backup jobs"),
+        crate::util::plural(items.len(), "item", "items"),
+        crate::util::plural(to_send.len(), "change", "changes"),
+        if muted.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {} in maintenance",
+                crate::util::plural(muted.len(), "host", "hosts")
+            )
+        },
+        if failures.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {} failed",
+                crate::util::plural(failures.len(), "channel", "channels")
+            )
         },
     );
-    entry.at = started.clone();
+
+    // one journal entry
+    let mut entry = JournalEntry::now("sweep", target, status.label());
     entry.details.push(summary.clone());
-    entry.details.extend(
-        crate::checks::journal_entry(&host_results, "sweep", "")
-            .details
-            .into_iter()
-            .skip(1),
-    );
+    for h in checked.iter().filter(|h| h.check.status != Status::Ok) {
+        let why = h
+            .check
+            .error
+            .clone()
+            .unwrap_or_else(|| h.check.reasons.join("; "));
+        entry.details.push(format!(
+            "{}: {}: {why}",
+            h.check.host,
+            h.check.status.label().to_lowercase()
+        ));
+    }
     for b in backups.iter().filter(|b| b.status != Status::Ok) {
         entry.details.push(format!(
-            "backup {}: {} {}",
+            "backup {}: {}: {}",
             b.name,
             b.status.label().to_lowercase(),
             b.error.clone().unwrap_or_else(|| b.reasons.join("; "))
         ));
     }
-    for e in &told.events {
-        entry.details.push(format!(
-            "alert {}: {} {}",
-            e.event.as_str(),
-            e.status,
-            e.text
-        ));
+    for e in &to_send {
+        entry.details.push(format!("told: {}", e.text));
     }
-    for d in told.deliveries.iter().filter(|d| !d.ok) {
-        entry.details.push(format!(
-            "channel failed: {}: {} (after {} attempts)",
-            d.channel,
-            d.error.as_deref().unwrap_or("?"),
-            d.attempts
-        ));
+    for f in &failures {
+        entry.details.push(format!("channel failed: {f}"));
     }
-    entry.details.extend(problems.iter().cloned());
-    if let Err(e) = store.journal(&entry) {
-        problems.push(format!("cannot journal the sweep: {e}"));
+    if let Err(e) = ctx.store.journal(&entry) {
+        tracing::warn!("could not write the journal: {e}");
     }
-    let finished = overview::now()
-        .unwrap_or_else(|_| Timestamp::now())
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string();
-    let last = LastSweep {
-        started: started.clone(),
-        finished: finished.clone(),
-        exit,
+    state.failures = failures.clone();
+    if let Ok(text) = toml::to_string(&state) {
+        if let Err(e) = crate::store::write_output_file(&state_path, text.as_bytes()) {
+            tracing::warn!("cannot save the alert state: {e}");
+        }
+    }
+    let took_ms = started.elapsed().as_millis() as u64;
+    let _ = LastSweep {
+        at: started_at.clone(),
+        took_ms,
+        status: status.label().to_lowercase(),
         summary: summary.clone(),
-    };
-    if let Err(e) = last.save(home) {
-        problems.push(format!("cannot record the sweep: {e}"));
     }
-    Ok(Report {
-        started,
-        finished,
-        elapsed_ms: started_at.elapsed().as_millis() as u64,
-        exit,
-        summary,
-        hosts: host_results.into_iter().map(|r| r.check).collect(),
+    .save(&ctx.store.home);
+    if let Some(f) = notify::ping(cfg, "", &summary) {
+        failures.push(f);
+    }
+    Ok(SweepResult {
+        started_at,
+        took_ms,
+        status,
+        hosts: checked.into_iter().map(|h| h.check).collect(),
         backups,
         items,
-        alerts: told,
-        problems,
+        watch,
+        events: to_send,
+        maintenance: muted,
+        channel_failures: failures,
+        previous_failures: prev.failures,
+        summary,
     })
-}
-
-/// "12 hosts (1 crit, 2 warn), 3 backups ok, 4 items (1 crit), 2 alerts".
-pub fn summary_line(
-    hosts: &[HostCheck],
-    backups: &[BackupResult],
-    items: &[Item],
-    told: &Told,
-) -> String {
-    let counts = |v: &mut dyn Iterator<Item = Status>| {
-        let mut c = [0usize; 4];
-        for s in v {
-            c[match s {
-                Status::Ok => 0,
-                Status::Warn => 1,
-                Status::Crit => 2,
-                Status::Unknown => 3,
-            }] += 1;
-        }
-        let mut parts = Vec::new();
-        for (i, w) in [(2, "crit"), (1, "warn"), (3, "unknown")] {
-            if c[i] > 0 {
-                parts.push(format!("{} {w}", c[i]));
-            }
-        }
-        if parts.is_empty() {
-            "ok".to_string()
-        } else {
-            parts.join(", ")
-        }
-    };
-    let h = counts(&mut hosts.iter().map(|r| r.check.status));
-    let b = counts(&mut backups.iter().map(|r| r.status));
-    let ic = items.iter().filter(|i| i.level == Level::Crit).count();
-    let mut s = format!(
-        "{} ({h}), {} ({b}), {} ({ic} crit)",
-        crate::util::plural(hosts.len(), "host", "hosts"),
-        crate::util::plural(backups.len(), "backup", "backups"),
-        crate::util::plural(items.len(), "item", "items"),
-    );
-    if !told.events.is_empty() {
-        s.push_str(&format!(", {} alert changes", told.events.len()));
-    }
-    let failed = told.deliveries.iter().filter(|d| !d.ok).count();
-    if failed > 0 {
-        s.push_str(&format!(", {failed} channel(s) failed"));
-    }
-    if !told.muted.is_empty() {
-        s.push_str(&format!(", {} host(s) in maintenance", told.muted.len()));
-    }
-    s
 }

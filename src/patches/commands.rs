@@ -4,62 +4,7 @@
 
 use crate::util::shell_quote;
 
-/// The package managers opsdeck drives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Manager {
-    Apt,
-    Dnf,
-    Yum,
-    Zypper,
-    Apk,
-    Pacman,
-}
-
-impl Manager {
-    pub const ALL: [Manager; 6] = [
-        Manager::Apt,
-        Manager::Dnf,
-        Manager::Yum,
-        Manager::Zypper,
-        Manager::Apk,
-        Manager::Pacman,
-    ];
-
-    /// The name used in reports (`package_manager` of `patches --json`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Manager::Apt => "apt",
-            Manager::Dnf => "dnf",
-            Manager::Yum => "yum",
-            Manager::Zypper => "zypper",
-            Manager::Apk => "apk",
-            Manager::Pacman => "pacman",
-        }
-    }
-
-    /// Accepts the report names and the binaries (`apt-get`).
-    pub fn from_name(s: &str) -> Option<Manager> {
-        match s.trim() {
-            "apt" | "apt-get" => Some(Manager::Apt),
-            "dnf" | "dnf5" => Some(Manager::Dnf),
-            "yum" => Some(Manager::Yum),
-            "zypper" => Some(Manager::Zypper),
-            "apk" => Some(Manager::Apk),
-            "pacman" => Some(Manager::Pacman),
-            _ => None,
-        }
-    }
-
-    /// Whether the manager can tell security updates apart.
-    pub fn has_security_metadata(self) -> bool {
-        !matches!(self, Manager::Apk | Manager::Pacman)
-    }
-
-    /// Whether its simulation needs root (apt-get -s and checkupdates do not).
-    pub fn simulation_needs_root(self) -> bool {
-        !matches!(self, Manager::Apt | Manager::Pacman)
-    }
-}
+pub use crate::pm::{Ask, Manager, Mode};
 
 /// Who runs the package manager on the host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,24 +52,6 @@ pub fn parse_detect(out: &str) -> Detected {
     d
 }
 
-/// Options every apt-get run gets: quiet progress, keep existing config files.
-const APT_COMMON: &[&str] = &[
-    "-q",
-    "-o",
-    "Dpkg::Options::=--force-confdef",
-    "-o",
-    "Dpkg::Options::=--force-confold",
-];
-
-/// Options of an apt-get simulation: no lock, no "NOTE: This is only a simulation".
-const APT_SIM: &[&str] = &[
-    "-s",
-    "-o",
-    "Debug::NoLocking=true",
-    "-o",
-    "APT::Get::Show-User-Simulation-Note=false",
-];
-
 /// Build one remote command line: environment, `sudo -n` when not root, argv.
 /// `env` are `NAME=value` words; under sudo they are passed as sudo's own
 /// `VAR=value` arguments (sudo resets the environment), and `LC_ALL=C` is set
@@ -145,13 +72,6 @@ pub fn command_line(privileged: bool, root: bool, env: &[&str], argv: &[String])
         .join(" ")
 }
 
-fn env_for(m: Manager) -> &'static [&'static str] {
-    match m {
-        Manager::Apt => &["LC_ALL=C", "DEBIAN_FRONTEND=noninteractive"],
-        _ => &["LC_ALL=C"],
-    }
-}
-
 fn strs(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
 }
@@ -160,34 +80,8 @@ fn strs(v: &[&str]) -> Vec<String> {
 /// temporary database of `checkupdates` (never `pacman -Sy` alone: a partial
 /// upgrade waiting to happen on Arch); it needs no root.
 pub fn refresh_command(m: Manager, p: Privilege) -> String {
-    let (privileged, argv) = match m {
-        Manager::Apt => (true, strs(&["apt-get", "-q", "update"])),
-        Manager::Dnf => (true, strs(&["dnf", "-q", "-y", "makecache"])),
-        Manager::Yum => (true, strs(&["yum", "-q", "-y", "makecache"])),
-        Manager::Zypper => (true, strs(&["zypper", "--non-interactive", "refresh"])),
-        Manager::Apk => (true, strs(&["apk", "update"])),
-        Manager::Pacman => (false, strs(&["checkupdates"])),
-    };
-    command_line(privileged, p.root, env_for(m), &argv)
-}
-
-/// Dry run or the real thing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Simulate,
-    Apply,
-}
-
-/// What is asked of one host's package manager.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Ask {
-    pub security_only: bool,
-    /// Hold patterns (globs) from hosts.toml; passed natively where the
-    /// manager can exclude per invocation (dnf/yum `--exclude`, pacman `--ignore`).
-    pub holds: Vec<String>,
-    /// Upgrade exactly these packages (apt/zypper/apk when something is held,
-    /// apt for --security-only). None: everything.
-    pub packages: Option<Vec<String>>,
+    let (privileged, argv) = m.driver().refresh(m);
+    command_line(privileged, p.root, m.driver().env(), &argv)
 }
 
 /// The simulation or apply command of `ask` on manager `m`.
@@ -202,82 +96,8 @@ pub fn upgrade_command(m: Manager, p: Privilege, mode: Mode, ask: &Ask) -> Resul
     }
     let sim = mode == Mode::Simulate;
     let privileged = !sim || m.simulation_needs_root();
-    let mut argv: Vec<String> = Vec::new();
-    match m {
-        Manager::Apt => {
-            argv.push("apt-get".into());
-            argv.extend(strs(if sim { APT_SIM } else { &["-y"] }));
-            argv.extend(strs(APT_COMMON));
-            match &ask.packages {
-                None => argv.push("upgrade".into()),
-                Some(pkgs) => {
-                    argv.push("install".into());
-                    argv.push("--only-upgrade".into());
-                    argv.extend(pkgs.iter().cloned());
-                }
-            }
-        }
-        Manager::Dnf | Manager::Yum => {
-            argv.push(m.name().into());
-            argv.push(if sim { "--assumeno" } else { "-y" }.into());
-            argv.push(
-                if m == Manager::Dnf {
-                    "upgrade"
-                } else {
-                    "update"
-                }
-                .into(),
-            );
-            if ask.security_only {
-                argv.push("--security".into());
-            }
-            for h in &ask.holds {
-                argv.push(format!("--exclude={h}"));
-            }
-        }
-        Manager::Zypper => {
-            argv.push("zypper".into());
-            argv.push("--non-interactive".into());
-            if ask.security_only {
-                argv.extend(strs(&["patch", "--category", "security"]));
-            } else {
-                argv.push("update".into());
-            }
-            argv.push("--details".into());
-            if sim {
-                argv.push("--dry-run".into());
-            }
-            if !ask.security_only {
-                if let Some(pkgs) = &ask.packages {
-                    argv.extend(pkgs.iter().cloned());
-                }
-            }
-        }
-        Manager::Apk => {
-            argv.push("apk".into());
-            argv.push("upgrade".into());
-            if sim {
-                argv.push("--simulate".into());
-            }
-            if let Some(pkgs) = &ask.packages {
-                argv.extend(pkgs.iter().cloned());
-            }
-        }
-        Manager::Pacman => {
-            if sim {
-                // checkupdates syncs a temporary copy of the databases: the
-                // system's sync database is left alone (no partial upgrade).
-                argv.push("checkupdates".into());
-            } else {
-                argv.extend(strs(&["pacman", "-Syu", "--noconfirm"]));
-                if !ask.holds.is_empty() {
-                    argv.push("--ignore".into());
-                    argv.push(ask.holds.join(","));
-                }
-            }
-        }
-    }
-    Ok(command_line(privileged, p.root, env_for(m), &argv))
+    let argv = m.driver().upgrade(m, sim, ask);
+    Ok(command_line(privileged, p.root, m.driver().env(), &argv))
 }
 
 /// The full apt simulation that lists every upgradable package with its
@@ -294,28 +114,7 @@ pub fn apt_full_simulation() -> String {
 
 /// Prints `reboot=yes`, `reboot=no` or `reboot=unknown`. Needs no root.
 pub fn reboot_required_probe(m: Manager) -> &'static str {
-    match m {
-        Manager::Apt => {
-            "if [ -e /var/run/reboot-required ]; then echo reboot=yes; else echo reboot=no; fi"
-        }
-        Manager::Dnf | Manager::Yum => {
-            "if command -v needs-restarting >/dev/null 2>&1; then o=$(LC_ALL=C needs-restarting -r 2>&1); \
-             else o=$(LC_ALL=C dnf -q needs-restarting -r 2>&1); fi; \
-             case \"$o\" in *'Reboot is required'*|*'Reboot should be'*) echo reboot=yes;; \
-             *'should not be necessary'*) echo reboot=no;; *) echo reboot=unknown;; esac"
-        }
-        Manager::Zypper => {
-            "if [ -e /run/reboot-needed ]; then echo reboot=yes; \
-             else LC_ALL=C zypper -q needs-rebooting >/dev/null 2>&1; rc=$?; \
-             case $rc in 102) echo reboot=yes;; 0) echo reboot=no;; *) echo reboot=unknown;; esac; fi"
-        }
-        Manager::Apk | Manager::Pacman => {
-            // No marker: the running kernel's modules vanish when its package is upgraded.
-            "k=$(uname -r); if [ ! -d /lib/modules ] && [ ! -d /usr/lib/modules ]; then echo reboot=unknown; \
-             elif [ -d \"/lib/modules/$k\" ] || [ -d \"/usr/lib/modules/$k\" ]; then echo reboot=no; \
-             else echo reboot=yes; fi"
-        }
-    }
+    m.driver().reboot_probe(m)
 }
 
 pub fn parse_reboot_probe(out: &str) -> Option<bool> {

@@ -146,6 +146,19 @@ impl HostOutcome {
         }
     }
 
+    /// Why it did not work, as the CLI and the TUI say it: "FAILED: why",
+    /// or "OUTCOME UNKNOWN: why" when the command may have run (it timed out
+    /// or the connection was lost after it started): the host may have
+    /// changed, so it is not said to have failed.
+    pub fn failure(&self) -> String {
+        let why = self.error.as_deref().unwrap_or("unknown error");
+        if self.ssh_error.as_ref().is_some_and(SshError::may_have_run) {
+            format!("OUTCOME UNKNOWN: {why}; the host may have changed (it is re-checked)")
+        } else {
+            format!("FAILED: {why}")
+        }
+    }
+
     /// The `patch.apply` journal entry of this host.
     pub fn journal_entry(&self) -> JournalEntry {
         let result = match (&self.error, self.ok) {
@@ -444,12 +457,131 @@ impl LineSplitter {
     }
 }
 
+/// How a streamed command runs: its timeout and the cap of its live log.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamOptions {
+    pub timeout: Option<Duration>,
+    /// Bytes of each stream sent live (and kept, head and tail) before the
+    /// rest is only counted (`[run] max_output`).
+    pub max_output: usize,
+}
+
+impl Default for StreamOptions {
+    fn default() -> Self {
+        StreamOptions {
+            timeout: None,
+            max_output: crate::model::DEFAULT_MAX_OUTPUT as usize,
+        }
+    }
+}
+
+/// Lines of the kept tail sent once the command ends, after a cut live log.
+const TAIL_LINES: usize = 20;
+
+/// One stream's live log: lines until `max_output` bytes were sent, then
+/// one mark; the end of the output follows from the kept tail.
+struct LiveLog {
+    split: LineSplitter,
+    sent: usize,
+    cut: bool,
+}
+
+impl LiveLog {
+    fn new() -> Self {
+        LiveLog {
+            split: LineSplitter::default(),
+            sent: 0,
+            cut: false,
+        }
+    }
+    fn line(&mut self, cap: usize, line: String, out: &mut dyn FnMut(String)) {
+        if self.cut {
+            return;
+        }
+        if self.sent.saturating_add(line.len()) > cap {
+            self.cut = true;
+            out(format!(
+                "[opsdeck: live log cut after {} bytes ([run] max_output); the last lines follow when the command ends]",
+                self.sent
+            ));
+            return;
+        }
+        self.sent += line.len() + 1;
+        out(line);
+    }
+    /// Flush the partial line; after a cut, send the last lines of `kept`
+    /// (the captured output: its tail is the end of what the host printed).
+    fn finish(&mut self, cap: usize, kept: Option<&[u8]>, out: &mut dyn FnMut(String)) {
+        let mut rest = Vec::new();
+        self.split.finish(&mut |l| rest.push(l));
+        for l in rest {
+            self.line(cap, l, out);
+        }
+        if let (true, Some(kept)) = (self.cut, kept) {
+            let text = sanitize(kept);
+            let tail = match text.rfind(crate::ssh::capture::TRUNCATION_MARK) {
+                Some(i) => text[i..].split_once('\n').map(|(_, t)| t).unwrap_or(""),
+                None => text.as_str(),
+            };
+            let lines: Vec<&str> = tail.lines().filter(|l| !l.trim().is_empty()).collect();
+            out(format!(
+                "[opsdeck: … the last {} lines:]",
+                lines.len().min(TAIL_LINES)
+            ));
+            for l in &lines[lines.len().saturating_sub(TAIL_LINES)..] {
+                out((*l).to_string());
+            }
+        }
+    }
+}
+
+/// Run `cmd` with its output sent to `on_line` line by line as it arrives
+/// (sanitized, blank lines skipped), each stream's live log capped by
+/// `opts.max_output` (a mark, then the last lines when the command ends).
+fn exec_lines(
+    conn: &mut Conn,
+    cmd: &str,
+    opts: StreamOptions,
+    on_line: &mut dyn FnMut(StreamKind, String),
+) -> Result<ExecOutput, SshError> {
+    let cap = opts.max_output.max(1);
+    let mut out = LiveLog::new();
+    let mut err = LiveLog::new();
+    let result = conn.exec_stream(
+        cmd,
+        &ExecOptions {
+            stdin: None,
+            timeout: opts.timeout,
+            max_output: Some(cap),
+        },
+        &mut |kind, chunk| {
+            let log = match kind {
+                StreamKind::Stdout => &mut out,
+                StreamKind::Stderr => &mut err,
+            };
+            let mut lines = Vec::new();
+            log.split.push(chunk, &mut |l| lines.push(l));
+            for l in lines {
+                log.line(cap, l, &mut |l| on_line(kind, l));
+            }
+        },
+    );
+    let kept = result.as_ref().ok();
+    out.finish(cap, kept.map(|o| o.stdout.as_slice()), &mut |l| {
+        on_line(StreamKind::Stdout, l)
+    });
+    err.finish(cap, kept.map(|o| o.stderr.as_slice()), &mut |l| {
+        on_line(StreamKind::Stderr, l)
+    });
+    result
+}
+
 /// Apply one host's plan on an open connection; `on_line` gets every output
 /// line (sanitized) as it arrives.
 pub fn apply_host(
     conn: &mut Conn,
     plan: &HostPlan,
-    timeout: Option<Duration>,
+    opts: StreamOptions,
     on_line: &mut dyn FnMut(StreamKind, String),
 ) -> HostOutcome {
     let started = Instant::now();
@@ -471,22 +603,7 @@ pub fn apply_host(
         };
     };
     tracing::info!(host = plan.host, command = cmd, "patch apply");
-    let mut out_split = LineSplitter::default();
-    let mut err_split = LineSplitter::default();
-    let result = conn.exec_stream(
-        &cmd,
-        &ExecOptions {
-            stdin: None,
-            timeout,
-            ..Default::default()
-        },
-        &mut |kind, chunk| match kind {
-            StreamKind::Stdout => out_split.push(chunk, &mut |l| on_line(StreamKind::Stdout, l)),
-            StreamKind::Stderr => err_split.push(chunk, &mut |l| on_line(StreamKind::Stderr, l)),
-        },
-    );
-    out_split.finish(&mut |l| on_line(StreamKind::Stdout, l));
-    err_split.finish(&mut |l| on_line(StreamKind::Stderr, l));
+    let result = exec_lines(conn, &cmd, opts, on_line);
     let out = match result {
         Ok(o) => o,
         Err(e) => {
@@ -591,7 +708,8 @@ pub struct ApplyOptions {
     /// Hosts at once (at least 1).
     pub parallel: usize,
     pub keep_going: bool,
-    pub timeout: Option<Duration>,
+    /// The apply command's timeout and live-log cap.
+    pub stream: StreamOptions,
     /// Journal each host's outcome here.
     pub store: Option<Store>,
     pub recheck: Option<Recheck>,
@@ -636,7 +754,7 @@ pub fn apply_all(
                     }
                     Ok(mut conn) => {
                         let name = host.name.clone();
-                        apply_host(&mut conn, &plan, opts.timeout, &mut |kind, line| {
+                        apply_host(&mut conn, &plan, opts.stream, &mut |kind, line| {
                             let _ = tx.send(Event::Line {
                                 host: name.clone(),
                                 kind,
@@ -700,34 +818,13 @@ pub fn apply_all(
 pub fn refresh_host(
     conn: &mut Conn,
     host: &Host,
-    timeout: Option<Duration>,
+    opts: StreamOptions,
     on_line: &mut dyn FnMut(StreamKind, String),
 ) -> Result<String, String> {
-    let d = detect(conn, timeout)?;
+    let d = detect(conn, opts.timeout)?;
     let (m, p, user) = manager_of(host, &d)?;
     let cmd = commands::refresh_command(m, p);
-    let mut out_split = LineSplitter::default();
-    let mut err_split = LineSplitter::default();
-    let out = conn
-        .exec_stream(
-            &cmd,
-            &ExecOptions {
-                stdin: None,
-                timeout,
-                ..Default::default()
-            },
-            &mut |kind, chunk| match kind {
-                StreamKind::Stdout => {
-                    out_split.push(chunk, &mut |l| on_line(StreamKind::Stdout, l))
-                }
-                StreamKind::Stderr => {
-                    err_split.push(chunk, &mut |l| on_line(StreamKind::Stderr, l))
-                }
-            },
-        )
-        .map_err(|e| e.to_string())?;
-    out_split.finish(&mut |l| on_line(StreamKind::Stdout, l));
-    err_split.finish(&mut |l| on_line(StreamKind::Stderr, l));
+    let out = exec_lines(conn, &cmd, opts, on_line).map_err(|e| e.to_string())?;
     let stderr = text(&out.stderr);
     if let Some(pr) = parse::sudo_problem(&stderr) {
         return Err(pr.message(&host.name, &user));
@@ -916,6 +1013,68 @@ mod tests {
         );
         s.finish(&mut |l| got.push(l));
         assert_eq!(got, ["Unpacking bash (5.2)", "Setting up bash", "partial"]);
+    }
+
+    #[test]
+    fn a_flooding_command_has_a_bounded_live_log_and_its_end() {
+        let mut conn = Conn::local();
+        let mut lines: Vec<(StreamKind, String)> = Vec::new();
+        let opts = StreamOptions {
+            timeout: Some(Duration::from_secs(30)),
+            max_output: 64 * 1024,
+        };
+        // 20 MB of short lines on stdout, a few on stderr, then a summary
+        let out = exec_lines(
+            &mut conn,
+            "echo first; yes 'Unpacking flood (1.0)' | head -n 1000000; \
+             echo warn >&2; echo '3 upgraded, 0 newly installed'",
+            opts,
+            &mut |k, l| lines.push((k, l)),
+        )
+        .unwrap();
+        let bytes: usize = lines.iter().map(|(_, l)| l.len() + 1).sum();
+        assert!(bytes < 70 * 1024, "live log of {bytes} bytes");
+        let stdout: Vec<&str> = lines
+            .iter()
+            .filter(|(k, _)| *k == StreamKind::Stdout)
+            .map(|(_, l)| l.as_str())
+            .collect();
+        assert_eq!(stdout[0], "first");
+        let cut = stdout
+            .iter()
+            .position(|l| l.starts_with("[opsdeck: live log cut after"))
+            .expect("a cut mark");
+        assert!(stdout[cut + 1].starts_with("[opsdeck: … the last 20 lines"));
+        assert_eq!(stdout.last(), Some(&"3 upgraded, 0 newly installed"));
+        assert!(lines.contains(&(StreamKind::Stderr, "warn".to_string())));
+        // what is kept for the outcome is capped as well
+        assert!(out.stdout.len() < 65 * 1024, "{}", out.stdout.len());
+        assert!(out.dropped > 10_000_000);
+    }
+
+    #[test]
+    fn a_command_lost_after_it_started_is_unknown_not_failed() {
+        let started = Instant::now();
+        let lost = HostOutcome::failed(
+            "web1",
+            "apt-get -y upgrade",
+            "outcome unknown: connection lost".into(),
+            started,
+            Some(SshError::LostAfterStart("web1: EOF".into())),
+        );
+        assert!(
+            lost.failure().starts_with("OUTCOME UNKNOWN: "),
+            "{}",
+            lost.failure()
+        );
+        let refused = HostOutcome::failed(
+            "web1",
+            "apt-get -y upgrade",
+            "refused".into(),
+            started,
+            Some(SshError::Connect("refused".into())),
+        );
+        assert_eq!(refused.failure(), "FAILED: refused");
     }
 
     #[test]

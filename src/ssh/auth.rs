@@ -84,6 +84,37 @@ pub enum AgentChoice {
     Off,
 }
 
+/// The public key blobs an agent offers (none when there is no agent).
+pub fn agent_blobs(choice: &AgentChoice) -> Vec<Vec<u8>> {
+    if matches!(choice, AgentChoice::Off)
+        || (matches!(choice, AgentChoice::Env) && std::env::var_os("SSH_AUTH_SOCK").is_none())
+    {
+        return Vec::new();
+    }
+    let Ok(sess) = Session::new() else {
+        return Vec::new();
+    };
+    let Ok(mut agent) = sess.agent() else {
+        return Vec::new();
+    };
+    if let AgentChoice::Socket(p) = choice {
+        if agent.set_identity_path(p).is_err() {
+            return Vec::new();
+        }
+    }
+    if agent.connect().is_err() || agent.list_identities().is_err() {
+        return Vec::new();
+    }
+    let blobs = agent
+        .identities()
+        .unwrap_or_default()
+        .iter()
+        .map(|k| k.blob().to_vec())
+        .collect();
+    let _ = agent.disconnect();
+    blobs
+}
+
 fn code(e: &ssh2::Error) -> i32 {
     match e.code() {
         ssh2::ErrorCode::Session(c) => c,

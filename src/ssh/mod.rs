@@ -449,6 +449,29 @@ impl Engine {
         }
     }
 
+    /// The public key blobs this engine may log in to `host` with: its
+    /// identity files (the SSH config's and `[ssh] identity_files`) and the
+    /// agent's keys. `keys revoke` never removes one of these.
+    pub fn own_key_blobs(&self, host: &Host) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        let agent = match self.resolve(host) {
+            Ok(r) => {
+                for f in &r.identity_files {
+                    if let Some(b) = auth::public_blob(f) {
+                        out.push(b);
+                    }
+                }
+                match (&self.inner.agent, r.agent) {
+                    (AgentChoice::Env, Some(a)) => a,
+                    (a, _) => a.clone(),
+                }
+            }
+            Err(_) => self.inner.agent.clone(),
+        };
+        out.extend(auth::agent_blobs(&agent));
+        out
+    }
+
     /// This engine with connection persistence set (None: off): connections
     /// are opened and kept by the helper process `cfg.program __mux` for the
     /// home `cfg.state_dir`, `cfg.idle` after their last use. See [`mux`].
@@ -645,11 +668,14 @@ impl Engine {
                 }
             };
             let (sess, keep) = if is_target {
+                // one deadline for the whole hop: lookup, TCP, banner, keys, auth
+                let deadline =
+                    crate::util::deadline(std::time::Instant::now(), hop.connect_timeout);
                 let sock = match transport.take() {
                     Some(u) => session::Sock::Unix(u),
-                    None => session::Sock::Tcp(session::tcp_connect(hop).map_err(wrap)?),
+                    None => session::Sock::Tcp(session::tcp_connect(hop, deadline).map_err(wrap)?),
                 };
-                session::establish(sock, hop, &ctx)?
+                session::establish(sock, hop, &ctx, deadline)?
             } else {
                 self.connect_hop(hop, transport.take(), &ctx, &cancelled)
                     .map_err(wrap)?
@@ -701,13 +727,15 @@ impl Engine {
             hop.connect_timeout.saturating_mul(6),
         );
         let _permit = gate.acquire(wait_until, cancelled)?;
+        let hop_deadline = || crate::util::deadline(std::time::Instant::now(), hop.connect_timeout);
         if let Some(u) = transport {
-            return session::establish(session::Sock::Unix(u), hop, ctx);
+            return session::establish(session::Sock::Unix(u), hop, ctx, hop_deadline());
         }
         let mut attempt = 0;
         loop {
-            let sock = session::Sock::Tcp(session::tcp_connect(hop)?);
-            match session::establish(sock, hop, ctx) {
+            let deadline = hop_deadline();
+            let sock = session::Sock::Tcp(session::tcp_connect(hop, deadline)?);
+            match session::establish(sock, hop, ctx, deadline) {
                 Err(e) if attempt < 2 && matches!(e, SshError::Dropped(_)) && !cancelled() => {
                     attempt += 1;
                     let jitter = u64::from(

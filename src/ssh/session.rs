@@ -118,13 +118,18 @@ fn lookup(host: &str, port: u16, timeout: Duration) -> Result<Vec<std::net::Sock
     }
 }
 
-/// TCP to the first address that answers, all of them within one connect
-/// timeout. The error says what happened first: refused (nothing listens),
+/// TCP to the first address that answers, name lookup included, all of
+/// them before `deadline` (the hop's one connect deadline, which the
+/// handshake and authentication share, as OpenSSH's ConnectTimeout covers
+/// the banner exchange). The error says what happened first: refused (nothing listens),
 /// no route, or no answer at all (the host is down, or a firewall drops
 /// the connection), so a narrow column keeps the useful part.
-pub(crate) fn tcp_connect(r: &Resolved) -> Result<TcpStream, SshError> {
-    let deadline = crate::util::deadline(Instant::now(), r.connect_timeout);
-    let addrs = lookup(&r.hostname, r.port, r.connect_timeout)?;
+pub(crate) fn tcp_connect(r: &Resolved, deadline: Instant) -> Result<TcpStream, SshError> {
+    let addrs = lookup(
+        &r.hostname,
+        r.port,
+        deadline.saturating_duration_since(Instant::now()),
+    )?;
     if addrs.is_empty() {
         return Err(SshError::Dns(format!("{}: no address", r.hostname)));
     }
@@ -175,13 +180,14 @@ pub(crate) struct ConnectCtx<'a> {
     pub kh_lock: &'a std::sync::Mutex<()>,
 }
 
-/// Handshake, verify the host key, authenticate, over an established transport.
+/// Handshake, verify the host key, authenticate, over an established
+/// transport, all before `deadline` (the rest of the hop's connect deadline).
 pub(crate) fn establish(
     transport: Sock,
     r: &Resolved,
     ctx: &ConnectCtx,
+    deadline: Instant,
 ) -> Result<(Session, Sock), SshError> {
-    let deadline = crate::util::deadline(Instant::now(), r.connect_timeout);
     let left = || deadline.saturating_duration_since(Instant::now());
     let mut sess = Session::new().map_err(|e| SshError::Other(format!("libssh2: {e}")))?;
     let keep = match &transport {

@@ -274,6 +274,14 @@ pub enum StateKind {
     /// state/security_since.toml, `[[host]]`: when security updates were
     /// first seen pending per host (the Overview's "pending for N days").
     SecuritySince,
+    /// state/watch.toml, `[[item]]`: the watch's forecasts and anomalies of
+    /// the last sweep (Overview items), replaced by each sweep.
+    Watch,
+    /// state/audit.toml, `[[host]]` of HostAudit, keyed by host.
+    Audit,
+    /// state/security.toml, `[[item]]`: the audit's findings and
+    /// certificates as Overview items.
+    Security,
 }
 
 /// A change to make through a [`Store`], run later by whoever owns the

@@ -27,6 +27,9 @@ impl StateKind {
             StateKind::Patches => ("patches.toml", "patch"),
             StateKind::Backups => ("backups.toml", "backup"),
             StateKind::SecuritySince => ("security_since.toml", "host"),
+            StateKind::Watch => ("watch.toml", "item"),
+            StateKind::Audit => ("audit.toml", "host"),
+            StateKind::Security => ("security.toml", "item"),
         }
     }
 }

@@ -87,18 +87,6 @@ impl std::fmt::Debug for Command {
     }
 }
 
-/// A host whose key is unknown, waiting for the key, the answer, the record.
-struct KeyWait {
-    host: String,
-    retries: Vec<Retry>,
-    /// The key (carried by the error of the work that met it).
-    key: UnknownKey,
-    /// The jump host whose key it is.
-    via: Option<String>,
-    /// Said yes: being recorded.
-    accepting: bool,
-}
-
 pub struct App {
     pub store: Store,
     pub results: Results,
@@ -115,12 +103,10 @@ pub struct App {
     cancels: HashMap<JobId, CancelFlag>,
     pub now: jiff::Timestamp,
     pub size: (u16, u16),
-    pub run_history: Vec<String>,
-    /// Hosts whose key is unknown: what to retry, the key once fetched.
-    key_waits: Vec<KeyWait>,
-    /// The hosts the open host-key question lists (the first is the one
-    /// y/n answer; "accept all" takes exactly these).
-    key_listed: Vec<String>,
+    /// The fleet run prompt's history and run ids.
+    runs: crate::ui::runs::Runs,
+    /// Unknown host keys met by any work: the question, what to retry.
+    keys: hostkey::HostKeys,
     /// A `resolve_addresses` job runs.
     resolving: bool,
     /// The editor to run for `E` ($VISUAL / $EDITOR; the loop sets it).
@@ -132,7 +118,6 @@ pub struct App {
     background: bool,
     /// The check sweep (one at a time, more hosts queued after it).
     sweep: Sweep,
-    next_run: u64,
     pub quit: bool,
     /// The newest check result (for the header), kept by refresh_all.
     pub latest_check: Option<jiff::Timestamp>,
@@ -170,15 +155,13 @@ impl App {
             cancels: HashMap::new(),
             now: jiff::Timestamp::now(),
             size: (80, 24),
-            run_history: Vec::new(),
-            key_waits: Vec::new(),
-            key_listed: Vec::new(),
+            runs: Default::default(),
+            keys: hostkey::HostKeys::default(),
             sweep: Sweep::default(),
             resolving: false,
             editor: None,
             edit_retry: None,
             background: false,
-            next_run: 1,
             quit: false,
             latest_check: None,
             tab_spans: Default::default(),
@@ -529,7 +512,8 @@ impl App {
                 Answer::Yes => self.confirmed(c.pane, c.req, out),
                 Answer::No => {
                     if c.req == Request::HostKeys {
-                        let first: Vec<String> = self.key_listed.iter().take(1).cloned().collect();
+                        let first: Vec<String> =
+                            self.keys.listed().iter().take(1).cloned().collect();
                         self.refuse_keys(&first);
                     } else {
                         if c.req == Request::RunDangerous {
@@ -588,7 +572,7 @@ impl App {
                     self.overlays.push(Overlay::Jobs(v));
                 }
             },
-            Overlay::RunPrompt(mut p) => match p.handle_key(key, &self.run_history) {
+            Overlay::RunPrompt(mut p) => match p.handle_key(key, self.runs.history()) {
                 PromptKey::Cancel => self.set_status("run cancelled"),
                 PromptKey::Stay => self.overlays.push(Overlay::RunPrompt(p)),
                 PromptKey::Run(cmd) => self.submit_run(cmd, p.hosts, out),
@@ -630,8 +614,7 @@ impl App {
     /// A command typed at the run prompt: into the history; asked about
     /// first when it matches a dangerous pattern.
     fn submit_run(&mut self, cmd: String, hosts: Vec<String>, out: &mut Vec<Command>) {
-        self.run_history.retain(|c| c != &cmd);
-        self.run_history.push(cmd.clone());
+        self.runs.remember(&cmd);
         let dangerous =
             crate::fleet::dangerous_match(&cmd, &self.store.settings.run.dangerous_patterns)
                 .map(str::to_string);
@@ -682,7 +665,7 @@ impl App {
             }
             (None, Request::HostKeys) => {
                 // y: the first host of the list
-                let first: Vec<String> = self.key_listed.iter().take(1).cloned().collect();
+                let first: Vec<String> = self.keys.listed().iter().take(1).cloned().collect();
                 self.accept_keys(first, out);
             }
             _ => {}
@@ -692,13 +675,7 @@ impl App {
     /// Record the keys of `hosts` (waiting, listed): one job, one key after
     /// the other, each answer back as `KeyAccepted`.
     fn accept_keys(&mut self, hosts: Vec<String>, out: &mut Vec<Command>) {
-        let mut keys = Vec::new();
-        for w in self.key_waits.iter_mut() {
-            if hosts.contains(&w.host) && !w.accepting {
-                w.accepting = true;
-                keys.push((w.host.clone(), w.key.clone()));
-            }
-        }
+        let keys = self.keys.take_for_accept(&hosts);
         if keys.is_empty() {
             return;
         }
@@ -724,8 +701,7 @@ impl App {
 
     /// Refuse the keys of `hosts`: nothing is recorded or retried.
     fn refuse_keys(&mut self, hosts: &[String]) {
-        self.key_waits
-            .retain(|w| w.accepting || !hosts.contains(&w.host));
+        self.keys.refuse(hosts);
         self.set_status(match hosts {
             [h] => format!("host key of {h} not accepted; nothing retried"),
             many => format!(
@@ -747,7 +723,7 @@ impl App {
         if req != Request::HostKeys {
             return;
         }
-        let listed = self.key_listed.clone();
+        let listed = self.keys.listed().to_vec();
         match key {
             'a' => {
                 self.set_status(format!(
@@ -999,8 +975,7 @@ impl App {
     }
 
     fn start_run(&mut self, command: String, hosts: Vec<String>, out: &mut Vec<Command>) {
-        let run = self.next_run;
-        self.next_run += 1;
+        let run = self.runs.next_id();
         let id = self.spawn_run(run, command.clone(), hosts.clone(), out);
         let mut view = RunView::new(run, command, hosts);
         view.job = Some(id);
@@ -1034,30 +1009,7 @@ impl App {
             .iter()
             .filter_map(|n| self.store.host(n).cloned())
             .collect();
-        let ctx = self.ctx().ops();
-        let n = list.len();
-        let job = Job::blocking(
-            None,
-            format!(
-                "run `{command}` on {}",
-                crate::util::plural(n, "host", "hosts")
-            ),
-            move |jh| {
-                let ctx = ctx.with_cancel(jh.cancel_flag());
-                let target = hosts.join(" ");
-                // ops::run journals the run
-                let results =
-                    crate::ops::run::run(&ctx, list, &command, None, &target, |r, i, n| {
-                        jh.progress(format!("{i}/{n}"));
-                        let _ = jh.tx.send(Msg::Shell(ShellMsg::RunResult {
-                            run,
-                            result: Box::new(r.clone()),
-                        }));
-                    });
-                let line = crate::fleet::Summary::of(&results).line();
-                let _ = jh.tx.send(Msg::Shell(ShellMsg::RunDone { run, line }));
-            },
-        );
+        let job = crate::ui::runs::job(self.ctx().ops(), run, command, list);
         self.spawn_job(None, job, out)
     }
 
@@ -1072,69 +1024,34 @@ impl App {
     /// something that takes keys (a form, a prompt, another question, the
     /// filter line): a `y` meant for that must never accept a host key.
     fn next_key_dialog(&mut self) {
-        let listed: Vec<String> = self
-            .key_waits
-            .iter()
-            .filter(|w| !w.accepting)
-            .map(|w| w.host.clone())
-            .collect();
         let open =
             matches!(self.overlays.last(), Some(Overlay::Confirm(c)) if c.req == Request::HostKeys);
-        if listed.is_empty() {
-            return;
-        }
-        if !open
-            && (self.filter_input.is_some()
-                || self.overlays.iter().any(|o| {
-                    matches!(
-                        o,
-                        Overlay::Confirm(_) | Overlay::Form { .. } | Overlay::RunPrompt(_)
-                    )
-                }))
-        {
-            return;
-        }
-        if open && listed == self.key_listed {
+        let busy = self.filter_input.is_some()
+            || self.overlays.iter().any(|o| {
+                matches!(
+                    o,
+                    Overlay::Confirm(_) | Overlay::Form { .. } | Overlay::RunPrompt(_)
+                )
+            });
+        if !open && busy {
             return;
         }
         // the list as it stands: keys fetched meanwhile join an open question
-        let waiting: Vec<hostkey::Waiting> = self
-            .key_waits
-            .iter()
-            .filter(|w| listed.contains(&w.host))
-            .map(|w| hostkey::Waiting {
-                host: &w.host,
-                key: &w.key,
-                via: w.via.as_deref(),
-            })
-            .collect();
-        let (title, lines) = hostkey::ask_many(&waiting);
-        let lines: Vec<ratatui::text::Line<'static>> =
-            lines.into_iter().map(ratatui::text::Line::raw).collect();
-        let first = listed[0].clone();
-        let (yes, no, extra) = if listed.len() == 1 {
-            ("accept".to_string(), "refuse".to_string(), vec![])
-        } else {
-            (
-                format!("accept {first} only"),
-                format!("refuse {first}"),
-                vec![
-                    ('a', format!("accept all {} listed", listed.len())),
-                    ('r', format!("refuse all {}", listed.len())),
-                ],
-            )
+        let Some(q) = self.keys.question(open) else {
+            return;
         };
+        let lines: Vec<ratatui::text::Line<'static>> =
+            q.lines.into_iter().map(ratatui::text::Line::raw).collect();
         if let Some(Overlay::Confirm(c)) = self.overlays.last_mut().filter(|_| open) {
-            c.set_text(title, lines);
-            c.set_answers(extra);
-            c.set_labels(yes, no);
+            c.set_text(q.title, lines);
+            c.set_answers(q.extra);
+            c.set_labels(q.yes, q.no);
         } else {
             let mut c =
-                ConfirmView::new(title, lines, Request::HostKeys, None).with_labels(yes, no);
-            c.set_answers(extra);
+                ConfirmView::new(q.title, lines, Request::HostKeys, None).with_labels(q.yes, q.no);
+            c.set_answers(q.extra);
             self.overlays.push(Overlay::Confirm(Box::new(c)));
         }
-        self.key_listed = listed;
     }
 
     /// SSH work on `host` failed with `error`: when that is about its host
@@ -1167,20 +1084,7 @@ impl App {
     /// An unknown key met by some work: asked about with every other one
     /// met so far (the key came with the error: no second connection).
     fn key_unknown(&mut self, host: &str, key: UnknownKey, via: Option<String>, retry: Retry) {
-        match self.key_waits.iter_mut().find(|w| w.host == host) {
-            Some(w) => {
-                if !w.retries.contains(&retry) {
-                    w.retries.push(retry);
-                }
-            }
-            None => self.key_waits.push(KeyWait {
-                host: host.to_string(),
-                retries: vec![retry],
-                key,
-                via,
-                accepting: false,
-            }),
-        }
+        self.keys.unknown(host, key, via, retry);
         self.next_key_dialog();
     }
 
@@ -1338,10 +1242,7 @@ impl App {
                 self.key_unknown(&host, key, None, Retry::Check);
             }
             ShellMsg::KeyAccepted { host, result } => {
-                let retries = match self.key_waits.iter().position(|w| w.host == host) {
-                    Some(i) => self.key_waits.remove(i).retries,
-                    None => vec![Retry::Check],
-                };
+                let retries = self.keys.done(&host);
                 match result {
                     Ok(()) => {
                         self.set_status(format!("host key of {host} recorded; trying again"));
@@ -1376,9 +1277,14 @@ impl App {
                 Ok(None) => self.set_error(format!("ssh {host} was killed by a signal")),
                 Err(e) => self.set_error(format!("could not run ssh {host}: {e}")),
             },
+            ShellMsg::HistoryLoaded(h) => {
+                self.results.history = *h;
+                self.data_changed();
+            }
             ShellMsg::ResultsLoaded(loaded) => {
                 let live = std::mem::take(&mut self.results);
                 let mut r = *loaded;
+                r.history = live.history;
                 r.checking = live.checking;
                 r.addresses = live.addresses;
                 r.checks.extend(live.checks);
@@ -1396,7 +1302,9 @@ impl App {
                     self.store = *store;
                     let checking = std::mem::take(&mut self.results.checking);
                     let addresses = std::mem::take(&mut self.results.addresses);
+                    let history = std::mem::take(&mut self.results.history);
                     self.results = *results;
+                    self.results.history = history;
                     self.results.checking = checking;
                     self.results.addresses = addresses;
                     self.refresh_all();

@@ -134,3 +134,206 @@ pub fn changed_lines(host: &str, message: &str, theme: &Theme) -> Vec<Line<'stat
     ));
     lines
 }
+
+/// One host whose key is unknown: what to retry once it is recorded.
+#[derive(Debug)]
+struct KeyWait {
+    host: String,
+    retries: Vec<Retry>,
+    /// The key (carried by the error of the work that met it).
+    key: UnknownKey,
+    /// The jump host whose key it is.
+    via: Option<String>,
+    /// Said yes: being recorded.
+    accepting: bool,
+}
+
+/// The question to put (or to update, when one is open).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Question {
+    pub title: String,
+    pub lines: Vec<String>,
+    /// Labels of y and n (the first listed host's answer).
+    pub yes: String,
+    pub no: String,
+    /// More answers: 'a' accept all, 'r' refuse all (several hosts).
+    pub extra: Vec<(char, String)>,
+}
+
+/// The host-key controller: unknown keys met by any work, the question
+/// about them, what to record and what to retry. Pure (no I/O, no UI): the
+/// shell puts its question in an overlay and records keys in a job.
+#[derive(Debug, Default)]
+pub struct HostKeys {
+    waits: Vec<KeyWait>,
+    /// The hosts the open question lists (the first is the one y/n
+    /// answer; "accept all" takes exactly these).
+    listed: Vec<String>,
+}
+
+impl HostKeys {
+    /// An unknown key met by some work (`retry` is that work).
+    pub fn unknown(&mut self, host: &str, key: UnknownKey, via: Option<String>, retry: Retry) {
+        match self.waits.iter_mut().find(|w| w.host == host) {
+            Some(w) => {
+                if !w.retries.contains(&retry) {
+                    w.retries.push(retry);
+                }
+            }
+            None => self.waits.push(KeyWait {
+                host: host.to_string(),
+                retries: vec![retry],
+                key,
+                via,
+                accepting: false,
+            }),
+        }
+    }
+
+    /// Hosts waiting for an answer (not being recorded), in order.
+    pub fn waiting(&self) -> Vec<String> {
+        self.waits
+            .iter()
+            .filter(|w| !w.accepting)
+            .map(|w| w.host.clone())
+            .collect()
+    }
+
+    /// The hosts the open question lists.
+    pub fn listed(&self) -> &[String] {
+        &self.listed
+    }
+
+    /// The question about every waiting key, remembered as the listed
+    /// ones; None when nothing waits or the open question (`open`) already
+    /// lists exactly these.
+    pub fn question(&mut self, open: bool) -> Option<Question> {
+        let listed = self.waiting();
+        if listed.is_empty() || (open && listed == self.listed) {
+            return None;
+        }
+        let waiting: Vec<Waiting> = self
+            .waits
+            .iter()
+            .filter(|w| listed.contains(&w.host))
+            .map(|w| Waiting {
+                host: &w.host,
+                key: &w.key,
+                via: w.via.as_deref(),
+            })
+            .collect();
+        let (title, lines) = ask_many(&waiting);
+        let first = &listed[0];
+        let q = if listed.len() == 1 {
+            Question {
+                title,
+                lines,
+                yes: "accept".into(),
+                no: "refuse".into(),
+                extra: vec![],
+            }
+        } else {
+            Question {
+                title,
+                lines,
+                yes: format!("accept {first} only"),
+                no: format!("refuse {first}"),
+                extra: vec![
+                    ('a', format!("accept all {} listed", listed.len())),
+                    ('r', format!("refuse all {}", listed.len())),
+                ],
+            }
+        };
+        self.listed = listed;
+        Some(q)
+    }
+
+    /// The keys of `hosts` to record now (each marked as being recorded;
+    /// one already being recorded is not given twice).
+    pub fn take_for_accept(&mut self, hosts: &[String]) -> Vec<(String, UnknownKey)> {
+        let mut keys = Vec::new();
+        for w in self.waits.iter_mut() {
+            if hosts.contains(&w.host) && !w.accepting {
+                w.accepting = true;
+                keys.push((w.host.clone(), w.key.clone()));
+            }
+        }
+        keys
+    }
+
+    /// Refuse the keys of `hosts`: forgotten, nothing retried.
+    pub fn refuse(&mut self, hosts: &[String]) {
+        self.waits
+            .retain(|w| w.accepting || !hosts.contains(&w.host));
+    }
+
+    /// The key of `host` was recorded (or failed to be): what to retry.
+    pub fn done(&mut self, host: &str) -> Vec<Retry> {
+        match self.waits.iter().position(|w| w.host == host) {
+            Some(i) => self.waits.remove(i).retries,
+            None => vec![Retry::Check],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(host: &str) -> UnknownKey {
+        UnknownKey {
+            host_pattern: format!("[{host}]:22"),
+            key_type: "ssh-ed25519".into(),
+            fingerprint: format!("SHA256:{host}"),
+            key_base64: "AAAA".into(),
+            known_hosts_file: "/tmp/known_hosts".into(),
+        }
+    }
+
+    #[test]
+    fn keys_are_asked_together_recorded_once_and_retried_per_work() {
+        let mut k = HostKeys::default();
+        k.unknown("web1", key("web1"), None, Retry::Check);
+        k.unknown(
+            "web1",
+            key("web1"),
+            None,
+            Retry::Run {
+                run: 1,
+                command: "uptime".into(),
+            },
+        );
+        k.unknown("web1", key("web1"), None, Retry::Check);
+        let q = k.question(false).expect("a question");
+        assert_eq!(q.yes, "accept");
+        assert!(q.extra.is_empty());
+        // the open question already lists web1: nothing new to ask
+        assert!(k.question(true).is_none());
+        k.unknown("db1", key("db1"), Some("jump".into()), Retry::Check);
+        let q = k.question(true).expect("db1 joins the open question");
+        assert_eq!(q.yes, "accept web1 only");
+        assert_eq!(q.extra.len(), 2);
+        assert_eq!(k.listed(), ["web1", "db1"]);
+        assert!(q.lines.iter().any(|l| l.contains("jump host jump")));
+
+        let keys = k.take_for_accept(&["web1".into(), "db1".into()]);
+        assert_eq!(keys.len(), 2);
+        assert!(k.take_for_accept(&["web1".into()]).is_empty(), "once");
+        assert!(k.waiting().is_empty());
+        // web1's two works are retried, once each
+        assert_eq!(k.done("web1").len(), 2);
+        assert_eq!(k.done("db1"), [Retry::Check]);
+    }
+
+    #[test]
+    fn refused_keys_are_forgotten_but_one_being_recorded_is_not() {
+        let mut k = HostKeys::default();
+        k.unknown("a", key("a"), None, Retry::Check);
+        k.unknown("b", key("b"), None, Retry::Check);
+        k.take_for_accept(&["a".into()]);
+        k.refuse(&["a".into(), "b".into()]);
+        assert!(k.waiting().is_empty());
+        assert_eq!(k.done("a"), [Retry::Check]);
+        assert!(k.question(false).is_none());
+    }
+}

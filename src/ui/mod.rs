@@ -20,6 +20,7 @@ pub mod overlay;
 pub mod pane;
 pub mod panes;
 pub mod runner;
+pub mod runs;
 pub mod sort;
 pub mod status;
 pub mod sweep;
@@ -197,8 +198,23 @@ async fn event_loop(store: Store, t0: Instant) -> Result<(), Failure> {
     let loader = store.clone();
     let ltx = tx.clone();
     tokio::task::spawn_blocking(move || {
+        let t = std::time::Instant::now();
         let r = runner::load_results(&loader);
         let _ = ltx.send(Msg::Shell(ShellMsg::ResultsLoaded(Box::new(r))));
+        tracing::info!("state/ read in {} ms", t.elapsed().as_millis());
+        // then the watch's history (sparklines), which may be large
+        let t = std::time::Instant::now();
+        let names: Vec<String> = loader.hosts.iter().map(|h| h.name.clone()).collect();
+        let now = crate::overview::now()
+            .unwrap_or_else(|_| jiff::Timestamp::now())
+            .as_second();
+        let history = crate::watch::history::disk_sparks(&loader.home, &names, now, 30, 40);
+        tracing::info!(
+            "history of {} hosts read in {} ms",
+            history.len(),
+            t.elapsed().as_millis()
+        );
+        let _ = ltx.send(Msg::Shell(ShellMsg::HistoryLoaded(Box::new(history))));
     });
     let results = msg::Results {
         loading: true,

@@ -150,6 +150,16 @@ pub struct Results {
     pub eol_error: Option<String>,
     /// Since when security updates are pending, per host (state/).
     pub security_since: Vec<SecuritySince>,
+    /// The watch's forecasts and anomalies of the last sweep (state/).
+    pub watch: Vec<crate::overview::Item>,
+    /// Each host's filesystems over the last 30 days (the watch's history,
+    /// squeezed to a sparkline's points).
+    pub history: BTreeMap<String, crate::watch::history::DiskSeries>,
+    /// The security audit, by host (state/audit.toml).
+    pub audit: BTreeMap<String, crate::audit::HostAudit>,
+    /// The last sweep, and how sweeps are scheduled.
+    pub last_sweep: Option<crate::watch::LastSweep>,
+    pub schedule: Option<crate::watch::schedule::Schedule>,
 }
 
 impl Results {
@@ -168,6 +178,7 @@ pub enum ResultsUpdate {
     Checks(Vec<CheckResult>),
     Patches(Vec<PatchReport>),
     Backups(Vec<BackupResult>),
+    Audit(Vec<crate::audit::HostAudit>),
 }
 
 impl Results {
@@ -190,6 +201,11 @@ impl Results {
             ResultsUpdate::Backups(v) => {
                 for b in v {
                     self.backups.insert(b.name.clone(), b);
+                }
+            }
+            ResultsUpdate::Audit(v) => {
+                for a in v {
+                    self.audit.insert(a.host.clone(), a);
                 }
             }
         }
@@ -298,4 +314,6 @@ pub enum ShellMsg {
     },
     /// state/ read at start-up (after the first frame).
     ResultsLoaded(Box<Results>),
+    /// The watch's history, read after the results (it may be large).
+    HistoryLoaded(Box<BTreeMap<String, crate::watch::history::DiskSeries>>),
 }

@@ -41,6 +41,21 @@ pub fn load_results(store: &Store) -> Results {
         }
     }
     r.security_since = crate::overview::load_security_since(&store.home);
+    let watch = store.load_state::<crate::overview::Item>(StateKind::Watch);
+    let security = store.load_state::<crate::overview::Item>(StateKind::Security);
+    r.load_errors.extend(watch.problems);
+    r.load_errors.extend(security.problems);
+    r.watch = watch.items;
+    r.watch.extend(security.items);
+    let audit = store.load_state::<crate::audit::HostAudit>(StateKind::Audit);
+    r.load_errors.extend(audit.problems);
+    r.audit = audit
+        .items
+        .into_iter()
+        .map(|a| (a.host.clone(), a))
+        .collect();
+    r.last_sweep = crate::watch::LastSweep::load(&store.home);
+    r.schedule = crate::watch::schedule::load(&store.home);
     r.load_errors.extend(checks.problems);
     r.load_errors.extend(patches.problems);
     r.load_errors.extend(backups.problems);

@@ -63,6 +63,14 @@ fn draw(app: &App, frame: &mut Frame) {
             crate::util::plural(app.store.hosts.len(), "host", "hosts")
         )),
     ];
+    if let Some((note, overdue)) = crate::watch::schedule::sweep_note(
+        app.results.last_sweep.as_ref(),
+        app.results.schedule.as_ref(),
+        ctx.now.as_second(),
+    ) {
+        let style = if overdue { theme.error() } else { theme.dim() };
+        spans.push(Span::styled(format!(" · {note}"), style));
+    }
     if !app.results.checking.is_empty() {
         spans.push(Span::styled(
             format!(" · checking {}", app.results.checking.len()),
@@ -92,18 +100,22 @@ fn draw(app: &App, frame: &mut Frame) {
         match level {
             0 => format!(" {n} {t} {c} "),
             1 => format!(" {n} {t} {} ", critical_or_first(c)),
-            2 if c.contains('!') => format!(" {n} {t}! "),
+            // only what is critical keeps its number
+            2 if c.contains('!') => format!(" {n} {t} {} ", critical_or_first(c)),
+            3 if c.contains('!') => format!(" {n} {t}! "),
+            2 | 3 => format!(" {n} {t} "),
             _ => format!(" {n} {t} "),
         }
     };
-    let level = (0..4u8)
+    // (the separator after the last tab may be cut)
+    let level = (0..5u8)
         .find(|&lv| {
             crate::ui::panes::ids()
                 .map(|id| label(id, lv).chars().count() + 1)
                 .sum::<usize>()
-                <= tabs.width as usize
+                <= tabs.width as usize + 1
         })
-        .unwrap_or(3);
+        .unwrap_or(4);
     let mut spans = Vec::new();
     let mut x = tabs.x;
     let mut where_drawn = Vec::new();

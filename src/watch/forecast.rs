@@ -1,280 +1,276 @@
-//! Forecasts and anomalies from history (pure: samples in, items out).
-//!
-//! - Disk forecast: a least-squares line over a filesystem's samples of
-//!   the last [`FIT_DAYS`] days since its last drop (a cleanup starts a
-//!   new trend). Shown only when trustworthy: at least [`MIN_SAMPLES`]
-//!   samples over at least [`MIN_SPAN_S`], rising, R² ≥ [`MIN_R2`], full
-//!   within [`HORIZON_DAYS`]. Critical within [`CRIT_DAYS`].
-//! - Load / memory far above the host's own usual: the newest sample
-//!   against the median and MAD of the last 30 days (≥ 20 samples).
-//! - A backup that finished too small: the newest backup's size under
-//!   half the median of its previous ones (≥ 3).
+//! Forecasts and anomalies from the history: a filesystem that will be
+//! full (a least-squares line over the last week's samples, shown only
+//! when it is trustworthy), a backup that finished far smaller than its own
+//! usual, load or memory far above the host's own usual. Each is an
+//! Overview item (category `DiskForecast` or `Anomaly`), so it shows in the
+//! Overview, the report, `sweep`'s reasons and the alerts. Pure.
 
-use jiff::Timestamp;
+use crate::model::Level;
+use crate::overview::{Category, Item, PaneId, Target};
 
 use super::history::{BackupSample, HostSample};
-use crate::model::{Level, PaneId, Target};
-use crate::overview::{Category, Item};
 
-pub const FIT_DAYS: i64 = 7;
-pub const MIN_SAMPLES: usize = 4;
-pub const MIN_SPAN_S: i64 = 3600;
-pub const MIN_R2: f64 = 0.8;
-pub const HORIZON_DAYS: f64 = 30.0;
-pub const CRIT_DAYS: f64 = 3.0;
-/// A fall of this many points between two samples starts a new trend.
-const DROP_PCT: f64 = 2.0;
 const DAY: f64 = 86_400.0;
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct DiskForecast {
-    pub mount: String,
-    /// Unix seconds when the line reaches 100 %.
-    pub full_at: i64,
-    pub days: f64,
-    /// Points per day.
-    pub rate: f64,
+/// A fit is shown only with at least this many samples…
+pub const MIN_SAMPLES: usize = 5;
+/// …spanning at least this long…
+pub const MIN_SPAN_S: i64 = 6 * 3600;
+/// …that follow the line this closely (R²)…
+pub const MIN_R2: f64 = 0.8;
+/// …and when the filesystem is full within this many days.
+pub const HORIZON_DAYS: f64 = 30.0;
+/// Samples used for a fit: the last week.
+const FIT_WINDOW_S: i64 = 7 * 86_400;
+
+/// A least-squares line y = a + b·x, with its R².
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fit {
+    pub slope: f64,
+    pub intercept: f64,
     pub r2: f64,
-    pub samples: usize,
-    pub used_pct: f64,
 }
 
-/// (slope per second, intercept, R²) of y over x.
-fn fit(points: &[(f64, f64)]) -> Option<(f64, f64, f64)> {
+/// Fit a line through `points` (x, y); None for fewer than 2 distinct x.
+pub fn fit(points: &[(f64, f64)]) -> Option<Fit> {
     let n = points.len() as f64;
+    if points.len() < 2 {
+        return None;
+    }
     let mx = points.iter().map(|p| p.0).sum::<f64>() / n;
     let my = points.iter().map(|p| p.1).sum::<f64>() / n;
     let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
     let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
     let syy: f64 = points.iter().map(|p| (p.1 - my).powi(2)).sum();
-    if sxx <= 0.0 {
+    if sxx <= f64::EPSILON {
         return None;
     }
     let slope = sxy / sxx;
-    let r2 = if syy <= 0.0 {
-        0.0
+    let r2 = if syy <= f64::EPSILON {
+        1.0
     } else {
         (sxy * sxy) / (sxx * syy)
     };
-    Some((slope, my - slope * mx, r2))
-}
-
-/// The forecast of one mount, when trustworthy.
-pub fn disk(samples: &[HostSample], mount: &str, now: i64) -> Option<DiskForecast> {
-    let from = now - FIT_DAYS * 86_400;
-    let mut pts: Vec<(f64, f64)> = Vec::new();
-    for s in samples.iter().filter(|s| s.t >= from && s.t <= now) {
-        let Some(p) = s.disks.iter().find(|(m, _)| m == mount).map(|d| d.1) else {
-            continue;
-        };
-        if pts.last().is_some_and(|l| p < l.1 - DROP_PCT) {
-            pts.clear();
-        }
-        pts.push((s.t as f64, p));
-    }
-    if pts.len() < MIN_SAMPLES {
-        return None;
-    }
-    let span = pts[pts.len() - 1].0 - pts[0].0;
-    if span < MIN_SPAN_S as f64 {
-        return None;
-    }
-    let t0 = pts[0].0;
-    let rel: Vec<(f64, f64)> = pts.iter().map(|p| (p.0 - t0, p.1)).collect();
-    let (slope, icpt, r2) = fit(&rel)?;
-    if slope <= 0.0 || r2 < MIN_R2 {
-        return None;
-    }
-    let used = pts[pts.len() - 1].1;
-    if used >= 100.0 {
-        return None;
-    }
-    let full_rel = (100.0 - icpt) / slope;
-    let full_at = t0 + full_rel;
-    let days = (full_at - now as f64) / DAY;
-    if !(0.0..=HORIZON_DAYS).contains(&days) {
-        return None;
-    }
-    Some(DiskForecast {
-        mount: mount.to_string(),
-        full_at: full_at as i64,
-        days,
-        rate: slope * DAY,
+    let f = Fit {
+        slope,
+        intercept: my - slope * mx,
         r2,
-        samples: pts.len(),
-        used_pct: used,
-    })
+    };
+    (f.slope.is_finite() && f.intercept.is_finite()).then_some(f)
 }
 
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
+/// When a filesystem will be full: days from `now`, if the fit is trustworthy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiskForecast {
+    pub mount: String,
+    pub days_left: f64,
+    /// Percentage points per day.
+    pub per_day: f64,
+    pub now_pct: f64,
+    pub samples: usize,
+}
+
+/// The forecasts of every filesystem of one host.
+pub fn disk_forecasts(samples: &[HostSample], now: i64) -> Vec<DiskForecast> {
+    let recent: Vec<&HostSample> = samples
+        .iter()
+        .filter(|s| s.at > now - FIT_WINDOW_S && s.at <= now && !s.daily)
+        .collect();
+    let mut mounts: Vec<&str> = Vec::new();
+    for s in &recent {
+        for (m, _) in &s.disks {
+            if !mounts.contains(&m.as_str()) {
+                mounts.push(m);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for m in mounts {
+        let pts: Vec<(f64, f64)> = recent
+            .iter()
+            .filter_map(|s| {
+                s.disks
+                    .iter()
+                    .find(|(x, _)| x == m)
+                    .map(|(_, p)| ((s.at - now) as f64 / DAY, *p))
+            })
+            .collect();
+        if pts.len() < MIN_SAMPLES {
+            continue;
+        }
+        let span = pts.last().map(|p| p.0).unwrap_or(0.0) - pts[0].0;
+        if span * DAY < MIN_SPAN_S as f64 {
+            continue;
+        }
+        let Some(f) = fit(&pts) else { continue };
+        if f.slope <= 0.01 || f.r2 < MIN_R2 {
+            continue;
+        }
+        let now_pct = pts.last().map(|p| p.1).unwrap_or(f.intercept);
+        let days_left = (100.0 - now_pct.max(f.intercept)) / f.slope;
+        if !(0.0..=HORIZON_DAYS).contains(&days_left) {
+            continue;
+        }
+        out.push(DiskForecast {
+            mount: m.to_string(),
+            days_left,
+            per_day: f.slope,
+            now_pct,
+            samples: pts.len(),
+        });
+    }
+    out
+}
+
+fn host_target(host: &str) -> Target {
+    Target {
+        pane: PaneId::HOSTS,
+        key: host.to_string(),
+        ticket: None,
     }
 }
 
-/// Is `x` far above `usual` (median, MAD): more than 6 MADs (at least
-/// `floor`) above the median and at least `min_gap` above it.
-fn far_above(x: f64, usual: &[f64], floor: f64, min_gap: f64) -> Option<f64> {
-    if usual.len() < 20 {
-        return None;
-    }
-    let mut v = usual.to_vec();
-    let m = median(&mut v);
-    let mut dev: Vec<f64> = usual.iter().map(|u| (u - m).abs()).collect();
-    let mad = median(&mut dev).max(floor);
-    (x > m + 6.0 * mad && x - m >= min_gap).then_some(m)
-}
-
-fn local_date(t: i64) -> String {
-    Timestamp::from_second(t)
-        .map(|ts| ts.to_zoned(jiff::tz::TimeZone::system()).date().to_string())
-        .unwrap_or_else(|_| "?".into())
-}
-
-fn days_text(d: f64) -> String {
-    if d < 1.0 {
-        format!("{:.0} hours", (d * 24.0).max(1.0))
-    } else {
-        format!("{:.0} days", d.floor())
-    }
-}
-
-/// (subject, name, value of a sample, MAD floor, least gap).
-type Metric = (
-    &'static str,
-    &'static str,
-    fn(&HostSample) -> Option<f64>,
-    f64,
-    f64,
-);
-
-/// Forecast and anomaly items of one host.
+/// The items of a host: filesystems filling up, load and memory far above
+/// the host's own usual. `today` names the day a forecast says.
 pub fn host_items(host: &str, samples: &[HostSample], now: i64) -> Vec<Item> {
     let mut out = Vec::new();
-    let item = |level, category, subject: &str, what: String, why: String, urgency| Item {
-        rank: 0,
-        level,
-        category,
-        what,
-        why,
-        target: Target {
-            pane: PaneId::HOSTS,
-            key: host.to_string(),
-            ticket: None,
-        },
-        urgency,
-        subject: subject.to_string(),
-    };
-    let Some(last) = samples.iter().rfind(|s| s.t <= now) else {
-        return out;
-    };
-    for (mount, _) in &last.disks {
-        if let Some(f) = disk(samples, mount, now) {
-            let level = if f.days <= CRIT_DAYS {
+    for f in disk_forecasts(samples, now) {
+        let days = f.days_left.floor().max(0.0) as i64;
+        let when = jiff::Timestamp::from_second(now + (f.days_left * DAY) as i64)
+            .map(|t| t.to_zoned(jiff::tz::TimeZone::system()).date().to_string())
+            .unwrap_or_default();
+        out.push(Item {
+            rank: 0,
+            level: if f.days_left <= 3.0 {
                 Level::Crit
             } else {
                 Level::Warn
-            };
-            out.push(item(
-                level,
-                Category::DiskForecast,
-                mount,
-                format!("{host}: {mount} full in {}", days_text(f.days)),
-                format!(
-                    "on {} at +{:.1} points a day (now {:.0}%, fit of {} samples, R² {:.2})",
-                    local_date(f.full_at),
-                    f.rate,
-                    f.used_pct,
-                    f.samples,
-                    f.r2
-                ),
-                -(f.days * 24.0) as i64,
-            ));
-        }
+            },
+            category: Category::DiskForecast,
+            what: format!(
+                "{host}: {} full in {}",
+                f.mount,
+                crate::util::plural(days as usize, "day", "days")
+            ),
+            why: format!(
+                "on {when}: {:.0}% now, +{:.1} points a day over the last {} samples",
+                f.now_pct, f.per_day, f.samples
+            ),
+            target: host_target(host),
+            subject: f.mount.clone(),
+            urgency: (HORIZON_DAYS - f.days_left) as i64,
+        });
     }
-    let usual_from = now - 30 * 86_400;
-    let before: Vec<&HostSample> = samples
-        .iter()
-        .filter(|s| s.t >= usual_from && s.t < last.t)
-        .collect();
-    let metrics: [Metric; 2] = [
-        ("load", "load per CPU", |s| s.load_per_cpu, 0.05, 0.5),
-        ("memory", "memory use", |s| s.mem_pct, 1.0, 20.0),
-    ];
-    for (subject, name, get, floor, gap) in metrics {
-        let Some(x) = get(last) else { continue };
-        let usual: Vec<f64> = before.iter().filter_map(|s| get(s)).collect();
-        if let Some(m) = far_above(x, &usual, floor, gap) {
-            let unit = if subject == "memory" { "%" } else { "" };
-            out.push(item(
-                Level::Warn,
-                Category::Anomaly,
-                subject,
-                format!("{host}: {name} far above usual"),
-                format!(
-                    "{x:.2}{unit} now, usually {m:.2}{unit} (median of {} samples, 30 days)",
-                    usual.len()
-                ),
-                ((x - m) * 100.0) as i64,
-            ));
+    for (what, pick, floor) in [
+        (
+            "load",
+            (|s: &HostSample| s.load_per_cpu) as fn(&HostSample) -> Option<f64>,
+            1.0,
+        ),
+        ("memory", |s: &HostSample| s.mem_pct, 0.0),
+    ] {
+        if let Some((latest, mean, sd)) = unusual(samples, now, pick) {
+            let min_gap = if what == "memory" { 15.0 } else { 0.5 };
+            if latest >= floor && latest - mean >= min_gap {
+                let unit = if what == "memory" { "%" } else { " per CPU" };
+                out.push(Item {
+                    rank: 0,
+                    level: Level::Warn,
+                    category: Category::Anomaly,
+                    what: format!("{host}: {what} far above its usual"),
+                    why: format!(
+                        "{latest:.1}{unit} now; usually {mean:.1}{unit} ± {sd:.1} (last 7 days)"
+                    ),
+                    target: host_target(host),
+                    subject: what.to_string(),
+                    urgency: ((latest - mean) * 10.0) as i64,
+                });
+            }
         }
     }
     out
 }
 
-/// "Finished too small" of one backup job: one sample per backup (by its
-/// id), the newest against the median of the previous ones.
+/// The latest value when it is more than 3 standard deviations above the
+/// mean of the week before it (at least 12 earlier samples): (latest,
+/// mean, sd).
+fn unusual(
+    samples: &[HostSample],
+    now: i64,
+    pick: fn(&HostSample) -> Option<f64>,
+) -> Option<(f64, f64, f64)> {
+    let recent: Vec<&HostSample> = samples
+        .iter()
+        .filter(|s| s.at > now - FIT_WINDOW_S && s.at <= now && !s.daily)
+        .collect();
+    let (last, before) = recent.split_last()?;
+    let latest = pick(last)?;
+    let vals: Vec<f64> = before.iter().filter_map(|s| pick(s)).collect();
+    if vals.len() < 12 {
+        return None;
+    }
+    let n = vals.len() as f64;
+    let mean = vals.iter().sum::<f64>() / n;
+    let sd = (vals.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+    (latest > mean + 3.0 * sd.max(0.05)).then_some((latest, mean, sd))
+}
+
+/// A backup job whose newest backup is far smaller than its usual: the
+/// newest size under half the median of the earlier backups (each backup
+/// counted once, however many sweeps saw it; at least 3 earlier ones).
 pub fn backup_items(job: &str, samples: &[BackupSample]) -> Vec<Item> {
-    let mut per_backup: Vec<(&str, u64)> = Vec::new();
-    for s in samples {
-        if let (Some(id), Some(size)) = (s.latest.as_deref(), s.size) {
-            match per_backup.iter_mut().find(|(i, _)| *i == id) {
-                Some(p) => p.1 = size,
-                None => per_backup.push((id, size)),
+    // one entry per backup: a change of size or snapshot count
+    let mut backups: Vec<u64> = Vec::new();
+    let mut prev: Option<(Option<u64>, Option<u64>)> = None;
+    for s in samples.iter().filter(|s| !s.daily) {
+        let key = (s.snapshots, s.size);
+        if prev != Some(key) {
+            if let Some(size) = s.size {
+                backups.push(size);
             }
+            prev = Some(key);
         }
     }
-    let Some((&(_, newest), prev)) = per_backup.split_last() else {
+    let Some((&latest, before)) = backups.split_last() else {
         return Vec::new();
     };
-    if prev.len() < 3 {
+    if before.len() < 3 {
         return Vec::new();
     }
-    let mut sizes: Vec<f64> = prev.iter().map(|p| p.1 as f64).collect();
-    let m = median(&mut sizes);
-    if (newest as f64) >= 0.5 * m || m <= 0.0 {
+    let mut sorted = before.to_vec();
+    sorted.sort_unstable();
+    let median = sorted[sorted.len() / 2];
+    if median == 0 || latest.saturating_mul(2) >= median {
         return Vec::new();
     }
+    let drop = 100 - latest.saturating_mul(100) / median;
     vec![Item {
         rank: 0,
         level: Level::Warn,
         category: Category::Anomaly,
         what: format!("backup {job}: finished too small"),
         why: format!(
-            "{} against a usual {} (median of its last {} backups)",
-            bytes(newest),
-            bytes(m as u64),
-            prev.len()
+            "{} against its usual {} ({drop}% less; median of the {} before)",
+            bytes(latest),
+            bytes(median),
+            before.len()
         ),
         target: Target {
             pane: PaneId::BACKUPS,
             key: job.to_string(),
             ticket: None,
         },
-        urgency: ((1.0 - newest as f64 / m) * 100.0) as i64,
         subject: "size".into(),
+        urgency: drop as i64,
     }]
 }
 
-fn bytes(n: u64) -> String {
+/// 1536 → "1.5 KiB".
+pub fn bytes(n: u64) -> String {
     let units = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut v = n as f64;
     let mut u = 0;
-    while v >= 1024.0 && u + 1 < units.len() {
+    while v >= 1024.0 && u < units.len() - 1 {
         v /= 1024.0;
         u += 1;
     }
@@ -285,117 +281,109 @@ fn bytes(n: u64) -> String {
     }
 }
 
-/// Every forecast and anomaly item of the inventory, from the history in
-/// `home` (what the Overview, the report and the sweep add to their items).
-pub fn items(
-    home: &crate::store::Home,
-    hosts: &[crate::model::Host],
-    jobs: &[crate::model::BackupJob],
-    now: i64,
-) -> Vec<Item> {
-    let mut out = Vec::new();
-    for h in hosts {
-        let mut s = super::history::host(home, &h.name);
-        s.retain(|x| x.t >= now - 31 * 86_400);
-        out.extend(host_items(&h.name, &s, now));
-    }
-    for j in jobs {
-        out.extend(backup_items(
-            &j.name,
-            &super::history::backup(home, &j.name),
-        ));
-    }
-    out
+/// A small sparkline: one character per value, ▁ for 0 % to █ for 100 %,
+/// at most `width` characters (the newest).
+pub fn sparkline(values: &[f64], width: usize) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let start = values.len().saturating_sub(width);
+    values[start..]
+        .iter()
+        .map(|v| BARS[((v.clamp(0.0, 100.0) / 100.0) * 7.0).round() as usize])
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn disk_at(t: i64, pct: f64) -> HostSample {
+    fn disk(at: i64, pct: f64) -> HostSample {
         HostSample {
-            t,
+            at,
             disks: vec![("/var".into(), pct)],
             ..Default::default()
         }
     }
 
     #[test]
-    fn steady_growth_gives_a_date_noise_does_not() {
-        let now = 1_765_000_000;
-        // +1 point a day, hourly samples over 2 days, at 80 %
-        let s: Vec<HostSample> = (0..48)
-            .map(|i| disk_at(now - (47 - i) * 3600, 78.0 + i as f64 / 24.0))
+    fn a_steady_fill_is_forecast_and_noise_is_not() {
+        let now = 1_000_000;
+        // +5 points a day, sampled every 4 hours for 2 days: 60% now
+        let s: Vec<HostSample> = (0..=12)
+            .map(|i| disk(now - (12 - i) * 4 * 3600, 50.0 + i as f64 * 5.0 / 6.0))
             .collect();
-        let f = disk(&s, "/var", now).unwrap();
-        assert!((f.days - 20.0).abs() < 0.5, "{f:?}");
-        assert!((f.rate - 1.0).abs() < 0.05);
+        let f = disk_forecasts(&s, now);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!((f[0].per_day - 5.0).abs() < 0.01, "{f:?}");
+        assert!((f[0].days_left - 8.0).abs() < 0.05, "{f:?}");
         let items = host_items("db1", &s, now);
-        assert_eq!(items.len(), 1);
-        assert!(
-            items[0].what.contains("/var full in 20 days"),
-            "{}",
-            items[0].what
-        );
-        assert_eq!(items[0].id(), "hosts:db1:disk_forecast:/var");
-        // flat and noisy: no forecast
-        let noisy: Vec<HostSample> = (0..48)
+        assert_eq!(items[0].what, "db1: /var full in 8 days");
+        assert_eq!(items[0].level, Level::Warn);
+        assert_eq!(items[0].id(), "disk_forecast:hosts:db1:/var");
+
+        // too few samples, too short, flat, falling, or noisy: nothing
+        assert!(disk_forecasts(&s[..4], now).is_empty());
+        let short: Vec<HostSample> = (0..10)
+            .map(|i| disk(now - i * 60, 90.0 - i as f64))
+            .collect();
+        assert!(disk_forecasts(&short, now).is_empty());
+        let flat: Vec<HostSample> = (0..10).map(|i| disk(now - i * 3600, 70.0)).collect();
+        assert!(disk_forecasts(&flat, now).is_empty());
+        let noisy: Vec<HostSample> = (0..20)
             .map(|i| {
-                disk_at(
-                    now - (47 - i) * 3600,
-                    50.0 + if i % 2 == 0 { 0.5 } else { 0.0 },
+                disk(
+                    now - i * 3600,
+                    if i % 2 == 0 { 20.0 } else { 80.0 } + i as f64 * 0.1,
                 )
             })
             .collect();
-        assert!(disk(&noisy, "/var", now).is_none());
-        // too few samples, too short a span
-        assert!(disk(&s[45..], "/var", now).is_none());
-        // a cleanup starts a new trend
-        let mut cleaned = s.clone();
-        cleaned.push(disk_at(now + 60, 40.0));
-        assert!(disk(&cleaned, "/var", now + 60).is_none());
+        assert!(disk_forecasts(&noisy, now).is_empty());
+        // full in more than 30 days: not said
+        let slow: Vec<HostSample> = (0..=12)
+            .map(|i| disk(now - (12 - i) * 4 * 3600, 10.0 + i as f64 * 0.1))
+            .collect();
+        assert!(disk_forecasts(&slow, now).is_empty());
     }
 
     #[test]
-    fn load_far_above_usual_and_small_backup() {
-        let now = 1_765_000_000;
-        let mut s: Vec<HostSample> = (0..30)
-            .map(|i| HostSample {
-                t: now - (30 - i) * 3600,
-                load_per_cpu: Some(0.2 + (i % 3) as f64 * 0.01),
-                mem_pct: Some(40.0),
-                ..Default::default()
-            })
-            .collect();
-        assert!(host_items("a", &s, now).is_empty());
-        s.push(HostSample {
-            t: now,
-            load_per_cpu: Some(3.0),
-            mem_pct: Some(41.0),
-            ..Default::default()
-        });
-        let it = host_items("a", &s, now);
-        assert_eq!(it.len(), 1, "{it:?}");
-        assert_eq!(it[0].subject, "load");
-
-        let b = |t, id: &str, size| BackupSample {
-            t,
-            latest: Some(id.into()),
+    fn a_backup_far_smaller_than_its_usual_is_an_anomaly() {
+        let b = |at: i64, snaps: u64, size: u64| BackupSample {
+            at,
+            snapshots: Some(snaps),
             size: Some(size),
             ..Default::default()
         };
-        let mut bs = vec![
-            b(1, "a", 1000),
-            b(2, "a", 1000),
-            b(3, "b", 1100),
-            b(4, "c", 900),
-        ];
-        assert!(backup_items("j", &bs).is_empty());
-        bs.push(b(5, "d", 950));
-        assert!(backup_items("j", &bs).is_empty());
-        bs.push(b(6, "e", 100));
-        let it = backup_items("j", &bs);
-        assert_eq!(it.len(), 1);
-        assert!(it[0].why.contains("100 B"), "{}", it[0].why);
+        // the same backup seen by many sweeps counts once
+        let mut v = vec![b(1, 1, 1000), b(2, 1, 1000), b(3, 2, 1100), b(4, 3, 900)];
+        assert!(backup_items("db", &v).is_empty());
+        v.push(b(5, 4, 1050));
+        assert!(backup_items("db", &v).is_empty());
+        v.push(b(6, 5, 100));
+        let items = backup_items("db", &v);
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].what, "backup db: finished too small");
+        assert!(items[0].why.contains("91% less"), "{}", items[0].why);
+    }
+
+    #[test]
+    fn load_far_above_its_usual() {
+        let now = 100_000;
+        let mut v: Vec<HostSample> = (0..20)
+            .map(|i| HostSample {
+                at: now - (20 - i) * 600,
+                load_per_cpu: Some(0.2 + (i % 3) as f64 * 0.05),
+                ..Default::default()
+            })
+            .collect();
+        assert!(host_items("web1", &v, now).is_empty());
+        v.push(HostSample {
+            at: now,
+            load_per_cpu: Some(2.5),
+            ..Default::default()
+        });
+        let items = host_items("web1", &v, now);
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].what, "web1: load far above its usual");
+        assert_eq!(sparkline(&[0.0, 50.0, 100.0], 10), "▁▅█");
+        assert_eq!(bytes(1536), "1.5 KiB");
     }
 }

@@ -151,6 +151,12 @@ fn opt(v: &Option<String>) -> String {
     v.clone().unwrap_or_default()
 }
 
+/// Hosts in a maintenance window now (`[[maintenance]]`), with its reason.
+fn in_maintenance(ctx: &Ctx) -> std::collections::BTreeMap<String, String> {
+    let local = ctx.now.to_zoned(jiff::tz::TimeZone::system()).datetime();
+    crate::watch::alerts::in_maintenance(&ctx.store.settings.maintenance, &ctx.store.hosts, local)
+}
+
 /// Every fact of a host and its full error, for Enter.
 pub fn details(h: &Host, c: Option<&CheckResult>, ctx: &Ctx) -> Vec<Line<'static>> {
     let t = ctx.theme;
@@ -206,6 +212,12 @@ pub fn details(h: &Host, c: Option<&CheckResult>, ctx: &Ctx) -> Vec<Line<'static
         Span::styled(format!("{:<16}", "status"), t.key()),
         Span::styled(c.status.label().to_string(), t.status(c.status)),
     ]));
+    if let Some(m) = in_maintenance(ctx).get(&h.name) {
+        l.push(kv(
+            "maintenance",
+            format!("in a window now ({m}): alerts muted"),
+        ));
+    }
     l.push(kv(
         "checked",
         format!(
@@ -237,51 +249,28 @@ pub fn details(h: &Host, c: Option<&CheckResult>, ctx: &Ctx) -> Vec<Line<'static
     }
     if let Some((f, _)) = c.known_facts() {
         l.push(kv("os", f.os.clone().unwrap_or_else(unknown)));
-        l.push(kv("kernel", f.kernel.clone().unwrap_or_else(unknown)));
-        l.push(kv(
-            "uptime",
-            f.uptime_s
-                .map(crate::util::format_age)
-                .unwrap_or_else(unknown),
-        ));
-        l.push(kv(
-            "cpus",
-            f.cpus.map(|c| c.to_string()).unwrap_or_else(unknown),
-        ));
-        l.push(kv(
-            "load",
-            f.load
-                .map(|x| format!("{:.2} {:.2} {:.2}", x[0], x[1], x[2]))
-                .unwrap_or_else(unknown),
-        ));
-        l.push(kv(
-            "memory used",
-            f.mem_used_pct
-                .map(|m| format!("{m:.1}%"))
-                .unwrap_or_else(unknown),
-        ));
-        for d in &f.disks {
-            l.push(kv(
-                "disk",
-                format!(
-                    "{} {:.1}%{}",
-                    d.mount,
-                    d.used_pct,
-                    d.fstype
-                        .as_ref()
-                        .map(|t| format!(" ({t})"))
-                        .unwrap_or_default()
-                ),
-            ));
+        for family in crate::checks::family::FAMILIES {
+            for (k, v) in (family.details)(f) {
+                l.push(kv(k, v));
+            }
         }
-        l.push(kv(
-            "failed units",
-            match &f.failed_units {
-                None => unknown(),
-                Some(v) if v.is_empty() => "none".into(),
-                Some(v) => v.join(", "),
-            },
-        ));
+        // each filesystem's use over the last 30 days (the watch's history)
+        if let Some(series) = ctx.results.history.get(&h.name) {
+            for (mount, values) in series.iter().filter(|(_, v)| v.len() >= 2) {
+                let lo = values.iter().cloned().fold(f64::MAX, f64::min);
+                let hi = values.iter().cloned().fold(f64::MIN, f64::max);
+                l.push(kv(
+                    "30 days",
+                    format!(
+                        "{mount} {}  {lo:.0}-{hi:.0}%",
+                        crate::watch::forecast::sparkline(values, 40)
+                    ),
+                ));
+            }
+        }
+        for w in ctx.results.watch.iter().filter(|i| i.target.key == h.name) {
+            l.push(kv("watch", format!("{}: {}", w.what, w.why)));
+        }
         l.push(kv(
             "reboot required",
             match f.reboot_required {
@@ -349,7 +338,9 @@ fn host_form(req: Request, title: &str, h: &Host) -> Form {
     )
 }
 
-fn host_from(v: &FormValues) -> Host {
+/// The host the form describes; what the form does not show (TLS ports
+/// and names of the audit) is kept from `base`, the host being edited.
+fn host_from(v: &FormValues, base: Option<&Host>) -> Host {
     Host {
         name: v.get("name").to_string(),
         address: v.opt("address"),
@@ -364,6 +355,7 @@ fn host_from(v: &FormValues) -> Host {
         warranty_until: v.date("warranty_until"),
         hold: v.list("hold"),
         notes: v.opt("notes"),
+        ..base.cloned().unwrap_or_default()
     }
 }
 
@@ -465,6 +457,7 @@ impl Pane for HostsPane {
             )
         };
         let cols = table::column_widths(area, &widths);
+        let maint = in_maintenance(ctx);
         let fit = |text: String, col: usize| match cols.get(col) {
             Some(&w) => ellipsize(&text, w),
             None => text,
@@ -501,7 +494,14 @@ impl Pane for HostsPane {
                         .map(crate::util::format_age)
                         .unwrap_or_else(|| "never".into())
                 };
-                let why = c.map(reason).unwrap_or_default();
+                let mut why = c.map(reason).unwrap_or_default();
+                if let Some(m) = maint.get(&h.name) {
+                    why = if why.is_empty() {
+                        format!("in maintenance ({m})")
+                    } else {
+                        format!("in maintenance ({m}) · {why}")
+                    };
+                }
                 let facts = c.map(|c| known_facts_text(c, ctx)).unwrap_or_default();
                 let mut cells = vec![
                     Cell::from(fit(h.name.clone(), 0)),
@@ -657,7 +657,8 @@ impl Pane for HostsPane {
                     Request::EditHost(old) => Some(old),
                     _ => return vec![],
                 };
-                let host = host_from(&values);
+                let base = old.as_deref().and_then(|o| ctx.store.host(o));
+                let host = host_from(&values, base);
                 // names are unique whatever their case ("Web1" is web1)
                 if let Err(e) = validate::unique_name(
                     "host",

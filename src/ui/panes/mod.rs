@@ -8,6 +8,7 @@ pub mod backups;
 pub mod hosts;
 pub mod overview;
 pub mod patches;
+pub mod security;
 pub mod vendors;
 
 use crate::ui::pane::{Pane, PaneId};
@@ -39,6 +40,10 @@ pub const PANES: &[Registered] = &[
     Registered {
         id: PaneId::VENDORS,
         make: || Box::new(vendors::VendorsPane::new()),
+    },
+    Registered {
+        id: PaneId::SECURITY,
+        make: || Box::new(security::SecurityPane::new()),
     },
 ];
 

@@ -161,7 +161,7 @@ impl OverviewPane {
             backups: ctx.results.backups.values().cloned().collect(),
             security_since: std::mem::take(&mut st.security_since),
             eol: self.eol.clone().unwrap_or_else(EolTable::embedded),
-            extra: Vec::new(),
+            watch: ctx.results.watch.clone(),
             notes: Vec::new(),
         }
     }

@@ -375,8 +375,8 @@ impl PatchesPane {
             PatchEvent::Log { host, line } => vec![self.log_line(format!("{host} | {line}"))],
             PatchEvent::HostDone(d) => {
                 let activity = match &d.result {
-                    Ok(t) => Activity::doing(t.clone()),
-                    Err(e) => Activity::failed(format!("FAILED: {e}")),
+                    ops::patch::Done::Ok(t) => Activity::doing(t.clone()),
+                    other => Activity::failed(other.text()),
                 };
                 let text = activity.text.clone();
                 self.activity.insert(d.host.clone(), activity);
@@ -431,7 +431,7 @@ impl PatchesPane {
                         }
                     ))
                 } else {
-                    Activity::failed(format!("FAILED: {}", o.error.clone().unwrap_or_default()))
+                    Activity::failed(o.failure())
                 };
                 let summary = activity.text.clone();
                 self.activity.insert(o.host.clone(), activity);
@@ -868,25 +868,25 @@ impl Pane for PatchesPane {
                 } else {
                     ctx.age_label(r.checked_at.as_deref())
                 };
-                let state = match self.activity.get(name) {
-                    Some(a) => a.text.clone(),
+                let (state, failed) = match self.activity.get(name) {
+                    Some(a) => (a.text.clone(), a.failed),
                     None => {
                         let error = p
                             .and_then(|p| p.error.clone())
                             .or_else(|| ctx.results.checks.get(name).and_then(|c| c.error.clone()))
                             .map(|e| format!("error: {}", crate::ui::errors::short(&e)))
                             .unwrap_or_default();
+                        let failed = !error.is_empty();
                         match &r.stale {
-                            Some(at) => format!("{error}; (n) from {}", ctx.age_label(Some(at))),
-                            None => error,
+                            Some(at) => (
+                                format!("{error}; (n) from {}", ctx.age_label(Some(at))),
+                                failed,
+                            ),
+                            None => (error, failed),
                         }
                     }
                 };
-                let state_style = if state.starts_with("FAILED") || state.starts_with("error") {
-                    theme.error()
-                } else {
-                    theme.text()
-                };
+                let state_style = if failed { theme.error() } else { theme.text() };
                 vec![
                     Cell::from(table::fit(name, &cols, 0)),
                     Cell::from(table::fit(&r.manager, &cols, 1)),

@@ -35,6 +35,8 @@ pub struct DetailRow {
     pub kind: RowKind,
     pub label: String,
     pub value: String,
+    /// Drawn as a warning (an ended contract, an open ticket).
+    pub alert: bool,
 }
 
 /// What to select once a store write lands (the row does not exist
@@ -100,6 +102,7 @@ fn vendor_hosts<'a>(ctx: &'a Ctx, vendor: &str) -> Vec<&'a str> {
 pub fn detail_rows(v: &Vendor, ctx: &Ctx) -> Vec<DetailRow> {
     let mut rows = Vec::new();
     let f = |label: &str, value: String| DetailRow {
+        alert: false,
         kind: RowKind::Field,
         label: label.into(),
         value,
@@ -126,15 +129,23 @@ pub fn detail_rows(v: &Vendor, ctx: &Ctx) -> Vec<DetailRow> {
             }
         }
     };
-    rows.push(f("contract end", end));
+    let ended = v
+        .contract_end
+        .is_some_and(|d| d < ctx.now.to_zoned(jiff::tz::TimeZone::UTC).date());
+    rows.push(DetailRow {
+        alert: ended,
+        ..f("contract end", end)
+    });
     rows.push(f("notes", opt(&v.notes)));
     rows.push(DetailRow {
+        alert: false,
         kind: RowKind::Heading,
         label: format!("Contacts ({})", v.contacts.len()),
         value: String::new(),
     });
     for (i, c) in v.contacts.iter().enumerate() {
         rows.push(DetailRow {
+            alert: false,
             kind: RowKind::Contact(i),
             label: "contact".into(),
             value: format!(
@@ -148,6 +159,7 @@ pub fn detail_rows(v: &Vendor, ctx: &Ctx) -> Vec<DetailRow> {
         });
         if let Some(p) = &c.phone {
             rows.push(DetailRow {
+                alert: false,
                 kind: RowKind::ContactValue(i),
                 label: "  phone".into(),
                 value: p.clone(),
@@ -155,6 +167,7 @@ pub fn detail_rows(v: &Vendor, ctx: &Ctx) -> Vec<DetailRow> {
         }
         if let Some(e) = &c.email {
             rows.push(DetailRow {
+                alert: false,
                 kind: RowKind::ContactValue(i),
                 label: "  e-mail".into(),
                 value: e.clone(),
@@ -167,6 +180,7 @@ pub fn detail_rows(v: &Vendor, ctx: &Ctx) -> Vec<DetailRow> {
         .filter(|t| t.status == TicketStatus::Open)
         .count();
     rows.push(DetailRow {
+        alert: false,
         kind: RowKind::Heading,
         label: format!("Tickets ({open} open, {} closed)", v.tickets.len() - open),
         value: String::new(),
@@ -183,6 +197,7 @@ pub fn detail_rows(v: &Vendor, ctx: &Ctx) -> Vec<DetailRow> {
             ),
         };
         rows.push(DetailRow {
+            alert: t.status == TicketStatus::Open,
             kind: RowKind::Ticket(i),
             label: t.reference.clone(),
             value: format!(
@@ -197,12 +212,14 @@ pub fn detail_rows(v: &Vendor, ctx: &Ctx) -> Vec<DetailRow> {
     }
     let hosts = vendor_hosts(ctx, &v.name);
     rows.push(DetailRow {
+        alert: false,
         kind: RowKind::Heading,
         label: format!("Hosts ({})", hosts.len()),
         value: String::new(),
     });
     for h in hosts {
         rows.push(DetailRow {
+            alert: false,
             kind: RowKind::Host(h.to_string()),
             label: "host".into(),
             value: h.to_string(),
@@ -396,11 +413,7 @@ impl VendorsPane {
                 let line = if r.kind == RowKind::Heading {
                     Line::styled(r.label.clone(), t.table_header())
                 } else {
-                    let value_style = if r.value.contains("ENDED") || r.value.starts_with("OPEN") {
-                        t.warn()
-                    } else {
-                        t.text()
-                    };
+                    let value_style = if r.alert { t.warn() } else { t.text() };
                     Line::from(vec![
                         Span::styled(format!("{:<14} ", r.label), t.key()),
                         Span::styled(r.value.clone(), value_style),
