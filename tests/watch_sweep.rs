@@ -286,6 +286,25 @@ fn forecasts_anomalies_and_alerts_told_once_per_change() {
             );
             // the newest dump is a tenth of its usual size
             assert_eq!(of(&told, SMALL), ["new"], "{told:?}");
+            // `check` gives the forecast as a reason of db1 (a trend
+            // check: its status is raised to the forecast's level)
+            let out = w
+                .fleet
+                .opsdeck(&["check", "db1", "--json"])
+                .env("TZ", "UTC")
+                .output()
+                .unwrap();
+            let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            let reasons = c[0]["reasons"].to_string();
+            assert!(
+                reasons.contains("/data full in 6 days: on 2026-12-16"),
+                "{reasons}"
+            );
+            assert_ne!(c[0]["status"], "ok", "{c}");
+            assert!(
+                !reasons.contains("too small"),
+                "backup items stay with backups"
+            );
         }
     }
     // the dead man's switch: /start and the end of every sweep
