@@ -221,3 +221,26 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_sudo_refusal_is_said_and_deleted_libraries_without_needrestart() {
+    let text = "@@opsdeck probe 1\n@@opsdeck whoami\nuid 1000\nuser deploy\nbecome sudo -n\nsudo refused\n\
+        @@opsdeck reboot\nrunning 6.1.0-26-amd64\ninstalled 6.1.0-26-amd64\ndeleted 812 nginx\ndeleted 813 nginx\ndeleted 900 postgres\nnow 1796464800\n@@opsdeck end\n";
+    let o = parse::parse(text).unwrap();
+    assert!(o.sudo_refused && !o.become_root);
+    let f = rules::findings(&o, &host(), &AuditSettings::default(), today());
+    let sudo = f
+        .iter()
+        .find(|f| f.id == "audit.sudo_refused")
+        .expect("said");
+    assert_eq!(sudo.severity, Severity::Warn);
+    let svc = f
+        .iter()
+        .find(|f| f.id == "reboot.services")
+        .expect("deleted libraries");
+    assert_eq!(svc.evidence, "nginx, postgres");
+    // without root, what root would change is unverified, not clean
+    assert!(f
+        .iter()
+        .any(|f| f.id == "accounts.unverified" && f.unverified));
+}

@@ -1,9 +1,16 @@
 //! The Security pane (the real binary in a pty): findings worst first from
 //! the last audit, a finding's evidence and fix, and who can log in where
-//! (`K`): one row per key with every host and user it reaches.
+//! (`K`): one row per key with every host and user it reaches; `d` revokes
+//! a key on real sshd hosts after its plan and typing "revoke".
 
+mod common;
 #[path = "common/pty.rs"]
 mod pty;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::sshd::{Fleet, HostOptions};
 
 use opsdeck::audit::{AuthKey, Finding, HostAudit, Severity};
 use opsdeck::model::Status;
@@ -99,4 +106,65 @@ fn findings_worst_first_and_who_can_log_in_where() {
         "{s}"
     );
     t.send("\x1bq");
+}
+
+#[test]
+fn a_key_is_revoked_from_the_pane_after_its_plan_and_a_typed_word() {
+    let mut fleet = Fleet::new(Default::default());
+    fleet.add_host("a", HostOptions::default());
+    fleet.add_host("b", HostOptions::default());
+    let dir = fleet.dir().to_path_buf();
+    let path = dir.join("leaver");
+    assert!(Command::new("ssh-keygen")
+        .args(["-q", "-N", "", "-t", "ed25519", "-C", "leaver@laptop", "-f"])
+        .arg(&path)
+        .status()
+        .unwrap()
+        .success());
+    let public = std::fs::read_to_string(path.with_extension("pub")).unwrap();
+    let ak = |h: &str| fleet.get(h).dir.join("authorized_keys");
+    let before: Vec<String> = ["a", "b"]
+        .iter()
+        .map(|h| std::fs::read_to_string(ak(h)).unwrap())
+        .collect();
+    for (h, b) in ["a", "b"].iter().zip(&before) {
+        std::fs::write(ak(h), format!("{b}{public}")).unwrap();
+    }
+    // the audit the pane shows (the same task as the pane's C)
+    let out = fleet.opsdeck(&["audit"]).output().unwrap();
+    assert!(out.status.code().is_some());
+
+    let mut cmd = pty::opsdeck_tui(&fleet.home(), &fleet.user_home());
+    cmd.env_remove("SSH_AUTH_SOCK").env("NO_COLOR", "1");
+    let mut t = Pty::spawn(cmd, 120, 30);
+    t.wait_text("6 Security");
+    t.send("6");
+    t.send("K");
+    t.wait_text("leaver@laptop");
+    t.send("/leaver\r");
+    t.send("d");
+    let s = t.wait_text("everywhere below?");
+    assert!(s.contains("authorized_keys line"), "the plan: {s}");
+    t.send("y");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        std::fs::read_to_string(ak("a"))
+            .unwrap()
+            .contains("leaver@laptop"),
+        "y alone is not enough"
+    );
+    t.send("\x7f"); // the y was typed, not answered: take it back
+    t.send("revoke\r");
+    t.wait_for("the key removed", Duration::from_secs(30), |s| {
+        s.contains("key removed on 2 hosts")
+    });
+    for (h, b) in ["a", "b"].iter().zip(&before) {
+        assert_eq!(
+            &std::fs::read_to_string(ak(h)).unwrap(),
+            b,
+            "{h}: only that line went"
+        );
+    }
+    let journal = std::fs::read_to_string(fleet.home().join("state/journal.toml")).unwrap();
+    assert_eq!(journal.matches("action = \"keys.revoke\"").count(), 2);
 }

@@ -16,6 +16,8 @@ pub struct Observed {
     pub uid: Option<u32>,
     pub user: String,
     pub become_root: bool,
+    /// `become` was asked and `sudo -n` refused.
+    pub sudo_refused: bool,
     /// The SSH connection's server port (from `SSH_CONNECTION`).
     pub ssh_port: Option<u16>,
     /// The effective sshd settings (lowercase keys) and where they came from.
@@ -109,6 +111,10 @@ pub fn parse(text: &str) -> Result<Observed, ParseError> {
             "uid" => o.uid = v.trim().parse().ok(),
             "user" => o.user = crate::util::excerpt(v.trim(), 64),
             "become" => o.become_root = v.trim() != "no",
+            "sudo" if v.trim() == "refused" => {
+                o.sudo_refused = true;
+                o.become_root = false;
+            }
             "conn" => o.ssh_port = v.split_whitespace().nth(3).and_then(|p| p.parse().ok()),
             _ => {}
         }
@@ -494,6 +500,14 @@ fn reboot(lines: &[&str]) -> Reboot {
             "required" => r.required_since = v.trim().parse().ok(),
             "now" => r.now = v.trim().parse().ok(),
             "NEEDRESTART-SVC:" => r.services.push(crate::util::excerpt(v.trim(), 80)),
+            // no needrestart: a process mapping a deleted library ("deleted PID NAME")
+            "deleted" => {
+                let name = v.split_whitespace().nth(1).unwrap_or("?");
+                let name = crate::util::excerpt(name, 32);
+                if !r.services.contains(&name) {
+                    r.services.push(name);
+                }
+            }
             _ => {}
         }
     }

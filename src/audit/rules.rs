@@ -91,6 +91,18 @@ pub fn findings(
         today,
     };
     let root = o.uid == Some(0) || o.become_root;
+    if o.sudo_refused {
+        out.add(
+            "audit.sudo_refused".into(),
+            Severity::Warn,
+            "sudo -n refused: audited without root".into(),
+            format!(
+                "[audit] become = true, but `sudo -n true` failed for {}",
+                o.user
+            ),
+            "allow the audit's commands without a password in sudoers, or set become = false",
+        );
+    }
     sshd(o, &mut out);
     listeners(o, &mut out);
     firewall(o, root, &mut out);

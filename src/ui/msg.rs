@@ -63,6 +63,9 @@ pub enum Request {
     RestoreTested(String),
     /// Check the job again (after a host key was recorded).
     CheckBackup(String),
+    // Security
+    /// Remove this key (its fingerprint) everywhere the audit found it.
+    RevokeKey(String),
     // Vendors: a vendor by name, its contacts and tickets by index
     AddVendor,
     EditVendor(String),

@@ -2,8 +2,9 @@
 //! (`opsdeck audit` and `c`/`C` here run the same task), and who can log in
 //! where: `K` switches to the keys, one row per key with every host, user
 //! and file it reaches (`/` with a host name shows which keys reach that
-//! host). Revoking a key is `opsdeck keys revoke` (a plan, then a typed
-//! confirmation on the command line).
+//! host; a pasted fingerprint or public key finds its row); `d` on a key
+//! revokes it after its plan and a typed confirmation, as `opsdeck keys
+//! revoke` does (the same task).
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::{Constraint, Rect};
@@ -14,7 +15,7 @@ use ratatui::Frame;
 use crate::audit::{AuthKey, Finding, HostAudit, Severity};
 use crate::model::Status;
 use crate::ops;
-use crate::ui::msg::ResultsUpdate;
+use crate::ui::msg::{Request, ResultsUpdate};
 use crate::ui::pane::{Ctx, Effect, Job, KeyHelp, Pane, PaneEvent, PaneId};
 use crate::ui::widgets::list::ListView;
 use crate::ui::widgets::table::{self, TableSpec};
@@ -92,6 +93,72 @@ impl SecurityPane {
             match saved {
                 Ok(()) => h.status(text),
                 Err(e) => h.error(format!("{text}; not saved: {e}")),
+            }
+        });
+        vec![Effect::Job(job)]
+    }
+
+    /// Revoke `fingerprint` on the hosts where the last audit found it: a
+    /// fresh audit of those hosts, the plan, the removal (backups, journal,
+    /// never opsdeck's own key), then their new audits on screen.
+    fn revoke(&self, ctx: &Ctx, fingerprint: String) -> Vec<Effect> {
+        let hosts: Vec<crate::model::Host> = ctx
+            .store
+            .hosts
+            .iter()
+            .filter(|h| {
+                ctx.results
+                    .audit
+                    .get(&h.name)
+                    .is_some_and(|a| a.keys.iter().any(|k| k.fingerprint == fingerprint))
+            })
+            .cloned()
+            .collect();
+        if hosts.is_empty() {
+            return vec![Effect::Status(
+                "that key is authorised nowhere any more".into(),
+            )];
+        }
+        let task = ctx.ops();
+        let what = format!(
+            "revoke key on {}",
+            crate::util::plural(hosts.len(), "host", "hosts")
+        );
+        let job = Job::blocking(None, what, move |h| {
+            let task = task.with_cancel(h.cancel_flag());
+            let fresh = ops::audit::audit(&task, hosts.clone(), |_, n, total| {
+                h.progress(format!("audit {n}/{total}"))
+            });
+            let plans = ops::keys::plan_revoke(&task, &hosts, &fresh, &fingerprint);
+            let refused = plans.iter().filter(|p| p.refused.is_some()).count();
+            let done = ops::keys::revoke(&task, &plans, &fingerprint);
+            let ok = done.iter().filter(|d| d.result.is_ok()).count();
+            let failed: Vec<String> = done
+                .iter()
+                .filter_map(|d| d.result.as_ref().err().map(|e| format!("{}: {e}", d.host)))
+                .collect();
+            let names: Vec<String> = done.iter().map(|d| d.host.clone()).collect();
+            let again: Vec<HostAudit> = task
+                .store
+                .load_state::<HostAudit>(crate::store::StateKind::Audit)
+                .items
+                .into_iter()
+                .filter(|a| names.contains(&a.host))
+                .collect();
+            h.results(ResultsUpdate::Audit(again));
+            let mut text = format!(
+                "key removed on {} (a backup of each file kept there)",
+                crate::util::plural(ok, "host", "hosts")
+            );
+            if refused > 0 {
+                text.push_str(&format!(
+                    "; refused on {refused}: it is the key opsdeck logs in with there"
+                ));
+            }
+            if failed.is_empty() {
+                h.status(text);
+            } else {
+                h.error(format!("{text}; failed: {}", failed.join("; ")));
             }
         });
         vec![Effect::Job(job)]
@@ -393,11 +460,43 @@ impl Pane for SecurityPane {
                 ctx,
                 ctx.store.hosts.iter().map(|h| h.name.clone()).collect(),
             )),
+            KeyCode::Char('d') => {
+                let Some(Row::Key {
+                    fingerprint,
+                    places,
+                }) = self.selected()
+                else {
+                    return Some(vec![Effect::Status(
+                        "d revokes a key: K lists the keys".into(),
+                    )]);
+                };
+                let mut lines: Vec<String> = places
+                    .iter()
+                    .map(|(h, k)| format!("{h:<16} {:<10} {} line {}", k.user, k.file, k.line))
+                    .collect();
+                lines.push(String::new());
+                lines.push(
+                    "Each file is backed up on its host first; only this key's lines go.".into(),
+                );
+                lines.push(
+                    "A host where this is the key opsdeck logs in with is left alone.".into(),
+                );
+                lines.insert(0, format!("key {fingerprint}"));
+                Some(vec![Effect::ConfirmTyped {
+                    title: format!("Revoke {} everywhere below?", places[0].1.comment),
+                    lines,
+                    req: Request::RevokeKey(fingerprint.clone()),
+                    word: "revoke".into(),
+                }])
+            }
             _ => None,
         }
     }
 
-    fn handle_event(&mut self, event: PaneEvent, _ctx: &Ctx) -> Vec<Effect> {
+    fn handle_event(&mut self, event: PaneEvent, ctx: &Ctx) -> Vec<Effect> {
+        if let PaneEvent::Confirmed(Request::RevokeKey(fp)) = event {
+            return self.revoke(ctx, fp);
+        }
         if let PaneEvent::Select(key) = event {
             // an Overview item names a host: its first finding
             if let Some(i) = self
@@ -419,6 +518,7 @@ impl Pane for SecurityPane {
         vec![
             ("Enter", "details"),
             ("K", "keys"),
+            ("d", "revoke key"),
             ("c", "audit host"),
             ("C", "audit all"),
         ]
@@ -437,6 +537,10 @@ impl Pane for SecurityPane {
             KeyHelp::new(
                 "c / C",
                 "audit the selected host / every host (as opsdeck audit)",
+            ),
+            KeyHelp::new(
+                "d",
+                "keys: revoke the selected key everywhere it was found, after its plan and typing revoke (backups kept, journaled, never opsdeck's own key)",
             ),
             KeyHelp::new(
                 "/",
