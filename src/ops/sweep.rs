@@ -38,8 +38,12 @@ pub struct SweepResult {
     pub items: Vec<Item>,
     /// The forecasts and anomalies of this sweep (also in `items`).
     pub watch: Vec<Item>,
-    /// Changes told (or, in digest mode, recorded) this sweep.
+    /// What was told this sweep: the changes, or in digest mode the
+    /// digest when one was due.
     pub events: Vec<Event>,
+    /// In digest mode, the changes of this sweep, recorded for the next
+    /// digest and not sent one by one (empty otherwise).
+    pub recorded: Vec<Event>,
     /// Hosts in a maintenance window now, with its reason.
     pub maintenance: BTreeMap<String, String>,
     /// Channels that failed this sweep.
@@ -317,6 +321,16 @@ pub fn sweep(
             b.error.clone().unwrap_or_else(|| b.reasons.join("; "))
         ));
     }
+    let recorded: Vec<Event> = if cfg.digest.is_some() {
+        events
+    } else {
+        Vec::new()
+    };
+    for e in &recorded {
+        entry
+            .details
+            .push(format!("recorded for the digest: {}", e.text));
+    }
     for e in &to_send {
         entry.details.push(format!("told: {}", e.text));
     }
@@ -352,6 +366,7 @@ pub fn sweep(
         items,
         watch,
         events: to_send,
+        recorded,
         maintenance: muted,
         channel_failures: failures,
         previous_failures: prev.failures,
