@@ -650,3 +650,47 @@ fn digest_once_a_day_lists_everything_open() {
     let acme = text.find("Acme ISP").expect("the ending contract");
     assert!(old < acme, "worst first: {text}");
 }
+
+/// Without a channel nothing counts as told: once a webhook is configured,
+/// the next sweep tells what is still open, once.
+#[test]
+fn a_channel_added_later_hears_what_is_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    fs::create_dir_all(&home).unwrap();
+    let hook = Receiver::start("http_receiver.py", dir.path().join("http.log"), &[]);
+    fs::write(
+        home.join("vendors.toml"),
+        "[[vendor]]\nname = \"Acme ISP\"\ncontract_end = 2026-12-20\n",
+    )
+    .unwrap();
+    let sweep = |at: &str| -> serde_json::Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_opsdeck"))
+            .args(["sweep", "--json"])
+            .env("OPSDECK_HOME", &home)
+            .env("OPSDECK_NOW", at)
+            .env("TZ", "UTC")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    for at in ["2026-12-10T07:00:00Z", "2026-12-10T08:00:00Z"] {
+        let v = sweep(at);
+        assert_eq!(v["events"], serde_json::json!([]), "no channel: {v}");
+    }
+    fs::write(
+        home.join("opsdeck.toml"),
+        format!(
+            "[alerts]\nwebhook = [\"http://127.0.0.1:{}/hook\"]\n",
+            hook.port
+        ),
+    )
+    .unwrap();
+    let v = sweep("2026-12-10T09:00:00Z");
+    assert_eq!(v["events"][0]["event"], "new", "{v}");
+    let v = sweep("2026-12-10T10:00:00Z");
+    assert_eq!(v["events"], serde_json::json!([]), "told once: {v}");
+    let posts = hook.lines().iter().filter(|l| l["path"] == "/hook").count();
+    assert_eq!(posts, 1);
+}

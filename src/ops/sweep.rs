@@ -243,7 +243,15 @@ pub fn sweep(
     // a narrower sweep compares only what it swept
     let (kept_prev, cmp_prev): (Vec<_>, Vec<_>) =
         prev.open.iter().cloned().partition(|o| !swept(&o.host));
-    let (mut open, events) = alerts::diff(&cmp_prev, &with_host, &muted, &started_at);
+    let (mut open, mut events) = alerts::diff(&cmp_prev, &with_host, &muted, &started_at);
+    if cfg.webhook.is_empty() && cfg.mail_to.is_empty() {
+        // nobody to tell: nothing counts as told, so that a channel added
+        // later tells what is still open (once), not only what changes
+        for o in &mut open {
+            o.told = cmp_prev.iter().find(|p| p.id == o.id).and_then(|p| p.told);
+        }
+        events.clear();
+    }
     open.extend(kept_prev);
     let mut state = AlertState {
         open,
