@@ -694,3 +694,57 @@ fn a_channel_added_later_hears_what_is_open() {
     let posts = hook.lines().iter().filter(|l| l["path"] == "/hook").count();
     assert_eq!(posts, 1);
 }
+
+/// A digest that no channel took is tried again at the next sweep; once
+/// one channel took it, that day's digest is done.
+#[test]
+fn a_digest_no_channel_took_is_tried_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    fs::create_dir_all(&home).unwrap();
+    let hook = Receiver::start("http_receiver.py", dir.path().join("http.log"), &[]);
+    fs::write(
+        home.join("vendors.toml"),
+        "[[vendor]]\nname = \"Acme ISP\"\ncontract_end = 2026-12-20\n",
+    )
+    .unwrap();
+    let config = |path: &str| {
+        fs::write(
+            home.join("opsdeck.toml"),
+            format!(
+                "[alerts]\nwebhook = [\"http://127.0.0.1:{}{path}\"]\ndigest = \"08:00\"\n",
+                hook.port
+            ),
+        )
+        .unwrap();
+    };
+    let sweep = |at: &str| -> serde_json::Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_opsdeck"))
+            .args(["sweep", "--json"])
+            .env("OPSDECK_HOME", &home)
+            .env("OPSDECK_NOW", at)
+            .env("TZ", "UTC")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let digests = |path: &str| {
+        hook.lines()
+            .iter()
+            .filter(|l| {
+                l["path"] == path && l["body"].as_str().unwrap_or("").contains("\"digest\"")
+            })
+            .count()
+    };
+    config("/broken");
+    let v = sweep("2026-12-10T08:05:00Z");
+    assert_eq!(v["channel_failures"].as_array().unwrap().len(), 1, "{v}");
+    let tries = digests("/broken");
+    assert!(tries >= 1);
+    config("/hook");
+    sweep("2026-12-10T08:15:00Z");
+    assert_eq!(digests("/hook"), 1, "tried again after the failure");
+    sweep("2026-12-10T08:25:00Z");
+    assert_eq!(digests("/hook"), 1, "once a day");
+}

@@ -258,9 +258,9 @@ pub fn sweep(
         last_digest: prev.last_digest.clone(),
         failures: Vec::new(),
     };
+    let digest_due = cfg.digest.is_some() && alerts::digest_due(cfg, &state, local);
     let to_send: Vec<Event> = if cfg.digest.is_some() {
-        if alerts::digest_due(cfg, &state, local) {
-            state.last_digest = Some(local.date().to_string());
+        if digest_due {
             vec![alerts::digest(&state.open, &muted)]
         } else {
             Vec::new()
@@ -268,7 +268,14 @@ pub fn sweep(
     } else {
         events.clone()
     };
-    failures.extend(notify::send(cfg, &to_send));
+    let failed = notify::send(cfg, &to_send);
+    // the day's digest is done once one channel took it; when every
+    // channel failed, the next sweep tries again
+    let channels = cfg.webhook.len() + usize::from(!cfg.mail_to.is_empty());
+    if digest_due && failed.len() < channels {
+        state.last_digest = Some(local.date().to_string());
+    }
+    failures.extend(failed);
 
     // the verdict
     let status = checked
