@@ -305,6 +305,17 @@ fn forecasts_anomalies_and_alerts_told_once_per_change() {
                 !reasons.contains("too small"),
                 "backup items stay with backups"
             );
+            // two days without a sweep: the forecast is no longer news
+            let later = jiff::Timestamp::from_second(w.base + (16 + 48) * 3600).unwrap();
+            let out = w
+                .fleet
+                .opsdeck(&["check", "db1", "--json"])
+                .env("OPSDECK_NOW", later.to_string())
+                .env("TZ", "UTC")
+                .output()
+                .unwrap();
+            let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert!(!c[0]["reasons"].to_string().contains("full in"), "{c}");
         }
     }
     // the dead man's switch: /start and the end of every sweep
