@@ -24,7 +24,7 @@ fi
 
 # What the tests start or call for real.
 pkgs=(openssh-server openssh-client restic borgbackup tmux ansible-core pssh busybox dash
-      python3 python3-aiosmtpd cron openssl
+      python3 python3-aiosmtpd cron openssl systemd
       gcc libc6-dev pkg-config libssl-dev ca-certificates git)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -281,6 +281,12 @@ pub fn settings(s: &Settings) -> Vec<Problem> {
         if smtp.port == 0 {
             c.push("port", "port = 0 is out of range: allowed 1..=65535".into());
         }
+        if smtp.user.is_some() && smtp.password_command.is_none() {
+            c.push(
+                "user",
+                "user without password_command: say how to get the password (e.g. \"pass show mail/opsdeck\"); it is never stored in this file".into(),
+            );
+        }
         if smtp.password_command.is_some() && !smtp.starttls && smtp.port != 465 {
             c.push(
                 "starttls",

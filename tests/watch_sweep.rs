@@ -286,6 +286,36 @@ fn forecasts_anomalies_and_alerts_told_once_per_change() {
             );
             // the newest dump is a tenth of its usual size
             assert_eq!(of(&told, SMALL), ["new"], "{told:?}");
+            // `check` gives the forecast as a reason of db1 (a trend
+            // check: its status is raised to the forecast's level)
+            let out = w
+                .fleet
+                .opsdeck(&["check", "db1", "--json"])
+                .env("TZ", "UTC")
+                .output()
+                .unwrap();
+            let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            let reasons = c[0]["reasons"].to_string();
+            assert!(
+                reasons.contains("/data full in 6 days: on 2026-12-16"),
+                "{reasons}"
+            );
+            assert_ne!(c[0]["status"], "ok", "{c}");
+            assert!(
+                !reasons.contains("too small"),
+                "backup items stay with backups"
+            );
+            // two days without a sweep: the forecast is no longer news
+            let later = jiff::Timestamp::from_second(w.base + (16 + 48) * 3600).unwrap();
+            let out = w
+                .fleet
+                .opsdeck(&["check", "db1", "--json"])
+                .env("OPSDECK_NOW", later.to_string())
+                .env("TZ", "UTC")
+                .output()
+                .unwrap();
+            let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert!(!c[0]["reasons"].to_string().contains("full in"), "{c}");
         }
     }
     // the dead man's switch: /start and the end of every sweep
@@ -544,4 +574,188 @@ fn schedule_through_the_crontab() {
         String::from_utf8_lossy(&Command::new("crontab").arg("-l").output().unwrap().stdout)
             .into_owned();
     assert!(!table.contains("# opsdeck sweep"), "{table}");
+}
+
+/// Digest mode (`digest = "08:00"`): changes are recorded, not sent one by
+/// one; the first sweep at or after 08:00 local time sends one message
+/// listing everything open, worst first; then nothing until the next day's.
+/// The items here need no SSH: vendor contracts (lifecycle dates).
+#[test]
+fn digest_once_a_day_lists_everything_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    fs::create_dir_all(&home).unwrap();
+    let hook = Receiver::start("http_receiver.py", dir.path().join("http.log"), &[]);
+    fs::write(
+        home.join("opsdeck.toml"),
+        format!(
+            "[alerts]\nwebhook = [\"http://127.0.0.1:{}/hook\"]\ndigest = \"08:00\"\n",
+            hook.port
+        ),
+    )
+    .unwrap();
+    let vendors = |extra: &str| {
+        fs::write(
+            home.join("vendors.toml"),
+            format!("[[vendor]]\nname = \"Acme ISP\"\ncontract_end = 2026-12-20\n{extra}"),
+        )
+        .unwrap();
+    };
+    vendors("");
+    let sweep = |at: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_opsdeck"))
+            .args(["sweep", "--json"])
+            .env("OPSDECK_HOME", &home)
+            .env("OPSDECK_NOW", at)
+            .env("TZ", "UTC")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!("{e}: {}", String::from_utf8_lossy(&out.stderr));
+        });
+        v
+    };
+    let posts = || -> Vec<serde_json::Value> {
+        hook.lines()
+            .iter()
+            .filter(|l| l["path"] == "/hook")
+            .map(|l| serde_json::from_str(l["body"].as_str().unwrap()).unwrap())
+            .collect()
+    };
+
+    // 07:00: the contract item appears; recorded, not sent
+    let v = sweep("2026-12-10T07:00:00Z");
+    assert_eq!(v["recorded"][0]["event"], "new", "{v}");
+    assert_eq!(v["events"], serde_json::json!([]), "{v}");
+    assert!(posts().is_empty());
+    // 08:10: the day's digest, once
+    sweep("2026-12-10T08:10:00Z");
+    let p = posts();
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!(p[0]["event"], "digest");
+    assert_eq!(p[0]["status"], "warn");
+    assert!(
+        p[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Acme ISP: contract"),
+        "{}",
+        p[0]
+    );
+    // later that day: a new, worse item is recorded, nothing sent
+    vendors("\n[[vendor]]\nname = \"Old Telco\"\ncontract_end = 2026-12-01\n");
+    let v = sweep("2026-12-10T12:00:00Z");
+    assert_eq!(v["recorded"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["recorded"][0]["status"], "crit", "{v}");
+    assert_eq!(posts().len(), 1);
+    // before 08:00 the next day: still nothing; at 08:00: both, worst first
+    sweep("2026-12-11T07:59:00Z");
+    assert_eq!(posts().len(), 1);
+    sweep("2026-12-11T08:00:00Z");
+    let p = posts();
+    assert_eq!(p.len(), 2);
+    assert_eq!(p[1]["status"], "crit");
+    let text = p[1]["text"].as_str().unwrap();
+    let old = text.find("Old Telco").expect("the ended contract");
+    let acme = text.find("Acme ISP").expect("the ending contract");
+    assert!(old < acme, "worst first: {text}");
+}
+
+/// Without a channel nothing counts as told: once a webhook is configured,
+/// the next sweep tells what is still open, once.
+#[test]
+fn a_channel_added_later_hears_what_is_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    fs::create_dir_all(&home).unwrap();
+    let hook = Receiver::start("http_receiver.py", dir.path().join("http.log"), &[]);
+    fs::write(
+        home.join("vendors.toml"),
+        "[[vendor]]\nname = \"Acme ISP\"\ncontract_end = 2026-12-20\n",
+    )
+    .unwrap();
+    let sweep = |at: &str| -> serde_json::Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_opsdeck"))
+            .args(["sweep", "--json"])
+            .env("OPSDECK_HOME", &home)
+            .env("OPSDECK_NOW", at)
+            .env("TZ", "UTC")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    for at in ["2026-12-10T07:00:00Z", "2026-12-10T08:00:00Z"] {
+        let v = sweep(at);
+        assert_eq!(v["events"], serde_json::json!([]), "no channel: {v}");
+    }
+    fs::write(
+        home.join("opsdeck.toml"),
+        format!(
+            "[alerts]\nwebhook = [\"http://127.0.0.1:{}/hook\"]\n",
+            hook.port
+        ),
+    )
+    .unwrap();
+    let v = sweep("2026-12-10T09:00:00Z");
+    assert_eq!(v["events"][0]["event"], "new", "{v}");
+    let v = sweep("2026-12-10T10:00:00Z");
+    assert_eq!(v["events"], serde_json::json!([]), "told once: {v}");
+    let posts = hook.lines().iter().filter(|l| l["path"] == "/hook").count();
+    assert_eq!(posts, 1);
+}
+
+/// A digest that no channel took is tried again at the next sweep; once
+/// one channel took it, that day's digest is done.
+#[test]
+fn a_digest_no_channel_took_is_tried_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    fs::create_dir_all(&home).unwrap();
+    let hook = Receiver::start("http_receiver.py", dir.path().join("http.log"), &[]);
+    fs::write(
+        home.join("vendors.toml"),
+        "[[vendor]]\nname = \"Acme ISP\"\ncontract_end = 2026-12-20\n",
+    )
+    .unwrap();
+    let config = |path: &str| {
+        fs::write(
+            home.join("opsdeck.toml"),
+            format!(
+                "[alerts]\nwebhook = [\"http://127.0.0.1:{}{path}\"]\ndigest = \"08:00\"\n",
+                hook.port
+            ),
+        )
+        .unwrap();
+    };
+    let sweep = |at: &str| -> serde_json::Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_opsdeck"))
+            .args(["sweep", "--json"])
+            .env("OPSDECK_HOME", &home)
+            .env("OPSDECK_NOW", at)
+            .env("TZ", "UTC")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let digests = |path: &str| {
+        hook.lines()
+            .iter()
+            .filter(|l| {
+                l["path"] == path && l["body"].as_str().unwrap_or("").contains("\"digest\"")
+            })
+            .count()
+    };
+    config("/broken");
+    let v = sweep("2026-12-10T08:05:00Z");
+    assert_eq!(v["channel_failures"].as_array().unwrap().len(), 1, "{v}");
+    let tries = digests("/broken");
+    assert!(tries >= 1);
+    config("/hook");
+    sweep("2026-12-10T08:15:00Z");
+    assert_eq!(digests("/hook"), 1, "tried again after the failure");
+    sweep("2026-12-10T08:25:00Z");
+    assert_eq!(digests("/hook"), 1, "once a day");
 }

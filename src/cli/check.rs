@@ -8,9 +8,21 @@ use crate::store::Store;
 use crate::util::format_age;
 
 pub fn run(home: &Home, a: &CheckArgs) -> CmdResult {
-    let (_, results) = check_targets(home, &a.targets, a.accept_new, "check")?;
+    let (store, results) = check_targets(home, &a.targets, a.accept_new, "check")?;
 
-    let checks: Vec<&CheckResult> = results.iter().map(|r| &r.check).collect();
+    // the last sweep's forecasts and anomalies of these hosts, as reasons,
+    // while they are news (a sweep in the last day: "full in 6 days" from
+    // a sweep of last month says nothing about today)
+    let mut owned: Vec<CheckResult> = results.into_iter().map(|r| r.check).collect();
+    let now = crate::overview::now().map_err(Failure::usage)?;
+    let fresh = crate::watch::LastSweep::load(&store.home)
+        .and_then(|l| crate::util::age_of(&l.at, now))
+        .is_some_and(|age| age <= 86_400);
+    if fresh {
+        let watch = store.load_state::<crate::overview::Item>(crate::store::StateKind::Watch);
+        crate::watch::forecast::add_to_checks(&mut owned, &watch.items);
+    }
+    let checks: Vec<&CheckResult> = owned.iter().collect();
     if a.json {
         out::json(&checks)?;
     } else {

@@ -48,6 +48,9 @@ pub fn sweep(home: &Home, a: &SweepArgs) -> CmdResult {
             };
             say!("{lvl:<4}  {}: {}", i.what, i.why);
         }
+        for e in &r.recorded {
+            say!("recorded for the digest: {}", e.text);
+        }
         for e in &r.events {
             say!("told: {}", e.text);
         }

@@ -38,8 +38,12 @@ pub struct SweepResult {
     pub items: Vec<Item>,
     /// The forecasts and anomalies of this sweep (also in `items`).
     pub watch: Vec<Item>,
-    /// Changes told (or, in digest mode, recorded) this sweep.
+    /// What was told this sweep: the changes, or in digest mode the
+    /// digest when one was due.
     pub events: Vec<Event>,
+    /// In digest mode, the changes of this sweep, recorded for the next
+    /// digest and not sent one by one (empty otherwise).
+    pub recorded: Vec<Event>,
     /// Hosts in a maintenance window now, with its reason.
     pub maintenance: BTreeMap<String, String>,
     /// Channels that failed this sweep.
@@ -239,16 +243,24 @@ pub fn sweep(
     // a narrower sweep compares only what it swept
     let (kept_prev, cmp_prev): (Vec<_>, Vec<_>) =
         prev.open.iter().cloned().partition(|o| !swept(&o.host));
-    let (mut open, events) = alerts::diff(&cmp_prev, &with_host, &muted, &started_at);
+    let (mut open, mut events) = alerts::diff(&cmp_prev, &with_host, &muted, &started_at);
+    if cfg.webhook.is_empty() && cfg.mail_to.is_empty() {
+        // nobody to tell: nothing counts as told, so that a channel added
+        // later tells what is still open (once), not only what changes
+        for o in &mut open {
+            o.told = cmp_prev.iter().find(|p| p.id == o.id).and_then(|p| p.told);
+        }
+        events.clear();
+    }
     open.extend(kept_prev);
     let mut state = AlertState {
         open,
         last_digest: prev.last_digest.clone(),
         failures: Vec::new(),
     };
+    let digest_due = cfg.digest.is_some() && alerts::digest_due(cfg, &state, local);
     let to_send: Vec<Event> = if cfg.digest.is_some() {
-        if alerts::digest_due(cfg, &state, local) {
-            state.last_digest = Some(local.date().to_string());
+        if digest_due {
             vec![alerts::digest(&state.open, &muted)]
         } else {
             Vec::new()
@@ -256,7 +268,14 @@ pub fn sweep(
     } else {
         events.clone()
     };
-    failures.extend(notify::send(cfg, &to_send));
+    let failed = notify::send(cfg, &to_send);
+    // the day's digest is done once one channel took it; when every
+    // channel failed, the next sweep tries again
+    let channels = cfg.webhook.len() + usize::from(!cfg.mail_to.is_empty());
+    if digest_due && failed.len() < channels {
+        state.last_digest = Some(local.date().to_string());
+    }
+    failures.extend(failed);
 
     // the verdict
     let status = checked
@@ -317,6 +336,16 @@ pub fn sweep(
             b.error.clone().unwrap_or_else(|| b.reasons.join("; "))
         ));
     }
+    let recorded: Vec<Event> = if cfg.digest.is_some() {
+        events
+    } else {
+        Vec::new()
+    };
+    for e in &recorded {
+        entry
+            .details
+            .push(format!("recorded for the digest: {}", e.text));
+    }
     for e in &to_send {
         entry.details.push(format!("told: {}", e.text));
     }
@@ -352,6 +381,7 @@ pub fn sweep(
         items,
         watch,
         events: to_send,
+        recorded,
         maintenance: muted,
         channel_failures: failures,
         previous_failures: prev.failures,

@@ -3,9 +3,10 @@
 //! when it is trustworthy), a backup that finished far smaller than its own
 //! usual, load or memory far above the host's own usual. Each is an
 //! Overview item (category `DiskForecast` or `Anomaly`), so it shows in the
-//! Overview, the report, `sweep`'s reasons and the alerts. Pure.
+//! Overview, the report, `sweep`'s items, `check`'s reasons and the
+//! alerts. Pure.
 
-use crate::model::Level;
+use crate::model::{CheckResult, Level, Status};
 use crate::overview::{Category, Item, PaneId, Target};
 
 use super::history::{BackupSample, HostSample};
@@ -290,6 +291,33 @@ pub fn sparkline(values: &[f64], width: usize) -> String {
         .iter()
         .map(|v| BARS[((v.clamp(0.0, 100.0) / 100.0) * 7.0).round() as usize])
         .collect()
+}
+
+/// Add the last sweep's forecasts and anomalies of each host (`items`, as
+/// kept in state/watch.toml) to its check result, as `check` prints it: a
+/// reason each ("/var full in 6 days: on 2026-12-16 …"), and the status
+/// raised to the item's level, as a trend check does (a disk full in two
+/// days is CRITICAL today). Items of other panes (a backup's size) stay
+/// with the backups.
+pub fn add_to_checks(checks: &mut [CheckResult], items: &[Item]) {
+    for c in checks.iter_mut() {
+        for it in items.iter().filter(|i| {
+            i.target.pane == PaneId::HOSTS
+                && i.target.key == c.host
+                && matches!(i.category, Category::DiskForecast | Category::Anomaly)
+        }) {
+            let what = it
+                .what
+                .strip_prefix(&format!("{}: ", c.host))
+                .unwrap_or(&it.what);
+            c.reasons.push(format!("{what}: {}", it.why));
+            c.status = c.status.worst(match it.level {
+                Level::Ok => Status::Ok,
+                Level::Warn => Status::Warn,
+                Level::Crit => Status::Crit,
+            });
+        }
+    }
 }
 
 #[cfg(test)]

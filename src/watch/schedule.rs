@@ -58,7 +58,7 @@ pub fn systemd_user() -> bool {
 /// The command a timer runs: this binary, on this home (pinned when it is
 /// one directory, `--home`/`OPSDECK_HOME`; the platform's directories need
 /// nothing).
-fn sweep_command(exe: &Path, home: &Home) -> String {
+pub fn sweep_command(exe: &Path, home: &Home) -> String {
     let exe = crate::util::shell_quote(&exe.display().to_string());
     if home.state_dir == home.config_dir.join("state") {
         format!(
@@ -95,17 +95,27 @@ pub fn cron_line(every_s: u64, command: &str, log: &Path) -> Result<String, Stri
             crate::util::format_age(every_s)
         ));
     };
+    // cron turns an unescaped % into a newline (the rest becomes stdin)
+    let cron_safe = |s: &str| s.replace('%', "\\%");
     Ok(format!(
-        "{when} {command} >/dev/null 2>>{} {CRON_MARK}",
-        crate::util::shell_quote(&log.display().to_string())
+        "{when} {} >/dev/null 2>>{} {CRON_MARK}",
+        cron_safe(command),
+        cron_safe(&crate::util::shell_quote(&log.display().to_string()))
     ))
+}
+
+/// A command line as systemd must read it literally: `%` starts a
+/// specifier and `$` a variable in `ExecStart=`, so a home such as
+/// `/srv/ops%20deck` or `/home/$user` is doubled to stay itself.
+fn systemd_literal(s: &str) -> String {
+    s.replace('%', "%%").replace('$', "$$")
 }
 
 /// The systemd units (service, timer).
 pub fn units(every_s: u64, command: &str) -> (String, String) {
     let service = format!(
         "[Unit]\nDescription=opsdeck sweep (health, patches, backups, lifecycle; alerts on change)\n\n[Service]\nType=oneshot\nExecStart=/bin/sh -c {}\nNice=10\n",
-        crate::util::shell_quote(command)
+        systemd_literal(&crate::util::shell_quote(command))
     );
     let timer = format!(
         "[Unit]\nDescription=opsdeck sweep every {}\n\n[Timer]\nOnActiveSec=1min\nOnUnitActiveSec={every_s}s\nAccuracySec=30s\n\n[Install]\nWantedBy=timers.target\n",
@@ -354,6 +364,11 @@ mod tests {
         let (service, timer) = units(600, "OPSDECK_HOME=/h /usr/bin/opsdeck sweep");
         assert!(service.contains("ExecStart=/bin/sh -c 'OPSDECK_HOME=/h /usr/bin/opsdeck sweep'"));
         assert!(timer.contains("OnUnitActiveSec=600s"));
+        let (service, _) = units(600, "OPSDECK_HOME='/a%zb/$x' opsdeck sweep");
+        assert!(service.contains("/a%%zb/$$x"), "{service}");
+        assert!(cron_line(600, "OPSDECK_HOME='/a%b' x", log)
+            .unwrap()
+            .contains("/a\\%b"));
         assert!(overdue(600, 1300) && !overdue(600, 1100));
         assert_eq!(parse_every("10m"), Ok(600));
         let last = super::super::LastSweep {
