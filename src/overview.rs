@@ -156,7 +156,7 @@ impl Snapshot {
         let patches = store.load_state(StateKind::Patches);
         let backups = store.load_state(StateKind::Backups);
         let since = store.load_state(StateKind::SecuritySince);
-        let mut watch = store.load_state::<Item>(StateKind::Watch);
+        let mut watch = load_watch(store);
         let security = store.load_state::<Item>(StateKind::Security);
         watch.items.extend(security.items);
         watch.problems.extend(security.problems);
@@ -198,6 +198,27 @@ impl Snapshot {
         let changed = next != self.security_since;
         self.security_since = next;
         changed
+    }
+}
+
+/// The watch's forecasts and anomalies of the last sweep, while they are
+/// news: none when no sweep wrote them for a day (the timer stopped; the
+/// TUI says the sweep is overdue), so a month-old "full in 6 days" is not
+/// shown as today's.
+pub fn load_watch(store: &Store) -> crate::store::StateRead<Item> {
+    let path = store.home.state_dir.join("watch.toml");
+    let fresh = std::fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age.as_secs() <= 86_400);
+    if fresh {
+        store.load_state(StateKind::Watch)
+    } else {
+        crate::store::StateRead {
+            items: Vec::new(),
+            problems: Vec::new(),
+        }
     }
 }
 

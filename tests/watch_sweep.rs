@@ -759,3 +759,39 @@ fn a_digest_no_channel_took_is_tried_again() {
     sweep("2026-12-10T08:25:00Z");
     assert_eq!(digests("/hook"), 1, "once a day");
 }
+
+#[test]
+fn forecasts_are_shown_while_they_are_news() {
+    use opsdeck::overview::{Category, Item, PaneId, Target};
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("hosts.toml"), "[[host]]\nname = \"db1\"\n").unwrap();
+    let store = opsdeck::store::Store::load(opsdeck::store::Home::under(dir.path())).unwrap();
+    let item = Item {
+        rank: 0,
+        level: opsdeck::model::Level::Warn,
+        category: Category::DiskForecast,
+        what: "db1: /var full in 6 days".into(),
+        why: "on 2026-12-11".into(),
+        target: Target {
+            pane: PaneId::HOSTS,
+            key: "db1".into(),
+            ticket: None,
+        },
+        subject: "/var".into(),
+        urgency: 0,
+    };
+    store
+        .replace_state(opsdeck::store::StateKind::Watch, &[item])
+        .unwrap();
+    assert_eq!(opsdeck::overview::load_watch(&store).items.len(), 1);
+    // the sweeps stopped two days ago: not today's news
+    let st = Command::new("touch")
+        .args(["-d", "2 days ago"])
+        .arg(dir.path().join("state/watch.toml"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    assert!(opsdeck::overview::load_watch(&store).items.is_empty());
+    let snap = opsdeck::overview::Snapshot::load(&store).unwrap();
+    assert!(snap.watch.is_empty());
+}

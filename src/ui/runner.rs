@@ -41,7 +41,7 @@ pub fn load_results(store: &Store) -> Results {
         }
     }
     r.security_since = crate::overview::load_security_since(&store.home);
-    let watch = store.load_state::<crate::overview::Item>(StateKind::Watch);
+    let watch = crate::overview::load_watch(store);
     let security = store.load_state::<crate::overview::Item>(StateKind::Security);
     r.load_errors.extend(watch.problems);
     r.load_errors.extend(security.problems);
